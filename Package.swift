@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dataflow: TraceImport (file -> JSON tokens -> Kineto semantics) -> TraceModel (columnar tables)
+// -> Analysis (steps, phases, attribution) -> Report (text/JSON/markdown) -> stepscope (CLI).
+// C shims (CZlib, CCurses, CUnwind, CElf) wrap the macros and variadic calls Swift cannot see.
+// The importer's tables are only touched by one thread during a load: dynamic exclusivity checks
+// there cost ~20% of import time (measured with perf), so they are off for these two modules.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
+let package = Package(
+    name: "stepscope",
+    products: [
+        .executable(name: "stepscope", targets: ["stepscope"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "CCurses", linkerSettings: [.linkedLibrary("ncursesw")]),
+        .target(name: "CUnwind", linkerSettings: [
+            .linkedLibrary("unwind-ptrace"), .linkedLibrary("unwind-generic"),
+            .linkedLibrary("unwind"), .linkedLibrary("lzma"),
+        ]),
+        .target(name: "CElf", linkerSettings: [.linkedLibrary("elf")]),
+
+        .target(name: "TraceModel", swiftSettings: hotPath),
+        .target(name: "TraceImport", dependencies: ["TraceModel", "CZlib"], swiftSettings: hotPath),
+        .target(name: "Analysis", dependencies: ["TraceModel"]),
+        .target(name: "Report", dependencies: ["TraceModel", "Analysis"]),
+        .executableTarget(name: "stepscope", dependencies: [
+            "TraceModel", "TraceImport", "Analysis", "Report",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .target(name: "TestSupport", dependencies: ["TraceModel", "TraceImport"], path: "Tests/TestSupport"),
+        .testTarget(name: "ShimTests", dependencies: ["CZlib", "CCurses", "CUnwind", "CElf"]),
+        .testTarget(name: "TraceModelTests", dependencies: ["TraceModel"]),
+        .testTarget(name: "TraceImportTests", dependencies: ["TraceImport", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TraceImport", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Analysis", "TraceImport", "TestSupport"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["Analysis", "TraceImport", "Report", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ]
+)

@@ -1,0 +1,8 @@
+#include "czlib.h"
+#include <stdlib.h>
+
+int czlib_inflate_init_auto(z_stream *strm) { return inflateInit2(strm, 15 + 32); }
+
+z_stream *czlib_stream_create(void) { return calloc(1, sizeof(z_stream)); }
+
+void czlib_stream_destroy(z_stream *strm) { free(strm); }

@@ -1,0 +1,515 @@
+import TraceModel
+
+/// Arg and event names the importer recognises, interned first so they compare as small integers.
+struct WellKnownKeys {
+    let correlation, externalID, externalIDLower, evIdx, recordFunctionID: UInt32
+    let lastSpecial: UInt32
+    let memory, name, labels, sortIndex: UInt32
+    let processName, threadName, processLabels, processSortIndex, threadSortIndex: UInt32
+    let bytes, totalAllocated, totalReserved, addr, deviceType, deviceID: UInt32
+
+    init(_ s: StringTable) {
+        correlation = s.intern("correlation")
+        externalID = s.intern("External id")
+        externalIDLower = s.intern("external id")
+        evIdx = s.intern("Ev Idx")
+        recordFunctionID = s.intern("Record function id")
+        lastSpecial = recordFunctionID
+        memory = s.intern("[memory]")
+        name = s.intern("name")
+        labels = s.intern("labels")
+        sortIndex = s.intern("sort_index")
+        processName = s.intern("process_name")
+        threadName = s.intern("thread_name")
+        processLabels = s.intern("process_labels")
+        processSortIndex = s.intern("process_sort_index")
+        threadSortIndex = s.intern("thread_sort_index")
+        bytes = s.intern("Bytes")
+        totalAllocated = s.intern("Total Allocated")
+        totalReserved = s.intern("Total Reserved")
+        addr = s.intern("Addr")
+        deviceType = s.intern("Device Type")
+        deviceID = s.intern("Device Id")
+    }
+}
+
+/// Kineto semantics: turns raw events into model rows, then sorts, nests and links them.
+final class KinetoBuilder {
+    let rank: RankTrace
+    let keys: WellKnownKeys
+    private var trackIndex: [UInt64: UInt32] = [:]
+    private var lastTrackKey: UInt64 = .max
+    private var lastTrack: UInt32 = 0
+    private var kindByCategory: [Int8] = []
+    /// Open `B` slices per track.
+    private var openBegins: [UInt32: [Int]] = [:]
+    /// Open async `b` slices per (pid, cat, id).
+    private var openAsync: [AsyncKey: [Int]] = [:]
+    private var asyncTracks: [UInt64: UInt32] = [:]
+    private var unknownPhases: [UInt8: Int] = [:]
+    private var phaseCounts = [Int](repeating: 0, count: 256)
+
+    private struct AsyncKey: Hashable { let pid: UInt32, cat: UInt32, id: UInt32 }
+
+    init(rank: RankTrace) {
+        self.rank = rank
+        keys = WellKnownKeys(rank.strings)
+    }
+
+    // MARK: - Top level
+
+    /// A top-level member other than `traceEvents`, with its raw JSON text.
+    func topLevel(_ name: String, _ text: [UInt8]) throws {
+        switch name {
+        case "baseTimeNanoseconds":
+            let v = try JSONValue.parse(text)
+            guard case let .number(t) = v, let ns = Int64(t) else {
+                throw JSONValueError(offset: 0, message: "baseTimeNanoseconds must be an integer")
+            }
+            rank.metadata.baseTimeNanoseconds = ns
+        case "displayTimeUnit": rank.metadata.displayTimeUnit = try JSONValue.parse(text).string
+        case "schemaVersion": rank.metadata.schemaVersion = try JSONValue.parse(text).int
+        case "traceName": rank.metadata.traceName = try JSONValue.parse(text).string
+        case "distributedInfo": rank.metadata.distributed = Self.distributed(try JSONValue.parse(text))
+        case "deviceProperties": rank.metadata.devices = Self.devices(try JSONValue.parse(text))
+        default: break
+        }
+    }
+
+    static func distributed(_ v: JSONValue) -> DistributedInfo {
+        var d = DistributedInfo()
+        d.backend = v["backend"]?.string
+        d.rank = v["rank"]?.int
+        d.worldSize = v["world_size"]?.int
+        for pg in v["pg_config"]?.array ?? [] {
+            let ranks = (pg["ranks"]?.array ?? []).compactMap(\.int)
+            d.processGroups.append(ProcessGroup(name: pg["pg_name"]?.string ?? "", description: pg["pg_desc"]?.string,
+                                                size: pg["pg_size"]?.int, ranks: ranks))
+        }
+        return d
+    }
+
+    static func devices(_ v: JSONValue) -> [DeviceInfo] {
+        (v.array ?? []).compactMap { d in
+            guard let id = d["id"]?.int else { return nil }
+            return DeviceInfo(id: id, name: d["name"]?.string ?? "", totalGlobalMemory: d["totalGlobalMem"]?.int.map(Int64.init),
+                              smCount: d["numSms"]?.int)
+        }
+    }
+
+    // MARK: - Events
+
+    @inline(__always)
+    private func track(pid: UInt32, tid: UInt32) -> UInt32 {
+        let key = UInt64(pid) << 32 | UInt64(tid)
+        if key == lastTrackKey { return lastTrack }
+        let t: UInt32
+        if let found = trackIndex[key] { t = found } else {
+            t = newTrack(pid: pid, tid: tid, kind: .cpuThread)
+            trackIndex[key] = t
+        }
+        lastTrackKey = key
+        lastTrack = t
+        return t
+    }
+
+    private func newTrack(pid: UInt32, tid: UInt32, kind: TrackKind) -> UInt32 {
+        let t = UInt32(rank.tracks.count)
+        rank.tracks.pid.append(pid)
+        rank.tracks.tid.append(tid)
+        rank.tracks.kind.append(kind)
+        rank.tracks.name.append(0)
+        rank.tracks.sortIndex.append(0)
+        return t
+    }
+
+    @inline(__always)
+    private func kind(ofCategory cat: UInt32) -> SliceKind {
+        let c = Int(cat)
+        if c < kindByCategory.count, kindByCategory[c] >= 0 { return SliceKind(rawValue: UInt8(kindByCategory[c]))! }
+        if c >= kindByCategory.count { kindByCategory.append(contentsOf: repeatElement(-1, count: c + 64 - kindByCategory.count)) }
+        let k = SliceKind(category: rank.strings[cat])
+        kindByCategory[c] = Int8(k.rawValue)
+        return k
+    }
+
+    /// Adds one parsed event to the model.
+    @inline(__always)
+    func consume(_ e: inout RawEvent) {
+        phaseCounts[Int(e.ph)] += 1
+        switch e.ph {
+        case 0x58:  // X
+            guard timestamped(e) else { return }
+            if e.dur < 0 {
+                rank.warnings.add("negative-duration", "\(describe(e)) has dur \(e.dur) ns")
+                dropArgs(e)
+                return
+            }
+            appendSlice(e, track: track(pid: e.pid, tid: e.tid), dur: e.hasDur ? e.dur : 0)
+        case 0x42:  // B
+            guard timestamped(e) else { return }
+            let t = track(pid: e.pid, tid: e.tid)
+            openBegins[t, default: []].append(rank.slices.count)
+            appendSlice(e, track: t, dur: -1)
+        case 0x45:  // E
+            dropArgs(e)
+            guard timestamped(e) else { return }
+            let t = track(pid: e.pid, tid: e.tid)
+            guard let open = openBegins[t]?.popLast() else {
+                rank.warnings.add("unmatched-end", "E event at byte \(e.offset) closes nothing")
+                return
+            }
+            rank.slices.dur[open] = max(0, e.ts - rank.slices.start[open])
+        case 0x69, 0x49:  // i, I
+            guard timestamped(e) else { return }
+            if e.name == keys.memory { memoryEvent(e) } else {
+                rank.instants.ts.append(e.ts)
+                rank.instants.track.append(track(pid: e.pid, tid: e.tid))
+                rank.instants.name.append(e.name)
+                rank.instants.scope.append(e.scope == 0 ? 0x74 : e.scope)
+                rank.instants.argStart.append(UInt32(e.argStart))
+                rank.instants.argCount.append(UInt16(clamping: rank.args.count - e.argStart))
+            }
+        case 0x43:  // C
+            guard timestamped(e) else { return }
+            counterEvent(e)
+        case 0x4D:  // M
+            metadataEvent(e)
+        case 0x73, 0x74, 0x66:  // s, t, f
+            dropArgs(e)
+            guard timestamped(e) else { return }
+            rank.flows.ts.append(e.ts)
+            rank.flows.track.append(track(pid: e.pid, tid: e.tid))
+            rank.flows.id.append(e.id)
+            rank.flows.category.append(e.cat)
+            rank.flows.phase.append(e.ph)
+            rank.flows.bindingPoint.append(e.bp == 0 ? (e.ph == 0x66 ? 0x6E : 0x65) : e.bp)
+        case 0x62:  // b
+            guard timestamped(e) else { return }
+            let t = asyncTrack(pid: e.pid, cat: e.cat)
+            openAsync[AsyncKey(pid: e.pid, cat: e.cat, id: e.id), default: []].append(rank.slices.count)
+            appendSlice(e, track: t, dur: -1)
+        case 0x65:  // e
+            dropArgs(e)
+            guard timestamped(e) else { return }
+            guard let open = openAsync[AsyncKey(pid: e.pid, cat: e.cat, id: e.id)]?.popLast() else {
+                rank.warnings.add("unmatched-end", "async end at byte \(e.offset) closes nothing")
+                return
+            }
+            rank.slices.dur[open] = max(0, e.ts - rank.slices.start[open])
+        case 0x6E:  // n: an async instant
+            guard timestamped(e) else { return }
+            rank.instants.ts.append(e.ts)
+            rank.instants.track.append(asyncTrack(pid: e.pid, cat: e.cat))
+            rank.instants.name.append(e.name)
+            rank.instants.scope.append(0x74)
+            rank.instants.argStart.append(UInt32(e.argStart))
+            rank.instants.argCount.append(UInt16(clamping: rank.args.count - e.argStart))
+        default:
+            dropArgs(e)
+            unknownPhases[e.ph, default: 0] += 1
+        }
+    }
+
+    @inline(__always)
+    private func timestamped(_ e: RawEvent) -> Bool {
+        if e.hasTs { return true }
+        rank.warnings.add("missing-timestamp", "\(describe(e)) has no ts")
+        dropArgs(e)
+        return false
+    }
+
+    @inline(__always)
+    private func dropArgs(_ e: RawEvent) {
+        let n = rank.args.count - e.argStart
+        if n > 0 { rank.args.removeLast(n) }
+    }
+
+    private func describe(_ e: RawEvent) -> String {
+        "event '\(JSONText.terminalSafe(rank.strings[e.name]))' at byte \(e.offset)"
+    }
+
+    @inline(__always)
+    private func appendSlice(_ e: RawEvent, track t: UInt32, dur: Int64) {
+        rank.slices.start.append(e.ts)
+        rank.slices.dur.append(dur)
+        rank.slices.name.append(e.name)
+        rank.slices.category.append(e.cat)
+        rank.slices.kind.append(kind(ofCategory: e.cat))
+        rank.slices.track.append(t)
+        rank.slices.correlation.append(e.correlation)
+        rank.slices.externalID.append(e.externalID)
+        rank.slices.argStart.append(UInt32(e.argStart))
+        rank.slices.argCount.append(UInt16(clamping: rank.args.count - e.argStart))
+    }
+
+    private func asyncTrack(pid: UInt32, cat: UInt32) -> UInt32 {
+        let key = UInt64(pid) << 32 | UInt64(cat)
+        if let t = asyncTracks[key] { return t }
+        let t = newTrack(pid: pid, tid: rank.strings.intern("async " + rank.strings[cat]), kind: .async)
+        asyncTracks[key] = t
+        return t
+    }
+
+    private func argValue(_ e: RawEvent, _ key: UInt32) -> ArgValue? {
+        for a in e.argStart..<rank.args.count where rank.args.key[a] == key { return rank.args.value[a] }
+        return nil
+    }
+
+    private func argInt(_ e: RawEvent, _ key: UInt32) -> Int64? {
+        argValue(e, key).flatMap { rank.argInteger($0) }
+    }
+
+    private func memoryEvent(_ e: RawEvent) {
+        rank.memory.ts.append(e.ts)
+        rank.memory.track.append(track(pid: e.pid, tid: e.tid))
+        rank.memory.bytes.append(argInt(e, keys.bytes) ?? 0)
+        rank.memory.totalAllocated.append(argInt(e, keys.totalAllocated) ?? -1)
+        rank.memory.totalReserved.append(argInt(e, keys.totalReserved) ?? -1)
+        rank.memory.addr.append(argInt(e, keys.addr) ?? 0)
+        rank.memory.deviceType.append(Int8(clamping: argInt(e, keys.deviceType) ?? 0))
+        rank.memory.deviceID.append(Int16(clamping: argInt(e, keys.deviceID) ?? -1))
+        dropArgs(e)
+    }
+
+    private func counterEvent(_ e: RawEvent) {
+        for a in e.argStart..<rank.args.count {
+            let v = rank.args.value[a]
+            let value: Double? = v.isInteger ? Double(v.integer) : Double(rank.argString(v))
+            guard let value else { continue }
+            rank.counters.ts.append(e.ts)
+            rank.counters.pid.append(e.pid)
+            rank.counters.name.append(e.name)
+            rank.counters.series.append(rank.args.key[a])
+            rank.counters.value.append(value)
+        }
+        dropArgs(e)
+    }
+
+    private func metadataEvent(_ e: RawEvent) {
+        defer { dropArgs(e) }
+        func text(_ key: UInt32) -> UInt32? {
+            guard let v = argValue(e, key) else { return nil }
+            return rank.strings.intern(rank.argString(v))
+        }
+        switch e.name {
+        case keys.threadName:
+            guard let name = text(keys.name) else { return }
+            let t = Int(track(pid: e.pid, tid: e.tid))
+            let old = rank.tracks.name[t]
+            if old != 0 && old != name {
+                rank.warnings.add("conflicting-metadata",
+                                  "thread \(rank.strings[e.tid]) named '\(JSONText.terminalSafe(rank.strings[old]))' then '\(JSONText.terminalSafe(rank.strings[name]))'")
+            }
+            rank.tracks.name[t] = name
+        case keys.threadSortIndex:
+            if let v = argInt(e, keys.sortIndex) { rank.tracks.sortIndex[Int(track(pid: e.pid, tid: e.tid))] = v }
+        case keys.processName, keys.processLabels, keys.processSortIndex:
+            let p: Int
+            if let found = rank.processes.firstIndex(where: { $0.pid == e.pid }) { p = found } else {
+                rank.processes.append(ProcessInfo(pid: e.pid))
+                p = rank.processes.count - 1
+            }
+            if e.name == keys.processName, let n = text(keys.name) {
+                let old = rank.processes[p].name
+                if old != 0 && old != n {
+                    rank.warnings.add("conflicting-metadata", "process \(rank.strings[e.pid]) named twice")
+                }
+                rank.processes[p].name = n
+            } else if e.name == keys.processLabels, let l = text(keys.labels) {
+                rank.processes[p].labels = l
+            } else if e.name == keys.processSortIndex, let v = argInt(e, keys.sortIndex) {
+                rank.processes[p].sortIndex = v
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: - Finish
+
+    /// Applies the time base, orders and nests slices per track, and links GPU activity to launches.
+    func finish() {
+        rank.eventCounts = [:]
+        for (ph, n) in phaseCounts.enumerated() where n > 0 { rank.eventCounts[UInt8(ph)] = n }
+        for (ph, n) in unknownPhases.sorted(by: { $0.key < $1.key }) {
+            rank.warnings.add("unknown-phase", count: n, "phase '\(JSONText.terminalSafe(String(UnicodeScalar(ph))))' skipped")
+        }
+        let unclosed = openBegins.values.reduce(0) { $0 + $1.count } + openAsync.values.reduce(0) { $0 + $1.count }
+        if unclosed > 0 { rank.warnings.add("unclosed-begin", count: unclosed, "B event never closed by an E") }
+        applyTimeBase()
+        classifyTracks()
+        let order = sortedOrder()
+        permuteSlices(order)
+        nest()
+        link(originalIndex: order)
+    }
+
+    private func applyTimeBase() {
+        let base = rank.metadata.baseTimeNanoseconds
+        guard base != 0 else { return }
+        for i in rank.slices.start.indices { rank.slices.start[i] &+= base }
+        for i in rank.instants.ts.indices { rank.instants.ts[i] &+= base }
+        for i in rank.memory.ts.indices { rank.memory.ts[i] &+= base }
+        for i in rank.counters.ts.indices { rank.counters.ts[i] &+= base }
+        for i in rank.flows.ts.indices { rank.flows.ts[i] &+= base }
+    }
+
+    private func classifyTracks() {
+        let n = rank.tracks.count
+        var gpu = [Bool](repeating: false, count: n)
+        var real = [Bool](repeating: false, count: n)
+        var any = [Bool](repeating: false, count: n)
+        for i in 0..<rank.slices.count {
+            let t = Int(rank.slices.track[i])
+            let k = rank.slices.kind[i]
+            any[t] = true
+            if k.isGPU { gpu[t] = true }
+            if k != .trace { real[t] = true }
+        }
+        for t in 0..<n where rank.tracks.kind[t] != .async {
+            if gpu[t] { rank.tracks.kind[t] = .gpuStream } else if any[t] && !real[t] { rank.tracks.kind[t] = .spans }
+        }
+    }
+
+    /// Slice indices grouped by track, each group ordered by start, then duration descending, then
+    /// file order. Unclosed begins (dur -1) are left out.
+    private func sortedOrder() -> [Int32] {
+        let n = rank.slices.count
+        var counts = [Int](repeating: 0, count: rank.tracks.count + 1)
+        for i in 0..<n where rank.slices.dur[i] >= 0 { counts[Int(rank.slices.track[i]) + 1] += 1 }
+        for t in 0..<rank.tracks.count { counts[t + 1] += counts[t] }
+        var ranges: [Range<Int>] = (0..<rank.tracks.count).map { counts[$0]..<counts[$0 + 1] }
+        var order = [Int32](repeating: 0, count: counts[rank.tracks.count])
+        var next = counts
+        for i in 0..<n where rank.slices.dur[i] >= 0 {
+            let t = Int(rank.slices.track[i])
+            order[next[t]] = Int32(i)
+            next[t] += 1
+        }
+        let start = rank.slices.start, dur = rank.slices.dur
+        @inline(__always) func before(_ a: Int32, _ b: Int32) -> Bool {
+            let sa = start[Int(a)], sb = start[Int(b)]
+            if sa != sb { return sa < sb }
+            let da = dur[Int(a)], db = dur[Int(b)]
+            if da != db { return da > db }
+            return a < b
+        }
+        for t in 0..<ranges.count {
+            let r = ranges[t]
+            var sorted = true
+            var k = r.lowerBound + 1
+            while k < r.upperBound {
+                if before(order[k], order[k - 1]) { sorted = false; break }
+                k += 1
+            }
+            if !sorted { order[r].sort(by: before) }
+        }
+        ranges.removeAll()
+        return order
+    }
+
+    private func permuteSlices(_ order: [Int32]) {
+        func gather<T>(_ column: [T]) -> [T] { order.map { column[Int($0)] } }
+        var s = rank.slices
+        rank.slices = SliceTable()  // drop the old columns as the new ones are built
+        s.start = gather(s.start)
+        s.dur = gather(s.dur)
+        s.name = gather(s.name)
+        s.category = gather(s.category)
+        s.kind = gather(s.kind)
+        s.track = gather(s.track)
+        s.correlation = gather(s.correlation)
+        s.externalID = gather(s.externalID)
+        s.argStart = gather(s.argStart)
+        s.argCount = gather(s.argCount)
+        rank.slices = s
+    }
+
+    private func nest() {
+        let n = rank.slices.count
+        var depth = [UInt16](repeating: 0, count: n)
+        var parent = [Int32](repeating: -1, count: n)
+        var nestEnd = [Int64](repeating: 0, count: n)
+        var ranges = [Range<Int>](repeating: 0..<0, count: rank.tracks.count)
+        var overlapping = 0
+        var stack: [Int] = []
+        var i = 0
+        let start = rank.slices.start, dur = rank.slices.dur, track = rank.slices.track
+        while i < n {
+            let t = track[i]
+            let first = i
+            stack.removeAll(keepingCapacity: true)
+            while i < n && track[i] == t {
+                let s = start[i]
+                let end = s + dur[i]
+                while let top = stack.last, nestEnd[top] <= s { stack.removeLast() }
+                // An open slice that does not contain the new one is cut where the new one begins.
+                while let top = stack.last, nestEnd[top] < end {
+                    nestEnd[top] = s
+                    overlapping += 1
+                    stack.removeLast()
+                }
+                if let top = stack.last {
+                    parent[i] = Int32(top)
+                    depth[i] = depth[top] &+ 1
+                }
+                nestEnd[i] = end
+                stack.append(i)
+                i += 1
+            }
+            ranges[Int(t)] = first..<i
+        }
+        if overlapping > 0 {
+            rank.warnings.add("overlapping-slices", count: overlapping, "a slice outlives a slice that began inside it; the outer one is cut where the inner one begins")
+        }
+        rank.slices.depth = depth
+        rank.slices.parent = parent
+        rank.slices.nestEnd = nestEnd
+        rank.tracks.sliceRange = ranges
+    }
+
+    private func link(originalIndex: [Int32]) {
+        let n = rank.slices.count
+        var byCorrelation: [Int64: Int32] = [:]
+        var byExternalID: [Int64: Int32] = [:]
+        let kinds = rank.slices.kind
+        var hasGPU = false
+        for i in 0..<n {
+            let k = kinds[i]
+            if k.isGPUActivity { hasGPU = true; continue }
+            guard rank.tracks.kind[Int(rank.slices.track[i])] == .cpuThread else { continue }
+            if k.isLaunch, rank.slices.correlation[i] >= 0 {
+                byCorrelation[rank.slices.correlation[i]] = byCorrelation[rank.slices.correlation[i]] ?? Int32(i)
+            }
+            let ext = rank.slices.externalID[i]
+            if ext >= 0, k == .cpuOp || k.isLaunch
+                || (k == .userAnnotation && !rank.strings.hasPrefix(rank.slices.name[i], "ProfilerStep#")) {
+                if let other = byExternalID[ext] {
+                    let o = Int(other)
+                    let earlier = (rank.slices.start[i], -rank.slices.dur[i], originalIndex[i])
+                        < (rank.slices.start[o], -rank.slices.dur[o], originalIndex[o])
+                    if earlier { byExternalID[ext] = Int32(i) }
+                } else {
+                    byExternalID[ext] = Int32(i)
+                }
+            }
+        }
+        var launcher = [Int32](repeating: -1, count: n)
+        guard hasGPU else { rank.slices.launcher = launcher; return }
+        var unlinked = 0
+        for i in 0..<n where kinds[i].isGPUActivity {
+            if let l = byCorrelation[rank.slices.correlation[i]] {
+                launcher[i] = l
+            } else if rank.slices.externalID[i] >= 0, let l = byExternalID[rank.slices.externalID[i]] {
+                launcher[i] = l
+            } else {
+                unlinked += 1
+            }
+        }
+        if unlinked > 0 {
+            rank.warnings.add("unlinked-gpu-activity", count: unlinked, "GPU activity with no launching call in the trace")
+        }
+        rank.slices.launcher = launcher
+    }
+}

@@ -1,0 +1,181 @@
+import Dispatch
+import TraceModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Loads trace files into the model: one file, several files, or directories of per-rank files.
+public enum TraceLoader {
+    /// Progress callback: (file, bytes of the file read so far).
+    public typealias Progress = @Sendable (String, Int64) -> Void
+
+    /// Loads one Chrome-trace JSON file, plain or gzip (detected by its magic bytes).
+    public static func load(path: String, rank: Int = 0, progress: Progress? = nil) throws(ImportError) -> RankTrace {
+        let gzip = try hasGzipMagic(path)
+        let file = try FileSource(path: path)
+        defer { file.close() }
+        let trace = RankTrace(source: path, rank: rank)
+        if gzip {
+            let source = try GzipSource(file, path: path)
+            defer { source.close() }
+            try parse(source: source, name: path, into: trace, progress: progress)
+        } else {
+            try parse(source: file, name: path, into: trace, progress: progress)
+        }
+        if let r = trace.metadata.distributed?.rank { trace.rank = r }
+        return trace
+    }
+
+    /// Loads a trace held in memory (plain or gzip); `name` stands for the file in errors.
+    public static func load(bytes: [UInt8], name: String, rank: Int = 0) throws(ImportError) -> RankTrace {
+        let trace = RankTrace(source: name, rank: rank)
+        let gzip = bytes.withUnsafeBytes { isGzip($0) }
+        if gzip {
+            let source = try GzipSource(MemorySource(bytes), path: name)
+            defer { source.close() }
+            try parse(source: source, name: name, into: trace, progress: nil)
+        } else {
+            try parse(source: MemorySource(bytes), name: name, into: trace, progress: nil)
+        }
+        if let r = trace.metadata.distributed?.rank { trace.rank = r }
+        return trace
+    }
+
+    static func parse(source: any ByteSource, name: String, into trace: RankTrace, progress: Progress?) throws(ImportError) {
+        let builder = KinetoBuilder(rank: trace)
+        let parser = TraceParser(source: source, file: name, builder: builder)
+        if let progress { parser.progress = { progress(name, $0) } }
+        try parser.run()
+        builder.finish()
+    }
+
+    /// Loads paths (files or directories of trace files) as one run, ranks in parallel.
+    ///
+    /// A rank comes from `distributedInfo`, else from the file name (`rank3`, `rank-3`, `rank_3`),
+    /// else from the load order.
+    public static func loadRun(paths: [String], progress: Progress? = nil) throws(ImportError) -> TraceRun {
+        var found: [String] = []
+        for p in paths { found += try expand(p) }
+        let files = found
+        guard !files.isEmpty else { throw ImportError(file: paths.joined(separator: " "), message: "no trace files found") }
+        let slots = ResultSlots(count: files.count)
+        DispatchQueue.concurrentPerform(iterations: files.count) { i in
+            do throws(ImportError) {
+                slots.set(i, .success(try load(path: files[i], rank: i, progress: progress)))
+            } catch {
+                slots.set(i, .failure(error))
+            }
+        }
+        var traces: [RankTrace] = []
+        for r in slots.results {
+            switch r {
+            case let .success(t)?: traces.append(t)
+            case let .failure(e)?: throw e
+            case nil: throw ImportError(file: files[traces.count], message: "not loaded")
+            }
+        }
+        return assembleRun(traces, files: files)
+    }
+
+    /// Orders traces into a run and settles their rank numbers.
+    static func assembleRun(_ traces: [RankTrace], files: [String]) -> TraceRun {
+        let run = TraceRun(ranks: [])
+        var used = Set<Int>()
+        var pending: [RankTrace] = []
+        for (i, t) in traces.enumerated() {
+            let fromName = rankFromFileName(files[i])
+            let claimed = t.metadata.distributed?.rank ?? fromName
+            if let r = claimed, !used.contains(r) {
+                t.rank = r
+                used.insert(r)
+            } else {
+                if let r = claimed {
+                    run.warnings.add("duplicate-rank", "\(files[i]) also claims rank \(r)")
+                }
+                pending.append(t)
+            }
+        }
+        var next = 0
+        for t in pending {
+            while used.contains(next) { next += 1 }
+            t.rank = next
+            used.insert(next)
+        }
+        run.ranks = traces.sorted { $0.rank < $1.rank }
+        if traces.count > 1, let world = traces.compactMap({ $0.metadata.distributed?.worldSize }).max(), world > traces.count {
+            run.warnings.add("missing-ranks", count: world - traces.count, "world size \(world) but \(traces.count) rank files")
+        }
+        return run
+    }
+
+    /// The rank number in a file name: `rank3`, `rank-3`, `rank_3`, `rank.3` (any case).
+    public static func rankFromFileName(_ path: String) -> Int? {
+        let base = Array((path.split(separator: "/").last.map(String.init) ?? path).lowercased().utf8)
+        let word = Array("rank".utf8)
+        var i = 0
+        while i + word.count <= base.count {
+            if Array(base[i..<i + word.count]) == word {
+                var j = i + word.count
+                if j < base.count, base[j] == UInt8(ascii: "-") || base[j] == UInt8(ascii: "_") || base[j] == UInt8(ascii: ".") { j += 1 }
+                let digitsStart = j
+                while j < base.count, base[j] >= UInt8(ascii: "0"), base[j] <= UInt8(ascii: "9") { j += 1 }
+                if j > digitsStart, j - digitsStart < 9 { return Int(String(decoding: base[digitsStart..<j], as: UTF8.self)) }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// A file stays as it is; a directory becomes its trace files (`*.json`, `*.json.gz`), sorted.
+    static func expand(_ path: String) throws(ImportError) -> [String] {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw ImportError(file: path, message: String(cString: strerror(errno))) }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { return [path] }
+        guard let dir = opendir(path) else { throw ImportError(file: path, message: String(cString: strerror(errno))) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name.hasSuffix(".json") || name.hasSuffix(".json.gz") { names.append(name) }
+        }
+        let prefix = path.hasSuffix("/") ? path : path + "/"
+        return names.sorted().map { prefix + $0 }
+    }
+
+    static func hasGzipMagic(_ path: String) throws(ImportError) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ImportError(file: path, message: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
+            throw ImportError(file: path, message: "is a directory")
+        }
+        var magic: (UInt8, UInt8) = (0, 0)
+        let n = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 2, 0) }
+        return n == 2 && magic.0 == 0x1F && magic.1 == 0x8B
+    }
+}
+
+/// Results written by concurrent loaders, one slot each.
+private final class ResultSlots: @unchecked Sendable {
+    private let lock = NSLockLite()
+    private(set) var results: [Result<RankTrace, ImportError>?]
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: Result<RankTrace, ImportError>) {
+        lock.locked { results[i] = r }
+    }
+}
+
+/// A pthread mutex (Foundation-free).
+final class NSLockLite: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func locked<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}

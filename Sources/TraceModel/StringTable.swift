@@ -1,0 +1,172 @@
+/// Interned UTF-8 strings: each distinct byte string gets a dense `UInt32` id; id 0 is "".
+///
+/// Bytes live in one growing arena and the lookup is an open-addressing table over a 64-bit hash,
+/// so interning from a parser's buffer allocates nothing per call.
+public final class StringTable: @unchecked Sendable {
+    private var arena: UnsafeMutablePointer<UInt8>
+    private var arenaCapacity: Int
+    private var arenaCount = 0
+    private var offsets: [UInt32] = [0, 0]  // string i is arena[offsets[i] ..< offsets[i+1]]
+    private var hashes: [UInt32] = [0]
+    private var slots: UnsafeMutablePointer<UInt32>  // id, or UInt32.max when empty
+    private var slotMask: Int
+
+    public init() {
+        arenaCapacity = 1 << 16
+        arena = .allocate(capacity: arenaCapacity)
+        slotMask = (1 << 12) - 1
+        slots = .allocate(capacity: slotMask + 1)
+        slots.initialize(repeating: .max, count: slotMask + 1)
+        let emptyHash = UInt32(truncatingIfNeeded: Self.hash(UnsafeRawPointer(arena), 0))
+        hashes[0] = emptyHash
+        slots[Int(emptyHash) & slotMask] = 0
+    }
+
+    deinit {
+        arena.deallocate()
+        slots.deallocate()
+    }
+
+    /// Number of distinct strings, including the empty string.
+    public var count: Int { hashes.count }
+
+    /// Bytes held by the table (arena and index), for memory accounting.
+    public var byteSize: Int { arenaCapacity + (slotMask + 1) * 4 + offsets.capacity * 4 + hashes.capacity * 4 }
+
+    /// Returns the id of `bytes`, adding it if new.
+    @inline(__always)
+    public func intern(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
+        return intern(base, bytes.count)
+    }
+
+    /// Returns the id of the `count` bytes at `base`, adding them if new.
+    public func intern(_ base: UnsafeRawPointer, _ count: Int) -> UInt32 {
+        let h = Self.hash(base, count)
+        let h32 = UInt32(truncatingIfNeeded: h)
+        var slot = Int(truncatingIfNeeded: h) & slotMask
+        while true {
+            let id = slots[slot]
+            if id == .max { break }
+            if hashes[Int(id)] == h32 {
+                let start = Int(offsets[Int(id)])
+                let length = Int(offsets[Int(id) + 1]) - start
+                if length == count && memcmp(arena + start, base, count) == 0 { return id }
+            }
+            slot = (slot + 1) & slotMask
+        }
+        let id = UInt32(hashes.count)
+        appendBytes(base, count)
+        hashes.append(h32)
+        offsets.append(UInt32(arenaCount))
+        slots[slot] = id
+        if hashes.count * 2 > slotMask + 1 { growSlots() }
+        return id
+    }
+
+    /// Returns the id of `string`, adding it if new.
+    public func intern(_ string: String) -> UInt32 {
+        var s = string
+        return s.withUTF8 { intern(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Returns the id of `string` if it was interned, without adding it.
+    public func lookup(_ string: String) -> UInt32? {
+        var s = string
+        return s.withUTF8 { buf -> UInt32? in
+            guard let base = buf.baseAddress, buf.count > 0 else { return 0 }
+            let h = Self.hash(UnsafeRawPointer(base), buf.count)
+            var slot = Int(truncatingIfNeeded: h) & slotMask
+            while true {
+                let id = slots[slot]
+                if id == .max { return nil }
+                let start = Int(offsets[Int(id)])
+                let length = Int(offsets[Int(id) + 1]) - start
+                if length == buf.count && memcmp(arena + start, base, length) == 0 { return id }
+                slot = (slot + 1) & slotMask
+            }
+        }
+    }
+
+    /// The string with id `id`.
+    public subscript(id: UInt32) -> String {
+        let start = Int(offsets[Int(id)])
+        let end = Int(offsets[Int(id) + 1])
+        return String(decoding: UnsafeBufferPointer(start: arena + start, count: end - start), as: UTF8.self)
+    }
+
+    /// Calls `body` with the bytes of string `id` (valid only during the call).
+    public func withBytes<R>(_ id: UInt32, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        let start = Int(offsets[Int(id)])
+        let end = Int(offsets[Int(id) + 1])
+        return try body(UnsafeBufferPointer(start: arena + start, count: end - start))
+    }
+
+    /// Byte length of string `id`.
+    public func length(_ id: UInt32) -> Int { Int(offsets[Int(id) + 1]) - Int(offsets[Int(id)]) }
+
+    /// True when string `id` begins with `prefix`.
+    public func hasPrefix(_ id: UInt32, _ prefix: StaticString) -> Bool {
+        let n = prefix.utf8CodeUnitCount
+        guard length(id) >= n else { return false }
+        return memcmp(arena + Int(offsets[Int(id)]), prefix.utf8Start, n) == 0
+    }
+
+    private func appendBytes(_ base: UnsafeRawPointer, _ count: Int) {
+        if arenaCount + count > arenaCapacity {
+            var newCapacity = arenaCapacity * 2
+            while newCapacity < arenaCount + count { newCapacity *= 2 }
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+            grown.update(from: arena, count: arenaCount)
+            arena.deallocate()
+            arena = grown
+            arenaCapacity = newCapacity
+        }
+        (arena + arenaCount).update(from: base.assumingMemoryBound(to: UInt8.self), count: count)
+        arenaCount += count
+    }
+
+    private func growSlots() {
+        let newMask = (slotMask + 1) * 2 - 1
+        let grown = UnsafeMutablePointer<UInt32>.allocate(capacity: newMask + 1)
+        grown.initialize(repeating: .max, count: newMask + 1)
+        for id in 0..<hashes.count {
+            let start = Int(offsets[id])
+            let h = Self.hash(UnsafeRawPointer(arena + start), Int(offsets[id + 1]) - start)
+            var slot = Int(truncatingIfNeeded: h) & newMask
+            while grown[slot] != .max { slot = (slot + 1) & newMask }
+            grown[slot] = UInt32(id)
+        }
+        slots.deallocate()
+        slots = grown
+        slotMask = newMask
+    }
+
+    /// A fast 64-bit hash of a byte string (word-at-a-time multiply-xorshift).
+    @inline(__always)
+    static func hash(_ p: UnsafeRawPointer, _ n: Int) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: n)
+        var i = 0
+        while i + 8 <= n {
+            h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            i += 8
+        }
+        if i < n {
+            var v: UInt64 = 0
+            while i < n {
+                v = (v << 8) | UInt64(p.load(fromByteOffset: i, as: UInt8.self))
+                i += 1
+            }
+            h = (h ^ v) &* 0x94D0_49BB_1331_11EB
+            h ^= h >> 29
+        }
+        return h ^ (h >> 32)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif

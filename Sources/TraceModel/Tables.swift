@@ -1,0 +1,173 @@
+/// What a slice is, from its trace category (both Kineto schemas map onto these).
+public enum SliceKind: UInt8, Sendable, CaseIterable {
+    case cpuOp, userAnnotation, gpuUserAnnotation, kernel, memcpy, memset, runtime, driver
+    case pythonFunction, cudaSync, trace, other
+
+    /// The kind for a category name as written in a trace.
+    public init(category: String) {
+        switch category {
+        case "cpu_op", "Operator": self = .cpuOp
+        case "user_annotation": self = .userAnnotation
+        case "gpu_user_annotation": self = .gpuUserAnnotation
+        case "kernel", "Kernel": self = .kernel
+        case "gpu_memcpy", "Memcpy": self = .memcpy
+        case "gpu_memset", "Memset": self = .memset
+        case "cuda_runtime", "Runtime": self = .runtime
+        case "cuda_driver": self = .driver
+        case "python_function": self = .pythonFunction
+        case "cuda_sync": self = .cudaSync
+        case "Trace": self = .trace
+        default: self = .other
+        }
+    }
+
+    /// Work that runs on a GPU stream (not annotations).
+    public var isGPUActivity: Bool { self == .kernel || self == .memcpy || self == .memset }
+    /// Anything drawn on a GPU stream track.
+    public var isGPU: Bool { isGPUActivity || self == .gpuUserAnnotation }
+    /// A host call that can launch GPU work and carries a `correlation` id.
+    public var isLaunch: Bool { self == .runtime || self == .driver }
+}
+
+/// What a track is.
+public enum TrackKind: UInt8, Sendable {
+    case cpuThread, gpuStream, async, spans
+}
+
+/// Tracks (threads, GPU streams, async lanes) of one rank, struct-of-arrays.
+public struct TrackTable: Sendable {
+    /// pid text (interned), as written in the trace.
+    public var pid: [UInt32] = []
+    /// tid text (interned), as written in the trace.
+    public var tid: [UInt32] = []
+    public var kind: [TrackKind] = []
+    /// Thread name from `thread_name` metadata (0 when none).
+    public var name: [UInt32] = []
+    public var sortIndex: [Int64] = []
+    /// Slices of track t are `sliceRange[t]` in the slice table (sorted by start) once finalized.
+    public var sliceRange: [Range<Int>] = []
+
+    public init() {}
+    public var count: Int { pid.count }
+}
+
+/// Slices (X events and matched B/E pairs) of one rank, struct-of-arrays.
+///
+/// After import, the slices of each track are contiguous and ordered by start, then duration
+/// descending, so `parent` always precedes its children.
+public struct SliceTable: Sendable {
+    /// Absolute start, ns.
+    public var start: [Int64] = []
+    /// Duration as written, ns.
+    public var dur: [Int64] = []
+    /// End used for nesting: the end clipped to the parent's nesting end.
+    public var nestEnd: [Int64] = []
+    public var name: [UInt32] = []
+    public var category: [UInt32] = []
+    public var kind: [SliceKind] = []
+    public var track: [UInt32] = []
+    public var depth: [UInt16] = []
+    /// Parent slice index, or -1.
+    public var parent: [Int32] = []
+    /// `correlation` arg, or -1.
+    public var correlation: [Int64] = []
+    /// `External id` arg, or -1.
+    public var externalID: [Int64] = []
+    /// Args of slice i are `args[argStart[i] ..< argStart[i] + argCount[i]]`.
+    public var argStart: [UInt32] = []
+    public var argCount: [UInt16] = []
+    /// For GPU activity: the slice that launched it (runtime call or operator), or -1.
+    public var launcher: [Int32] = []
+
+    public init() {}
+    public var count: Int { start.count }
+
+    /// End as written (start + dur).
+    @inline(__always) public func end(_ i: Int) -> Int64 { start[i] + dur[i] }
+
+    public mutating func reserveCapacity(_ n: Int) {
+        start.reserveCapacity(n); dur.reserveCapacity(n); name.reserveCapacity(n)
+        category.reserveCapacity(n); kind.reserveCapacity(n); track.reserveCapacity(n)
+        correlation.reserveCapacity(n); externalID.reserveCapacity(n)
+        argStart.reserveCapacity(n); argCount.reserveCapacity(n)
+    }
+}
+
+/// Event args as (key, value) pairs. A value is an inline integer or the interned raw JSON text.
+public struct ArgTable: Sendable {
+    public var key: [UInt32] = []
+    public var value: [ArgValue] = []
+    public init() {}
+    public var count: Int { key.count }
+
+    public mutating func removeLast(_ n: Int) {
+        key.removeLast(n)
+        value.removeLast(n)
+    }
+}
+
+/// An arg value: an integer stored inline, or the id of its raw JSON text (strings keep their quotes).
+public struct ArgValue: Sendable, Equatable {
+    public let bits: UInt64
+    @inline(__always) public init(integer: Int64) { bits = (UInt64(bitPattern: integer) << 1) | 1 }
+    @inline(__always) public init(text: UInt32) { bits = UInt64(text) << 1 }
+    public var isInteger: Bool { bits & 1 == 1 }
+    /// The integer, when `isInteger` (integers of up to 63 bits are inline).
+    public var integer: Int64 { Int64(bitPattern: bits) >> 1 }
+    /// The raw JSON text id, when not `isInteger`.
+    public var text: UInt32 { UInt32(truncatingIfNeeded: bits >> 1) }
+}
+
+/// Instant events (`i`/`I`) other than memory events.
+public struct InstantTable: Sendable {
+    public var ts: [Int64] = []
+    public var track: [UInt32] = []
+    public var name: [UInt32] = []
+    /// Scope letter: t(hread), p(rocess) or g(lobal).
+    public var scope: [UInt8] = []
+    public var argStart: [UInt32] = []
+    public var argCount: [UInt16] = []
+    public init() {}
+    public var count: Int { ts.count }
+}
+
+/// `[memory]` events: one allocation (bytes > 0) or free (bytes < 0) each.
+public struct MemoryTable: Sendable {
+    public var ts: [Int64] = []
+    public var track: [UInt32] = []
+    public var bytes: [Int64] = []
+    public var totalAllocated: [Int64] = []
+    public var totalReserved: [Int64] = []
+    public var addr: [Int64] = []
+    public var deviceType: [Int8] = []
+    public var deviceID: [Int16] = []
+    public init() {}
+    public var count: Int { ts.count }
+}
+
+/// Counter samples (`C` events): one row per (event, series).
+public struct CounterTable: Sendable {
+    public var ts: [Int64] = []
+    public var pid: [UInt32] = []
+    /// Counter name and series key (interned).
+    public var name: [UInt32] = []
+    public var series: [UInt32] = []
+    public var value: [Double] = []
+    public init() {}
+    public var count: Int { ts.count }
+}
+
+/// Flow events (`s`, `t`, `f`): arrows between slices, e.g. `ac2g` launches and `fwdbwd` links.
+public struct FlowTable: Sendable {
+    public var ts: [Int64] = []
+    public var track: [UInt32] = []
+    /// Flow id text (interned).
+    public var id: [UInt32] = []
+    public var category: [UInt32] = []
+    /// Phase letter: s, t or f.
+    public var phase: [UInt8] = []
+    /// Binding point: `e` (enclosing slice) or `n` (next slice).
+    public var bindingPoint: [UInt8] = []
+    public init() {}
+    public var count: Int { ts.count }
+}
