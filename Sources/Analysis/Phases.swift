@@ -1,0 +1,155 @@
+import TraceModel
+
+/// Training phases that time is attributed to.
+public enum Phase: Int, CaseIterable, Sendable, Comparable {
+    case data, forward, backward, optimizer, communication, other, idle
+
+    /// The name used in reports, JSON and rule files.
+    public var name: String {
+        switch self {
+        case .data: return "data"
+        case .forward: return "forward"
+        case .backward: return "backward"
+        case .optimizer: return "optimizer"
+        case .communication: return "communication"
+        case .other: return "other"
+        case .idle: return "idle"
+        }
+    }
+
+    /// The phase named `name` (as in `name`), if any.
+    public init?(name: String) {
+        guard let p = Phase.allCases.first(where: { $0.name == name }) else { return nil }
+        self = p
+    }
+
+    public static func < (a: Phase, b: Phase) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// Nanoseconds per phase.
+public struct PhaseTimes: Sendable, Equatable {
+    public private(set) var values = [Int64](repeating: 0, count: Phase.allCases.count)
+    public init() {}
+    public subscript(p: Phase) -> Int64 {
+        get { values[p.rawValue] }
+        set { values[p.rawValue] = newValue }
+    }
+    /// Sum over all phases.
+    public var total: Int64 { values.reduce(0, +) }
+    public static func += (a: inout PhaseTimes, b: PhaseTimes) {
+        for i in a.values.indices { a.values[i] += b.values[i] }
+    }
+}
+
+/// A user rule: slices whose name matches `pattern` (a glob) belong to `phase`.
+public struct PhaseRule: Sendable, Equatable {
+    public var phase: Phase
+    public var pattern: String
+    public init(phase: Phase, pattern: String) {
+        self.phase = phase
+        self.pattern = pattern
+    }
+
+    /// Parses a rules file: `phase: glob` per line, `#` comments. Errors name the line.
+    public static func parse(_ text: String, file: String) throws(PhaseRuleError) -> [PhaseRule] {
+        var rules: [PhaseRule] = []
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = Substring(raw)
+            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
+            let trimmed = line.trimmingSpaces
+            if trimmed.isEmpty { continue }
+            guard let colon = trimmed.firstIndex(of: ":") else {
+                throw PhaseRuleError(file: file, line: n + 1, message: "expected 'phase: pattern'")
+            }
+            let phaseName = trimmed[..<colon].trimmingSpaces
+            let pattern = trimmed[trimmed.index(after: colon)...].trimmingSpaces
+            guard let phase = Phase(name: String(phaseName)), phase != .idle else {
+                throw PhaseRuleError(file: file, line: n + 1,
+                                     message: "unknown phase '\(phaseName)' (data, forward, backward, optimizer, communication, other)")
+            }
+            guard !pattern.isEmpty else { throw PhaseRuleError(file: file, line: n + 1, message: "empty pattern") }
+            rules.append(PhaseRule(phase: phase, pattern: String(pattern)))
+        }
+        return rules
+    }
+}
+
+/// A malformed phase-rules file.
+public struct PhaseRuleError: Error, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var message: String
+    public var description: String { "\(file): line \(line): \(message)" }
+}
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        var s = self
+        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
+        return s
+    }
+}
+
+/// Glob matching over UTF-8: `*` any run, `?` one byte.
+func globMatch(_ pattern: [UInt8], _ text: UnsafeBufferPointer<UInt8>) -> Bool {
+    var p = 0, t = 0
+    var starP = -1, starT = 0
+    while t < text.count {
+        if p < pattern.count && (pattern[p] == UInt8(ascii: "?") || pattern[p] == text[t]) {
+            p += 1; t += 1
+        } else if p < pattern.count && pattern[p] == UInt8(ascii: "*") {
+            starP = p; starT = t; p += 1
+        } else if starP >= 0 {
+            p = starP + 1; starT += 1; t = starT
+        } else {
+            return false
+        }
+    }
+    while p < pattern.count && pattern[p] == UInt8(ascii: "*") { p += 1 }
+    return p == pattern.count
+}
+
+/// Gives each slice name its own phase (docs/definitions.md, "Phases"), cached per name id.
+public final class PhaseClassifier {
+    private let strings: StringTable
+    private let rules: [(Phase, [UInt8])]
+    private var cache: [Int8] = []  // -2 unknown, -1 none, else Phase.rawValue
+
+    public init(strings: StringTable, rules: [PhaseRule] = []) {
+        self.strings = strings
+        self.rules = rules.map { ($0.phase, Array($0.pattern.utf8)) }
+    }
+
+    /// The slice name's own phase, or nil when it has none.
+    public func ownPhase(_ name: UInt32) -> Phase? {
+        let i = Int(name)
+        if i >= cache.count { cache.append(contentsOf: repeatElement(-2, count: i + 1 - cache.count)) }
+        if cache[i] == -2 { cache[i] = Int8(classify(name)?.rawValue ?? -1) }
+        return cache[i] < 0 ? nil : Phase(rawValue: Int(cache[i]))
+    }
+
+    private func classify(_ id: UInt32) -> Phase? {
+        if strings.hasPrefix(id, "ProfilerStep#") { return nil }
+        for (phase, pattern) in rules where strings.withBytes(id, { globMatch(pattern, $0) }) { return phase }
+        return Self.builtIn(strings[id])
+    }
+
+    /// The built-in rules 2-7 for a name.
+    public static func builtIn(_ name: String) -> Phase? {
+        if name.hasPrefix("c10d::") || name.hasPrefix("nccl:") || name.hasPrefix("gloo:") || name.hasPrefix("ncclKernel")
+            || name.hasPrefix("ncclDevKernel") || name.hasPrefix("rcclKernel") || name.hasPrefix("rccl")
+            || name == "record_param_comms" {
+            return .communication
+        }
+        let lower = name.lowercased()
+        if name.hasPrefix("Optimizer.") || lower.contains("optimizer") { return .optimizer }
+        if name.hasPrefix("autograd::engine::evaluate_function:") || lower.contains("backward") { return .backward }
+        if lower.contains("forward") { return .forward }
+        if name.hasPrefix("enumerate(DataLoader)") || lower.contains("dataloader") || lower.contains("data_loader")
+            || lower.contains("data loading") {
+            return .data
+        }
+        return nil
+    }
+}

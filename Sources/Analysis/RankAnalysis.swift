@@ -1,0 +1,281 @@
+import TraceModel
+
+/// One training step of a rank.
+public struct Step: Sendable, Equatable {
+    public var name: String
+    public var start: Int64
+    public var dur: Int64
+    /// The `ProfilerStep#N` slice, or -1 for the whole-trace step.
+    public var slice: Int
+    public var phases: PhaseTimes
+}
+
+/// Options for attribution.
+public struct AnalysisOptions: Sendable {
+    /// User phase rules, applied before the built-in ones.
+    public var phaseRules: [PhaseRule] = []
+    /// Key operators by name plus `Input Dims`.
+    public var byShape = false
+    public init(phaseRules: [PhaseRule] = [], byShape: Bool = false) {
+        self.phaseRules = phaseRules
+        self.byShape = byShape
+    }
+}
+
+/// Per-slice facts derived from the model: self time, effective phase, GPU time launched inside.
+public struct SliceFacts: Sendable {
+    public var selfTime: [Int64]
+    public var phase: [Phase]
+    /// GPU activity time launched by the slice or its descendants.
+    public var gpuInclusive: [Int64]
+}
+
+/// Everything the report needs about one rank (docs/definitions.md).
+public struct RankAnalysis: Sendable {
+    public var rank: Int
+    public var source: String
+    public var steps: [Step]
+    /// The track holding the steps, or -1 when the rank has no CPU slices.
+    public var stepTrack: Int
+    public var phases: PhaseTimes
+    public var operators: [OperatorStat]
+    public var kernels: [KernelStat]
+    public var facts: SliceFacts
+    /// Total GPU activity time (kernels, memcpys, memsets).
+    public var gpuActivityNs: Int64
+}
+
+/// Aggregates of one operator key.
+public struct OperatorStat: Sendable, Equatable {
+    public var name: String
+    /// `Input Dims` text when keyed by shape.
+    public var shape: String?
+    public var kind: SliceKind
+    public var count: Int = 0
+    public var totalNs: Int64 = 0
+    public var selfNs: Int64 = 0
+    public var gpuNs: Int64 = 0
+    /// The same figures split by the slices' effective phase.
+    public var byPhase: [Phase: OperatorPhaseStat] = [:]
+}
+
+/// An operator's figures within one phase.
+public struct OperatorPhaseStat: Sendable, Equatable {
+    public var count = 0
+    public var totalNs: Int64 = 0
+    public var selfNs: Int64 = 0
+    public var gpuNs: Int64 = 0
+}
+
+/// Aggregates of one GPU kernel, memcpy or memset name.
+public struct KernelStat: Sendable, Equatable {
+    public var name: String
+    public var kind: SliceKind
+    public var count = 0
+    public var totalNs: Int64 = 0
+    /// Time per effective phase.
+    public var byPhase: [Phase: Int64] = [:]
+}
+
+extension RankTrace {
+    /// True for operator slices: CPU-track ops, annotations and launch calls, except steps.
+    public func isOperator(_ i: Int) -> Bool {
+        switch slices.kind[i] {
+        case .cpuOp, .userAnnotation, .runtime, .driver:
+            return tracks.kind[Int(slices.track[i])] == .cpuThread && !strings.hasPrefix(slices.name[i], "ProfilerStep#")
+        default:
+            return false
+        }
+    }
+}
+
+/// Computes steps, phases and operator attribution for one rank.
+public enum Analyzer {
+    /// Analyses one rank.
+    public static func analyze(_ trace: RankTrace, options: AnalysisOptions = AnalysisOptions()) -> RankAnalysis {
+        let classifier = PhaseClassifier(strings: trace.strings, rules: options.phaseRules)
+        let (stepSlices, stepTrack) = findSteps(trace)
+        let autograd = autogradTracks(trace, stepTrack: stepTrack)
+        let facts = sliceFacts(trace, classifier: classifier, autograd: autograd)
+        let coverage = backwardCoverage(trace, facts: facts, autograd: autograd)
+        var steps: [Step] = []
+        if stepSlices.isEmpty {
+            if let bounds = trace.timeBounds, stepTrack >= 0 {
+                let window = bounds.start..<bounds.end
+                let phases = partition(trace, track: stepTrack, after: -1, window: window, facts: facts, coverage: coverage)
+                steps.append(Step(name: "trace", start: bounds.start, dur: bounds.end - bounds.start, slice: -1, phases: phases))
+            }
+        } else {
+            for s in stepSlices {
+                let start = trace.slices.start[s]
+                let window = start..<start + trace.slices.dur[s]
+                let phases = partition(trace, track: stepTrack, after: s, window: window, facts: facts, coverage: coverage)
+                steps.append(Step(name: trace.strings[trace.slices.name[s]], start: start, dur: trace.slices.dur[s], slice: s, phases: phases))
+            }
+        }
+        var total = PhaseTimes()
+        for s in steps { total += s.phases }
+        let (ops, kernels, gpuTotal) = aggregate(trace, facts: facts, byShape: options.byShape)
+        return RankAnalysis(rank: trace.rank, source: trace.source, steps: steps, stepTrack: stepTrack, phases: total,
+                            operators: ops, kernels: kernels, facts: facts, gpuActivityNs: gpuTotal)
+    }
+
+    /// `ProfilerStep#N` slices on the thread with the most of them, ordered by start; with none,
+    /// the CPU track with the largest depth-0 total.
+    static func findSteps(_ trace: RankTrace) -> (slices: [Int], track: Int) {
+        var perTrack: [Int: [Int]] = [:]
+        for t in trace.cpuTracks {
+            for i in trace.tracks.sliceRange[t] where trace.strings.hasPrefix(trace.slices.name[i], "ProfilerStep#") {
+                perTrack[t, default: []].append(i)
+            }
+        }
+        if let best = perTrack.max(by: { a, b in a.value.count != b.value.count ? a.value.count < b.value.count : a.key > b.key }) {
+            return (best.value, best.key)
+        }
+        var bestTrack = -1
+        var bestTotal: Int64 = -1
+        for t in trace.cpuTracks {
+            var total: Int64 = 0
+            for i in trace.tracks.sliceRange[t] where trace.slices.depth[i] == 0 { total += trace.slices.dur[i] }
+            if total > bestTotal { bestTotal = total; bestTrack = t }
+        }
+        return ([], bestTrack)
+    }
+
+    static func autogradTracks(_ trace: RankTrace, stepTrack: Int) -> Set<Int> {
+        var result = Set<Int>()
+        for t in trace.cpuTracks where t != stepTrack {
+            if trace.tracks.name[t] != 0 && trace.strings[trace.tracks.name[t]].contains("autograd") {
+                result.insert(t)
+                continue
+            }
+            for i in trace.tracks.sliceRange[t] where trace.slices.depth[i] == 0
+                && trace.strings.hasPrefix(trace.slices.name[i], "autograd::engine::evaluate_function:") {
+                result.insert(t)
+                break
+            }
+        }
+        return result
+    }
+
+    static func sliceFacts(_ trace: RankTrace, classifier: PhaseClassifier, autograd: Set<Int>) -> SliceFacts {
+        let s = trace.slices
+        let n = s.count
+        var selfTime = [Int64](repeating: 0, count: n)
+        var phase = [Phase](repeating: .other, count: n)
+        var gpu = [Int64](repeating: 0, count: n)
+        for i in 0..<n {
+            selfTime[i] = s.nestEnd[i] - s.start[i]
+            let p = Int(s.parent[i])
+            if p >= 0 { selfTime[p] -= s.nestEnd[i] - s.start[i] }
+        }
+        // Host slices first, so GPU activity can take its launcher's phase.
+        for gpuPass in [false, true] {
+            for t in 0..<trace.tracks.count where (trace.tracks.kind[t] == .gpuStream) == gpuPass {
+                let fallback: Phase = autograd.contains(t) ? .backward : .other
+                for i in trace.tracks.sliceRange[t] {
+                    let own = classifier.ownPhase(s.name[i])
+                    if s.kind[i].isGPUActivity {
+                        let l = s.launcher.isEmpty ? -1 : Int(s.launcher[i])
+                        phase[i] = l >= 0 ? phase[l] : (own == .communication ? .communication : .other)
+                    } else if let own {
+                        phase[i] = own
+                    } else {
+                        let p = Int(s.parent[i])
+                        phase[i] = p >= 0 ? phase[p] : fallback
+                    }
+                }
+            }
+        }
+        if !s.launcher.isEmpty {
+            for i in 0..<n where s.kind[i].isGPUActivity && s.launcher[i] >= 0 { gpu[Int(s.launcher[i])] += s.dur[i] }
+            for i in stride(from: n - 1, through: 0, by: -1) where s.parent[i] >= 0 { gpu[Int(s.parent[i])] += gpu[i] }
+        }
+        return SliceFacts(selfTime: selfTime, phase: phase, gpuInclusive: gpu)
+    }
+
+    /// Merged nesting intervals of backward slices on autograd threads.
+    static func backwardCoverage(_ trace: RankTrace, facts: SliceFacts, autograd: Set<Int>) -> [Range<Int64>] {
+        var intervals: [Range<Int64>] = []
+        for t in autograd {
+            for i in trace.tracks.sliceRange[t] where facts.phase[i] == .backward && trace.slices.nestEnd[i] > trace.slices.start[i] {
+                intervals.append(trace.slices.start[i]..<trace.slices.nestEnd[i])
+            }
+        }
+        intervals.sort { $0.lowerBound < $1.lowerBound }
+        var merged: [Range<Int64>] = []
+        for r in intervals {
+            if let last = merged.last, r.lowerBound <= last.upperBound {
+                merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, r.upperBound)
+            } else {
+                merged.append(r)
+            }
+        }
+        return merged
+    }
+
+    /// Phase times of `window` on `track`: innermost-slice segments among the track's slices after
+    /// index `after` (the step slice; its ancestors come before it), then the autograd overlay.
+    static func partition(_ trace: RankTrace, track: Int, after: Int, window: Range<Int64>, facts: SliceFacts,
+                          coverage: [Range<Int64>]) -> PhaseTimes {
+        var times = PhaseTimes()
+        let s = trace.slices
+        let range = trace.tracks.sliceRange[track]
+        var cursor = window.lowerBound
+        var stack: [(slice: Int, end: Int64)] = []
+        var reassignable: [(range: Range<Int64>, phase: Phase)] = []  // other/idle segments, for the overlay
+        func emit(_ from: Int64, _ to: Int64, _ slice: Int) {
+            guard to > from else { return }
+            let p = slice >= 0 ? facts.phase[slice] : .idle
+            times[p] += to - from
+            if (p == .other || p == .idle) && !coverage.isEmpty { reassignable.append((from..<to, p)) }
+        }
+        var i = max(range.lowerBound, after + 1)
+        while i < range.upperBound && s.start[i] < window.upperBound {
+            let start = s.start[i]
+            if start < window.lowerBound { i += 1; continue }
+            let end = min(s.nestEnd[i], window.upperBound)
+            while let top = stack.last, top.end <= start {
+                emit(cursor, top.end, top.slice)
+                cursor = top.end
+                stack.removeLast()
+            }
+            emit(cursor, start, stack.last?.slice ?? -1)
+            cursor = start
+            stack.append((i, end))
+            i += 1
+        }
+        while let top = stack.popLast() {
+            emit(cursor, top.end, top.slice)
+            cursor = max(cursor, top.end)
+        }
+        emit(cursor, window.upperBound, -1)
+        // Other/idle time while the autograd engine runs backward counts as backward.
+        var c = coverage.partitionPoint { $0.upperBound <= window.lowerBound }
+        for seg in reassignable {
+            while c < coverage.count && coverage[c].upperBound <= seg.range.lowerBound { c += 1 }
+            var k = c
+            while k < coverage.count && coverage[k].lowerBound < seg.range.upperBound {
+                let overlap = min(seg.range.upperBound, coverage[k].upperBound) - max(seg.range.lowerBound, coverage[k].lowerBound)
+                if overlap > 0 {
+                    times[seg.phase] -= overlap
+                    times[.backward] += overlap
+                }
+                k += 1
+            }
+        }
+        return times
+    }
+}
+
+extension Array {
+    /// Index of the first element for which `belongsToSecondPartition` is true (array partitioned).
+    func partitionPoint(_ belongsToSecondPartition: (Element) -> Bool) -> Int {
+        var lo = 0, hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if belongsToSecondPartition(self[mid]) { hi = mid } else { lo = mid + 1 }
+        }
+        return lo
+    }
+}

@@ -1,0 +1,370 @@
+import Analysis
+import TraceModel
+
+/// Output formats of `stepscope report`.
+public enum ReportFormat: String, CaseIterable, Sendable {
+    case text, json, markdown
+}
+
+/// Human units for nanoseconds: `830.0 ms`, `12.3 us`, `4.56 s`.
+public func formatDuration(_ ns: Int64) -> String {
+    let a = abs(ns)
+    func fixed(_ v: Int64, _ unit: Int64, _ digits: Int, _ suffix: String) -> String {
+        let scale = [1, 10, 100, 1000][digits]
+        let scaled = (Int64(scale) * v + (v >= 0 ? unit / 2 : -unit / 2)) / unit
+        let whole = scaled / Int64(scale), frac = abs(scaled % Int64(scale))
+        let fracText = digits == 0 ? "" : "." + String(repeating: "0", count: digits - String(frac).count) + String(frac)
+        return (scaled < 0 && whole == 0 ? "-" : "") + String(whole) + fracText + " " + suffix
+    }
+    if a >= 1_000_000_000 { return fixed(ns, 1_000_000_000, 3, "s") }
+    if a >= 1_000_000 { return fixed(ns, 1_000_000, 1, "ms") }
+    if a >= 1_000 { return fixed(ns, 1_000, 1, "us") }
+    return "\(ns) ns"
+}
+
+/// A percentage with one decimal.
+func percent(_ part: Int64, _ whole: Int64) -> String {
+    guard whole > 0 else { return "-" }
+    let tenths = (part * 1000 + whole / 2) / whole
+    return "\(tenths / 10).\(tenths % 10)%"
+}
+
+extension RunReport {
+    /// The report in `format`; `top` limits the operator and kernel tables of text and markdown.
+    public func render(_ format: ReportFormat, top: Int = 15) -> String {
+        switch format {
+        case .text: return renderText(top: top)
+        case .json: return renderJSON()
+        case .markdown: return renderMarkdown(top: top)
+        }
+    }
+
+    // MARK: Text
+
+    func renderText(top: Int) -> String {
+        var out = "stepscope report: \(ranks.count) rank\(ranks.count == 1 ? "" : "s")"
+        if let st = stepStats { out += ", \(st.count) step\(st.count == 1 ? "" : "s")" }
+        out += "\n"
+        if ranks.count > 1, let st = stepStats {
+            out += "\nRun (a step's time is its slowest rank's): " + statsLine(st) + "\n"
+            let rows = steps.map { [safe($0.name), formatDuration($0.dur), "rank \($0.slowestRank)"] }
+            out += table(["step", "time", "slowest"], rows, rightAligned: [1])
+        }
+        for r in ranks {
+            let a = r.analysis
+            out += "\nRank \(a.rank)  \(safe(a.source))\n"
+            if let st = r.stepStats { out += "  Steps: " + statsLine(st) + "\n" }
+            let phases = Phase.allCases
+            var rows: [[String]] = a.steps.map { s in [safe(s.name), formatDuration(s.dur)] + phases.map { formatDuration(s.phases[$0]) } }
+            rows.append(["all steps", formatDuration(a.phases.total)] + phases.map { percent(a.phases[$0], a.phases.total) })
+            out += indent(table(["step", "dur"] + phases.map(\.name), rows, rightAligned: Array(1..<(2 + phases.count))))
+            if a.gpuActivityNs > 0 { out += "  GPU activity: \(formatDuration(a.gpuActivityNs)) in \(a.kernels.reduce(0) { $0 + $1.count }) kernels, memcpys and memsets\n" }
+            out += "\n  Top operators by self time\n"
+            out += indent(opTable(Array(a.operators.prefix(top))))
+            let byTotal = a.operators.sorted { $0.totalNs != $1.totalNs ? $0.totalNs > $1.totalNs : $0.name < $1.name }
+            out += "\n  Top operators by inclusive time\n"
+            out += indent(opTable(Array(byTotal.prefix(top))))
+            if !a.kernels.isEmpty {
+                out += "\n  Top GPU kernels\n"
+                out += indent(table(["total", "count", "name"],
+                                    a.kernels.prefix(top).map { [formatDuration($0.totalNs), String($0.count), safe(clip($0.name))] },
+                                    rightAligned: [0, 1]))
+            }
+        }
+        let all = allWarnings
+        if !all.isEmpty {
+            out += "\nWarnings\n"
+            for w in all { out += "  \(w.scope)\(w.entry.code) x\(w.entry.count): \(safe(w.entry.example))\n" }
+        }
+        return out
+    }
+
+    func statsLine(_ st: StepStats) -> String {
+        "n=\(st.count)  min \(formatDuration(st.min))  median \(formatDuration(st.median))  p90 \(formatDuration(st.p90))  max \(formatDuration(st.max))"
+    }
+
+    func opTable(_ ops: [OperatorStat]) -> String {
+        table(["self", "total", "gpu", "count", "name"],
+              ops.map { o in
+                  [formatDuration(o.selfNs), formatDuration(o.totalNs), formatDuration(o.gpuNs), String(o.count),
+                   safe(clip(o.name + (o.shape.map { " " + $0 } ?? "")))]
+              }, rightAligned: [0, 1, 2, 3])
+    }
+
+    var allWarnings: [(scope: String, entry: Warnings.Entry)] {
+        warnings.map { ("run: ", $0) } + ranks.flatMap { r in r.warnings.map { ("rank \(r.analysis.rank): ", $0) } }
+    }
+
+    // MARK: Markdown
+
+    func renderMarkdown(top: Int) -> String {
+        var out = "## stepscope report\n\n"
+        if ranks.count > 1, let st = stepStats { out += "**Run**: " + statsLine(st) + "\n\n" }
+        for r in ranks {
+            let a = r.analysis
+            out += "### Rank \(a.rank)\n\n`\(md(a.source))`\n\n"
+            if let st = r.stepStats { out += "Steps: " + statsLine(st) + "\n\n" }
+            let phases = Phase.allCases
+            out += "| step | dur | " + phases.map(\.name).joined(separator: " | ") + " |\n"
+            out += "|---|---:|" + String(repeating: "---:|", count: phases.count) + "\n"
+            for s in a.steps {
+                out += "| \(md(s.name)) | \(formatDuration(s.dur)) | " + phases.map { formatDuration(s.phases[$0]) }.joined(separator: " | ") + " |\n"
+            }
+            out += "\n| self | total | gpu | count | operator |\n|---:|---:|---:|---:|---|\n"
+            for o in a.operators.prefix(top) {
+                out += "| \(formatDuration(o.selfNs)) | \(formatDuration(o.totalNs)) | \(formatDuration(o.gpuNs)) | \(o.count) | `\(md(clip(o.name)))` |\n"
+            }
+            out += "\n"
+        }
+        let all = allWarnings
+        if !all.isEmpty {
+            out += "### Warnings\n\n"
+            for w in all { out += "- \(w.scope)`\(w.entry.code)` x\(w.entry.count): \(md(w.entry.example))\n" }
+        }
+        return out
+    }
+
+    func md(_ s: String) -> String {
+        safe(s).replacingAll("|", with: "\\|").replacingAll("`", with: "'")
+    }
+
+    // MARK: JSON
+
+    func renderJSON() -> String {
+        let w = JSONWriter()
+        w.object {
+            w.key("schema"); w.string("stepscope.report")
+            w.key("version"); w.int(RunReport.schemaVersion)
+            w.key("ranks")
+            w.array {
+                for r in ranks { rankJSON(w, r) }
+            }
+            w.key("run")
+            w.object {
+                w.key("steps")
+                w.array {
+                    for s in steps {
+                        w.object {
+                            w.key("name"); w.string(s.name)
+                            w.key("dur_ns"); w.int(s.dur)
+                            w.key("slowest_rank"); w.int(s.slowestRank)
+                        }
+                    }
+                }
+                w.key("step_stats"); statsJSON(w, stepStats)
+            }
+            w.key("warnings")
+            w.array {
+                for x in allWarnings {
+                    w.object {
+                        w.key("scope"); w.string(x.scope == "run: " ? "run" : "rank")
+                        if x.scope != "run: " { w.key("rank"); w.int(Int(x.scope.dropFirst(5).dropLast(2)) ?? 0) }
+                        w.key("code"); w.string(x.entry.code)
+                        w.key("count"); w.int(x.entry.count)
+                        w.key("example"); w.string(x.entry.example)
+                    }
+                }
+            }
+        }
+        return w.output + "\n"
+    }
+
+    func rankJSON(_ w: JSONWriter, _ r: RankReport) {
+        let a = r.analysis
+        w.object {
+            w.key("rank"); w.int(a.rank)
+            w.key("source"); w.string(a.source)
+            if let d = r.metadata.distributed {
+                w.key("distributed")
+                w.object {
+                    if let b = d.backend { w.key("backend"); w.string(b) }
+                    if let ws = d.worldSize { w.key("world_size"); w.int(ws) }
+                }
+            }
+            w.key("steps")
+            w.array {
+                for s in a.steps {
+                    w.object {
+                        w.key("name"); w.string(s.name)
+                        w.key("start_ns"); w.int(s.start)
+                        w.key("dur_ns"); w.int(s.dur)
+                        w.key("phases"); phasesJSON(w, s.phases)
+                    }
+                }
+            }
+            w.key("step_stats"); statsJSON(w, r.stepStats)
+            w.key("phases"); phasesJSON(w, a.phases)
+            w.key("gpu_activity_ns"); w.int(a.gpuActivityNs)
+            w.key("ops")
+            w.array {
+                for o in a.operators {
+                    w.object {
+                        w.key("name"); w.string(o.name)
+                        if let shape = o.shape { w.key("shape"); w.string(shape) }
+                        w.key("kind"); w.string(kindName(o.kind))
+                        w.key("count"); w.int(o.count)
+                        w.key("total_ns"); w.int(o.totalNs)
+                        w.key("self_ns"); w.int(o.selfNs)
+                        w.key("gpu_ns"); w.int(o.gpuNs)
+                        w.key("phases")
+                        w.object {
+                            for p in Phase.allCases {
+                                guard let ps = o.byPhase[p] else { continue }
+                                w.key(p.name)
+                                w.object {
+                                    w.key("count"); w.int(ps.count)
+                                    w.key("total_ns"); w.int(ps.totalNs)
+                                    w.key("self_ns"); w.int(ps.selfNs)
+                                    w.key("gpu_ns"); w.int(ps.gpuNs)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            w.key("kernels")
+            w.array {
+                for k in a.kernels {
+                    w.object {
+                        w.key("name"); w.string(k.name)
+                        w.key("kind"); w.string(kindName(k.kind))
+                        w.key("count"); w.int(k.count)
+                        w.key("total_ns"); w.int(k.totalNs)
+                    }
+                }
+            }
+            w.key("event_counts")
+            w.object {
+                for e in r.eventCounts { w.key(e.phase); w.int(e.count) }
+            }
+            w.key("warnings")
+            w.array {
+                for x in r.warnings {
+                    w.object {
+                        w.key("code"); w.string(x.code)
+                        w.key("count"); w.int(x.count)
+                        w.key("example"); w.string(x.example)
+                    }
+                }
+            }
+        }
+    }
+
+    func phasesJSON(_ w: JSONWriter, _ t: PhaseTimes) {
+        w.object {
+            for p in Phase.allCases { w.key(p.name); w.int(t[p]) }
+        }
+    }
+
+    func statsJSON(_ w: JSONWriter, _ st: StepStats?) {
+        guard let st else { w.null(); return }
+        w.object {
+            w.key("count"); w.int(st.count)
+            w.key("min_ns"); w.int(st.min)
+            w.key("median_ns"); w.int(st.median)
+            w.key("p90_ns"); w.int(st.p90)
+            w.key("max_ns"); w.int(st.max)
+        }
+    }
+}
+
+/// The JSON name of a slice kind.
+public func kindName(_ k: SliceKind) -> String {
+    switch k {
+    case .cpuOp: return "cpu_op"
+    case .userAnnotation: return "user_annotation"
+    case .gpuUserAnnotation: return "gpu_user_annotation"
+    case .kernel: return "kernel"
+    case .memcpy: return "gpu_memcpy"
+    case .memset: return "gpu_memset"
+    case .runtime: return "cuda_runtime"
+    case .driver: return "cuda_driver"
+    case .pythonFunction: return "python_function"
+    case .cudaSync: return "cuda_sync"
+    case .trace: return "trace"
+    case .other: return "other"
+    }
+}
+
+/// Trace text made safe for a terminal.
+func safe(_ s: String) -> String { JSONText.terminalSafe(s) }
+
+/// Long names cut to `limit` characters with an ellipsis.
+func clip(_ s: String, _ limit: Int = 90) -> String {
+    s.count <= limit ? s : String(s.prefix(limit - 1)) + "…"
+}
+
+func indent(_ s: String) -> String {
+    s.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "  " + $0 }.joined(separator: "\n")
+}
+
+/// A plain text table with padded columns.
+func table(_ header: [String], _ rows: [[String]], rightAligned: [Int]) -> String {
+    let all = [header] + rows
+    var widths = [Int](repeating: 0, count: header.count)
+    for r in all { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+    var out = ""
+    for r in all {
+        var line = ""
+        for (i, c) in r.enumerated() {
+            let pad = String(repeating: " ", count: widths[i] - c.count)
+            let last = i == r.count - 1
+            line += rightAligned.contains(i) ? pad + c : (last ? c : c + pad)
+            if !last { line += "  " }
+        }
+        out += line + "\n"
+    }
+    return out
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for c in self { if c == target { out += replacement } else { out.append(c) } }
+        return out
+    }
+}
+
+/// A minimal streaming JSON writer with deterministic output.
+final class JSONWriter {
+    private(set) var output = ""
+    private var needsComma = [false]
+
+    private func separator() {
+        if needsComma[needsComma.count - 1] { output += "," }
+        needsComma[needsComma.count - 1] = true
+    }
+
+    func key(_ k: String) {
+        separator()
+        output += JSONText.quote(k) + ":"
+        needsComma[needsComma.count - 1] = false
+    }
+
+    private func value(_ text: String) {
+        separator()
+        output += text
+    }
+
+    func string(_ s: String) { value(JSONText.quote(s)) }
+    func int<I: BinaryInteger>(_ v: I) { value(String(v)) }
+    func null() { value("null") }
+
+    func object(_ body: () -> Void) {
+        separator()
+        output += "{"
+        needsComma.append(false)
+        body()
+        needsComma.removeLast()
+        output += "}"
+    }
+
+    func array(_ body: () -> Void) {
+        separator()
+        output += "["
+        needsComma.append(false)
+        body()
+        needsComma.removeLast()
+        output += "]"
+    }
+}

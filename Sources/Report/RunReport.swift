@@ -1,0 +1,81 @@
+import Analysis
+import TraceModel
+
+/// Distribution of step durations (nearest-rank percentiles).
+public struct StepStats: Sendable, Equatable {
+    public var count: Int
+    public var min: Int64
+    public var median: Int64
+    public var p90: Int64
+    public var max: Int64
+
+    /// Stats of `durations`; nil when empty. The p-th percentile is the value at rank
+    /// ceil(p/100 * n) of the sorted values (so the median of an even count is the lower middle).
+    public init?(_ durations: [Int64]) {
+        guard !durations.isEmpty else { return nil }
+        let sorted = durations.sorted()
+        func rank(_ p: Int) -> Int64 { sorted[Swift.max(0, (p * sorted.count + 99) / 100 - 1)] }
+        count = sorted.count
+        min = sorted[0]
+        median = rank(50)
+        p90 = rank(90)
+        max = sorted[sorted.count - 1]
+    }
+}
+
+/// A step of the whole run: its time is the slowest rank's.
+public struct RunStep: Sendable, Equatable {
+    public var name: String
+    public var dur: Int64
+    public var slowestRank: Int
+}
+
+/// One rank's part of a report.
+public struct RankReport: Sendable {
+    public var analysis: RankAnalysis
+    public var stepStats: StepStats?
+    public var eventCounts: [(phase: String, count: Int)]
+    public var warnings: [Warnings.Entry]
+    public var metadata: TraceMetadata
+}
+
+/// Everything `stepscope report` prints, in every format.
+public struct RunReport: Sendable {
+    /// Version of the JSON schema (docs/report-json.md).
+    public static let schemaVersion = 1
+    public var ranks: [RankReport]
+    public var steps: [RunStep]
+    public var stepStats: StepStats?
+    /// Run-level warnings (duplicate or missing ranks).
+    public var warnings: [Warnings.Entry]
+
+    /// Analyses every rank of `run` and assembles the report.
+    public init(run: TraceRun, options: AnalysisOptions = AnalysisOptions()) {
+        let analyses = run.ranks.map { Analyzer.analyze($0, options: options) }
+        self.init(run: run, analyses: analyses)
+    }
+
+    /// Assembles the report from analyses already made (one per rank, same order).
+    public init(run: TraceRun, analyses: [RankAnalysis]) {
+        ranks = zip(run.ranks, analyses).map { trace, a in
+            RankReport(analysis: a, stepStats: StepStats(a.steps.map(\.dur)),
+                       eventCounts: trace.eventCounts.sorted { $0.key < $1.key }.map { (String(UnicodeScalar($0.key)), $0.value) },
+                       warnings: trace.warnings.entries, metadata: trace.metadata)
+        }
+        var byName: [String: RunStep] = [:]
+        var order: [String] = []
+        for a in analyses {
+            for s in a.steps {
+                if let existing = byName[s.name] {
+                    if s.dur > existing.dur { byName[s.name] = RunStep(name: s.name, dur: s.dur, slowestRank: a.rank) }
+                } else {
+                    byName[s.name] = RunStep(name: s.name, dur: s.dur, slowestRank: a.rank)
+                    order.append(s.name)
+                }
+            }
+        }
+        steps = order.map { byName[$0]! }
+        stepStats = StepStats(steps.map(\.dur))
+        warnings = run.warnings.entries
+    }
+}

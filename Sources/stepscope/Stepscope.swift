@@ -1,0 +1,123 @@
+import Analysis
+import ArgumentParser
+import Report
+import TraceImport
+import TraceModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The command line: thin subcommands over TraceImport, Analysis and Report.
+struct Stepscope: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stepscope",
+        abstract: "Terminal profiler and trace analyzer for ML training.",
+        version: "0.1.0",
+        subcommands: [ReportCommand.self],
+        defaultSubcommand: ReportCommand.self
+    )
+}
+
+/// A failure the user can act on; printed as one line, exit code 2.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Options shared by every command that loads traces.
+struct LoadOptions: ParsableArguments {
+    @Argument(help: "Trace files (.json or .json.gz) or directories of per-rank files; together they form one run.")
+    var paths: [String]
+
+    @Option(name: .long, help: "Phase rules file ('phase: glob' per line; see docs/definitions.md).")
+    var phaseRules: String?
+
+    @Flag(name: .long, help: "Key operators by name and input shapes.")
+    var byShape = false
+
+    func analysisOptions() throws -> AnalysisOptions {
+        var options = AnalysisOptions(byShape: byShape)
+        if let file = phaseRules {
+            let text = try readTextFile(file)
+            do throws(PhaseRuleError) {
+                options.phaseRules = try PhaseRule.parse(text, file: file)
+            } catch {
+                throw CLIError(description: error.description)
+            }
+        }
+        return options
+    }
+
+    func loadRun() throws -> TraceRun {
+        try TraceLoader.loadRun(paths: paths)
+    }
+}
+
+/// `stepscope report`: steps, phases, operators and warnings of a run.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Print steps, time per phase, top operators and warnings."
+    )
+
+    @OptionGroup var load: LoadOptions
+
+    @Option(name: .long, help: "Output format: text, json or markdown.")
+    var format: String = "text"
+
+    @Option(name: .long, help: "Rows in the operator and kernel tables (text and markdown).")
+    var top: Int = 15
+
+    @Option(name: [.short, .long], help: "Write the report to this file instead of standard output.")
+    var output: String?
+
+    func validate() throws {
+        guard ReportFormat(rawValue: format) != nil else {
+            throw ValidationError("unknown format '\(format)' (text, json, markdown)")
+        }
+        guard top > 0 else { throw ValidationError("--top must be positive") }
+    }
+
+    func run() throws {
+        let options = try load.analysisOptions()
+        let run = try load.loadRun()
+        let report = RunReport(run: run, options: options)
+        try writeOutput(report.render(ReportFormat(rawValue: format)!, top: top), to: output)
+    }
+}
+
+/// Reads a whole text file, or throws a one-line error.
+func readTextFile(_ path: String) throws -> String {
+    guard let f = fopen(path, "rb") else { throw CLIError(description: "\(path): \(String(cString: strerror(errno)))") }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, f)
+        if n <= 0 { break }
+        bytes += chunk[0..<n]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// Writes `text` to `path`, or to standard output when nil.
+func writeOutput(_ text: String, to path: String?) throws {
+    guard let path else {
+        writeAll(1, text)
+        return
+    }
+    guard let f = fopen(path, "wb") else { throw CLIError(description: "\(path): \(String(cString: strerror(errno)))") }
+    defer { fclose(f) }
+    guard fputs(text, f) >= 0 else { throw CLIError(description: "\(path): write failed") }
+}
+
+/// Writes all of `text` to file descriptor `fd`, retrying short writes and EINTR.
+func writeAll(_ fd: Int32, _ text: String) {
+    var text = text
+    text.withUTF8 { buf in
+        var offset = 0
+        while offset < buf.count {
+            let n = write(fd, buf.baseAddress! + offset, buf.count - offset)
+            if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
+        }
+    }
+}

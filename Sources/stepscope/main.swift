@@ -1,0 +1,23 @@
+import ArgumentParser
+import TraceImport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Every failure ends with one line on stderr. Usage and input errors exit with 2 (not
+// ArgumentParser's 64), so scripts and CI can tell them from a regression verdict.
+do {
+    var command = try Stepscope.parseAsRoot()
+    try command.run()
+} catch let error as ImportError {
+    writeAll(2, "stepscope: error: \(error)\n")
+    exit(2)
+} catch let error as CLIError {
+    writeAll(2, "stepscope: error: \(error)\n")
+    exit(2)
+} catch {
+    let code = Stepscope.exitCode(for: error)
+    if code == .success { Stepscope.exit(withError: error) }
+    writeAll(2, Stepscope.fullMessage(for: error) + "\n")
+    exit(code == .validationFailure ? 2 : code.rawValue)
+}
