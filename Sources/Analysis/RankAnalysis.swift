@@ -251,7 +251,7 @@ public enum Analyzer {
         }
         emit(cursor, window.upperBound, -1)
         // Other/idle time while the autograd engine runs backward counts as backward.
-        var c = coverage.partitionPoint { $0.upperBound <= window.lowerBound }
+        var c = coverage.partitionPoint { $0.upperBound > window.lowerBound }
         for seg in reassignable {
             while c < coverage.count && coverage[c].upperBound <= seg.range.lowerBound { c += 1 }
             var k = c

@@ -473,6 +473,8 @@ final class KinetoBuilder {
         let n = rank.slices.count
         var byCorrelation: [Int64: Int32] = [:]
         var byExternalID: [Int64: Int32] = [:]
+        byCorrelation.reserveCapacity(n / 4)
+        byExternalID.reserveCapacity(n / 2)
         let kinds = rank.slices.kind
         var hasGPU = false
         for i in 0..<n {

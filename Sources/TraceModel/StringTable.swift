@@ -51,7 +51,7 @@ public final class StringTable: @unchecked Sendable {
             if hashes[Int(id)] == h32 {
                 let start = Int(offsets[Int(id)])
                 let length = Int(offsets[Int(id) + 1]) - start
-                if length == count && memcmp(arena + start, base, count) == 0 { return id }
+                if length == count && Self.equal(UnsafeRawPointer(arena + start), base, count) { return id }
             }
             slot = (slot + 1) & slotMask
         }
@@ -140,6 +140,21 @@ public final class StringTable: @unchecked Sendable {
         slots.deallocate()
         slots = grown
         slotMask = newMask
+    }
+
+    /// Byte equality, word by word (short strings dominate; a libc call costs more than the compare).
+    @inline(__always)
+    static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+        var i = 0
+        while i + 8 <= n {
+            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
+        return true
     }
 
     /// A fast 64-bit hash of a byte string (word-at-a-time multiply-xorshift).

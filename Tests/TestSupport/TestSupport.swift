@@ -1,0 +1,96 @@
+import TraceImport
+import TraceModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Helpers shared by the test targets: hand-written traces, the shared real traces, the binary.
+public enum TestSupport {
+    /// The package root (found from this file's path).
+    public static let packageRoot: String = {
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)  // Tests/TestSupport/TestSupport.swift
+        return parts.joined(separator: "/")
+    }()
+
+    /// `../shared/traces` beside the checkout, or nil when it is absent (a user's fresh clone).
+    public static var sharedTraces: String? {
+        let path = packageRoot + "/../shared/traces"
+        var st = stat()
+        return stat(path, &st) == 0 ? path : nil
+    }
+
+    /// Loads a trace written inline as JSON text.
+    public static func trace(_ json: String, name: String = "test.json") throws -> RankTrace {
+        try TraceLoader.load(bytes: Array(json.utf8), name: name)
+    }
+
+    /// A Kineto-style trace object around `events` (each a JSON object text).
+    public static func kineto(_ events: [String], extra: String = "") -> String {
+        "{\"schemaVersion\": 1, \(extra)\(extra.isEmpty ? "" : ", ")\"traceEvents\": [\n" + events.joined(separator: ",\n") + "\n]}"
+    }
+
+    /// An `X` event; times in microseconds as written.
+    public static func x(_ name: String, cat: String = "cpu_op", ts: String, dur: String, pid: String = "1", tid: String = "1",
+                         args: String = "") -> String {
+        "{\"ph\": \"X\", \"cat\": \"\(cat)\", \"name\": \"\(name)\", \"pid\": \(pid), \"tid\": \(tid), \"ts\": \(ts), \"dur\": \(dur)"
+            + (args.isEmpty ? "" : ", \"args\": {\(args)}") + "}"
+    }
+
+    /// The built `stepscope` executable next to the test bundle.
+    public static var binary: String {
+        let exe = CommandLine.arguments[0]
+        let dir = exe.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        return (dir.isEmpty ? "." : dir) + "/stepscope"
+    }
+
+    /// Runs the `stepscope` binary with `args`; returns exit status, stdout and stderr.
+    public static func run(_ args: [String], stdin: String? = nil) -> (status: Int32, stdout: String, stderr: String) {
+        let dir = "/tmp/stepscope-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        mkdir(dir, 0o700)
+        defer {
+            unlink(dir + "/out"); unlink(dir + "/err"); unlink(dir + "/in")
+            rmdir(dir)
+        }
+        var command = ([binary] + args).map(shellQuote).joined(separator: " ") + " >\(dir)/out 2>\(dir)/err"
+        if let stdin {
+            writeFile(dir + "/in", Array(stdin.utf8))
+            command += " <\(dir)/in"
+        } else {
+            command += " </dev/null"
+        }
+        let status = system(command)
+        let exit = (status >> 8) & 0xFF
+        return (exit, readFile(dir + "/out"), readFile(dir + "/err"))
+    }
+
+    /// Writes bytes to a new file at `path`.
+    public static func writeFile(_ path: String, _ bytes: [UInt8]) {
+        guard let f = fopen(path, "wb") else { return }
+        _ = bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, f) }
+        fclose(f)
+    }
+
+    /// A fresh temporary file path with `suffix`.
+    public static func temporaryPath(_ suffix: String) -> String {
+        "/tmp/stepscope-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))\(suffix)"
+    }
+
+    /// Reads a whole file as text ("" when missing).
+    public static func readFile(_ path: String) -> String {
+        guard let f = fopen(path, "rb") else { return "" }
+        defer { fclose(f) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, f)
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    static func shellQuote(_ s: String) -> String {
+        "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+    }
+}

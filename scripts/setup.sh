@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the system packages stepscope builds against (Debian 12; run as root or with sudo).
+#   libncursesw5-dev  the terminal UI (CCurses)
+#   libunwind-dev     remote native unwinding for the sampler (CUnwind; pulls liblzma-dev)
+#   libelf-dev        ELF symbol tables for the sampler (CElf)
+#   zlib1g-dev        streaming gzip inflate for .json.gz traces (CZlib)
+#   gzip              used by tests to make compressed fixtures
+set -euo pipefail
+packages=(libncursesw5-dev libunwind-dev libelf-dev zlib1g-dev gzip)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y "${missing[@]}"
+fi
