@@ -25,6 +25,12 @@ public struct FileSource: ByteSource {
         self.fd = fd
     }
 
+    /// The file's size in bytes (0 when unknown).
+    public var size: Int64 {
+        var st = stat()
+        return fstat(fd, &st) == 0 ? Int64(st.st_size) : 0
+    }
+
     /// Closes the file.
     public func close() { _ = Glibc.close(fd) }
 

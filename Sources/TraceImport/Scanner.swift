@@ -45,10 +45,13 @@ final class ScanBuffer {
     init(source: any ByteSource, capacity: Int = 8 << 20) {
         self.source = source
         self.capacity = capacity
-        buf = .allocate(capacity: capacity + 8)
+        buf = .allocate(capacity: capacity + Self.padding)
     }
 
     deinit { buf.deallocate() }
+
+    /// Readable bytes past `end`, so short strings can be loaded as whole words.
+    static let padding = 16
 
     var bytesConsumed: Int64 { source.bytesConsumed }
 
@@ -56,7 +59,7 @@ final class ScanBuffer {
     /// single unit fills it. Returns false at end of input with nothing new read.
     func refill(keepingFrom keep: Int) throws(ImportError) -> Bool {
         if keep == 0 && end == capacity {
-            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2 + 8)
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2 + Self.padding)
             grown.update(from: buf, count: end)
             buf.deallocate()
             buf = grown
@@ -138,7 +141,7 @@ final class ScanBuffer {
     func internString(_ i: inout Int, _ strings: StringTable) throws(ScanError) -> UInt32 {
         guard buf[i] == 0x22 else { throw syntax(i, "expected a string") }
         let s = try scanString(&i)
-        if !s.escaped { return strings.intern(UnsafeRawPointer(buf + s.start), s.end - s.start) }
+        if !s.escaped { return strings.internPadded(UnsafeRawPointer(buf + s.start), s.end - s.start) }
         return try internEscaped(s.start, s.end, strings)
     }
 
@@ -157,7 +160,7 @@ final class ScanBuffer {
         if c == 0x22 { return try internString(&i, strings) }
         let start = i
         try scanNumberText(&i)
-        return strings.intern(UnsafeRawPointer(buf + start), i - start)
+        return strings.internPadded(UnsafeRawPointer(buf + start), i - start)
     }
 
     /// Scans a JSON number's text; `i` ends after it. Throws underflow when it touches `end`.

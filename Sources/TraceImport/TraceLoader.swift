@@ -18,9 +18,10 @@ public enum TraceLoader {
         if gzip {
             let source = try GzipSource(file, path: path)
             defer { source.close() }
-            try parse(source: source, name: path, into: trace, progress: progress)
+            // Inflate on another core while this one parses.
+            try parse(source: PrefetchSource(source), name: path, into: trace, expectedBytes: file.size * 8, progress: progress)
         } else {
-            try parse(source: file, name: path, into: trace, progress: progress)
+            try parse(source: file, name: path, into: trace, expectedBytes: file.size, progress: progress)
         }
         if let r = trace.metadata.distributed?.rank { trace.rank = r }
         return trace
@@ -41,8 +42,9 @@ public enum TraceLoader {
         return trace
     }
 
-    static func parse(source: any ByteSource, name: String, into trace: RankTrace, progress: Progress?) throws(ImportError) {
-        let builder = KinetoBuilder(rank: trace)
+    static func parse(source: any ByteSource, name: String, into trace: RankTrace, expectedBytes: Int64 = 0,
+                      progress: Progress?) throws(ImportError) {
+        let builder = KinetoBuilder(rank: trace, expectedBytes: expectedBytes)
         let parser = TraceParser(source: source, file: name, builder: builder)
         if let progress { parser.progress = { progress(name, $0) } }
         try parser.run()

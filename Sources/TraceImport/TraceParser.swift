@@ -240,7 +240,7 @@ final class TraceParser {
             } else {
                 let start = pos
                 try scan.skipValue(&pos)
-                value = ArgValue(text: strings.intern(UnsafeRawPointer(scan.buf + start), pos - start))
+                value = ArgValue(text: strings.internPadded(UnsafeRawPointer(scan.buf + start), pos - start))
             }
             builder.rank.args.key.append(key)
             builder.rank.args.value.append(value)

@@ -40,6 +40,30 @@ public final class StringTable: @unchecked Sendable {
         return intern(base, bytes.count)
     }
 
+    /// Like `intern(_:_:)`, for callers that guarantee 16 readable bytes at `base` whatever
+    /// `count` is (a parser's padded buffer): strings of up to 16 bytes go through a small
+    /// direct-mapped cache first, which skips hashing and probing for repeated short strings.
+    @inline(__always)
+    public func internPadded(_ base: UnsafeRawPointer, _ count: Int) -> UInt32 {
+        guard count <= 16 else { return intern(base, count) }
+        let w0 = base.loadUnaligned(as: UInt64.self) & Self.lowBytesMask(count)
+        let w1 = count > 8 ? base.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & Self.lowBytesMask(count - 8) : 0
+        let key = (w0 ^ (w1 &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(count)) &* 0xBF58_476D_1CE4_E5B9
+        let slot = Int(truncatingIfNeeded: key >> 56)
+        let entry = shortCache[slot]
+        if entry.w0 == w0 && entry.w1 == w1 && entry.count == UInt32(count) { return entry.id }
+        let id = intern(base, count)
+        shortCache[slot] = ShortEntry(w0: w0, w1: w1, count: UInt32(count), id: id)
+        return id
+    }
+
+    private struct ShortEntry { var w0: UInt64, w1: UInt64, count: UInt32, id: UInt32 }
+    private var shortCache = [ShortEntry](repeating: ShortEntry(w0: 0, w1: 0, count: .max, id: 0), count: 256)
+
+    @inline(__always) private static func lowBytesMask(_ n: Int) -> UInt64 {
+        n >= 8 ? .max : (UInt64(1) << UInt64(n * 8)) &- 1
+    }
+
     /// Returns the id of the `count` bytes at `base`, adding them if new.
     public func intern(_ base: UnsafeRawPointer, _ count: Int) -> UInt32 {
         let h = Self.hash(base, count)
