@@ -53,7 +53,8 @@ public struct PhaseRule: Sendable, Equatable {
     /// Parses a rules file: `phase: glob` per line, `#` comments. Errors name the line.
     public static func parse(_ text: String, file: String) throws(PhaseRuleError) -> [PhaseRule] {
         var rules: [PhaseRule] = []
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Split on any line ending: "\r\n" is a single Character, so splitting on "\n" would miss it.
+        for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             var line = Substring(raw)
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
             let trimmed = line.trimmingSpaces
@@ -91,14 +92,14 @@ extension Substring {
     }
 }
 
-/// Glob matching over UTF-8: `*` any run, `?` one byte.
-func globMatch(_ pattern: [UInt8], _ text: UnsafeBufferPointer<UInt8>) -> Bool {
+/// Glob matching over Unicode scalars: `*` any run, `?` one character.
+func globMatch(_ pattern: [Unicode.Scalar], _ text: [Unicode.Scalar]) -> Bool {
     var p = 0, t = 0
     var starP = -1, starT = 0
     while t < text.count {
-        if p < pattern.count && (pattern[p] == UInt8(ascii: "?") || pattern[p] == text[t]) {
+        if p < pattern.count && (pattern[p] == "?" || pattern[p] == text[t]) {
             p += 1; t += 1
-        } else if p < pattern.count && pattern[p] == UInt8(ascii: "*") {
+        } else if p < pattern.count && pattern[p] == "*" {
             starP = p; starT = t; p += 1
         } else if starP >= 0 {
             p = starP + 1; starT += 1; t = starT
@@ -106,19 +107,19 @@ func globMatch(_ pattern: [UInt8], _ text: UnsafeBufferPointer<UInt8>) -> Bool {
             return false
         }
     }
-    while p < pattern.count && pattern[p] == UInt8(ascii: "*") { p += 1 }
+    while p < pattern.count && pattern[p] == "*" { p += 1 }
     return p == pattern.count
 }
 
 /// Gives each slice name its own phase (docs/definitions.md, "Phases"), cached per name id.
 public final class PhaseClassifier {
     private let strings: StringTable
-    private let rules: [(Phase, [UInt8])]
+    private let rules: [(Phase, [Unicode.Scalar])]
     private var cache: [Int8] = []  // -2 unknown, -1 none, else Phase.rawValue
 
     public init(strings: StringTable, rules: [PhaseRule] = []) {
         self.strings = strings
-        self.rules = rules.map { ($0.phase, Array($0.pattern.utf8)) }
+        self.rules = rules.map { ($0.phase, Array($0.pattern.unicodeScalars)) }
     }
 
     /// The slice name's own phase, or nil when it has none.
@@ -131,8 +132,12 @@ public final class PhaseClassifier {
 
     private func classify(_ id: UInt32) -> Phase? {
         if strings.hasPrefix(id, "ProfilerStep#") { return nil }
-        for (phase, pattern) in rules where strings.withBytes(id, { globMatch(pattern, $0) }) { return phase }
-        return Self.builtIn(strings[id])
+        let name = strings[id]
+        if !rules.isEmpty {
+            let scalars = Array(name.unicodeScalars)
+            for (phase, pattern) in rules where globMatch(pattern, scalars) { return phase }
+        }
+        return Self.builtIn(name)
     }
 
     /// The built-in rules 2-7 for a name.

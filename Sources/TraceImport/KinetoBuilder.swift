@@ -51,9 +51,16 @@ final class KinetoBuilder {
 
     private struct AsyncKey: Hashable { let pid: UInt32, cat: UInt32, id: UInt32 }
 
-    init(rank: RankTrace) {
+    /// `expectedBytes` (the JSON size, when known) sizes the tables up front, so they are not
+    /// copied while growing.
+    init(rank: RankTrace, expectedBytes: Int64 = 0) {
         self.rank = rank
         keys = WellKnownKeys(rank.strings)
+        if expectedBytes > 0 {
+            rank.slices.reserveCapacity(Int(expectedBytes / 400))
+            rank.args.key.reserveCapacity(Int(expectedBytes / 180))
+            rank.args.value.reserveCapacity(Int(expectedBytes / 180))
+        }
     }
 
     // MARK: - Top level
@@ -485,8 +492,8 @@ final class KinetoBuilder {
                 byCorrelation[rank.slices.correlation[i]] = byCorrelation[rank.slices.correlation[i]] ?? Int32(i)
             }
             let ext = rank.slices.externalID[i]
-            if ext >= 0, k == .cpuOp || k.isLaunch
-                || (k == .userAnnotation && !rank.strings.hasPrefix(rank.slices.name[i], "ProfilerStep#")) {
+            if ext >= 0, k == .cpuOp || k.isLaunch || k == .userAnnotation,
+               !rank.strings.hasPrefix(rank.slices.name[i], "ProfilerStep#") {
                 if let other = byExternalID[ext] {
                     let o = Int(other)
                     let earlier = (rank.slices.start[i], -rank.slices.dur[i], originalIndex[i])

@@ -73,15 +73,17 @@ public final class RankTrace: @unchecked Sendable {
     /// The GPU stream tracks, in track order.
     public var gpuTracks: [Int] { (0..<tracks.count).filter { tracks.kind[$0] == .gpuStream } }
 
-    /// Earliest start and latest end over all slices, or nil when there are none.
+    /// Earliest start and latest end over the slices of every track but async lanes (which can
+    /// span a whole run), or nil when there are none.
     public var timeBounds: (start: Int64, end: Int64)? {
-        guard slices.count > 0 else { return nil }
         var lo = Int64.max, hi = Int64.min
-        for i in 0..<slices.count {
-            lo = min(lo, slices.start[i])
-            hi = max(hi, slices.start[i] + slices.dur[i])
+        for t in 0..<tracks.count where tracks.kind[t] != .async {
+            for i in tracks.sliceRange[t] {
+                lo = min(lo, slices.start[i])
+                hi = max(hi, slices.start[i] + slices.dur[i])
+            }
         }
-        return (lo, hi)
+        return lo <= hi ? (lo, hi) : nil
     }
 }
 

@@ -1,0 +1,120 @@
+@testable import TraceImport
+import TestSupport
+import TraceModel
+import XCTest
+
+/// Events spanning the parser's buffer refills: every unit is retried whole after a refill, and the
+/// buffer grows when one unit does not fit, so any buffer size gives the same model.
+final class BufferTests: XCTestCase {
+    static let longName = String(repeating: "very_long_operator_name_", count: 40)
+
+    static let document: String = {
+        var events: [String] = [
+            #"{"ph": "M", "name": "process_name", "pid": 1, "tid": 0, "args": {"name": "python3"}}"#,
+            #"{"ph": "M", "name": "thread_name", "pid": 1, "tid": 1, "args": {"name": "main thread"}}"#,
+            #"{"ph": "M", "name": "thread_name", "pid": 1, "tid": 1, "args": {"name": "renamed"}}"#,
+            TestSupport.x("ProfilerStep#1", cat: "user_annotation", ts: "4431171858463.252", dur: "1000.5"),
+            TestSupport.x(longName, ts: "4431171858464.0005", dur: "12.3456", args: #""Input Dims": [[2, 3], [3, 4]], "Input type": ["float", "float"], "External id": 17, "Sequence number": -4"#),
+            TestSupport.x("esc\\\"aped\\u00e9\\ud83d\\ude80", ts: "4431171858470", dur: "1.5e0"),
+            TestSupport.x("cudaLaunchKernel", cat: "cuda_runtime", ts: "4431171858471", dur: "3", args: #""External id": 17, "correlation": 123456789012"#),
+            TestSupport.x("gemm", cat: "kernel", ts: "4431171858480", dur: "20", pid: "0", tid: "\"stream 7\"", args: #""External id": 17, "correlation": 123456789012, "grid": [1, 2, 3]"#),
+            #"{"ph": "B", "name": "begin-end", "pid": 1, "tid": 2, "ts": 4431171858465, "args": {"b": true}}"#,
+            #"{"ph": "E", "pid": 1, "tid": 2, "ts": 4431171858475, "args": {"e": null}}"#,
+            #"{"ph": "E", "pid": 1, "tid": 2, "ts": 4431171858476}"#,
+            #"{"ph": "i", "name": "[memory]", "pid": 1, "tid": 1, "ts": 4431171858466, "args": {"Bytes": -512, "Total Allocated": 1024, "Total Reserved": 2097152, "Addr": 140234567890, "Device Type": 1, "Device Id": 0}}"#,
+            #"{"ph": "i", "name": "instant", "pid": 1, "tid": 1, "ts": 4431171858467, "s": "g"}"#,
+            #"{"ph": "C", "name": "ctr", "pid": 1, "ts": 4431171858468, "args": {"a": 1, "b": 2.75}}"#,
+            #"{"ph": "s", "id": "0x1f", "pid": 1, "tid": 1, "ts": 4431171858471, "cat": "ac2g", "name": "ac2g"}"#,
+            #"{"ph": "f", "id": "0x1f", "pid": 0, "tid": "stream 7", "ts": 4431171858480, "cat": "ac2g", "name": "ac2g", "bp": "e"}"#,
+            #"{"ph": "b", "cat": "async", "id": 3, "name": "async-slice", "pid": 1, "tid": 1, "ts": 4431171858462}"#,
+            #"{"ph": "e", "cat": "async", "id": 3, "pid": 1, "tid": 1, "ts": 4431171858490}"#,
+            #"{"ph": "Z", "name": "unknown", "pid": 1, "tid": 1, "ts": 1}"#,
+            TestSupport.x("negative", ts: "4431171858463", dur: "-1"),
+            #"{   "ph"   :   "X" ,  "name" : "spaced" , "pid" : 1 , "tid" : 1 , "ts" : 4431171858500 , "dur" : 0.001   }"#,
+        ]
+        for i in 0..<40 {
+            events.append(TestSupport.x("aten::op_\(i % 7)", ts: "\(4431171858500 + i).\(i % 10)\(i % 3)", dur: "0.\(i)5", tid: "\(1 + i % 3)"))
+        }
+        return #"{"schemaVersion": 1, "deviceProperties": [{"id": 0, "name": "GPU", "totalGlobalMem": 85029158912, "numSms": 132}], "#
+            + #""distributedInfo": {"backend": "nccl", "rank": 1, "world_size": 2, "pg_config": [{"pg_name": "0", "pg_size": 2, "ranks": [0, 1]}]}, "#
+            + "\"traceEvents\": [\n" + events.joined(separator: ",\n") + "\n],\n"
+            + #""displayTimeUnit": "ms", "traceName": "buffered", "baseTimeNanoseconds": 1000}"#
+    }()
+
+    func testSameModelForEveryBufferSize() throws {
+        let bytes = Array(Self.document.utf8)
+        let reference = try load(Self.document)
+        let expected = dump(reference)
+        XCTAssertGreaterThan(reference.slices.count, 40)
+        XCTAssertTrue(expected.contains(Self.longName))
+        for size in [1, 2, 3, 7, 16, 17, 31, 64, 100, 4096] {
+            let t = try parseWithBuffer(bytes, bufferSize: size)
+            XCTAssertEqual(dump(t), expected, "buffer size \(size)")
+        }
+    }
+
+    func testSmallBufferValues() throws {
+        let t = try parseWithBuffer(Array(Self.document.utf8), bufferSize: 16)
+        let long = slice(t, Self.longName)
+        XCTAssertEqual(t.slices.start[long], 4_431_171_858_464_001 + 1_000)
+        XCTAssertEqual(t.slices.dur[long], 12_346)
+        XCTAssertEqual(argDict(t, long)["Input Dims"], "[[2, 3], [3, 4]]")
+        XCTAssertEqual(argDict(t, long)["Sequence number"], "-4")
+        XCTAssertEqual(t.slices.externalID[long], 17)
+        XCTAssertEqual(t.name(ofSlice: slice(t, "esc\"apedé🚀")), "esc\"apedé🚀")
+        XCTAssertEqual(t.slices.correlation[slice(t, "cudaLaunchKernel")], 123_456_789_012)
+        XCTAssertEqual(t.name(ofSlice: Int(t.slices.launcher[slice(t, "gemm")])), "cudaLaunchKernel")
+        XCTAssertEqual(t.slices.dur[slice(t, "begin-end")], 10_000)
+        XCTAssertEqual(t.warnings.count("unmatched-end"), 1)
+        XCTAssertEqual(t.warnings.count("negative-duration"), 1)
+        XCTAssertEqual(t.warnings.count("unknown-phase"), 1)
+        XCTAssertEqual(t.warnings.count("conflicting-metadata"), 1)
+        XCTAssertEqual(t.rank, 0)  // parse alone does not settle the rank
+        XCTAssertEqual(t.metadata.distributed?.rank, 1)
+        XCTAssertEqual(t.metadata.baseTimeNanoseconds, 1_000)
+        XCTAssertEqual(t.metadata.traceName, "buffered")
+        XCTAssertEqual(t.memory.bytes, [-512])
+        XCTAssertEqual(t.counters.value, [1, 2.75])
+        XCTAssertEqual(t.slices.dur[slice(t, "spaced")], 1)
+    }
+
+    func testBareArrayWithoutBracketAcrossRefills() throws {
+        let events = (0..<30).map { TestSupport.x("e\($0)", ts: "\($0)", dur: "1") }
+        for tail in ["", ",", ",\n", "\n"] {
+            let bytes = Array(("[" + events.joined(separator: ",") + tail).utf8)
+            for size in [1, 5, 16, 64, 4096] {
+                let t = try parseWithBuffer(bytes, bufferSize: size)
+                XCTAssertEqual(t.slices.count, 30, "tail \(tail.debugDescription) size \(size)")
+                XCTAssertEqual(t.slices.start.last, 29_000)
+            }
+        }
+    }
+
+    func testErrorOffsetIndependentOfBufferSize() {
+        let good = (0..<20).map { TestSupport.x("e\($0)", ts: "\($0)", dur: "1") }.joined(separator: ",")
+        let text = #"{"traceEvents": ["# + good + #", {"ph": "X", "name" "bad"}]}"#
+        let bytes = Array(text.utf8)
+        let expected = Int64(text.utf8.count - #""bad"}]}"#.utf8.count)
+        for size in [1, 3, 16, 17, 64, 4096, 8 << 20] {
+            do {
+                _ = try parseWithBuffer(bytes, bufferSize: size, name: "x.json")
+                XCTFail("no error with buffer \(size)")
+            } catch {
+                XCTAssertEqual(error, ImportError(file: "x.json", offset: expected, message: "expected ':'"), "buffer \(size)")
+            }
+        }
+    }
+
+    func testTruncationOffsetIndependentOfBufferSize() {
+        let text = #"{"traceEvents": ["# + TestSupport.x("a", ts: "1", dur: "1") + #", {"ph": "X", "name": "cut"#
+        for size in [2, 16, 64, 4096] {
+            do {
+                _ = try parseWithBuffer(Array(text.utf8), bufferSize: size)
+                XCTFail("no error with buffer \(size)")
+            } catch {
+                XCTAssertEqual(error.offset, Int64(text.utf8.count), "buffer \(size)")
+                XCTAssertEqual(error.message, "unexpected end of input")
+            }
+        }
+    }
+}
