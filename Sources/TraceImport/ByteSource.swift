@@ -17,12 +17,18 @@ public struct FileSource: ByteSource {
     let path: String
     public private(set) var bytesConsumed: Int64 = 0
 
-    /// Opens `path` for reading.
-    public init(path: String) throws(ImportError) {
+    /// Opens `path` for reading from byte `offset`.
+    public init(path: String, offset: Int64 = 0) throws(ImportError) {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ImportError(file: path, message: String(cString: strerror(errno))) }
+        if offset > 0 && lseek(fd, off_t(offset), SEEK_SET) != off_t(offset) {
+            let message = String(cString: strerror(errno))
+            _ = Glibc.close(fd)
+            throw ImportError(file: path, offset: offset, message: "seek failed: " + message)
+        }
         self.fd = fd
+        bytesConsumed = offset
     }
 
     /// The file's size in bytes (0 when unknown).

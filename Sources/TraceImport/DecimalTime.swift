@@ -75,3 +75,10 @@ public enum DecimalTime {
         c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") ? c - UInt8(ascii: "0") : nil
     }
 }
+
+/// The times stepscope accepts: within 2^62 ns (about 146 years) of the epoch, so the difference
+/// of any two of them fits in 64 bits.
+public enum TimeRange {
+    public static let limit: Int64 = 1 << 62
+    @inline(__always) public static func contains(_ t: Int64) -> Bool { t >= -limit && t <= limit }
+}

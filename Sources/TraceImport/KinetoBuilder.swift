@@ -51,6 +51,13 @@ final class KinetoBuilder {
 
     private struct AsyncKey: Hashable { let pid: UInt32, cat: UInt32, id: UInt32 }
 
+    /// For the second part of a split file: ends that find nothing open are kept for the first
+    /// part's open begins (see `absorb`), and top-level members are replayed there.
+    var isContinuation = false
+    private var pendingEnds: [(track: UInt32, ts: Int64)] = []
+    private var pendingAsyncEnds: [(key: AsyncKey, ts: Int64)] = []
+    private var topLevelSeen: [(String, [UInt8])] = []
+
     /// `expectedBytes` (the JSON size, when known) sizes the tables up front, so they are not
     /// copied while growing.
     init(rank: RankTrace, expectedBytes: Int64 = 0) {
@@ -67,6 +74,7 @@ final class KinetoBuilder {
 
     /// A top-level member other than `traceEvents`, with its raw JSON text.
     func topLevel(_ name: String, _ text: [UInt8]) throws {
+        if isContinuation { topLevelSeen.append((name, text)) }
         switch name {
         case "baseTimeNanoseconds":
             let v = try JSONValue.parse(text)
@@ -163,6 +171,7 @@ final class KinetoBuilder {
             guard timestamped(e) else { return }
             let t = track(pid: e.pid, tid: e.tid)
             guard let open = openBegins[t]?.popLast() else {
+                if isContinuation { pendingEnds.append((t, e.ts)); return }
                 rank.warnings.add("unmatched-end", "E event at byte \(e.offset) closes nothing")
                 return
             }
@@ -199,7 +208,9 @@ final class KinetoBuilder {
         case 0x65:  // e
             dropArgs(e)
             guard timestamped(e) else { return }
-            guard let open = openAsync[AsyncKey(pid: e.pid, cat: e.cat, id: e.id)]?.popLast() else {
+            let key = AsyncKey(pid: e.pid, cat: e.cat, id: e.id)
+            guard let open = openAsync[key]?.popLast() else {
+                if isContinuation { pendingAsyncEnds.append((key, e.ts)); return }
                 rank.warnings.add("unmatched-end", "async end at byte \(e.offset) closes nothing")
                 return
             }
@@ -251,9 +262,13 @@ final class KinetoBuilder {
     }
 
     private func asyncTrack(pid: UInt32, cat: UInt32) -> UInt32 {
-        let key = UInt64(pid) << 32 | UInt64(cat)
+        asyncTrack(pid: pid, tid: rank.strings.intern("async " + rank.strings[cat]))
+    }
+
+    private func asyncTrack(pid: UInt32, tid: UInt32) -> UInt32 {
+        let key = UInt64(pid) << 32 | UInt64(tid)
         if let t = asyncTracks[key] { return t }
-        let t = newTrack(pid: pid, tid: rank.strings.intern("async " + rank.strings[cat]), kind: .async)
+        let t = newTrack(pid: pid, tid: tid, kind: .async)
         asyncTracks[key] = t
         return t
     }
@@ -302,27 +317,13 @@ final class KinetoBuilder {
         switch e.name {
         case keys.threadName:
             guard let name = text(keys.name) else { return }
-            let t = Int(track(pid: e.pid, tid: e.tid))
-            let old = rank.tracks.name[t]
-            if old != 0 && old != name {
-                rank.warnings.add("conflicting-metadata",
-                                  "thread \(rank.strings[e.tid]) named '\(JSONText.terminalSafe(rank.strings[old]))' then '\(JSONText.terminalSafe(rank.strings[name]))'")
-            }
-            rank.tracks.name[t] = name
+            nameTrack(Int(track(pid: e.pid, tid: e.tid)), name)
         case keys.threadSortIndex:
             if let v = argInt(e, keys.sortIndex) { rank.tracks.sortIndex[Int(track(pid: e.pid, tid: e.tid))] = v }
         case keys.processName, keys.processLabels, keys.processSortIndex:
-            let p: Int
-            if let found = rank.processes.firstIndex(where: { $0.pid == e.pid }) { p = found } else {
-                rank.processes.append(ProcessInfo(pid: e.pid))
-                p = rank.processes.count - 1
-            }
+            let p = process(e.pid)
             if e.name == keys.processName, let n = text(keys.name) {
-                let old = rank.processes[p].name
-                if old != 0 && old != n {
-                    rank.warnings.add("conflicting-metadata", "process \(rank.strings[e.pid]) named twice")
-                }
-                rank.processes[p].name = n
+                nameProcess(p, n)
             } else if e.name == keys.processLabels, let l = text(keys.labels) {
                 rank.processes[p].labels = l
             } else if e.name == keys.processSortIndex, let v = argInt(e, keys.sortIndex) {
@@ -333,10 +334,131 @@ final class KinetoBuilder {
         }
     }
 
+    private func nameTrack(_ t: Int, _ name: UInt32) {
+        let old = rank.tracks.name[t]
+        if old != 0 && old != name {
+            rank.warnings.add("conflicting-metadata",
+                              "thread \(rank.strings[rank.tracks.tid[t]]) named '\(JSONText.terminalSafe(rank.strings[old]))' then '\(JSONText.terminalSafe(rank.strings[name]))'")
+        }
+        rank.tracks.name[t] = name
+    }
+
+    private func process(_ pid: UInt32) -> Int {
+        if let found = rank.processes.firstIndex(where: { $0.pid == pid }) { return found }
+        rank.processes.append(ProcessInfo(pid: pid))
+        return rank.processes.count - 1
+    }
+
+    private func nameProcess(_ p: Int, _ name: UInt32) {
+        let old = rank.processes[p].name
+        if old != 0 && old != name {
+            rank.warnings.add("conflicting-metadata", "process \(rank.strings[rank.processes[p].pid]) named twice")
+        }
+        rank.processes[p].name = name
+    }
+
+    // MARK: - Merging a split file
+
+    /// Appends what `part` (the continuation of this file, parsed on another core) read, as if this
+    /// builder had read it: strings and tracks remapped, ends matched against open begins here.
+    func absorb(_ part: KinetoBuilder) throws {
+        let other = part.rank
+        var map = [UInt32](repeating: 0, count: other.strings.count)
+        for id in 1..<other.strings.count {
+            map[id] = other.strings.withBytes(UInt32(id)) { rank.strings.intern(UnsafeRawPointer($0.baseAddress!), $0.count) }
+        }
+        for (name, text) in part.topLevelSeen { try topLevel(name, text) }
+        var trackMap = [UInt32](repeating: 0, count: other.tracks.count)
+        for t in 0..<other.tracks.count {
+            let pid = map[Int(other.tracks.pid[t])], tid = map[Int(other.tracks.tid[t])]
+            let mine = other.tracks.kind[t] == .async ? asyncTrack(pid: pid, tid: tid) : track(pid: pid, tid: tid)
+            trackMap[t] = mine
+            if other.tracks.name[t] != 0 { nameTrack(Int(mine), map[Int(other.tracks.name[t])]) }
+            if other.tracks.sortIndex[t] != 0 { rank.tracks.sortIndex[Int(mine)] = other.tracks.sortIndex[t] }
+        }
+        for proc in other.processes {
+            let p = process(map[Int(proc.pid)])
+            if proc.name != 0 { nameProcess(p, map[Int(proc.name)]) }
+            if proc.labels != 0 { rank.processes[p].labels = map[Int(proc.labels)] }
+            if proc.sortIndex != 0 { rank.processes[p].sortIndex = proc.sortIndex }
+        }
+        // Columns move over one at a time and are released at once, so the second half's copy
+        // and ours never coexist whole.
+        func remap(_ v: ArgValue) -> ArgValue { v.isInteger ? v : ArgValue(text: map[Int(v.text)]) }
+        let argBase = UInt32(rank.args.count)
+        rank.args.key.append(contentsOf: other.args.key.lazy.map { map[Int($0)] }); other.args.key = []
+        rank.args.value.append(contentsOf: other.args.value.lazy.map(remap)); other.args.value = []
+
+        let sliceBase = rank.slices.count
+        rank.slices.start += other.slices.start; other.slices.start = []
+        rank.slices.dur += other.slices.dur; other.slices.dur = []
+        rank.slices.name.append(contentsOf: other.slices.name.lazy.map { map[Int($0)] }); other.slices.name = []
+        rank.slices.category.append(contentsOf: other.slices.category.lazy.map { map[Int($0)] }); other.slices.category = []
+        rank.slices.kind += other.slices.kind; other.slices.kind = []
+        rank.slices.track.append(contentsOf: other.slices.track.lazy.map { trackMap[Int($0)] }); other.slices.track = []
+        rank.slices.correlation += other.slices.correlation; other.slices.correlation = []
+        rank.slices.externalID += other.slices.externalID; other.slices.externalID = []
+        rank.slices.argStart.append(contentsOf: other.slices.argStart.lazy.map { $0 + argBase }); other.slices.argStart = []
+        rank.slices.argCount += other.slices.argCount; other.slices.argCount = []
+
+        for end in part.pendingEnds {
+            let t = trackMap[Int(end.track)]
+            if let open = openBegins[t]?.popLast() {
+                rank.slices.dur[open] = max(0, end.ts - rank.slices.start[open])
+            } else {
+                rank.warnings.add("unmatched-end", "E event closes nothing")
+            }
+        }
+        for (t, opens) in part.openBegins { openBegins[trackMap[Int(t)], default: []] += opens.map { $0 + sliceBase } }
+        func remapKey(_ k: AsyncKey) -> AsyncKey { AsyncKey(pid: map[Int(k.pid)], cat: map[Int(k.cat)], id: map[Int(k.id)]) }
+        for end in part.pendingAsyncEnds {
+            if let open = openAsync[remapKey(end.key)]?.popLast() {
+                rank.slices.dur[open] = max(0, end.ts - rank.slices.start[open])
+            } else {
+                rank.warnings.add("unmatched-end", "async end closes nothing")
+            }
+        }
+        for (k, opens) in part.openAsync { openAsync[remapKey(k), default: []] += opens.map { $0 + sliceBase } }
+
+        rank.instants.ts += other.instants.ts
+        rank.instants.track.append(contentsOf: other.instants.track.lazy.map { trackMap[Int($0)] })
+        rank.instants.name.append(contentsOf: other.instants.name.lazy.map { map[Int($0)] })
+        rank.instants.scope += other.instants.scope
+        rank.instants.argStart.append(contentsOf: other.instants.argStart.lazy.map { $0 + argBase })
+        rank.instants.argCount += other.instants.argCount
+        other.instants = InstantTable()
+        rank.memory.ts += other.memory.ts
+        rank.memory.track.append(contentsOf: other.memory.track.lazy.map { trackMap[Int($0)] })
+        rank.memory.bytes += other.memory.bytes
+        rank.memory.totalAllocated += other.memory.totalAllocated
+        rank.memory.totalReserved += other.memory.totalReserved
+        rank.memory.addr += other.memory.addr
+        rank.memory.deviceType += other.memory.deviceType
+        rank.memory.deviceID += other.memory.deviceID
+        other.memory = MemoryTable()
+        rank.counters.ts += other.counters.ts
+        rank.counters.pid.append(contentsOf: other.counters.pid.lazy.map { map[Int($0)] })
+        rank.counters.name.append(contentsOf: other.counters.name.lazy.map { map[Int($0)] })
+        rank.counters.series.append(contentsOf: other.counters.series.lazy.map { map[Int($0)] })
+        rank.counters.value += other.counters.value
+        other.counters = CounterTable()
+        rank.flows.ts += other.flows.ts
+        rank.flows.track.append(contentsOf: other.flows.track.lazy.map { trackMap[Int($0)] })
+        rank.flows.id.append(contentsOf: other.flows.id.lazy.map { map[Int($0)] })
+        rank.flows.category.append(contentsOf: other.flows.category.lazy.map { map[Int($0)] })
+        rank.flows.phase += other.flows.phase
+        rank.flows.bindingPoint += other.flows.bindingPoint
+        other.flows = FlowTable()
+
+        for k in phaseCounts.indices { phaseCounts[k] += part.phaseCounts[k] }
+        for (ph, n) in part.unknownPhases { unknownPhases[ph, default: 0] += n }
+        for w in other.warnings.entries { rank.warnings.add(w.code, count: w.count, w.example) }
+    }
+
     // MARK: - Finish
 
     /// Applies the time base, orders and nests slices per track, and links GPU activity to launches.
-    func finish() {
+    func finish() throws(ImportError) {
         rank.eventCounts = [:]
         for (ph, n) in phaseCounts.enumerated() where n > 0 { rank.eventCounts[UInt8(ph)] = n }
         for (ph, n) in unknownPhases.sorted(by: { $0.key < $1.key }) {
@@ -344,7 +466,7 @@ final class KinetoBuilder {
         }
         let unclosed = openBegins.values.reduce(0) { $0 + $1.count } + openAsync.values.reduce(0) { $0 + $1.count }
         if unclosed > 0 { rank.warnings.add("unclosed-begin", count: unclosed, "B event never closed by an E") }
-        applyTimeBase()
+        try applyTimeBase()
         classifyTracks()
         let order = sortedOrder()
         permuteSlices(order)
@@ -352,14 +474,28 @@ final class KinetoBuilder {
         link(originalIndex: order)
     }
 
-    private func applyTimeBase() {
+    /// Adds `baseTimeNanoseconds`; every resulting time must stay in `TimeRange`. (Times before
+    /// the base were checked by the parser, and both terms are within 2^62, so sums cannot wrap.)
+    private func applyTimeBase() throws(ImportError) {
         let base = rank.metadata.baseTimeNanoseconds
         guard base != 0 else { return }
-        for i in rank.slices.start.indices { rank.slices.start[i] &+= base }
-        for i in rank.instants.ts.indices { rank.instants.ts[i] &+= base }
-        for i in rank.memory.ts.indices { rank.memory.ts[i] &+= base }
-        for i in rank.counters.ts.indices { rank.counters.ts[i] &+= base }
-        for i in rank.flows.ts.indices { rank.flows.ts[i] &+= base }
+        guard TimeRange.contains(base) else {
+            throw ImportError(file: rank.source, message: "baseTimeNanoseconds \(base) is out of range")
+        }
+        func shift(_ column: inout [Int64], extra: [Int64]? = nil) throws(ImportError) {
+            for i in column.indices {
+                let t = column[i] + base
+                guard TimeRange.contains(t), extra.map({ TimeRange.contains(t + $0[i]) }) ?? true else {
+                    throw ImportError(file: rank.source, message: "baseTimeNanoseconds + ts is out of range (more than 146 years from the epoch)")
+                }
+                column[i] = t
+            }
+        }
+        try shift(&rank.slices.start, extra: rank.slices.dur.map { max($0, 0) })
+        try shift(&rank.instants.ts)
+        try shift(&rank.memory.ts)
+        try shift(&rank.counters.ts)
+        try shift(&rank.flows.ts)
     }
 
     private func classifyTracks() {

@@ -42,9 +42,11 @@ final class ScanBuffer {
     /// Scratch space for unescaping strings.
     var scratch: [UInt8] = []
 
-    init(source: any ByteSource, capacity: Int = 8 << 20) {
+    /// `base` is the input offset of the first byte `source` yields.
+    init(source: any ByteSource, capacity: Int = 8 << 20, base: Int64 = 0) {
         self.source = source
         self.capacity = capacity
+        self.base = base
         buf = .allocate(capacity: capacity + Self.padding)
     }
 

@@ -11,6 +11,11 @@ public enum TraceLoader {
 
     /// Loads one Chrome-trace JSON file, plain or gzip (detected by its magic bytes).
     public static func load(path: String, rank: Int = 0, progress: Progress? = nil) throws(ImportError) -> RankTrace {
+        try load(path: path, rank: rank, progress: progress, splitThreshold: splitThreshold)
+    }
+
+    /// Plain files at least `splitThreshold` bytes long are parsed as two halves on two cores.
+    static func load(path: String, rank: Int, progress: Progress?, splitThreshold: Int64) throws(ImportError) -> RankTrace {
         let gzip = try hasGzipMagic(path)
         let file = try FileSource(path: path)
         defer { file.close() }
@@ -20,11 +25,103 @@ public enum TraceLoader {
             defer { source.close() }
             // Inflate on another core while this one parses.
             try parse(source: PrefetchSource(source), name: path, into: trace, expectedBytes: file.size * 8, progress: progress)
+        } else if file.size >= splitThreshold, let split = try splitPoint(path: path, size: file.size) {
+            try parseInTwo(file: file, path: path, split: split, into: trace, progress: progress)
         } else {
             try parse(source: file, name: path, into: trace, expectedBytes: file.size, progress: progress)
         }
         if let r = trace.metadata.distributed?.rank { trace.rank = r }
         return trace
+    }
+
+    /// Plain files at least this large are parsed as two halves on two cores by default.
+    static let splitThreshold: Int64 = 32 << 20
+
+    /// Where the second half of a plain file can start: the `{` of an event near the middle, found
+    /// after a newline (JSON strings cannot hold a raw newline) that follows a `,`. Only a guess:
+    /// the first half's parser confirms that an event really begins there.
+    static func splitPoint(path: String, size: Int64) throws(ImportError) -> (offset: Int64, bareArray: Bool)? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ImportError(file: path, message: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: 4096)
+        let h = pread(fd, &head, head.count, 0)
+        guard h > 0, let first = head[0..<h].first(where: { $0 > 0x20 && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF }) else { return nil }
+        var window = [UInt8](repeating: 0, count: 1 << 20)
+        let start = size / 2
+        let n = pread(fd, &window, window.count, off_t(start))
+        guard n > 0 else { return nil }
+        var i = 0
+        while i < n {
+            guard let nl = window[i..<n].firstIndex(of: 0x0A) else { return nil }
+            var before = nl - 1
+            while before >= 0, window[before] == 0x20 || window[before] == 0x09 || window[before] == 0x0D { before -= 1 }
+            var after = nl + 1
+            while after < n, window[after] == 0x20 || window[after] == 0x09 || window[after] == 0x0D { after += 1 }
+            if before >= 0, window[before] == 0x2C, after < n, window[after] == 0x7B {
+                return (start + Int64(after), first == 0x5B)
+            }
+            i = nl + 1
+        }
+        return nil
+    }
+
+    /// Parses a plain file as two halves on two cores, then appends the second to the first. When
+    /// the first half finds no event at the split, it simply parses on and the second is dropped.
+    static func parseInTwo(file: FileSource, path: String, split: (offset: Int64, bareArray: Bool), into trace: RankTrace,
+                           progress: Progress?) throws(ImportError) {
+        let second = SecondHalf(path: path, split: split, rank: trace.rank)
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) { second.run() }
+        // Sized for the whole file: the second half is appended without regrowing (untouched
+        // reserved pages cost no memory).
+        let builder = KinetoBuilder(rank: trace, expectedBytes: file.size)
+        let parser = TraceParser(source: file, file: path, builder: builder)
+        parser.stopAt = split.offset
+        if let progress { parser.progress = { progress(path, $0) } }
+        let firstResult: Result<Void, ImportError>
+        do throws(ImportError) { try parser.run(); firstResult = .success(()) } catch { firstResult = .failure(error) }
+        group.wait()
+        if case let .failure(e) = firstResult { throw e }
+        if parser.stopped {
+            switch second.result {
+            case let .failure(e)?: throw e
+            case let .success(part)?:
+                do { try builder.absorb(part) } catch let e as ImportError { throw e } catch {
+                    throw ImportError(file: path, message: "invalid top-level member after the events")
+                }
+            case nil: throw ImportError(file: path, message: "second half not parsed")
+            }
+        }
+        try builder.finish()
+    }
+
+    /// The second half of a split file, parsed on another thread.
+    private final class SecondHalf: @unchecked Sendable {
+        let path: String
+        let split: (offset: Int64, bareArray: Bool)
+        let rank: Int
+        var result: Result<KinetoBuilder, ImportError>?
+
+        init(path: String, split: (offset: Int64, bareArray: Bool), rank: Int) {
+            self.path = path
+            self.split = split
+            self.rank = rank
+        }
+
+        func run() {
+            do throws(ImportError) {
+                let file = try FileSource(path: path, offset: split.offset)
+                defer { file.close() }
+                let builder = KinetoBuilder(rank: RankTrace(source: path, rank: rank), expectedBytes: file.size - split.offset)
+                builder.isContinuation = true
+                let parser = TraceParser(source: file, file: path, builder: builder, continuationAt: split.offset, bareArray: split.bareArray)
+                try parser.run()
+                result = .success(builder)
+            } catch {
+                result = .failure(error)
+            }
+        }
     }
 
     /// Loads a trace held in memory (plain or gzip); `name` stands for the file in errors.
@@ -48,7 +145,7 @@ public enum TraceLoader {
         let parser = TraceParser(source: source, file: name, builder: builder)
         if let progress { parser.progress = { progress(name, $0) } }
         try parser.run()
-        builder.finish()
+        try builder.finish()
     }
 
     /// Loads paths (files or directories of trace files) as one run, ranks in parallel.

@@ -10,14 +10,27 @@ final class TraceParser {
     private let keys: WellKnownKeys
     private var event = RawEvent()
 
-    private enum State { case start, topObject, events, afterEvents, done }
+    private enum State { case start, topObject, events, afterEvents, done, stopped }
     private var state = State.start
     private var bareArray = false
+    /// For the first part of a split file: stop at the event that begins at this offset.
+    var stopAt: Int64 = .max
+    /// Set when parsing ran past `stopAt` without an event beginning there (a bad split guess).
+    private(set) var missedStop = false
+    /// True when parsing ended at `stopAt`.
+    var stopped: Bool { state == .stopped }
     /// Called every few MB with the bytes consumed so far.
     var progress: ((Int64) -> Void)?
 
-    init(source: any ByteSource, file: String, builder: KinetoBuilder, bufferSize: Int = 8 << 20) {
-        scan = ScanBuffer(source: source, capacity: bufferSize)
+    /// `continuationOf` starts the parser inside the events array at input offset `base` (the
+    /// second part of a split file); `bareArray` says which form the document has.
+    init(source: any ByteSource, file: String, builder: KinetoBuilder, bufferSize: Int = 8 << 20,
+         continuationAt base: Int64? = nil, bareArray: Bool = false) {
+        scan = ScanBuffer(source: source, capacity: bufferSize, base: base ?? 0)
+        if base != nil {
+            state = .events
+            self.bareArray = bareArray
+        }
         self.builder = builder
         self.file = file
         strings = builder.rank.strings
@@ -30,7 +43,7 @@ final class TraceParser {
         var pos = 0
         if scan.end >= 3 && scan.buf[0] == 0xEF && scan.buf[1] == 0xBB && scan.buf[2] == 0xBF { pos = 3 }
         var lastProgress: Int64 = 0
-        while state != .done {
+        while state != .done && state != .stopped {
             let mark = pos
             let failure: ScanError?
             do {
@@ -58,6 +71,7 @@ final class TraceParser {
                 throw ImportError(file: file, offset: scan.base + Int64(position), message: message)
             }
         }
+        if state == .stopped { return }
         // Only whitespace may follow the document.
         while true {
             while pos < scan.end {
@@ -104,6 +118,11 @@ final class TraceParser {
             if c == 0x5D { pos += 1; state = bareArray ? .done : .afterEvents; return }
             if c == 0x2C { pos += 1; return }  // separators (and Chrome-tolerated stray commas)
             guard c == 0x7B else { throw scan.syntax(pos, "expected an event object") }
+            let here = scan.base + Int64(pos)
+            if here >= stopAt && !missedStop {
+                if here == stopAt { state = .stopped; return }
+                missedStop = true
+            }
             let argMark = builder.rank.args.count
             do {
                 try parseEvent(&pos)
@@ -111,10 +130,13 @@ final class TraceParser {
                 builder.rank.args.removeLast(builder.rank.args.count - argMark)
                 throw error
             }
+            guard TimeRange.contains(event.ts), !event.hasDur || TimeRange.contains(event.ts + event.dur) else {
+                throw scan.syntax(Int(event.offset - scan.base), "ts + dur is out of range (more than 146 years from the epoch)")
+            }
             builder.consume(&event)
         case .afterEvents:
             if try scan.nextMember(&pos, close: 0x7D) { state = .topObject } else { state = .done }
-        case .done:
+        case .done, .stopped:
             return
         }
     }

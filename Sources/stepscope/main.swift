@@ -18,6 +18,8 @@ do {
 } catch {
     let code = Stepscope.exitCode(for: error)
     if code == .success { Stepscope.exit(withError: error) }
-    writeAll(2, Stepscope.fullMessage(for: error) + "\n")
+    // One line: the message without the usage text (`--help` shows that).
+    let message = Stepscope.message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid arguments"
+    writeAll(2, "stepscope: error: \(message) (see 'stepscope --help')\n")
     exit(code == .validationFailure ? 2 : code.rawValue)
 }

@@ -149,6 +149,19 @@ final class StepPhaseTests: XCTestCase {
         assertPhases(a.steps[0].phases, [.other: 10_000, .idle: 990_000])
     }
 
+    func testProfilerStepOnAGPUStreamIsNoStep() throws {
+        // Kineto also draws ProfilerStep#N as a gpu_user_annotation on GPU streams.
+        let (t, a) = try analyzed(TestSupport.kineto([
+            x("ProfilerStep#1", "gpu_user_annotation", "0", "50", "0", "7", ""),
+            x("ProfilerStep#2", "gpu_user_annotation", "50", "50", "0", "7", ""),
+            x("k", "kernel", "10", "5", "0", "7", ""),
+            x("ProfilerStep#1", "user_annotation", "0", "40", "1", "1", ""),
+        ]))
+        XCTAssertEqual(a.steps.map(\.name), ["ProfilerStep#1"])
+        XCTAssertEqual(a.steps.map(\.dur), [40_000])
+        XCTAssertEqual(a.stepTrack, trackIndex(t, tid: "1"))
+    }
+
     // MARK: Effective phases
 
     func testEffectivePhaseInheritance() throws {

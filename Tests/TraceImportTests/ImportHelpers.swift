@@ -31,7 +31,7 @@ func parseWithBuffer(_ bytes: [UInt8], bufferSize: Int, name: String = "buf.json
     let builder = KinetoBuilder(rank: trace)
     let parser = TraceParser(source: MemorySource(bytes), file: name, builder: builder, bufferSize: bufferSize)
     try parser.run()
-    builder.finish()
+    try builder.finish()
     return trace
 }
 

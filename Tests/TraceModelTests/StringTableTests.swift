@@ -136,4 +136,39 @@ final class StringTableTests: XCTestCase {
         for i in 0..<10_000 { _ = t.intern("some longer operator name number \(i)") }
         XCTAssertGreaterThan(t.byteSize, before)
     }
+
+    func testInternPaddedMatchesInternWhateverFollows() {
+        // internPadded may read 16 bytes whatever the length: the bytes past `count` must not matter.
+        let t = StringTable()
+        var seed: UInt64 = 42
+        func next() -> UInt8 { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return UInt8(truncatingIfNeeded: seed >> 56) }
+        var expected: [[UInt8]: UInt32] = [:]
+        for round in 0..<3000 {
+            let n = round % 21  // 0...20: both sides of the 8- and 16-byte limits
+            let body = (0..<n).map { _ in UInt8(ascii: "a") + next() % 4 }  // few letters: many repeats
+            let padded = body + (0..<16).map { _ in next() }
+            let id = padded.withUnsafeBytes { t.internPadded($0.baseAddress!, n) }
+            let plain = String(decoding: body, as: UTF8.self)
+            XCTAssertEqual(t[id], plain, "round \(round)")
+            if let e = expected[body] { XCTAssertEqual(id, e, "round \(round)") } else { expected[body] = id }
+            XCTAssertEqual(t.intern(plain), id)
+        }
+        XCTAssertEqual(t.count, expected.count + (expected[[]] == nil ? 1 : 0))
+        let empty = [UInt8](repeating: 0x41, count: 16).withUnsafeBytes { t.internPadded($0.baseAddress!, 0) }
+        XCTAssertEqual(empty, 0)
+    }
+
+    func testInternPaddedAfterPlainIntern() {
+        let t = StringTable()
+        let a = t.intern("aten::mm")
+        let b = t.intern("cudaLaunchKernel_long_name")
+        let bytesA = Array("aten::mmXXXXXXXXXXXXXXXX".utf8)
+        let bytesB = Array("cudaLaunchKernel_long_nameXXXXXXXXXXXXXXXX".utf8)
+        XCTAssertEqual(bytesA.withUnsafeBytes { t.internPadded($0.baseAddress!, 8) }, a)
+        XCTAssertEqual(bytesA.withUnsafeBytes { t.internPadded($0.baseAddress!, 8) }, a)
+        XCTAssertEqual(bytesB.withUnsafeBytes { t.internPadded($0.baseAddress!, 26) }, b)
+        let prefix = bytesA.withUnsafeBytes { t.internPadded($0.baseAddress!, 4) }
+        XCTAssertEqual(t[prefix], "aten")
+        XCTAssertEqual(t.count, 4)
+    }
 }
