@@ -40,6 +40,20 @@ public struct FileSource: ByteSource {
     /// Closes the file.
     public func close() { _ = Glibc.close(fd) }
 
+    /// The whole content of the file at `path`.
+    public static func readAll(path: String) throws(ImportError) -> [UInt8] {
+        var file = try FileSource(path: path)
+        defer { file.close() }
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 8)
+        defer { chunk.deallocate() }
+        var bytes: [UInt8] = []
+        while true {
+            let n = try file.read(into: chunk)
+            if n == 0 { return bytes }
+            bytes += chunk[0..<n]
+        }
+    }
+
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImportError) -> Int {
         while true {
             let n = Glibc.read(fd, buffer.baseAddress, buffer.count)

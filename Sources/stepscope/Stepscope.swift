@@ -87,16 +87,7 @@ struct ReportCommand: ParsableCommand {
 
 /// Reads a whole text file, or throws a one-line error.
 func readTextFile(_ path: String) throws -> String {
-    guard let f = fopen(path, "rb") else { throw CLIError(description: "\(path): \(String(cString: strerror(errno)))") }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, f)
-        if n <= 0 { break }
-        bytes += chunk[0..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
+    String(decoding: try FileSource.readAll(path: path), as: UTF8.self)
 }
 
 /// Writes `text` to `path`, or to standard output when nil.

@@ -78,16 +78,7 @@ public enum TestSupport {
 
     /// Reads a whole file as text ("" when missing).
     public static func readFile(_ path: String) -> String {
-        guard let f = fopen(path, "rb") else { return "" }
-        defer { fclose(f) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, f)
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: (try? FileSource.readAll(path: path)) ?? [], as: UTF8.self)
     }
 
     static func shellQuote(_ s: String) -> String {

@@ -106,16 +106,7 @@ func removeTree(_ path: String) {
 
 /// Reads a file's bytes.
 func readBytes(_ path: String) -> [UInt8] {
-    guard let f = fopen(path, "rb") else { return [] }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, f)
-        if n <= 0 { break }
-        bytes += chunk[0..<n]
-    }
-    return bytes
+    (try? FileSource.readAll(path: path)) ?? []
 }
 
 /// `bytes` compressed by the system gzip (one member).
