@@ -8,6 +8,8 @@ public struct Step: Sendable, Equatable {
     /// The `ProfilerStep#N` slice, or -1 for the whole-trace step.
     public var slice: Int
     public var phases: PhaseTimes
+    /// GPU busy/idle breakdown over the step; nil when the rank has no GPU activity.
+    public var gpu: GPUBreakdown?
 }
 
 /// Options for attribution.
@@ -38,6 +40,8 @@ public struct RankAnalysis: Sendable {
     /// The track holding the steps, or -1 when the rank has no CPU slices.
     public var stepTrack: Int
     public var phases: PhaseTimes
+    /// GPU breakdown summed over the steps; nil when the rank has no GPU activity.
+    public var gpu: GPUBreakdown?
     public var operators: [OperatorStat]
     public var kernels: [KernelStat]
     public var facts: SliceFacts
@@ -98,25 +102,30 @@ public enum Analyzer {
         let autograd = autogradTracks(trace, stepTrack: stepTrack)
         let facts = sliceFacts(trace, classifier: classifier, autograd: autograd)
         let coverage = backwardCoverage(trace, facts: facts, autograd: autograd)
+        let timeline = GPUTimeline(trace)
         var steps: [Step] = []
         if stepSlices.isEmpty {
             if let bounds = trace.timeBounds, stepTrack >= 0 {
                 let window = bounds.start..<bounds.end
                 let phases = partition(trace, track: stepTrack, after: -1, window: window, facts: facts, coverage: coverage)
-                steps.append(Step(name: "trace", start: bounds.start, dur: bounds.end - bounds.start, slice: -1, phases: phases))
+                steps.append(Step(name: "trace", start: bounds.start, dur: bounds.end - bounds.start, slice: -1, phases: phases,
+                                  gpu: timeline.isEmpty ? nil : timeline.breakdown(window)))
             }
         } else {
             for s in stepSlices {
                 let start = trace.slices.start[s]
                 let window = start..<start + trace.slices.dur[s]
                 let phases = partition(trace, track: stepTrack, after: s, window: window, facts: facts, coverage: coverage)
-                steps.append(Step(name: trace.strings[trace.slices.name[s]], start: start, dur: trace.slices.dur[s], slice: s, phases: phases))
+                steps.append(Step(name: trace.strings[trace.slices.name[s]], start: start, dur: trace.slices.dur[s], slice: s, phases: phases,
+                                  gpu: timeline.isEmpty ? nil : timeline.breakdown(window)))
             }
         }
         var total = PhaseTimes()
         for s in steps { total += s.phases }
+        var gpu: GPUBreakdown?
+        for s in steps { if let g = s.gpu { gpu = (gpu ?? GPUBreakdown()); gpu! += g } }
         let (ops, kernels, gpuTotal) = aggregate(trace, facts: facts, byShape: options.byShape)
-        return RankAnalysis(rank: trace.rank, source: trace.source, steps: steps, stepTrack: stepTrack, phases: total,
+        return RankAnalysis(rank: trace.rank, source: trace.source, steps: steps, stepTrack: stepTrack, phases: total, gpu: gpu,
                             operators: ops, kernels: kernels, facts: facts, gpuActivityNs: gpuTotal)
     }
 

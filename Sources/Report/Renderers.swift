@@ -58,7 +58,12 @@ extension RunReport {
             var rows: [[String]] = a.steps.map { s in [safe(s.name), formatDuration(s.dur)] + phases.map { formatDuration(s.phases[$0]) } }
             rows.append(["all steps", formatDuration(a.phases.total)] + phases.map { percent(a.phases[$0], a.phases.total) })
             out += indent(table(["step", "dur"] + phases.map(\.name), rows, rightAligned: Array(1..<(2 + phases.count))))
-            if a.gpuActivityNs > 0 { out += "  GPU activity: \(formatDuration(a.gpuActivityNs)) in \(a.kernels.reduce(0) { $0 + $1.count }) kernels, memcpys and memsets\n" }
+            if let g = a.gpu {
+                let whole = g.busy + g.idle
+                out += "\n  GPU (all steps): busy \(formatDuration(g.busy)) (\(percent(g.busy, whole))), idle \(formatDuration(g.idle))\n"
+                out += "    busy: compute \(formatDuration(g.compute)), communication \(formatDuration(g.communication)) (exposed), memcpy \(formatDuration(g.memcpy)), memset \(formatDuration(g.memset))\n"
+                out += "    idle: " + IdleCause.allCases.map { "\($0.name) \(formatDuration(g[$0]))" }.joined(separator: ", ") + "\n"
+            }
             out += "\n  Top operators by self time\n"
             out += indent(opTable(Array(a.operators.prefix(top))))
             let byTotal = a.operators.sorted { $0.totalNs != $1.totalNs ? $0.totalNs > $1.totalNs : $0.name < $1.name }
@@ -189,11 +194,13 @@ extension RunReport {
                         w.key("start_ns"); w.int(s.start)
                         w.key("dur_ns"); w.int(s.dur)
                         w.key("phases"); phasesJSON(w, s.phases)
+                        if s.gpu != nil { w.key("gpu"); gpuJSON(w, s.gpu) }
                     }
                 }
             }
             w.key("step_stats"); statsJSON(w, r.stepStats)
             w.key("phases"); phasesJSON(w, a.phases)
+            w.key("gpu"); gpuJSON(w, a.gpu)
             w.key("gpu_activity_ns"); w.int(a.gpuActivityNs)
             w.key("ops")
             w.array {
@@ -253,6 +260,23 @@ extension RunReport {
     func phasesJSON(_ w: JSONWriter, _ t: PhaseTimes) {
         w.object {
             for p in Phase.allCases { w.key(p.name); w.int(t[p]) }
+        }
+    }
+
+    func gpuJSON(_ w: JSONWriter, _ g: GPUBreakdown?) {
+        guard let g else { w.null(); return }
+        w.object {
+            w.key("busy_ns"); w.int(g.busy)
+            w.key("idle_ns"); w.int(g.idle)
+            w.key("compute_ns"); w.int(g.compute)
+            w.key("comm_ns"); w.int(g.communication)
+            w.key("memcpy_ns"); w.int(g.memcpy)
+            w.key("memset_ns"); w.int(g.memset)
+            w.key("exposed_comm_ns"); w.int(g.exposedCommunication)
+            w.key("idle_by_cause")
+            w.object {
+                for c in IdleCause.allCases { w.key(c.name); w.int(g[c]) }
+            }
         }
     }
 

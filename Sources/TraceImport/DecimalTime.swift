@@ -81,4 +81,9 @@ public enum DecimalTime {
 public enum TimeRange {
     public static let limit: Int64 = 1 << 62
     @inline(__always) public static func contains(_ t: Int64) -> Bool { t >= -limit && t <= limit }
+    /// Whether `t + d` is representable and in range.
+    @inline(__always) public static func contains(_ t: Int64, plus d: Int64) -> Bool {
+        let (sum, overflow) = t.addingReportingOverflow(d)
+        return !overflow && contains(sum)
+    }
 }

@@ -485,7 +485,7 @@ final class KinetoBuilder {
         func shift(_ column: inout [Int64], extra: [Int64]? = nil) throws(ImportError) {
             for i in column.indices {
                 let t = column[i] + base
-                guard TimeRange.contains(t), extra.map({ TimeRange.contains(t + $0[i]) }) ?? true else {
+                guard TimeRange.contains(t), extra.map({ TimeRange.contains(t, plus: $0[i]) }) ?? true else {
                     throw ImportError(file: rank.source, message: "baseTimeNanoseconds + ts is out of range (more than 146 years from the epoch)")
                 }
                 column[i] = t

@@ -130,7 +130,7 @@ final class TraceParser {
                 builder.rank.args.removeLast(builder.rank.args.count - argMark)
                 throw error
             }
-            guard TimeRange.contains(event.ts), !event.hasDur || TimeRange.contains(event.ts + event.dur) else {
+            guard TimeRange.contains(event.ts), !event.hasDur || TimeRange.contains(event.ts, plus: event.dur) else {
                 throw scan.syntax(Int(event.offset - scan.base), "ts + dur is out of range (more than 146 years from the epoch)")
             }
             builder.consume(&event)

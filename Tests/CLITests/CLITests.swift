@@ -316,4 +316,23 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.status, 2, r.stdout)
         assertOneLine(r.stderr)
     }
+
+    func testDurationOverflowingInt64IsAnErrorNotACrash() {
+        // ts is in range and dur alone fits in 64 bits, but ts + dur does not.
+        let path = file(TestSupport.kineto([x("a", "cpu_op", "1", "9223372036854775")]))
+        let r = run(["report", path])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        assertOneLine(r.stderr)
+        XCTAssertTrue(r.stderr.contains(path), r.stderr)
+    }
+
+    func testBasePlusEndAtTwoToTheSixtyThirdIsAnErrorNotACrash() {
+        // base = 2^62 and ts + dur = 2^62 are each in range; base + ts + dur = 2^63 does not fit.
+        let path = file(TestSupport.kineto([x("a", "cpu_op", "0", "4611686018427387.904")],
+                                           extra: #""baseTimeNanoseconds": 4611686018427387904"#))
+        let r = run(["report", path])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        assertOneLine(r.stderr)
+        XCTAssertTrue(r.stderr.contains(path), r.stderr)
+    }
 }

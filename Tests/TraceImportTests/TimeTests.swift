@@ -170,3 +170,65 @@ final class TimestampImportTests: XCTestCase {
         }
     }
 }
+
+/// Times must lie within 2^62 ns of the epoch, before and after adding the base, and so must
+/// every slice end (docs/definitions.md, "Time").
+final class TimeRangeTests: XCTestCase {
+    let limit: Int64 = 1 << 62  // 4611686018427387.904 us
+
+    func offsetOf(_ needle: String, in text: String) -> Int64 {
+        let h = Array(text.utf8), n = Array(needle.utf8)
+        for i in 0...(h.count - n.count) where Array(h[i..<i + n.count]) == n { return Int64(i) }
+        return -1
+    }
+
+    func testBoundsAreInclusive() throws {
+        let t = try load(TestSupport.kineto([
+            TestSupport.x("hi", ts: "4611686018427387.904", dur: "0", tid: "1"),
+            TestSupport.x("lo", ts: "-4611686018427387.904", dur: "0", tid: "2"),
+            TestSupport.x("end", ts: "4611686018427387", dur: "0.904", tid: "3"),
+        ]))
+        XCTAssertEqual(t.slices.start[slice(t, "hi")], limit)
+        XCTAssertEqual(t.slices.start[slice(t, "lo")], -limit)
+        XCTAssertEqual(t.slices.end(slice(t, "end")), limit)
+    }
+
+    func testTimeBeyondTheLimitIsAnErrorAtTheEvent() {
+        for (ts, dur) in [("4611686018427387.905", "0"), ("-4611686018427387.905", "0"), ("4611686018427387", "0.905"),
+                          ("9223372036854775", "0")] {
+            let bad = TestSupport.x("bad", ts: ts, dur: dur)
+            let json = TestSupport.kineto([TestSupport.x("ok", ts: "1", dur: "1"), bad])
+            let e = importError(json, name: "range.json")
+            XCTAssertEqual(e?.file, "range.json")
+            XCTAssertEqual(e?.offset, offsetOf(bad, in: json), "\(ts) + \(dur)")
+            XCTAssertTrue(e?.message.contains("out of range") ?? false, String(describing: e))
+        }
+    }
+
+    func testInstantBeyondTheLimitIsAnError() {
+        let e = importError(TestSupport.kineto([#"{"ph": "i", "name": "m", "pid": 1, "tid": 1, "ts": 4611686018427388}"#]))
+        XCTAssertTrue(e?.message.contains("out of range") ?? false, String(describing: e))
+    }
+
+    func testBasePlusTimeWithinTheLimit() throws {
+        let t = try load(TestSupport.kineto([TestSupport.x("a", ts: "-1", dur: "1")], extra: "\"baseTimeNanoseconds\": \(limit)"))
+        XCTAssertEqual(t.slices.start, [limit - 1_000])
+        XCTAssertEqual(t.slices.end(0), limit)
+    }
+
+    func testBasePlusTimeBeyondTheLimitIsAnError() {
+        let cases: [(String, String)] = [
+            ("\(limit)", TestSupport.x("a", ts: "0.001", dur: "0")),
+            ("\(limit)", TestSupport.x("a", ts: "0", dur: "0.001")),
+            ("\(-limit)", TestSupport.x("a", ts: "-0.001", dur: "0")),
+            ("\(limit)", #"{"ph": "i", "name": "m", "pid": 1, "tid": 1, "ts": 0.001}"#),
+            ("\(limit)", #"{"ph": "C", "name": "c", "pid": 1, "ts": 0.001, "args": {"v": 1}}"#),
+            ("\(limit + 1)", TestSupport.x("a", ts: "0", dur: "0")),
+        ]
+        for (base, event) in cases {
+            let e = importError(TestSupport.kineto([event], extra: "\"baseTimeNanoseconds\": \(base)"), name: "base.json")
+            XCTAssertEqual(e?.file, "base.json", event)
+            XCTAssertTrue(e?.message.contains("out of range") ?? false, "\(event): \(String(describing: e))")
+        }
+    }
+}

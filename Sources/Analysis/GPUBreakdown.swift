@@ -1,0 +1,184 @@
+import TraceModel
+
+/// Why a GPU sat idle (docs/definitions.md, "GPU time").
+public enum IdleCause: Int, CaseIterable, Sendable {
+    case kernelGap, sync, hostBound, other
+
+    /// The name used in reports and JSON.
+    public var name: String {
+        switch self {
+        case .kernelGap: return "kernel_gap"
+        case .sync: return "sync"
+        case .hostBound: return "host_bound"
+        case .other: return "other"
+        }
+    }
+}
+
+/// GPU busy and idle time of a rank over a window, split by what ran and why it idled.
+public struct GPUBreakdown: Sendable, Equatable {
+    public var busy: Int64 = 0
+    public var idle: Int64 = 0
+    public var compute: Int64 = 0
+    public var communication: Int64 = 0
+    public var memcpy: Int64 = 0
+    public var memset: Int64 = 0
+    public var idleByCause = [Int64](repeating: 0, count: IdleCause.allCases.count)
+    public init() {}
+
+    /// Communication kernel time not overlapped by compute (equal to `communication`).
+    public var exposedCommunication: Int64 { communication }
+
+    public subscript(cause: IdleCause) -> Int64 {
+        get { idleByCause[cause.rawValue] }
+        set { idleByCause[cause.rawValue] = newValue }
+    }
+
+    public static func += (a: inout GPUBreakdown, b: GPUBreakdown) {
+        a.busy += b.busy; a.idle += b.idle
+        a.compute += b.compute; a.communication += b.communication
+        a.memcpy += b.memcpy; a.memset += b.memset
+        for i in a.idleByCause.indices { a.idleByCause[i] += b.idleByCause[i] }
+    }
+}
+
+/// Precomputed GPU facts of a rank, queried per step window.
+struct GPUTimeline {
+    /// Activity class in precedence order: compute, communication, memcpy, memset.
+    enum Kind: Int { case compute, communication, memcpy, memset }
+
+    struct Activity {
+        var start: Int64
+        var end: Int64
+        var kind: Kind
+        /// Start of the launching call, or nil when unlinked.
+        var launchStart: Int64?
+    }
+
+    /// Activities per device, sorted by start.
+    var devices: [[Activity]] = []
+    /// Merged intervals of synchronisation calls on the host.
+    var syncs: [Range<Int64>] = []
+
+    static let shortGap: Int64 = 10_000
+    static let syncNames: Set<String> = [
+        "cudaDeviceSynchronize", "cudaStreamSynchronize", "cudaEventSynchronize", "cudaStreamWaitEvent",
+        "hipDeviceSynchronize", "hipStreamSynchronize", "hipEventSynchronize", "hipStreamWaitEvent",
+    ]
+
+    init(_ trace: RankTrace) {
+        let s = trace.slices
+        var byDevice: [UInt32: Int] = [:]
+        for t in trace.gpuTracks {
+            let pid = trace.tracks.pid[t]
+            let d: Int
+            if let found = byDevice[pid] { d = found } else {
+                d = devices.count
+                byDevice[pid] = d
+                devices.append([])
+            }
+            for i in trace.tracks.sliceRange[t] where s.kind[i].isGPUActivity && s.dur[i] > 0 {
+                let kind: Kind
+                switch s.kind[i] {
+                case .memcpy: kind = .memcpy
+                case .memset: kind = .memset
+                default:
+                    let lower = trace.strings[s.name[i]].lowercased()
+                    kind = lower.hasPrefix("nccl") || lower.hasPrefix("rccl") ? .communication : .compute
+                }
+                let l = s.launcher.isEmpty ? -1 : Int(s.launcher[i])
+                devices[d].append(Activity(start: s.start[i], end: s.start[i] + s.dur[i], kind: kind,
+                                           launchStart: l >= 0 ? s.start[l] : nil))
+            }
+        }
+        for d in devices.indices { devices[d].sort { $0.start < $1.start } }
+        var syncIntervals: [Range<Int64>] = []
+        var syncNameIDs = Set<UInt32>()
+        for name in Self.syncNames { if let id = trace.strings.lookup(name) { syncNameIDs.insert(id) } }
+        if !syncNameIDs.isEmpty {
+            for i in 0..<s.count where s.kind[i].isLaunch && syncNameIDs.contains(s.name[i]) && s.dur[i] > 0 {
+                syncIntervals.append(s.start[i]..<s.start[i] + s.dur[i])
+            }
+        }
+        syncIntervals.sort { $0.lowerBound < $1.lowerBound }
+        for r in syncIntervals {
+            if let last = syncs.last, r.lowerBound <= last.upperBound {
+                syncs[syncs.count - 1] = last.lowerBound..<max(last.upperBound, r.upperBound)
+            } else {
+                syncs.append(r)
+            }
+        }
+    }
+
+    var isEmpty: Bool { devices.allSatisfy(\.isEmpty) }
+
+    /// The breakdown over `window`, summed over devices.
+    func breakdown(_ window: Range<Int64>) -> GPUBreakdown {
+        var total = GPUBreakdown()
+        for activities in devices where !activities.isEmpty { total += breakdown(activities, window) }
+        return total
+    }
+
+    private func breakdown(_ activities: [Activity], _ window: Range<Int64>) -> GPUBreakdown {
+        var b = GPUBreakdown()
+        // Boundary events inside the window: +1/-1 per kind; starts carry their activity.
+        var events: [(t: Int64, delta: Int, kind: Kind, activity: Int)] = []
+        for (n, a) in activities.enumerated() where a.end > window.lowerBound && a.start < window.upperBound {
+            events.append((max(a.start, window.lowerBound), 1, a.kind, n))
+            events.append((min(a.end, window.upperBound), -1, a.kind, n))
+        }
+        // Ends before starts at the same time, so touching activities leave no zero-length gap.
+        events.sort { $0.t != $1.t ? $0.t < $1.t : $0.delta < $1.delta }
+        var active = [0, 0, 0, 0]
+        var cursor = window.lowerBound
+        var idleSince: Int64? = window.lowerBound
+        for e in events {
+            if e.t > cursor {
+                if let top = active.firstIndex(where: { $0 > 0 }) {
+                    let span = e.t - cursor
+                    b.busy += span
+                    switch Kind(rawValue: top)! {
+                    case .compute: b.compute += span
+                    case .communication: b.communication += span
+                    case .memcpy: b.memcpy += span
+                    case .memset: b.memset += span
+                    }
+                }
+                cursor = e.t
+            }
+            if e.delta > 0, let since = idleSince {
+                if e.t > since { addGap(since..<e.t, endedBy: activities[e.activity], into: &b) }
+                idleSince = nil
+            }
+            active[e.kind.rawValue] += e.delta
+            if e.delta < 0 && active.allSatisfy({ $0 == 0 }) { idleSince = e.t }
+        }
+        if let since = idleSince, since < window.upperBound { addGap(since..<window.upperBound, endedBy: nil, into: &b) }
+        return b
+    }
+
+    private func addGap(_ gap: Range<Int64>, endedBy next: Activity?, into b: inout GPUBreakdown) {
+        let length = gap.upperBound - gap.lowerBound
+        b.idle += length
+        let cause: IdleCause
+        if next != nil && length < Self.shortGap {
+            cause = .kernelGap
+        } else if overlapsSync(gap) {
+            cause = .sync
+        } else if let launch = next?.launchStart, launch > gap.lowerBound {
+            cause = .hostBound
+        } else {
+            cause = .other
+        }
+        b[cause] += length
+    }
+
+    private func overlapsSync(_ gap: Range<Int64>) -> Bool {
+        var lo = 0, hi = syncs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if syncs[mid].upperBound <= gap.lowerBound { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < syncs.count && syncs[lo].lowerBound < gap.upperBound
+    }
+}

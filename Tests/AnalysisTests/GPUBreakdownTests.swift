@@ -1,0 +1,83 @@
+import Analysis
+import TestSupport
+import TraceModel
+import XCTest
+
+/// GPU busy/idle split and idle causes (docs/definitions.md, "GPU time") on a hand-made step.
+final class GPUBreakdownTests: XCTestCase {
+    func runtime(_ name: String, ts: String, dur: String, corr: Int) -> String {
+        TestSupport.x(name, cat: "cuda_runtime", ts: ts, dur: dur, args: "\"correlation\": \(corr)")
+    }
+
+    func gpu(_ name: String, cat: String = "kernel", ts: String, dur: String, stream: String, corr: Int) -> String {
+        TestSupport.x(name, cat: cat, ts: ts, dur: dur, pid: "0", tid: stream, args: "\"correlation\": \(corr)")
+    }
+
+    func testBusySplitAndIdleCauses() throws {
+        // Step [0, 100) us. Timeline of device 0 (two streams):
+        //   [0,10)   idle, next activity launched at 5 > 0        -> host_bound 10
+        //   [10,30)  compute k1 (overlaps nccl on [20,30): compute wins)
+        //   [30,50)  nccl alone                                  -> communication 20 (exposed)
+        //   [50,55)  idle 5 us < 10 us, ended by memcpy          -> kernel_gap 5
+        //   [55,60)  memcpy
+        //   [60,75)  idle; cudaStreamSynchronize [61,63) overlaps -> sync 15
+        //   [75,78)  memset (launched at 50, before the gap)
+        //   [78,90)  idle; k2 launched at 85 > 78                 -> host_bound 12
+        //   [90,95)  compute k2
+        //   [95,100) idle until the step ends                    -> other 5
+        let trace = try TestSupport.trace(TestSupport.kineto([
+            TestSupport.x("ProfilerStep#1", cat: "user_annotation", ts: "0", dur: "100"),
+            runtime("cudaLaunchKernel", ts: "5", dur: "2", corr: 1),
+            runtime("ncclLaunch", ts: "8", dur: "1", corr: 2),
+            runtime("cudaMemsetAsync", ts: "50", dur: "1", corr: 4),
+            runtime("cudaMemcpyAsync", ts: "52", dur: "1", corr: 3),
+            runtime("cudaStreamSynchronize", ts: "61", dur: "2", corr: 9),
+            runtime("cudaLaunchKernel", ts: "85", dur: "2", corr: 5),
+            gpu("k1", ts: "10", dur: "20", stream: "7", corr: 1),
+            gpu("ncclDevKernel_AllReduce_Sum_f32_RING_LL", ts: "20", dur: "30", stream: "8", corr: 2),
+            gpu("Memcpy HtoD", cat: "gpu_memcpy", ts: "55", dur: "5", stream: "7", corr: 3),
+            gpu("Memset", cat: "gpu_memset", ts: "75", dur: "3", stream: "7", corr: 4),
+            gpu("k2", ts: "90", dur: "5", stream: "7", corr: 5),
+        ]))
+        let a = Analyzer.analyze(trace)
+        let g = try XCTUnwrap(a.steps.first?.gpu)
+        XCTAssertEqual(g.busy, 53_000)
+        XCTAssertEqual(g.idle, 47_000)
+        XCTAssertEqual(g.compute, 25_000)
+        XCTAssertEqual(g.communication, 20_000)
+        XCTAssertEqual(g.exposedCommunication, 20_000)
+        XCTAssertEqual(g.memcpy, 5_000)
+        XCTAssertEqual(g.memset, 3_000)
+        XCTAssertEqual(g[.hostBound], 22_000)
+        XCTAssertEqual(g[.kernelGap], 5_000)
+        XCTAssertEqual(g[.sync], 15_000)
+        XCTAssertEqual(g[.other], 5_000)
+        XCTAssertEqual(a.gpu, g)
+    }
+
+    func testBackToBackKernelsLeaveNoGapAndCPUOnlyRanksHaveNoGPU() throws {
+        let trace = try TestSupport.trace(TestSupport.kineto([
+            TestSupport.x("ProfilerStep#1", cat: "user_annotation", ts: "0", dur: "20"),
+            gpu("a", ts: "0", dur: "10", stream: "7", corr: 1),
+            gpu("b", ts: "10", dur: "10", stream: "7", corr: 2),
+        ]))
+        let g = try XCTUnwrap(Analyzer.analyze(trace).gpu)
+        XCTAssertEqual(g.busy, 20_000)
+        XCTAssertEqual(g.idle, 0)
+        let cpu = try TestSupport.trace(TestSupport.kineto([TestSupport.x("aten::mm", ts: "0", dur: "5")]))
+        XCTAssertNil(Analyzer.analyze(cpu).gpu)
+    }
+
+    func testTwoDevicesAreSummed() throws {
+        // Each device is busy 10 of the 40 us step: busy 20, idle 60 in total.
+        let trace = try TestSupport.trace(TestSupport.kineto([
+            TestSupport.x("ProfilerStep#1", cat: "user_annotation", ts: "0", dur: "40"),
+            gpu("a", ts: "0", dur: "10", stream: "7", corr: 1),
+            TestSupport.x("b", cat: "kernel", ts: "30", dur: "10", pid: "1", tid: "7", args: "\"correlation\": 2"),
+        ]))
+        let g = try XCTUnwrap(Analyzer.analyze(trace).gpu)
+        XCTAssertEqual(g.busy, 20_000)
+        XCTAssertEqual(g.idle, 60_000)
+        XCTAssertEqual(g.compute, 20_000)
+    }
+}
