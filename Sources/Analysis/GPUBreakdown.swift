@@ -57,6 +57,8 @@ struct GPUTimeline {
 
     /// Activities per device, sorted by start.
     var devices: [[Activity]] = []
+    /// Device index by the pid of its stream tracks.
+    var deviceIndex: [UInt32: Int] = [:]
     /// Merged intervals of synchronisation calls on the host.
     var syncs: [Range<Int64>] = []
 
@@ -92,6 +94,7 @@ struct GPUTimeline {
             }
         }
         for d in devices.indices { devices[d].sort { $0.start < $1.start } }
+        deviceIndex = byDevice
         var syncIntervals: [Range<Int64>] = []
         var syncNameIDs = Set<UInt32>()
         for name in Self.syncNames { if let id = trace.strings.lookup(name) { syncNameIDs.insert(id) } }

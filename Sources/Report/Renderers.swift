@@ -22,6 +22,17 @@ public func formatDuration(_ ns: Int64) -> String {
     return "\(ns) ns"
 }
 
+/// `v` with `digits` decimals, for JSON and text.
+func formatFixed(_ v: Double, _ digits: Int) -> String {
+    guard v.isFinite else { return "0" }
+    var scale = 1.0
+    for _ in 0..<digits { scale *= 10 }
+    let scaled = Int64((v * scale).rounded())
+    let whole = scaled / Int64(scale), frac = abs(scaled % Int64(scale))
+    let fracText = String(frac)
+    return (scaled < 0 && whole == 0 ? "-" : "") + String(whole) + "." + String(repeating: "0", count: digits - fracText.count) + fracText
+}
+
 /// A percentage with one decimal.
 func percent(_ part: Int64, _ whole: Int64) -> String {
     guard whole > 0 else { return "-" }
@@ -75,6 +86,20 @@ extension RunReport {
                                     a.kernels.prefix(top).map { [formatDuration($0.totalNs), String($0.count), safe(clip($0.name))] },
                                     rightAligned: [0, 1]))
             }
+        }
+        if let comm = communication, !comm.matched.isEmpty {
+            out += "\nCommunication: \(comm.matched.count) collectives matched across ranks\n"
+            for st in comm.stragglers {
+                out += "  \(safe(st.step)): rank \(st.rank) arrived last, holding others up to \(formatDuration(st.causedWait)); before arriving it spent "
+                let busiest = Phase.allCases.filter { st.phases[$0] > 0 }.sorted { st.phases[$0] > st.phases[$1] }.prefix(3)
+                out += busiest.map { "\($0.name) \(formatDuration(st.phases[$0]))" }.joined(separator: ", ")
+                if let op = st.topOperators.first { out += "; mostly in \(safe(clip(op.name, 60))) (\(formatDuration(op.ns)))" }
+                out += "\n"
+            }
+            let rows = comm.waits.filter { $0.wait > 0 }.map {
+                [safe($0.step), "rank \($0.rank)", formatDuration($0.wait), formatDuration($0.maxWait), String($0.stragglerCount)]
+            }
+            if !rows.isEmpty { out += indent(table(["step", "rank", "waiting", "longest wait", "last to arrive"], rows, rightAligned: [2, 3, 4])) }
         }
         let all = allWarnings
         if !all.isEmpty {
@@ -157,6 +182,7 @@ extension RunReport {
                     }
                 }
                 w.key("step_stats"); statsJSON(w, stepStats)
+                communicationJSON(w)
             }
             w.key("warnings")
             w.array {
@@ -201,6 +227,17 @@ extension RunReport {
             w.key("step_stats"); statsJSON(w, r.stepStats)
             w.key("phases"); phasesJSON(w, a.phases)
             w.key("gpu"); gpuJSON(w, a.gpu)
+            w.key("comm_waits")
+            w.array {
+                for x in communication?.waits ?? [] where x.rank == a.rank {
+                    w.object {
+                        w.key("step"); w.string(x.step)
+                        w.key("wait_ns"); w.int(x.wait)
+                        w.key("max_wait_ns"); w.int(x.maxWait)
+                        w.key("straggler_count"); w.int(x.stragglerCount)
+                    }
+                }
+            }
             w.key("gpu_activity_ns"); w.int(a.gpuActivityNs)
             w.key("ops")
             w.array {
@@ -260,6 +297,60 @@ extension RunReport {
     func phasesJSON(_ w: JSONWriter, _ t: PhaseTimes) {
         w.object {
             for p in Phase.allCases { w.key(p.name); w.int(t[p]) }
+        }
+    }
+
+    func communicationJSON(_ w: JSONWriter) {
+        let comm = communication
+        w.key("collectives")
+        w.array {
+            for m in comm?.matched ?? [] {
+                w.object {
+                    w.key("group"); w.string(m.group)
+                    w.key(m.matchedBySeq ? "seq" : "index"); w.int(m.key)
+                    w.key("name"); w.string(m.name)
+                    w.key("step"); if let step = m.step { w.string(step) } else { w.null() }
+                    w.key("last_arrival_ns"); w.int(m.lastArrival)
+                    w.key("straggler"); w.int(m.straggler)
+                    w.key("ranks")
+                    w.array {
+                        for rank in m.arrivals.keys.sorted() {
+                            let instance = comm!.instances[rank]![m.instanceIndex[rank]!]
+                            w.object {
+                                w.key("rank"); w.int(rank)
+                                w.key("arrival_ns"); w.int(m.arrivals[rank]!)
+                                w.key("wait_ns"); w.int(m.waits[rank]!)
+                                w.key("dur_ns"); w.int(instance.dur)
+                                if let e = instance.exposed { w.key("exposed_ns"); w.int(e) }
+                                if let b = instance.bytes { w.key("bytes"); w.int(b) }
+                                if let bw = instance.busBandwidth { w.key("bus_bw_gbps"); w.raw(formatFixed(bw / 1e9, 3)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        w.key("stragglers")
+        w.array {
+            for st in comm?.stragglers ?? [] {
+                w.object {
+                    w.key("step"); w.string(st.step)
+                    w.key("rank"); w.int(st.rank)
+                    w.key("caused_wait_ns"); w.int(st.causedWait)
+                    w.key("window_start_ns"); w.int(st.window.lowerBound)
+                    w.key("window_end_ns"); w.int(st.window.upperBound)
+                    w.key("phases"); phasesJSON(w, st.phases)
+                    w.key("top_ops")
+                    w.array {
+                        for op in st.topOperators {
+                            w.object {
+                                w.key("name"); w.string(op.name)
+                                w.key("ns"); w.int(op.ns)
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -373,6 +464,8 @@ final class JSONWriter {
     func string(_ s: String) { value(JSONText.quote(s)) }
     func int<I: BinaryInteger>(_ v: I) { value(String(v)) }
     func null() { value("null") }
+    /// A preformatted JSON number.
+    func raw(_ text: String) { value(text) }
 
     func object(_ body: () -> Void) {
         separator()

@@ -46,8 +46,10 @@ public struct RunReport: Sendable {
     public var ranks: [RankReport]
     public var steps: [RunStep]
     public var stepStats: StepStats?
-    /// Run-level warnings (duplicate or missing ranks).
+    /// Run-level warnings (duplicate or missing ranks, unmatched collectives).
     public var warnings: [Warnings.Entry]
+    /// Collectives matched across ranks, waits and stragglers; nil when no rank has collectives.
+    public var communication: CommunicationReport?
 
     /// Analyses every rank of `run` and assembles the report.
     public init(run: TraceRun, options: AnalysisOptions = AnalysisOptions()) {
@@ -76,6 +78,14 @@ public struct RunReport: Sendable {
         }
         steps = order.map { byName[$0]! }
         stepStats = StepStats(steps.map(\.dur))
-        warnings = run.warnings.entries
+        var runWarnings = run.warnings
+        let comm = Analyzer.communication(Array(zip(run.ranks, analyses)).map { (trace: $0.0, analysis: $0.1) })
+        if comm.instances.values.contains(where: { !$0.isEmpty }) {
+            communication = comm
+            if comm.unmatched > 0 && run.ranks.count > 1 {
+                runWarnings.add("unmatched-collectives", count: comm.unmatched, "collectives found on some ranks only; the rest were matched")
+            }
+        }
+        warnings = runWarnings.entries
     }
 }

@@ -1,0 +1,387 @@
+import TraceModel
+
+/// One collective operation as one rank ran it (docs/definitions.md, "Communication").
+public struct CollectiveInstance: Sendable, Equatable {
+    public var rank: Int
+    /// Process group name (`Process Group Name`), or "default".
+    public var group: String
+    /// `Seq` when the trace records it.
+    public var seq: Int?
+    /// Collective name: `Collective name` arg, else from the slice name (`gloo:all_reduce` -> `all_reduce`).
+    public var name: String
+    /// The slice it comes from.
+    public var slice: Int
+    /// Arrival (start) and duration, ns.
+    public var start: Int64
+    public var dur: Int64
+    /// Message size in bytes, when the args tell it.
+    public var bytes: Int64?
+    public var groupSize: Int?
+    public var dtype: String?
+    /// Time not overlapped by compute kernels on the same device (GPU collectives only).
+    public var exposed: Int64?
+    /// Bus bandwidth, bytes per second (NCCL-tests convention), when size and group are known.
+    public var busBandwidth: Double?
+    /// The rank's step containing the arrival, if any.
+    public var step: String?
+}
+
+/// A collective matched across ranks.
+public struct MatchedCollective: Sendable, Equatable {
+    public var group: String
+    /// `Seq`, or the position within the group on every rank.
+    public var key: Int
+    public var matchedBySeq: Bool
+    public var name: String
+    /// Per rank present: arrival and wait (last arrival minus own arrival).
+    public var arrivals: [Int: Int64]
+    public var waits: [Int: Int64]
+    public var lastArrival: Int64
+    /// The rank that arrived last.
+    public var straggler: Int
+    /// Step of the earliest-arriving rank at this collective.
+    public var step: String?
+    /// Instances per rank (index into `CommunicationReport.instances[rank]`).
+    public var instanceIndex: [Int: Int]
+}
+
+/// A rank's waiting in one step.
+public struct RankStepWait: Sendable, Equatable {
+    public var rank: Int
+    public var step: String
+    /// Wall time during which the rank had arrived at a collective some peer had not (union).
+    public var wait: Int64
+    /// The longest single wait.
+    public var maxWait: Int64
+    /// How many collectives of the step this rank arrived at last.
+    public var stragglerCount: Int
+}
+
+/// The straggler of a step and what it was doing before it arrived.
+public struct StepStraggler: Sendable, Equatable {
+    public var step: String
+    public var rank: Int
+    /// The wait it caused: the largest wait of another rank in the step.
+    public var causedWait: Int64
+    /// Window on the straggler: from the end of its previous collective (or the step start) to
+    /// its arrival at the collective it delayed most.
+    public var window: Range<Int64>
+    public var phases: PhaseTimes
+    /// Operators by time (innermost slice) within the window, largest first.
+    public var topOperators: [(name: String, ns: Int64)]
+
+    public static func == (a: StepStraggler, b: StepStraggler) -> Bool {
+        a.step == b.step && a.rank == b.rank && a.causedWait == b.causedWait && a.window == b.window && a.phases == b.phases
+            && a.topOperators.map(\.name) == b.topOperators.map(\.name) && a.topOperators.map(\.ns) == b.topOperators.map(\.ns)
+    }
+}
+
+/// Collectives of a run, matched across ranks, with waits and stragglers.
+public struct CommunicationReport: Sendable {
+    /// Instances per rank, keyed by rank.
+    public var instances: [Int: [CollectiveInstance]]
+    public var matched: [MatchedCollective]
+    public var waits: [RankStepWait]
+    public var stragglers: [StepStraggler]
+    /// Instances that appear on some ranks only (per group: instances left unmatched).
+    public var unmatched: Int
+}
+
+extension Analyzer {
+    /// Finds a rank's collective instances (docs/definitions.md, "Communication").
+    public static func collectives(_ trace: RankTrace, analysis: RankAnalysis) -> [CollectiveInstance] {
+        let s = trace.slices
+        // The best source the rank has: GPU kernels, else gloo's work, else host-side markers.
+        // Each distinct name is classified once.
+        var sourceOfName = [Int8](repeating: -2, count: trace.strings.count)
+        func source(_ i: Int) -> Int {
+            let id = Int(s.name[i])
+            if sourceOfName[id] == -2 {
+                let name = trace.strings[s.name[i]]
+                let lower = name.lowercased()
+                if lower.hasPrefix("nccl") && !name.hasPrefix("nccl:") || lower.hasPrefix("rccl") { sourceOfName[id] = 0 }
+                else if name.hasPrefix("gloo:") { sourceOfName[id] = 1 }
+                else if name.hasPrefix("nccl:") { sourceOfName[id] = 2 }
+                else if name.hasPrefix("c10d::") { sourceOfName[id] = 3 }
+                else if name == "record_param_comms" { sourceOfName[id] = 4 }
+                else { sourceOfName[id] = -1 }
+            }
+            let k = Int(sourceOfName[id])
+            // NCCL/RCCL names count as the GPU source only on kernels.
+            if k == 0 && s.kind[i] != .kernel { return -1 }
+            return k
+        }
+        var bySource = [[Int]](repeating: [], count: 5)
+        for i in 0..<s.count where trace.tracks.kind[Int(s.track[i])] != .spans {
+            let k = source(i)
+            if k >= 0 { bySource[k].append(i) }
+        }
+        let found = bySource.first { !$0.isEmpty } ?? []
+        // A marker nested in a marker of the same source (c10d:: inside c10d::) is one collective.
+        let members = Set(found)
+        let chosen = found.filter { i in
+            var p = Int(s.parent[i])
+            while p >= 0 { if members.contains(p) { return false }; p = Int(s.parent[p]) }
+            return true
+        }
+        let keys = ArgKeys(trace.strings)
+        let timeline = GPUTimeline(trace)
+        var result: [CollectiveInstance] = []
+        for i in chosen.sorted(by: { s.start[$0] < s.start[$1] }) {
+            func arg(_ k: UInt32?) -> ArgValue? { k.flatMap { trace.arg(ofSlice: i, key: $0) } }
+            let sliceName = trace.strings[s.name[i]]
+            var name = arg(keys.collectiveName).map { trace.argString($0) } ?? sliceName
+            if let colon = name.lastIndex(of: ":"), arg(keys.collectiveName) == nil {
+                name = String(name[name.index(after: colon)...])
+            }
+            let group = arg(keys.groupName).map { trace.argString($0) } ?? "default"
+            let seq = (arg(keys.seq) ?? arg(keys.seqLower)).flatMap { trace.argInteger($0) }.map(Int.init)
+            let groupSize = arg(keys.groupSize).flatMap { trace.argInteger($0) }.map(Int.init)
+            let dtype = arg(keys.dtype).map { trace.argString($0) }
+            let inCount = arg(keys.inNelems).flatMap { trace.argInteger($0) }
+            let outCount = arg(keys.outNelems).flatMap { trace.argInteger($0) }
+            var bytes: Int64?
+            if let size = dtype.flatMap(Self.dtypeSize) {
+                let lower = name.lowercased()
+                let count = lower.contains("allgather") || lower.contains("all_gather") ? (outCount ?? inCount) : (inCount ?? outCount)
+                bytes = count.map { $0 * size }
+            }
+            var instance = CollectiveInstance(rank: trace.rank, group: group, seq: seq, name: name, slice: i, start: s.start[i],
+                                              dur: s.dur[i], bytes: bytes, groupSize: groupSize, dtype: dtype)
+            if s.kind[i] == .kernel {
+                instance.exposed = timeline.exposed(s.start[i]..<s.start[i] + s.dur[i], device: trace.tracks.pid[Int(s.track[i])], trace: trace)
+            }
+            if let bytes, let n = groupSize, n > 0, s.dur[i] > 0 {
+                let algorithmic = Double(bytes) / (Double(s.dur[i]) / 1e9)
+                instance.busBandwidth = algorithmic * Self.busFactor(name, n)
+            }
+            instance.step = analysis.steps.first { $0.start <= s.start[i] && s.start[i] < $0.start + $0.dur }?.name
+            result.append(instance)
+        }
+        return result
+    }
+
+    /// Bytes per element of a `dtype` arg.
+    static func dtypeSize(_ dtype: String) -> Int64? {
+        switch dtype.lowercased() {
+        case "float", "float32", "int", "int32", "uint32": return 4
+        case "double", "float64", "long", "int64", "uint64": return 8
+        case "half", "float16", "bfloat16", "short", "int16": return 2
+        case "byte", "char", "int8", "uint8", "bool", "float8_e4m3fn", "float8_e5m2": return 1
+        default: return nil
+        }
+    }
+
+    /// The NCCL-tests factor from algorithm bandwidth to bus bandwidth for `n` ranks.
+    static func busFactor(_ name: String, _ n: Int) -> Double {
+        let lower = name.lowercased().replacingUnderscores
+        let d = Double(n)
+        if lower.contains("allreduce") { return 2 * (d - 1) / d }
+        if lower.contains("allgather") || lower.contains("reducescatter") || lower.contains("alltoall") { return (d - 1) / d }
+        return 1
+    }
+
+    /// Matches collectives across ranks and derives waits and stragglers.
+    public static func communication(_ ranks: [(trace: RankTrace, analysis: RankAnalysis)]) -> CommunicationReport {
+        var instances: [Int: [CollectiveInstance]] = [:]
+        for r in ranks { instances[r.trace.rank] = collectives(r.trace, analysis: r.analysis) }
+        var matched: [MatchedCollective] = []
+        var unmatched = 0
+        let groups = Set(instances.values.flatMap { $0.map(\.group) }).sorted()
+        for group in groups {
+            // Per rank, the group's instances in arrival order.
+            var perRank: [Int: [Int]] = [:]
+            for (rank, list) in instances {
+                let idx = list.indices.filter { list[$0].group == group }
+                if !idx.isEmpty { perRank[rank] = idx }
+            }
+            let bySeq = perRank.allSatisfy { rank, idx in idx.allSatisfy { instances[rank]![$0].seq != nil } }
+            var table: [Int: [Int: Int]] = [:]  // key -> rank -> instance index
+            for (rank, idx) in perRank {
+                for (position, i) in idx.enumerated() {
+                    let key = bySeq ? instances[rank]![i].seq! : position
+                    table[key, default: [:]][rank] = i
+                }
+            }
+            for key in table.keys.sorted() {
+                let members = table[key]!
+                guard members.count >= 2 else { unmatched += members.count; continue }
+                var arrivals: [Int: Int64] = [:]
+                for (rank, i) in members { arrivals[rank] = instances[rank]![i].start }
+                let last = arrivals.values.max()!
+                let straggler = arrivals.filter { $0.value == last }.keys.min()!
+                let first = arrivals.min { $0.value != $1.value ? $0.value < $1.value : $0.key < $1.key }!
+                let any = members.values.first!
+                let anyRank = members.keys.first!
+                matched.append(MatchedCollective(group: group, key: key, matchedBySeq: bySeq, name: instances[anyRank]![any].name,
+                                                 arrivals: arrivals, waits: arrivals.mapValues { last - $0 }, lastArrival: last,
+                                                 straggler: straggler, step: instances[first.key]![members[first.key]!].step,
+                                                 instanceIndex: members))
+            }
+            unmatched += perRank.count < 2 ? perRank.values.reduce(0) { $0 + $1.count } : 0
+        }
+        matched.sort { $0.arrivals.values.min()! < $1.arrivals.values.min()! }
+        let waits = stepWaits(matched, instances: instances)
+        let stragglers = stepStragglers(matched, instances: instances, ranks: ranks)
+        return CommunicationReport(instances: instances, matched: matched, waits: waits, stragglers: stragglers, unmatched: unmatched)
+    }
+
+    static func stepWaits(_ matched: [MatchedCollective], instances: [Int: [CollectiveInstance]]) -> [RankStepWait] {
+        var intervals: [String: [Int: [Range<Int64>]]] = [:]  // step -> rank -> wait intervals
+        var counts: [String: [Int: Int]] = [:]
+        var order: [String] = []
+        for m in matched {
+            for (rank, arrival) in m.arrivals {
+                guard let step = instances[rank]![m.instanceIndex[rank]!].step else { continue }
+                if intervals[step] == nil { order.append(step) }
+                intervals[step, default: [:]][rank, default: []].append(arrival..<m.lastArrival)
+                if rank == m.straggler && m.waits.values.contains(where: { $0 > 0 }) { counts[step, default: [:]][rank, default: 0] += 1 }
+            }
+        }
+        var result: [RankStepWait] = []
+        for step in order {
+            for (rank, list) in intervals[step]!.sorted(by: { $0.key < $1.key }) {
+                let sorted = list.sorted { $0.lowerBound < $1.lowerBound }
+                var union: Int64 = 0
+                var current: Range<Int64>?
+                for r in sorted {
+                    if let c = current, r.lowerBound <= c.upperBound {
+                        current = c.lowerBound..<max(c.upperBound, r.upperBound)
+                    } else {
+                        if let c = current { union += c.upperBound - c.lowerBound }
+                        current = r
+                    }
+                }
+                if let c = current { union += c.upperBound - c.lowerBound }
+                let maxWait = list.map { $0.upperBound - $0.lowerBound }.max() ?? 0
+                result.append(RankStepWait(rank: rank, step: step, wait: union, maxWait: maxWait, stragglerCount: counts[step]?[rank] ?? 0))
+            }
+        }
+        return result
+    }
+
+    static func stepStragglers(_ matched: [MatchedCollective], instances: [Int: [CollectiveInstance]],
+                               ranks: [(trace: RankTrace, analysis: RankAnalysis)]) -> [StepStraggler] {
+        var worst: [String: MatchedCollective] = [:]
+        var order: [String] = []
+        for m in matched {
+            guard let step = m.step, let wait = m.waits.values.max(), wait > 0 else { continue }
+            if let w = worst[step] {
+                if wait > w.waits.values.max()! { worst[step] = m }
+            } else {
+                worst[step] = m
+                order.append(step)
+            }
+        }
+        // Whether a rank arrived last (and kept someone waiting) at each of its instances.
+        var late: [Int: Set<Int>] = [:]
+        for m in matched where m.waits.values.contains(where: { $0 > 0 }) {
+            late[m.straggler, default: []].insert(m.instanceIndex[m.straggler]!)
+        }
+        var result: [StepStraggler] = []
+        for step in order {
+            let m = worst[step]!
+            guard let r = ranks.first(where: { $0.trace.rank == m.straggler }) else { continue }
+            let own = instances[m.straggler]!
+            let index = m.instanceIndex[m.straggler]!
+            let arrival = own[index].start
+            let stepStart = r.analysis.steps.first { $0.name == own[index].step }?.start ?? arrival
+            // The delay began after the straggler's last collective at which it was not late: the
+            // window runs from that collective's end (or the step start, if later) to the arrival.
+            var from = stepStart
+            var j = index - 1
+            while j >= 0 && late[m.straggler]?.contains(j) == true { j -= 1 }
+            if j >= 0 { from = max(from, own[j].start + own[j].dur) }
+            let window = from..<max(from, arrival)
+            let (phases, ops) = activity(r.trace, facts: r.analysis.facts, track: r.analysis.stepTrack, window: window)
+            result.append(StepStraggler(step: step, rank: m.straggler, causedWait: m.waits.values.max()!, window: window,
+                                        phases: phases, topOperators: Array(ops.prefix(5))))
+        }
+        return result
+    }
+
+    /// Phase times and innermost-operator times of `track` within `window` (any window, slices
+    /// begun before it included).
+    static func activity(_ trace: RankTrace, facts: SliceFacts, track: Int, window: Range<Int64>) -> (PhaseTimes, [(name: String, ns: Int64)]) {
+        var phases = PhaseTimes()
+        guard track >= 0, window.upperBound > window.lowerBound else { return (phases, []) }
+        let s = trace.slices
+        let range = trace.tracks.sliceRange[track]
+        // Slices open at the window's start: the last slice starting before it and its ancestors.
+        var lo = range.lowerBound, hi = range.upperBound
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if s.start[mid] < window.lowerBound { lo = mid + 1 } else { hi = mid }
+        }
+        var open: [Int] = []
+        var p = lo - 1
+        if p >= range.lowerBound {
+            while p >= 0 {
+                if s.nestEnd[p] > window.lowerBound { open.append(p) }
+                p = Int(s.parent[p])
+            }
+        }
+        var byName: [UInt32: Int64] = [:]
+        var stack: [(slice: Int, end: Int64)] = open.reversed().map { ($0, min(s.nestEnd[$0], window.upperBound)) }
+        var cursor = window.lowerBound
+        func emit(_ a: Int64, _ b: Int64, _ slice: Int) {
+            guard b > a else { return }
+            if slice < 0 { phases[.idle] += b - a; return }
+            phases[facts.phase[slice]] += b - a
+            byName[s.name[slice], default: 0] += b - a
+        }
+        var i = lo
+        while i < range.upperBound && s.start[i] < window.upperBound {
+            let start = s.start[i]
+            while let top = stack.last, top.end <= start {
+                emit(cursor, top.end, top.slice)
+                cursor = max(cursor, top.end)
+                stack.removeLast()
+            }
+            emit(cursor, start, stack.last?.slice ?? -1)
+            cursor = start
+            stack.append((i, min(s.nestEnd[i], window.upperBound)))
+            i += 1
+        }
+        while let top = stack.popLast() {
+            emit(cursor, top.end, top.slice)
+            cursor = max(cursor, top.end)
+        }
+        emit(cursor, window.upperBound, -1)
+        let ops = byName.map { (name: trace.strings[$0.key], ns: $0.value) }.sorted { $0.ns != $1.ns ? $0.ns > $1.ns : $0.name < $1.name }
+        return (phases, ops)
+    }
+}
+
+/// Collective arg names, looked up once.
+private struct ArgKeys {
+    let collectiveName, groupName, seq, seqLower, groupSize, dtype, inNelems, outNelems: UInt32?
+    init(_ s: StringTable) {
+        collectiveName = s.lookup("Collective name")
+        groupName = s.lookup("Process Group Name")
+        seq = s.lookup("Seq")
+        seqLower = s.lookup("seq")
+        groupSize = s.lookup("Group size")
+        dtype = s.lookup("dtype")
+        inNelems = s.lookup("In msg nelems")
+        outNelems = s.lookup("Out msg nelems")
+    }
+}
+
+extension GPUTimeline {
+    /// The part of `interval` not overlapped by compute kernels on device `pid`.
+    func exposed(_ interval: Range<Int64>, device pid: UInt32, trace: RankTrace) -> Int64 {
+        guard let d = deviceIndex[pid] else { return interval.upperBound - interval.lowerBound }
+        var covered: Int64 = 0
+        var cursor = interval.lowerBound
+        for a in devices[d] where a.kind == .compute && a.end > interval.lowerBound && a.start < interval.upperBound {
+            let from = max(a.start, cursor), to = min(a.end, interval.upperBound)
+            if to > from { covered += to - from; cursor = to }
+        }
+        return interval.upperBound - interval.lowerBound - covered
+    }
+}
+
+extension String {
+    var replacingUnderscores: String { String(filter { $0 != "_" }) }
+}

@@ -1,0 +1,90 @@
+import Analysis
+import TestSupport
+import TraceImport
+import TraceModel
+import XCTest
+
+/// Collective matching, waits and stragglers (docs/definitions.md, "Communication").
+final class CommunicationTests: XCTestCase {
+    func rank(_ r: Int, _ events: [String]) throws -> (trace: RankTrace, analysis: RankAnalysis) {
+        let t = try TestSupport.trace(TestSupport.kineto(events, extra: "\"distributedInfo\": {\"rank\": \(r), \"world_size\": 2}"))
+        return (t, Analyzer.analyze(t))
+    }
+
+    func nccl(ts: String, dur: String, seq: Int? = nil, group: String = "0", args: String = "") -> String {
+        TestSupport.x("ncclDevKernel_AllReduce_Sum_f32_RING_LL", cat: "kernel", ts: ts, dur: dur, pid: "0", tid: "7",
+                      args: "\"Collective name\": \"allreduce\", \"Process Group Name\": \"\(group)\", \"Group size\": 2, "
+                          + "\"dtype\": \"Float\", \"In msg nelems\": 1000, \"Out msg nelems\": 1000"
+                          + (seq.map { ", \"Seq\": \($0)" } ?? "") + args)
+    }
+
+    func testMatchBySeqWaitsAndStraggler() throws {
+        // Seq 1: rank 0 arrives at 10, rank 1 at 40 -> rank 0 waits 30 us, rank 1 is the straggler.
+        // Seq 2: rank 1 first (60), rank 0 at 70 -> rank 1 waits 10 us.
+        // Rank 1 lists its instances in the other order: Seq, not position, matches them.
+        let r0 = try rank(0, [
+            TestSupport.x("ProfilerStep#1", cat: "user_annotation", ts: "0", dur: "100"),
+            nccl(ts: "10", dur: "40", seq: 1), nccl(ts: "70", dur: "10", seq: 2),
+        ])
+        let r1 = try rank(1, [
+            TestSupport.x("ProfilerStep#1", cat: "user_annotation", ts: "0", dur: "100"),
+            nccl(ts: "60", dur: "20", seq: 2), nccl(ts: "40", dur: "10", seq: 1),
+        ])
+        let c = Analyzer.communication([r0, r1])
+        XCTAssertEqual(c.matched.count, 2)
+        XCTAssertTrue(c.matched.allSatisfy(\.matchedBySeq))
+        let first = try XCTUnwrap(c.matched.first { $0.key == 1 })
+        XCTAssertEqual(first.waits, [0: 30_000, 1: 0])
+        XCTAssertEqual(first.straggler, 1)
+        XCTAssertEqual(first.step, "ProfilerStep#1")
+        let second = try XCTUnwrap(c.matched.first { $0.key == 2 })
+        XCTAssertEqual(second.waits, [0: 0, 1: 10_000])
+        XCTAssertEqual(second.straggler, 0)
+        let w0 = try XCTUnwrap(c.waits.first { $0.rank == 0 })
+        XCTAssertEqual(w0.wait, 30_000)
+        XCTAssertEqual(w0.maxWait, 30_000)
+        XCTAssertEqual(w0.stragglerCount, 1)
+        // The step's straggler is the one behind its largest wait: rank 1 at Seq 1.
+        XCTAssertEqual(c.stragglers.map(\.rank), [1])
+        XCTAssertEqual(c.stragglers.first?.causedWait, 30_000)
+        XCTAssertEqual(c.stragglers.first?.window, 0..<40_000)
+        // Size 1000 floats = 4000 B; rank 0 runs 40 us: algbw 1e8 B/s, busbw x 2(n-1)/n = 1 -> 1e8.
+        let instance = try XCTUnwrap(c.instances[0]?.first)
+        XCTAssertEqual(instance.bytes, 4000)
+        XCTAssertEqual(try XCTUnwrap(instance.busBandwidth), 1e8, accuracy: 1)
+        XCTAssertEqual(instance.exposed, 40_000)  // no compute kernel overlaps it
+    }
+
+    func testMatchByOrderAndUnmatchedInstances() throws {
+        // No Seq: matched by position. Rank 0 has a third collective rank 1 lacks: unmatched.
+        let r0 = try rank(0, [nccl(ts: "0", dur: "5"), nccl(ts: "20", dur: "5"), nccl(ts: "40", dur: "5")])
+        let r1 = try rank(1, [nccl(ts: "3", dur: "5"), nccl(ts: "21", dur: "5")])
+        let c = Analyzer.communication([r0, r1])
+        XCTAssertEqual(c.matched.count, 2)
+        XCTAssertFalse(c.matched[0].matchedBySeq)
+        XCTAssertEqual(c.matched.map { $0.waits[0]! }, [3_000, 1_000])
+        XCTAssertEqual(c.unmatched, 1)
+    }
+
+    func testGlooStragglerOnTheSharedDDPTrace() throws {
+        guard let shared = TestSupport.sharedTraces else {
+            print("skipped: ../shared/traces is absent")
+            return
+        }
+        let run = try TraceLoader.loadRun(paths: [shared + "/torch-cpu/ddp_ws2_straggler"])
+        let c = Analyzer.communication(run.ranks.map { ($0, Analyzer.analyze($0)) })
+        // 6 gloo all-reduces per rank per step... matched by order on both ranks.
+        XCTAssertEqual(c.instances[0]?.count, c.instances[1]?.count)
+        XCTAssertEqual(c.unmatched, 0)
+        let step3 = try XCTUnwrap(c.stragglers.first { $0.step == "ProfilerStep#3" })
+        XCTAssertEqual(step3.rank, 1)
+        // Rank 1 sleeps 0.3 s: rank 0 waits about that long at the collective it delayed most.
+        let w0 = try XCTUnwrap(c.waits.first { $0.rank == 0 && $0.step == "ProfilerStep#3" })
+        XCTAssertGreaterThan(w0.maxWait, 280_000_000)
+        XCTAssertLessThan(w0.maxWait, 330_000_000)
+        XCTAssertEqual(step3.causedWait, w0.maxWait)
+        // And the window before rank 1 arrived shows the sleep.
+        XCTAssertTrue(step3.topOperators.first?.name.contains("sleep") == true, "\(step3.topOperators)")
+        XCTAssertGreaterThan(step3.topOperators.first?.ns ?? 0, 290_000_000)
+    }
+}
