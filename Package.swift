@@ -38,9 +38,11 @@ let package = Package(
         .testTarget(name: "ShimTests", dependencies: ["CZlib", "CCurses", "CUnwind", "CElf"]),
         .testTarget(name: "TraceModelTests", dependencies: ["TraceModel"]),
         .testTarget(name: "TraceImportTests", dependencies: ["TraceImport", "TestSupport"]),
-        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TraceImport", "TestSupport"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TraceImport", "TestSupport"],
+                    exclude: ["diff_reference.py", "memory_reference.py"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Analysis", "TraceImport", "TestSupport"]),
-        .testTarget(name: "ConformanceTests", dependencies: ["Analysis", "TraceImport", "Report", "TestSupport"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["Analysis", "TraceImport", "Report", "TestSupport"],
+                    exclude: ["reference.py", "Fixtures", "Synthetic"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]
 )

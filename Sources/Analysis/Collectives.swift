@@ -85,6 +85,18 @@ public struct CommunicationReport: Sendable {
     public var stragglers: [StepStraggler]
     /// Instances that appear on some ranks only (per group: instances left unmatched).
     public var unmatched: Int
+    /// Clock corrections applied to ranks on other hosts than the lowest rank's.
+    public var clockOffsets: [ClockOffset]
+}
+
+/// A correction added to a rank's times before comparing them with other hosts' ranks.
+public struct ClockOffset: Sendable, Equatable {
+    public var rank: Int
+    public var host: String
+    /// Added to this rank's times, ns.
+    public var offset: Int64
+    /// Matched collectives the estimate rests on.
+    public var samples: Int
 }
 
 extension Analyzer {
@@ -185,6 +197,49 @@ extension Analyzer {
     public static func communication(_ ranks: [(trace: RankTrace, analysis: RankAnalysis)]) -> CommunicationReport {
         var instances: [Int: [CollectiveInstance]] = [:]
         for r in ranks { instances[r.trace.rank] = collectives(r.trace, analysis: r.analysis) }
+        var (matched, unmatched) = match(instances, offsets: [:])
+        let offsets = clockOffsets(ranks, instances: instances, matched: matched)
+        if !offsets.isEmpty {
+            (matched, unmatched) = match(instances, offsets: Dictionary(uniqueKeysWithValues: offsets.map { ($0.rank, $0.offset) }))
+        }
+        let waits = stepWaits(matched, instances: instances)
+        let stragglers = stepStragglers(matched, instances: instances, ranks: ranks)
+        return CommunicationReport(instances: instances, matched: matched, waits: waits, stragglers: stragglers, unmatched: unmatched,
+                                   clockOffsets: offsets)
+    }
+
+    /// Ranks on hosts other than the lowest rank's get the median, over the collectives they share
+    /// with the reference host's ranks, of (reference end - own end): a collective ends at nearly
+    /// the same moment on all its ranks. Ranks without `host_name` are taken to share the
+    /// reference clock.
+    static func clockOffsets(_ ranks: [(trace: RankTrace, analysis: RankAnalysis)], instances: [Int: [CollectiveInstance]],
+                             matched: [MatchedCollective]) -> [ClockOffset] {
+        var host: [Int: String] = [:]
+        for r in ranks { if let h = r.trace.metadata.hostName { host[r.trace.rank] = h } }
+        guard let reference = ranks.map(\.trace.rank).min(), let refHost = host[reference],
+              Set(host.values).count > 1 else { return [] }
+        var result: [ClockOffset] = []
+        for rank in ranks.map(\.trace.rank).sorted() {
+            guard let h = host[rank], h != refHost else { continue }
+            var deltas: [Int64] = []
+            for m in matched {
+                guard let own = m.instanceIndex[rank] else { continue }
+                let refEnds = m.instanceIndex.compactMap { r, i -> Int64? in
+                    host[r] == refHost ? instances[r]![i].start + instances[r]![i].dur : nil
+                }
+                guard let refEnd = refEnds.max() else { continue }
+                let mine = instances[rank]![own]
+                deltas.append(refEnd - (mine.start + mine.dur))
+            }
+            guard !deltas.isEmpty else { continue }
+            deltas.sort()
+            result.append(ClockOffset(rank: rank, host: h, offset: deltas[(deltas.count - 1) / 2], samples: deltas.count))
+        }
+        return result
+    }
+
+    /// Matches instances across ranks within each process group; arrivals are shifted by `offsets`.
+    static func match(_ instances: [Int: [CollectiveInstance]], offsets: [Int: Int64]) -> ([MatchedCollective], Int) {
         var matched: [MatchedCollective] = []
         var unmatched = 0
         let groups = Set(instances.values.flatMap { $0.map(\.group) }).sorted()
@@ -207,7 +262,7 @@ extension Analyzer {
                 let members = table[key]!
                 guard members.count >= 2 else { unmatched += members.count; continue }
                 var arrivals: [Int: Int64] = [:]
-                for (rank, i) in members { arrivals[rank] = instances[rank]![i].start }
+                for (rank, i) in members { arrivals[rank] = instances[rank]![i].start + (offsets[rank] ?? 0) }
                 let last = arrivals.values.max()!
                 let straggler = arrivals.filter { $0.value == last }.keys.min()!
                 let first = arrivals.min { $0.value != $1.value ? $0.value < $1.value : $0.key < $1.key }!
@@ -221,9 +276,7 @@ extension Analyzer {
             unmatched += perRank.count < 2 ? perRank.values.reduce(0) { $0 + $1.count } : 0
         }
         matched.sort { $0.arrivals.values.min()! < $1.arrivals.values.min()! }
-        let waits = stepWaits(matched, instances: instances)
-        let stragglers = stepStragglers(matched, instances: instances, ranks: ranks)
-        return CommunicationReport(instances: instances, matched: matched, waits: waits, stragglers: stragglers, unmatched: unmatched)
+        return (matched, unmatched)
     }
 
     static func stepWaits(_ matched: [MatchedCollective], instances: [Int: [CollectiveInstance]]) -> [RankStepWait] {

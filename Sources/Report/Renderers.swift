@@ -89,6 +89,9 @@ extension RunReport {
         }
         if let comm = communication, !comm.matched.isEmpty {
             out += "\nCommunication: \(comm.matched.count) collectives matched across ranks\n"
+            for o in comm.clockOffsets {
+                out += "  clock of rank \(o.rank) (host \(safe(o.host))) corrected by \(formatDuration(o.offset)), from \(o.samples) collectives\n"
+            }
             for st in comm.stragglers {
                 out += "  \(safe(st.step)): rank \(st.rank) arrived last, holding others up to \(formatDuration(st.causedWait)); before arriving it spent "
                 let busiest = Phase.allCases.filter { st.phases[$0] > 0 }.sorted { st.phases[$0] > st.phases[$1] }.prefix(3)
@@ -327,6 +330,17 @@ extension RunReport {
                             }
                         }
                     }
+                }
+            }
+        }
+        w.key("clock_offsets")
+        w.array {
+            for o in comm?.clockOffsets ?? [] {
+                w.object {
+                    w.key("rank"); w.int(o.rank)
+                    w.key("host"); w.string(o.host)
+                    w.key("offset_ns"); w.int(o.offset)
+                    w.key("samples"); w.int(o.samples)
                 }
             }
         }

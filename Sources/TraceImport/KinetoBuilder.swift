@@ -85,6 +85,7 @@ final class KinetoBuilder {
         case "displayTimeUnit": rank.metadata.displayTimeUnit = try JSONValue.parse(text).string
         case "schemaVersion": rank.metadata.schemaVersion = try JSONValue.parse(text).int
         case "traceName": rank.metadata.traceName = try JSONValue.parse(text).string
+        case "host_name": rank.metadata.hostName = try JSONValue.parse(text).string
         case "distributedInfo": rank.metadata.distributed = Self.distributed(try JSONValue.parse(text))
         case "deviceProperties": rank.metadata.devices = Self.devices(try JSONValue.parse(text))
         default: break

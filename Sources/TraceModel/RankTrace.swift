@@ -102,6 +102,8 @@ public struct TraceMetadata: Sendable {
     public var displayTimeUnit: String?
     public var schemaVersion: Int?
     public var traceName: String?
+    /// `host_name`: ranks on one host share a clock.
+    public var hostName: String?
     public var distributed: DistributedInfo?
     public var devices: [DeviceInfo] = []
     public init() {}

@@ -88,3 +88,30 @@ final class CommunicationTests: XCTestCase {
         XCTAssertGreaterThan(step3.topOperators.first?.ns ?? 0, 290_000_000)
     }
 }
+
+/// Ranks on different hosts: clocks are aligned on the ends of shared collectives.
+final class ClockOffsetTests: XCTestCase {
+    func testSkewedHostIsCorrectedBeforeWaitsAreComputed() throws {
+        // True time: both ranks' collectives end together at 50 and 150 us; rank 0 arrives at 10
+        // and 110, rank 1 at 40 and 120. Rank 1's host clock runs 1000 us ahead.
+        func collective(_ ts: Int, _ dur: Int, _ seq: Int) -> String {
+            TestSupport.x("ncclKernel_AllReduce_RING_LL_Sum_float", cat: "kernel", ts: "\(ts)", dur: "\(dur)", pid: "0", tid: "7",
+                          args: "\"Process Group Name\": \"0\", \"Seq\": \(seq)")
+        }
+        let t0 = try TestSupport.trace(TestSupport.kineto([collective(10, 40, 1), collective(110, 40, 2)],
+                                                          extra: "\"host_name\": \"a\", \"distributedInfo\": {\"rank\": 0}"))
+        let t1 = try TestSupport.trace(TestSupport.kineto([collective(1040, 10, 1), collective(1120, 30, 2)],
+                                                          extra: "\"host_name\": \"b\", \"distributedInfo\": {\"rank\": 1}"))
+        let c = Analyzer.communication([(t0, Analyzer.analyze(t0)), (t1, Analyzer.analyze(t1))])
+        XCTAssertEqual(c.clockOffsets, [ClockOffset(rank: 1, host: "b", offset: -1_000_000, samples: 2)])
+        XCTAssertEqual(c.matched.map { $0.waits[0]! }, [30_000, 10_000])
+        XCTAssertEqual(c.matched.map(\.straggler), [1, 1])
+    }
+
+    func testSameHostIsNotCorrected() throws {
+        let e = TestSupport.x("ncclKernel_AllReduce", cat: "kernel", ts: "10", dur: "5", pid: "0", tid: "7")
+        let t0 = try TestSupport.trace(TestSupport.kineto([e], extra: "\"host_name\": \"a\", \"distributedInfo\": {\"rank\": 0}"))
+        let t1 = try TestSupport.trace(TestSupport.kineto([e], extra: "\"host_name\": \"a\", \"distributedInfo\": {\"rank\": 1}"))
+        XCTAssertEqual(Analyzer.communication([(t0, Analyzer.analyze(t0)), (t1, Analyzer.analyze(t1))]).clockOffsets, [])
+    }
+}
