@@ -97,6 +97,13 @@ public struct ClockOffset: Sendable, Equatable {
     public var offset: Int64
     /// Matched collectives the estimate rests on.
     public var samples: Int
+
+    public init(rank: Int, host: String, offset: Int64, samples: Int) {
+        self.rank = rank
+        self.host = host
+        self.offset = offset
+        self.samples = samples
+    }
 }
 
 extension Analyzer {
