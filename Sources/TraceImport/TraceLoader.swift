@@ -148,21 +148,27 @@ public enum TraceLoader {
         try builder.finish()
     }
 
-    /// Loads paths (files or directories of trace files) as one run, ranks in parallel.
+    /// Loads paths (files or directories of trace files) as one run, up to `jobs` files at a time
+    /// (default: one per core).
     ///
     /// A rank comes from `distributedInfo`, else from the file name (`rank3`, `rank-3`, `rank_3`),
-    /// else from the load order.
-    public static func loadRun(paths: [String], progress: Progress? = nil) throws(ImportError) -> TraceRun {
+    /// else from the load order. Files loaded one at a time use two cores each (split parse, gzip
+    /// prefetch); files loaded side by side use one core each, so the machine is not oversubscribed.
+    public static func loadRun(paths: [String], jobs: Int? = nil, progress: Progress? = nil) throws(ImportError) -> TraceRun {
         var found: [String] = []
         for p in paths { found += try expand(p) }
         let files = found
         guard !files.isEmpty else { throw ImportError(file: paths.joined(separator: " "), message: "no trace files found") }
+        let workers = max(1, min(jobs ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), files.count))
+        let threshold = workers == 1 ? splitThreshold : .max
         let slots = ResultSlots(count: files.count)
-        DispatchQueue.concurrentPerform(iterations: files.count) { i in
-            do throws(ImportError) {
-                slots.set(i, .success(try load(path: files[i], rank: i, progress: progress)))
-            } catch {
-                slots.set(i, .failure(error))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while let i = slots.claim() {
+                do throws(ImportError) {
+                    slots.set(i, .success(try load(path: files[i], rank: i, progress: progress, splitThreshold: threshold)))
+                } catch {
+                    slots.set(i, .failure(error))
+                }
             }
         }
         var traces: [RankTrace] = []
@@ -261,7 +267,16 @@ public enum TraceLoader {
 private final class ResultSlots: @unchecked Sendable {
     private let lock = NSLockLite()
     private(set) var results: [Result<RankTrace, ImportError>?]
+    private var claimed = 0
     init(count: Int) { results = Array(repeating: nil, count: count) }
+    /// The next slot no worker has taken yet.
+    func claim() -> Int? {
+        lock.locked { () -> Int? in
+            guard claimed < results.count else { return nil }
+            claimed += 1
+            return claimed - 1
+        }
+    }
     func set(_ i: Int, _ r: Result<RankTrace, ImportError>) {
         lock.locked { results[i] = r }
     }

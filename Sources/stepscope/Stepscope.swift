@@ -34,6 +34,9 @@ struct LoadOptions: ParsableArguments {
     @Flag(name: .long, help: "Key operators by name and input shapes.")
     var byShape = false
 
+    @Option(name: .long, help: "Rank files to load at a time (default: one per core; 1 loads them one by one).")
+    var jobs: Int?
+
     func analysisOptions() throws -> AnalysisOptions {
         var options = AnalysisOptions(byShape: byShape)
         if let file = phaseRules {
@@ -48,7 +51,8 @@ struct LoadOptions: ParsableArguments {
     }
 
     func loadRun() throws -> TraceRun {
-        try TraceLoader.loadRun(paths: paths)
+        if let jobs, jobs < 1 { throw CLIError(description: "--jobs must be at least 1") }
+        return try TraceLoader.loadRun(paths: paths, jobs: jobs)
     }
 }
 

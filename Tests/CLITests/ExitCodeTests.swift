@@ -26,4 +26,15 @@ final class ExitCodeTests: XCTestCase {
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("unknown format 'yaml'"), r.stderr)
     }
+
+    func testRanksLoadedSideBySideOrOneByOneGiveTheSameReport() {
+        let dir = TestSupport.packageRoot + "/sample-traces/ddp2_straggler"
+        let parallel = TestSupport.run(["report", dir, "--format", "json"])
+        let serial = TestSupport.run(["report", dir, "--format", "json", "--jobs", "1"])
+        XCTAssertEqual(parallel.status, 0, parallel.stderr)
+        XCTAssertEqual(parallel.stdout, serial.stdout)
+        let bad = TestSupport.run(["report", dir, "--jobs", "0"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertEqual(bad.stderr, "stepscope: error: --jobs must be at least 1\n")
+    }
 }
