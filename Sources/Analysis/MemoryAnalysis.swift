@@ -64,6 +64,8 @@ public struct DeviceMemory: Sendable, Equatable {
     public var samples = MemorySamples()
     /// Samples whose allocated value was derived from `Bytes` because `Total Allocated` was missing.
     public var derivedSamples = 0
+    /// Allocated before the first event (its allocated value minus its `Bytes`).
+    public var initialAllocated: Int64 = 0
     /// Highest allocated value over the samples.
     public var peakAllocated: Int64 = 0
     /// Time of the first sample reaching `peakAllocated`.
@@ -167,6 +169,7 @@ public enum MemoryAnalysis {
         // Per-step peaks: the value carried in (last sample before the start, else the value
         // before the first event) against the in-step samples, via a range-maximum tree.
         let initial = s.allocated[0] - m.bytes[rows[0]]
+        d.initialAllocated = initial
         let tree = RangeMax(s.allocated)
         for step in analysis.steps {
             let lo = s.ts.partitionPoint { $0 >= step.start }
@@ -239,6 +242,7 @@ struct Enclosing {
     /// nesting interval `[start, nestEnd)` contains `ts` on `track` (-1 when none).
     func lookup(track: Int, ts: Int64) -> (op: Int, module: Int) {
         let s = trace.slices
+        guard track < trace.tracks.sliceRange.count else { return (-1, -1) }
         let range = trace.tracks.sliceRange[track]
         // The last slice starting at or before ts; every slice containing ts is it or an ancestor.
         var lo = range.lowerBound, hi = range.upperBound

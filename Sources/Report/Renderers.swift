@@ -33,6 +33,20 @@ func formatFixed(_ v: Double, _ digits: Int) -> String {
     return (scaled < 0 && whole == 0 ? "-" : "") + String(whole) + "." + String(repeating: "0", count: digits - fracText.count) + fracText
 }
 
+/// Bytes in binary units: `512 B`, `3.2 MiB`, `6.17 GiB`.
+public func formatBytes(_ b: Int64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var v = Double(b)
+    var u = 0
+    while abs(v) >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
+    return u == 0 ? "\(b) B" : formatFixed(v, v >= 100 ? 0 : (v >= 10 ? 1 : 2)).replacingOccurrencesOfTrailingDot + " " + units[u]
+}
+
+extension String {
+    /// "12." (from zero decimals) becomes "12".
+    var replacingOccurrencesOfTrailingDot: String { hasSuffix(".") ? String(dropLast()) : self }
+}
+
 /// A percentage with one decimal.
 func percent(_ part: Int64, _ whole: Int64) -> String {
     guard whole > 0 else { return "-" }
@@ -74,6 +88,15 @@ extension RunReport {
                 out += "\n  GPU (all steps): busy \(formatDuration(g.busy)) (\(percent(g.busy, whole))), idle \(formatDuration(g.idle))\n"
                 out += "    busy: compute \(formatDuration(g.compute)), communication \(formatDuration(g.communication)) (exposed), memcpy \(formatDuration(g.memcpy)), memset \(formatDuration(g.memset))\n"
                 out += "    idle: " + IdleCause.allCases.map { "\($0.name) \(formatDuration(g[$0]))" }.joined(separator: ", ") + "\n"
+            }
+            for d in r.memory {
+                out += "\n  Memory \(d.name): peak \(formatBytes(d.peakAllocated)) allocated"
+                if let reserved = d.reservedAtPeak { out += ", \(formatBytes(reserved)) reserved" }
+                out += "; live at the peak:\n"
+                let rows = d.liveAtPeak.prefix(5).map { g in
+                    [formatBytes(g.bytes), String(g.count), g.phase.name, safe(clip(g.op + (g.module.map { " (\($0))" } ?? ""), 70))]
+                }
+                out += indent(indent(table(["bytes", "allocs", "phase", "allocated in"], rows, rightAligned: [0, 1])))
             }
             out += "\n  Top operators by self time\n"
             out += indent(opTable(Array(a.operators.prefix(top))))
@@ -230,6 +253,41 @@ extension RunReport {
             w.key("step_stats"); statsJSON(w, r.stepStats)
             w.key("phases"); phasesJSON(w, a.phases)
             w.key("gpu"); gpuJSON(w, a.gpu)
+            w.key("memory")
+            w.array {
+                for d in r.memory {
+                    w.object {
+                        w.key("device"); w.string(d.name)
+                        w.key("peak_bytes"); w.int(d.peakAllocated)
+                        w.key("peak_ts_ns"); w.int(d.peakTs)
+                        w.key("reserved_at_peak_bytes"); if let v = d.reservedAtPeak { w.int(v) } else { w.null() }
+                        w.key("initial_bytes"); w.int(d.initialAllocated)
+                        w.key("step_peaks")
+                        w.array {
+                            for p in d.stepPeaks {
+                                w.object {
+                                    w.key("step"); w.string(p.step)
+                                    w.key("peak_bytes"); w.int(p.peak)
+                                    w.key("ts_ns"); w.int(p.ts)
+                                }
+                            }
+                        }
+                        w.key("top_live")
+                        w.array {
+                            for g in d.liveAtPeak.prefix(50) {
+                                w.object {
+                                    w.key("op"); w.string(g.op)
+                                    w.key("phase"); w.string(g.phase.name)
+                                    if let m = g.module { w.key("module"); w.string(m) }
+                                    w.key("bytes"); w.int(g.bytes)
+                                    w.key("count"); w.int(g.count)
+                                }
+                            }
+                        }
+                        w.key("unmatched_frees"); w.int(d.unmatchedFrees)
+                    }
+                }
+            }
             w.key("comm_waits")
             w.array {
                 for x in communication?.waits ?? [] where x.rank == a.rank {

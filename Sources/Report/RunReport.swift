@@ -37,6 +37,8 @@ public struct RankReport: Sendable {
     public var eventCounts: [(phase: String, count: Int)]
     public var warnings: [Warnings.Entry]
     public var metadata: TraceMetadata
+    /// Memory per device from the `[memory]` events.
+    public var memory: [DeviceMemory]
 }
 
 /// Everything `stepscope report` prints, in every format.
@@ -62,7 +64,8 @@ public struct RunReport: Sendable {
         ranks = zip(run.ranks, analyses).map { trace, a in
             RankReport(analysis: a, stepStats: StepStats(a.steps.map(\.dur)),
                        eventCounts: trace.eventCounts.sorted { $0.key < $1.key }.map { (String(UnicodeScalar($0.key)), $0.value) },
-                       warnings: trace.warnings.entries, metadata: trace.metadata)
+                       warnings: trace.warnings.entries, metadata: trace.metadata,
+                       memory: MemoryAnalysis.analyze(trace, analysis: a))
         }
         var byName: [String: RunStep] = [:]
         var order: [String] = []
