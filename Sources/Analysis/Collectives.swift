@@ -301,18 +301,7 @@ extension Analyzer {
         var result: [RankStepWait] = []
         for step in order {
             for (rank, list) in intervals[step]!.sorted(by: { $0.key < $1.key }) {
-                let sorted = list.sorted { $0.lowerBound < $1.lowerBound }
-                var union: Int64 = 0
-                var current: Range<Int64>?
-                for r in sorted {
-                    if let c = current, r.lowerBound <= c.upperBound {
-                        current = c.lowerBound..<max(c.upperBound, r.upperBound)
-                    } else {
-                        if let c = current { union += c.upperBound - c.lowerBound }
-                        current = r
-                    }
-                }
-                if let c = current { union += c.upperBound - c.lowerBound }
+                let union = mergeIntervals(list).reduce(Int64(0)) { $0 + $1.upperBound - $1.lowerBound }
                 let maxWait = list.map { $0.upperBound - $0.lowerBound }.max() ?? 0
                 result.append(RankStepWait(rank: rank, step: step, wait: union, maxWait: maxWait, stragglerCount: counts[step]?[rank] ?? 0))
             }
@@ -382,32 +371,11 @@ extension Analyzer {
             }
         }
         var byName: [UInt32: Int64] = [:]
-        var stack: [(slice: Int, end: Int64)] = open.reversed().map { ($0, min(s.nestEnd[$0], window.upperBound)) }
-        var cursor = window.lowerBound
-        func emit(_ a: Int64, _ b: Int64, _ slice: Int) {
-            guard b > a else { return }
+        sweepInnermost(trace, track: track, first: lo, open: open.reversed(), window: window) { a, b, slice in
             if slice < 0 { phases[.idle] += b - a; return }
             phases[facts.phase[slice]] += b - a
             byName[s.name[slice], default: 0] += b - a
         }
-        var i = lo
-        while i < range.upperBound && s.start[i] < window.upperBound {
-            let start = s.start[i]
-            while let top = stack.last, top.end <= start {
-                emit(cursor, top.end, top.slice)
-                cursor = max(cursor, top.end)
-                stack.removeLast()
-            }
-            emit(cursor, start, stack.last?.slice ?? -1)
-            cursor = start
-            stack.append((i, min(s.nestEnd[i], window.upperBound)))
-            i += 1
-        }
-        while let top = stack.popLast() {
-            emit(cursor, top.end, top.slice)
-            cursor = max(cursor, top.end)
-        }
-        emit(cursor, window.upperBound, -1)
         let ops = byName.map { (name: trace.strings[$0.key], ns: $0.value) }.sorted { $0.ns != $1.ns ? $0.ns > $1.ns : $0.name < $1.name }
         return (phases, ops)
     }

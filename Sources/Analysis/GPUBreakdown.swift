@@ -103,14 +103,7 @@ struct GPUTimeline {
                 syncIntervals.append(s.start[i]..<s.start[i] + s.dur[i])
             }
         }
-        syncIntervals.sort { $0.lowerBound < $1.lowerBound }
-        for r in syncIntervals {
-            if let last = syncs.last, r.lowerBound <= last.upperBound {
-                syncs[syncs.count - 1] = last.lowerBound..<max(last.upperBound, r.upperBound)
-            } else {
-                syncs.append(r)
-            }
-        }
+        syncs = Analyzer.mergeIntervals(syncIntervals)
     }
 
     var isEmpty: Bool { devices.allSatisfy(\.isEmpty) }

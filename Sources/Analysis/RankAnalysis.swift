@@ -211,9 +211,13 @@ public enum Analyzer {
                 intervals.append(trace.slices.start[i]..<trace.slices.nestEnd[i])
             }
         }
-        intervals.sort { $0.lowerBound < $1.lowerBound }
+        return mergeIntervals(intervals)
+    }
+
+    /// Sorted, disjoint union of `intervals` (touching ones joined).
+    static func mergeIntervals(_ intervals: [Range<Int64>]) -> [Range<Int64>] {
         var merged: [Range<Int64>] = []
-        for r in intervals {
+        for r in intervals.sorted(by: { $0.lowerBound < $1.lowerBound }) {
             if let last = merged.last, r.lowerBound <= last.upperBound {
                 merged[merged.count - 1] = last.lowerBound..<max(last.upperBound, r.upperBound)
             } else {
@@ -223,42 +227,49 @@ public enum Analyzer {
         return merged
     }
 
+    /// Walks `window` on `track` and calls `emit(from, to, slice)` for consecutive parts, each
+    /// with the innermost slice covering it (-1 for none), by nesting intervals. Candidates are
+    /// the slices in `open` (begun before the window, outermost first) and the track's slices from
+    /// index `first` on that start inside the window.
+    static func sweepInnermost(_ trace: RankTrace, track: Int, first: Int, open: [Int], window: Range<Int64>,
+                               emit: (Int64, Int64, Int) -> Void) {
+        let s = trace.slices
+        let range = trace.tracks.sliceRange[track]
+        var stack: [(slice: Int, end: Int64)] = open.map { ($0, min(s.nestEnd[$0], window.upperBound)) }
+        var cursor = window.lowerBound
+        func part(_ a: Int64, _ b: Int64, _ slice: Int) { if b > a { emit(a, b, slice) } }
+        var i = max(range.lowerBound, first)
+        while i < range.upperBound && s.start[i] < window.upperBound {
+            let start = s.start[i]
+            if start < window.lowerBound { i += 1; continue }
+            while let top = stack.last, top.end <= start {
+                part(cursor, top.end, top.slice)
+                cursor = max(cursor, top.end)
+                stack.removeLast()
+            }
+            part(cursor, start, stack.last?.slice ?? -1)
+            cursor = start
+            stack.append((i, min(s.nestEnd[i], window.upperBound)))
+            i += 1
+        }
+        while let top = stack.popLast() {
+            part(cursor, top.end, top.slice)
+            cursor = max(cursor, top.end)
+        }
+        part(cursor, window.upperBound, -1)
+    }
+
     /// Phase times of `window` on `track`: innermost-slice segments among the track's slices after
     /// index `after` (the step slice; its ancestors come before it), then the autograd overlay.
     static func partition(_ trace: RankTrace, track: Int, after: Int, window: Range<Int64>, facts: SliceFacts,
                           coverage: [Range<Int64>]) -> PhaseTimes {
         var times = PhaseTimes()
-        let s = trace.slices
-        let range = trace.tracks.sliceRange[track]
-        var cursor = window.lowerBound
-        var stack: [(slice: Int, end: Int64)] = []
         var reassignable: [(range: Range<Int64>, phase: Phase)] = []  // other/idle segments, for the overlay
-        func emit(_ from: Int64, _ to: Int64, _ slice: Int) {
-            guard to > from else { return }
+        sweepInnermost(trace, track: track, first: after + 1, open: [], window: window) { from, to, slice in
             let p = slice >= 0 ? facts.phase[slice] : .idle
             times[p] += to - from
             if (p == .other || p == .idle) && !coverage.isEmpty { reassignable.append((from..<to, p)) }
         }
-        var i = max(range.lowerBound, after + 1)
-        while i < range.upperBound && s.start[i] < window.upperBound {
-            let start = s.start[i]
-            if start < window.lowerBound { i += 1; continue }
-            let end = min(s.nestEnd[i], window.upperBound)
-            while let top = stack.last, top.end <= start {
-                emit(cursor, top.end, top.slice)
-                cursor = top.end
-                stack.removeLast()
-            }
-            emit(cursor, start, stack.last?.slice ?? -1)
-            cursor = start
-            stack.append((i, end))
-            i += 1
-        }
-        while let top = stack.popLast() {
-            emit(cursor, top.end, top.slice)
-            cursor = max(cursor, top.end)
-        }
-        emit(cursor, window.upperBound, -1)
         // Other/idle time while the autograd engine runs backward counts as backward.
         var c = coverage.partitionPoint { $0.upperBound > window.lowerBound }
         for seg in reassignable {
