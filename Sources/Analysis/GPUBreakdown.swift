@@ -128,7 +128,7 @@ struct GPUTimeline {
         var active = [0, 0, 0, 0]
         var cursor = window.lowerBound
         var idleSince: Int64? = window.lowerBound
-        for e in events {
+        for (k, e) in events.enumerated() {
             if e.t > cursor {
                 if let top = active.firstIndex(where: { $0 > 0 }) {
                     let span = e.t - cursor
@@ -143,38 +143,46 @@ struct GPUTimeline {
                 cursor = e.t
             }
             if e.delta > 0, let since = idleSince {
-                if e.t > since { addGap(since..<e.t, endedBy: activities[e.activity], into: &b) }
+                if e.t > since {
+                    // Every activity starting at this instant ends the gap, whatever the file order.
+                    let enders = events[k...].prefix { $0.t == e.t }.filter { $0.delta > 0 }.map { activities[$0.activity] }
+                    addGap(since..<e.t, endedBy: enders, into: &b)
+                }
                 idleSince = nil
             }
             active[e.kind.rawValue] += e.delta
             if e.delta < 0 && active.allSatisfy({ $0 == 0 }) { idleSince = e.t }
         }
-        if let since = idleSince, since < window.upperBound { addGap(since..<window.upperBound, endedBy: nil, into: &b) }
+        if let since = idleSince, since < window.upperBound { addGap(since..<window.upperBound, endedBy: [], into: &b) }
         return b
     }
 
-    private func addGap(_ gap: Range<Int64>, endedBy next: Activity?, into b: inout GPUBreakdown) {
+    /// Classifies an idle gap ended by the activities `enders` (none: the window's end).
+    private func addGap(_ gap: Range<Int64>, endedBy enders: [Activity], into b: inout GPUBreakdown) {
         let length = gap.upperBound - gap.lowerBound
         b.idle += length
-        let cause: IdleCause
-        if next != nil && length < Self.shortGap {
-            cause = .kernelGap
-        } else if overlapsSync(gap) {
-            cause = .sync
-        } else if let launch = next?.launchStart, launch > gap.lowerBound {
-            cause = .hostBound
-        } else {
-            cause = .other
+        if !enders.isEmpty && length < Self.shortGap {
+            b[.kernelGap] += length
+            return
         }
-        b[cause] += length
+        let synced = syncCoverage(gap)
+        b[.sync] += synced
+        let late = enders.contains { ($0.launchStart ?? .min) > gap.lowerBound }
+        b[late ? .hostBound : .other] += length - synced
     }
 
-    private func overlapsSync(_ gap: Range<Int64>) -> Bool {
+    /// Time of `gap` covered by synchronisation calls.
+    private func syncCoverage(_ gap: Range<Int64>) -> Int64 {
         var lo = 0, hi = syncs.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if syncs[mid].upperBound <= gap.lowerBound { lo = mid + 1 } else { hi = mid }
         }
-        return lo < syncs.count && syncs[lo].lowerBound < gap.upperBound
+        var covered: Int64 = 0
+        while lo < syncs.count && syncs[lo].lowerBound < gap.upperBound {
+            covered += min(syncs[lo].upperBound, gap.upperBound) - max(syncs[lo].lowerBound, gap.lowerBound)
+            lo += 1
+        }
+        return covered
     }
 }

@@ -20,7 +20,8 @@ final class GPUBreakdownTests: XCTestCase {
         //   [30,50)  nccl alone                                  -> communication 20 (exposed)
         //   [50,55)  idle 5 us < 10 us, ended by memcpy          -> kernel_gap 5
         //   [55,60)  memcpy
-        //   [60,75)  idle; cudaStreamSynchronize [61,63) overlaps -> sync 15
+        //   [60,75)  idle; cudaStreamSynchronize covers [61,63)  -> sync 2; the memset that
+        //            ends the gap was launched before it began    -> other 13
         //   [75,78)  memset (launched at 50, before the gap)
         //   [78,90)  idle; k2 launched at 85 > 78                 -> host_bound 12
         //   [90,95)  compute k2
@@ -50,8 +51,8 @@ final class GPUBreakdownTests: XCTestCase {
         XCTAssertEqual(g.memset, 3_000)
         XCTAssertEqual(g[.hostBound], 22_000)
         XCTAssertEqual(g[.kernelGap], 5_000)
-        XCTAssertEqual(g[.sync], 15_000)
-        XCTAssertEqual(g[.other], 5_000)
+        XCTAssertEqual(g[.sync], 2_000)
+        XCTAssertEqual(g[.other], 18_000)
         XCTAssertEqual(a.gpu, g)
     }
 
@@ -79,5 +80,19 @@ final class GPUBreakdownTests: XCTestCase {
         XCTAssertEqual(g.busy, 20_000)
         XCTAssertEqual(g.idle, 60_000)
         XCTAssertEqual(g.compute, 20_000)
+    }
+
+    func testAGapEndedByTwoActivitiesAtOnceDoesNotDependOnFileOrder() throws {
+        // Step [1000, 2000): kernels A (launched at 990) and B (launched at 1100) both start at
+        // 1200 on two streams. B was launched after the gap began: the 200 us gap is host-bound,
+        // whichever of A and B the file lists first.
+        let a = [runtime("cudaLaunchKernel", ts: "990", dur: "1", corr: 1), gpu("A", ts: "1200", dur: "50", stream: "7", corr: 1)]
+        let b = [runtime("cudaLaunchKernel", ts: "1100", dur: "1", corr: 2), gpu("B", ts: "1200", dur: "50", stream: "8", corr: 2)]
+        let step = TestSupport.x("ProfilerStep#1", cat: "user_annotation", ts: "1000", dur: "1000")
+        for events in [[step] + a + b, [step] + b + a] {
+            let g = try XCTUnwrap(Analyzer.analyze(try TestSupport.trace(TestSupport.kineto(events))).gpu)
+            XCTAssertEqual(g[.hostBound], 200_000)
+            XCTAssertEqual(g[.other], 750_000)
+        }
     }
 }
