@@ -144,7 +144,7 @@ extension Analyzer {
             return true
         }
         let keys = ArgKeys(trace.strings)
-        let timeline = GPUTimeline(trace)
+        let timeline = analysis.timeline
         var result: [CollectiveInstance] = []
         for i in chosen.sorted(by: { s.start[$0] < s.start[$1] }) {
             func arg(_ k: UInt32?) -> ArgValue? { k.flatMap { trace.arg(ofSlice: i, key: $0) } }
@@ -400,11 +400,12 @@ extension GPUTimeline {
     /// The part of `interval` not overlapped by compute kernels on device `pid`.
     func exposed(_ interval: Range<Int64>, device pid: UInt32, trace: RankTrace) -> Int64 {
         guard let d = deviceIndex[pid] else { return interval.upperBound - interval.lowerBound }
+        let cover = computeCover[d]
+        var k = cover.partitionPoint { $0.upperBound > interval.lowerBound }
         var covered: Int64 = 0
-        var cursor = interval.lowerBound
-        for a in devices[d] where a.kind == .compute && a.end > interval.lowerBound && a.start < interval.upperBound {
-            let from = max(a.start, cursor), to = min(a.end, interval.upperBound)
-            if to > from { covered += to - from; cursor = to }
+        while k < cover.count && cover[k].lowerBound < interval.upperBound {
+            covered += min(cover[k].upperBound, interval.upperBound) - max(cover[k].lowerBound, interval.lowerBound)
+            k += 1
         }
         return interval.upperBound - interval.lowerBound - covered
     }

@@ -43,11 +43,11 @@ public struct GPUBreakdown: Sendable, Equatable {
 }
 
 /// Precomputed GPU facts of a rank, queried per step window.
-struct GPUTimeline {
+struct GPUTimeline: Sendable {
     /// Activity class in precedence order: compute, communication, memcpy, memset.
-    enum Kind: Int { case compute, communication, memcpy, memset }
+    enum Kind: Int, Sendable { case compute, communication, memcpy, memset }
 
-    struct Activity {
+    struct Activity: Sendable {
         var start: Int64
         var end: Int64
         var kind: Kind
@@ -59,6 +59,8 @@ struct GPUTimeline {
     var devices: [[Activity]] = []
     /// Device index by the pid of its stream tracks.
     var deviceIndex: [UInt32: Int] = [:]
+    /// Merged intervals of compute kernels per device.
+    var computeCover: [[Range<Int64>]] = []
     /// Merged intervals of synchronisation calls on the host.
     var syncs: [Range<Int64>] = []
 
@@ -71,6 +73,7 @@ struct GPUTimeline {
     init(_ trace: RankTrace) {
         let s = trace.slices
         var byDevice: [UInt32: Int] = [:]
+        var communicationName: [UInt32: Bool] = [:]
         for t in trace.gpuTracks {
             let pid = trace.tracks.pid[t]
             let d: Int
@@ -85,8 +88,14 @@ struct GPUTimeline {
                 case .memcpy: kind = .memcpy
                 case .memset: kind = .memset
                 default:
-                    let lower = trace.strings[s.name[i]].lowercased()
-                    kind = lower.hasPrefix("nccl") || lower.hasPrefix("rccl") ? .communication : .compute
+                    if let known = communicationName[s.name[i]] {
+                        kind = known ? .communication : .compute
+                    } else {
+                        let lower = trace.strings[s.name[i]].lowercased()
+                        let comm = lower.hasPrefix("nccl") || lower.hasPrefix("rccl")
+                        communicationName[s.name[i]] = comm
+                        kind = comm ? .communication : .compute
+                    }
                 }
                 let l = s.launcher.isEmpty ? -1 : Int(s.launcher[i])
                 devices[d].append(Activity(start: s.start[i], end: s.start[i] + s.dur[i], kind: kind,
@@ -95,6 +104,7 @@ struct GPUTimeline {
         }
         for d in devices.indices { devices[d].sort { $0.start < $1.start } }
         deviceIndex = byDevice
+        computeCover = devices.map { list in Analyzer.mergeIntervals(list.filter { $0.kind == .compute }.map { $0.start..<$0.end }) }
         var syncIntervals: [Range<Int64>] = []
         var syncNameIDs = Set<UInt32>()
         for name in Self.syncNames { if let id = trace.strings.lookup(name) { syncNameIDs.insert(id) } }

@@ -47,6 +47,8 @@ public struct RankAnalysis: Sendable {
     public var facts: SliceFacts
     /// Total GPU activity time (kernels, memcpys, memsets).
     public var gpuActivityNs: Int64
+    /// GPU activity per device, kept for the communication analysis.
+    var timeline: GPUTimeline
 }
 
 /// Aggregates of one operator key.
@@ -126,7 +128,7 @@ public enum Analyzer {
         for s in steps { if let g = s.gpu { gpu = (gpu ?? GPUBreakdown()); gpu! += g } }
         let (ops, kernels, gpuTotal) = aggregate(trace, facts: facts, byShape: options.byShape)
         return RankAnalysis(rank: trace.rank, source: trace.source, steps: steps, stepTrack: stepTrack, phases: total, gpu: gpu,
-                            operators: ops, kernels: kernels, facts: facts, gpuActivityNs: gpuTotal)
+                            operators: ops, kernels: kernels, facts: facts, gpuActivityNs: gpuTotal, timeline: timeline)
     }
 
     /// `ProfilerStep#N` slices on the thread with the most of them, ordered by start; with none,
