@@ -22,6 +22,8 @@ public struct CollectiveInstance: Sendable, Equatable {
     public var exposed: Int64?
     /// Bus bandwidth, bytes per second (NCCL-tests convention), when size and group are known.
     public var busBandwidth: Double?
+    /// Algorithm and protocol from an NCCL kernel name (`RING_LL`, `TREE_LL128`, `NVLS_SIMPLE`).
+    public var algorithm: String?
     /// The rank's step containing the arrival, if any.
     public var step: String?
 }
@@ -168,6 +170,7 @@ extension Analyzer {
             var instance = CollectiveInstance(rank: trace.rank, group: group, seq: seq, name: name, slice: i, start: s.start[i],
                                               dur: s.dur[i], bytes: bytes, groupSize: groupSize, dtype: dtype)
             if s.kind[i] == .kernel {
+                instance.algorithm = Self.ncclAlgorithm(sliceName)
                 instance.exposed = timeline.exposed(s.start[i]..<s.start[i] + s.dur[i], device: trace.tracks.pid[Int(s.track[i])], trace: trace)
             }
             if let bytes, let n = groupSize, n > 0, s.dur[i] > 0 {
@@ -178,6 +181,16 @@ extension Analyzer {
             result.append(instance)
         }
         return result
+    }
+
+    /// `ALGO_PROTO` from an NCCL kernel name such as `ncclDevKernel_AllReduce_Sum_f32_RING_LL(...)`.
+    static func ncclAlgorithm(_ name: String) -> String? {
+        let parts = name.prefix { $0 != "(" }.split(separator: "_").map { $0.uppercased() }
+        let algorithms = ["RING", "TREE", "COLLNETDIRECT", "COLLNETCHAIN", "COLLNET", "NVLSTREE", "NVLS", "PAT"]
+        guard let a = parts.firstIndex(where: { algorithms.contains($0) }) else { return nil }
+        let protocols = ["LL128", "LL", "SIMPLE"]
+        if a + 1 < parts.count, protocols.contains(parts[a + 1]) { return parts[a] + "_" + parts[a + 1] }
+        return parts[a]
     }
 
     /// Bytes per element of a `dtype` arg.
@@ -204,10 +217,12 @@ extension Analyzer {
     public static func communication(_ ranks: [(trace: RankTrace, analysis: RankAnalysis)]) -> CommunicationReport {
         var instances: [Int: [CollectiveInstance]] = [:]
         for r in ranks { instances[r.trace.rank] = collectives(r.trace, analysis: r.analysis) }
-        var (matched, unmatched) = match(instances, offsets: [:])
+        let hosts = Set(ranks.compactMap { $0.trace.metadata.hostName })
+        var (matched, unmatched) = match(instances, offsets: [:], sharedClock: hosts.count <= 1)
         let offsets = clockOffsets(ranks, instances: instances, matched: matched)
         if !offsets.isEmpty {
-            (matched, unmatched) = match(instances, offsets: Dictionary(uniqueKeysWithValues: offsets.map { ($0.rank, $0.offset) }))
+            (matched, unmatched) = match(instances, offsets: Dictionary(uniqueKeysWithValues: offsets.map { ($0.rank, $0.offset) }),
+                                         sharedClock: false)
         }
         let waits = stepWaits(matched, instances: instances)
         let stragglers = stepStragglers(matched, instances: instances, ranks: ranks)
@@ -246,7 +261,7 @@ extension Analyzer {
     }
 
     /// Matches instances across ranks within each process group; arrivals are shifted by `offsets`.
-    static func match(_ instances: [Int: [CollectiveInstance]], offsets: [Int: Int64]) -> ([MatchedCollective], Int) {
+    static func match(_ instances: [Int: [CollectiveInstance]], offsets: [Int: Int64], sharedClock: Bool) -> ([MatchedCollective], Int) {
         var matched: [MatchedCollective] = []
         var unmatched = 0
         let groups = Set(instances.values.flatMap { $0.map(\.group) }).sorted()
@@ -258,10 +273,11 @@ extension Analyzer {
                 if !idx.isEmpty { perRank[rank] = idx }
             }
             let bySeq = perRank.allSatisfy { rank, idx in idx.allSatisfy { instances[rank]![$0].seq != nil } }
+            let shifts = bySeq ? [:] : orderShifts(perRank, instances: instances, offsets: offsets, sharedClock: sharedClock)
             var table: [Int: [Int: Int]] = [:]  // key -> rank -> instance index
             for (rank, idx) in perRank {
                 for (position, i) in idx.enumerated() {
-                    let key = bySeq ? instances[rank]![i].seq! : position
+                    let key = bySeq ? instances[rank]![i].seq! : position + (shifts[rank] ?? 0)
                     table[key, default: [:]][rank] = i
                 }
             }
@@ -282,8 +298,53 @@ extension Analyzer {
             }
             unmatched += perRank.count < 2 ? perRank.values.reduce(0) { $0 + $1.count } : 0
         }
-        matched.sort { $0.arrivals.values.min()! < $1.arrivals.values.min()! }
+        matched.sort {
+            let a = $0.arrivals.values.min()!, b = $1.arrivals.values.min()!
+            return a != b ? a < b : ($0.group, $0.key) < ($1.group, $1.key)
+        }
         return (matched, unmatched)
+    }
+
+    /// Without `Seq`, a rank whose profile window starts later lists fewer collectives at the
+    /// start: its position k is the reference rank's k + shift. The shift (within +-64) is the one
+    /// whose paired instances have the same names and the closest arrival times: on a shared
+    /// clock, the smallest median absolute arrival difference; across unaligned clocks, the
+    /// smallest median absolute deviation of the differences (insensitive to a constant offset);
+    /// then the smallest shift.
+    static func orderShifts(_ perRank: [Int: [Int]], instances: [Int: [CollectiveInstance]], offsets: [Int: Int64],
+                            sharedClock: Bool) -> [Int: Int] {
+        guard let reference = perRank.max(by: { $0.value.count != $1.value.count ? $0.value.count < $1.value.count : $0.key > $1.key })?.key
+        else { return [:] }
+        let ref = perRank[reference]!.map { instances[reference]![$0] }
+        var shifts: [Int: Int] = [:]
+        for (rank, idx) in perRank where rank != reference {
+            let mine = idx.map { instances[rank]![$0] }
+            var best: (score: (Int64, Int), shift: Int)?
+            for shift in -min(64, mine.count - 1)...min(64, ref.count - 1) {
+                var deltas: [Int64] = []
+                var sameName = true
+                for (k, m) in mine.enumerated() {
+                    let j = k + shift
+                    guard j >= 0 && j < ref.count else { continue }
+                    if ref[j].name != m.name { sameName = false; break }
+                    deltas.append(ref[j].start + (offsets[reference] ?? 0) - m.start - (offsets[rank] ?? 0))
+                }
+                guard sameName, deltas.count * 2 >= min(mine.count, ref.count) else { continue }
+                let center: Int64
+                if sharedClock {
+                    center = 0
+                } else {
+                    deltas.sort()
+                    center = deltas[(deltas.count - 1) / 2]
+                }
+                var deviations = deltas.map { abs($0 - center) }
+                deviations.sort()
+                let score = (deviations[(deviations.count - 1) / 2], abs(shift))
+                if best == nil || score < best!.score { best = (score, shift) }
+            }
+            shifts[rank] = best?.shift ?? 0
+        }
+        return shifts
     }
 
     static func stepWaits(_ matched: [MatchedCollective], instances: [Int: [CollectiveInstance]]) -> [RankStepWait] {

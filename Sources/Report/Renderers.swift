@@ -385,6 +385,7 @@ extension RunReport {
                                 if let e = instance.exposed { w.key("exposed_ns"); w.int(e) }
                                 if let b = instance.bytes { w.key("bytes"); w.int(b) }
                                 if let bw = instance.busBandwidth { w.key("bus_bw_gbps"); w.raw(formatFixed(bw / 1e9, 3)) }
+                                if let a = instance.algorithm { w.key("algorithm"); w.string(a) }
                             }
                         }
                     }

@@ -115,3 +115,30 @@ final class ClockOffsetTests: XCTestCase {
         XCTAssertEqual(Analyzer.communication([(t0, Analyzer.analyze(t0)), (t1, Analyzer.analyze(t1))]).clockOffsets, [])
     }
 }
+
+/// Imperfect runs: a rank whose profile starts later, and NCCL kernel names.
+final class ImperfectRunTests: XCTestCase {
+    func testARankWhoseProfileStartsLaterIsAlignedByArrivalTimes() throws {
+        // Rank 0 records 6 all-reduces (every 100 us, at 0, 100, ..., 500); rank 1's profile starts
+        // later and records the last 4, each arriving 7 us after rank 0 (no Seq in the trace).
+        func k(_ ts: Int) -> String {
+            TestSupport.x("ncclKernel_AllReduce_RING_LL_Sum_float", cat: "kernel", ts: "\(ts)", dur: "5", pid: "0", tid: "7")
+        }
+        let t0 = try TestSupport.trace(TestSupport.kineto((0..<6).map { k($0 * 100) }, extra: "\"distributedInfo\": {\"rank\": 0}"))
+        let t1 = try TestSupport.trace(TestSupport.kineto((2..<6).map { k($0 * 100 + 7) }, extra: "\"distributedInfo\": {\"rank\": 1}"))
+        let c = Analyzer.communication([(t0, Analyzer.analyze(t0)), (t1, Analyzer.analyze(t1))])
+        XCTAssertEqual(c.matched.count, 4)
+        XCTAssertEqual(c.matched.map { $0.waits[0]! }, [7_000, 7_000, 7_000, 7_000])
+        XCTAssertEqual(c.matched.map(\.straggler), [1, 1, 1, 1])
+        XCTAssertEqual(c.unmatched, 2)
+    }
+
+    func testAlgorithmFromNCCLKernelNames() throws {
+        let names = ["ncclKernel_AllReduce_RING_LL_Sum_float(ncclWorkElem)", "ncclDevKernel_AllGather_RING_LL(ncclDevKernelArgsStorage<4096ul>)",
+                     "ncclDevKernel_AllReduce_Sum_bf16_TREE_LL128(x)", "ncclDevKernel_SendRecv(x)"]
+        let t = try TestSupport.trace(TestSupport.kineto(names.enumerated().map { i, n in
+            TestSupport.x(n, cat: "kernel", ts: "\(i * 10)", dur: "5", pid: "0", tid: "7")
+        }))
+        XCTAssertEqual(Analyzer.collectives(t, analysis: Analyzer.analyze(t)).map(\.algorithm), ["RING_LL", "RING_LL", "TREE_LL128", nil])
+    }
+}
