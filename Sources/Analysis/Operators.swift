@@ -16,25 +16,7 @@ extension Analyzer {
             }
         }
         // A slice is counted in total_ns unless an ancestor has the same key.
-        var active = [Int32](repeating: 0, count: trace.strings.count)
-        var counted = [Bool](repeating: true, count: n)
-        var stack: [Int] = []
-        for t in trace.cpuTracks {
-            stack.removeAll(keepingCapacity: true)
-            for i in trace.tracks.sliceRange[t] {
-                let parent = Int(s.parent[i])
-                while let top = stack.last, top != parent {
-                    if key[top] != .max { active[Int(key[top])] -= 1 }
-                    stack.removeLast()
-                }
-                if key[i] != .max {
-                    if active[Int(key[i])] > 0 { counted[i] = false }
-                    active[Int(key[i])] += 1
-                }
-                stack.append(i)
-            }
-            for top in stack where key[top] != .max { active[Int(key[top])] -= 1 }
-        }
+        let counted = inclusiveCounted(trace, key: key)
         var opIndex: [UInt32: Int] = [:]
         var ops: [OperatorStat] = []
         for i in 0..<n where key[i] != .max {

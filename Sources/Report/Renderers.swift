@@ -180,9 +180,6 @@ extension RunReport {
         return out
     }
 
-    func md(_ s: String) -> String {
-        safe(s).replacingAll("|", with: "\\|").replacingAll("`", with: "'")
-    }
 
     // MARK: JSON
 

@@ -13,7 +13,7 @@ struct Stepscope: ParsableCommand {
         commandName: "stepscope",
         abstract: "Terminal profiler and trace analyzer for ML training.",
         version: "0.1.0",
-        subcommands: [ReportCommand.self],
+        subcommands: [ReportCommand.self, DiffCommand.self],
         defaultSubcommand: ReportCommand.self
     )
 }
@@ -38,16 +38,7 @@ struct LoadOptions: ParsableArguments {
     var jobs: Int?
 
     func analysisOptions() throws -> AnalysisOptions {
-        var options = AnalysisOptions(byShape: byShape)
-        if let file = phaseRules {
-            let text = try readTextFile(file)
-            do throws(PhaseRuleError) {
-                options.phaseRules = try PhaseRule.parse(text, file: file)
-            } catch {
-                throw CLIError(description: error.description)
-            }
-        }
-        return options
+        AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules), byShape: byShape)
     }
 
     func loadRun() throws -> TraceRun {
@@ -86,6 +77,17 @@ struct ReportCommand: ParsableCommand {
         let run = try load.loadRun()
         let report = RunReport(run: run, options: options)
         try writeOutput(report.render(ReportFormat(rawValue: format)!, top: top), to: output)
+    }
+}
+
+/// The rules of a phase-rules file (none without a file), or a one-line error.
+func loadPhaseRules(_ file: String?) throws -> [PhaseRule] {
+    guard let file else { return [] }
+    let text = try readTextFile(file)
+    do throws(PhaseRuleError) {
+        return try PhaseRule.parse(text, file: file)
+    } catch {
+        throw CLIError(description: error.description)
     }
 }
 

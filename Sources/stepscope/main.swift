@@ -15,6 +15,8 @@ do {
 } catch let error as CLIError {
     writeAll(2, "stepscope: error: \(error)\n")
     exit(2)
+} catch let code as ExitCode {
+    exit(code.rawValue)
 } catch {
     let code = Stepscope.exitCode(for: error)
     if code == .success { Stepscope.exit(withError: error) }

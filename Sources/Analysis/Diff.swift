@@ -1,0 +1,342 @@
+import TraceModel
+
+/// What a compared metric measures (docs/diff.md).
+public enum MetricKind: String, CaseIterable, Sendable, Comparable {
+    case step, phase, memory, exposedComm = "exposed_comm", commWait = "comm_wait", opSelf = "op_self", opTotal = "op_total", kernel
+
+    /// Gate metrics decide the verdict together (Holm); the per-operator rows gate too, with
+    /// Benjamini-Hochberg across them; kernels and inclusive times explain.
+    public var gates: Bool { self != .kernel && self != .opTotal }
+
+    public static func < (a: MetricKind, b: MetricKind) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// A metric: its kind and name (a phase, an operator keyed within its phase, a device type...).
+public struct MetricKey: Hashable, Sendable, Comparable {
+    public var kind: MetricKind
+    public var name: String
+    public init(_ kind: MetricKind, _ name: String) {
+        self.kind = kind
+        self.name = name
+    }
+    public static func < (a: MetricKey, b: MetricKey) -> Bool { (a.kind, a.name) < (b.kind, b.name) }
+}
+
+/// One run reduced to per-step samples (one sample per kept step; a multi-rank step's value is
+/// its largest over ranks).
+public struct RunSamples: Sendable {
+    public var steps: [String] = []
+    public var skipped: [String] = []
+    public var ranks = 0
+    public var metrics: [MetricKey: [Double]] = [:]
+    /// Operator calls per step and input shapes seen, per operator key, for structural changes.
+    public var calls: [String: Double] = [:]
+    public var shapes: [String: Set<String>] = [:]
+    /// Folded operator stacks (`a;b;c`) with their self time per step, ns.
+    public var folded: [String: Double] = [:]
+    public init() {}
+}
+
+/// How many leading (warm-up) steps to drop.
+public enum SkipSteps: Sendable, Equatable {
+    case count(Int)
+    /// Drop leading steps longer than 1.5 x the median of the rest, at most half of them.
+    case auto
+}
+
+/// Options of a comparison.
+public struct DiffOptions: Sendable {
+    /// Relative thresholds per kind (0.05 = 5%).
+    public var thresholds: [MetricKind: Double] = [
+        .step: 0.05, .phase: 0.10, .opSelf: 0.10, .opTotal: 0.10, .kernel: 0.10, .memory: 0.02,
+        .exposedComm: 0.10, .commWait: 0.10,
+    ]
+    /// An operator's change must also exceed this fraction of the base median step time.
+    public var operatorMinFractionOfStep = 0.01
+    /// A memory peak's change must also exceed this many bytes.
+    public var memoryMinBytes = 256.0 * 1024 * 1024
+    public var alpha = 0.05
+    public var skip = SkipSteps.count(0)
+    public init() {}
+}
+
+/// The comparison of one metric.
+public struct MetricDiff: Sendable {
+    public var key: MetricKey
+    public var baseMedian: Double
+    public var candidateMedian: Double
+    /// Hodges-Lehmann ratio candidate/base with its interval, when defined.
+    public var estimate: RatioEstimate?
+    public var p: Double
+    /// p after Holm (gate metrics) or Benjamini-Hochberg (operators, kernels).
+    public var adjustedP: Double
+    public var verdict: MetricVerdict
+    public var threshold: Double
+}
+
+/// An operator's share of the change in the median step time.
+public struct Contribution: Sendable, Equatable {
+    public var name: String
+    public var deltaNs: Double
+}
+
+/// Overall outcome of a comparison.
+public enum DiffVerdict: String, Sendable {
+    case pass, regression, inconclusive
+}
+
+/// Everything `stepscope diff` reports.
+public struct DiffResult: Sendable {
+    public var base: RunSamples
+    public var candidate: RunSamples
+    public var metrics: [MetricDiff]
+    /// Metrics present in one run only (operators, kernels, devices, phases).
+    public var added: [MetricKey]
+    public var removed: [MetricKey]
+    /// Operators whose calls per step or input shapes changed.
+    public var structural: [String]
+    /// Contributions to the change of the median step time; they add up to it.
+    public var contributors: [Contribution]
+    public var stepChangeNs: Double
+    public var verdict: DiffVerdict
+}
+
+extension Analyzer {
+    /// `s` with run-specific tokens removed: hexadecimal addresses (`0x7f6d14ac71c0` -> `0x?`).
+    public static func normalizedName(_ s: String) -> String {
+        guard s.contains("0x") else { return s }
+        var out = ""
+        var chars = Array(s.unicodeScalars)[...]
+        while let c = chars.first {
+            if c == "0", chars.dropFirst().first == "x", let h = chars.dropFirst(2).first, h.properties.isASCIIHexDigit {
+                out += "0x?"
+                chars = chars.dropFirst(2)
+                while let d = chars.first, d.properties.isASCIIHexDigit { chars = chars.dropFirst() }
+            } else {
+                out.unicodeScalars.append(c)
+                chars = chars.dropFirst()
+            }
+        }
+        return out
+    }
+
+    /// Reduces a run to per-step samples. `memory` and `communication` are the run's memory and
+    /// communication analyses (per rank, same order as `analyses`).
+    public static func samples(run: TraceRun, analyses: [RankAnalysis], memory: [[DeviceMemory]],
+                               communication: CommunicationReport?, skip: SkipSteps) -> RunSamples {
+        var out = RunSamples()
+        out.ranks = run.ranks.count
+        // Steps by name across ranks, in first-seen order; a step's time is its slowest rank's.
+        var order: [String] = []
+        var dur: [String: Int64] = [:]
+        for a in analyses {
+            for s in a.steps {
+                if dur[s.name] == nil { order.append(s.name) }
+                dur[s.name] = max(dur[s.name] ?? 0, s.dur)
+            }
+        }
+        let skipCount: Int
+        switch skip {
+        case let .count(n): skipCount = min(max(0, n), order.count)
+        case .auto:
+            var n = 0
+            while n < order.count / 2 {
+                let rest = order[(n + 1)...].map { Double(dur[$0]!) }.sorted()
+                guard !rest.isEmpty, Double(dur[order[n]]!) > 1.5 * rest[(rest.count - 1) / 2] else { break }
+                n += 1
+            }
+            skipCount = n
+        }
+        out.skipped = Array(order.prefix(skipCount))
+        out.steps = Array(order.dropFirst(skipCount))
+        let kept = Set(out.steps)
+        var values: [MetricKey: [String: Double]] = [:]  // metric -> step -> value (max over ranks)
+        func put(_ key: MetricKey, _ step: String, _ v: Double) {
+            values[key, default: [:]][step] = max(values[key]?[step] ?? 0, v)
+        }
+        var foldedTotal: [String: Double] = [:]
+        var callsTotal: [String: Double] = [:]
+        for (r, a) in analyses.enumerated() {
+            let trace = run.ranks[r]
+            for s in a.steps where kept.contains(s.name) {
+                put(MetricKey(.step, ""), s.name, Double(s.dur))
+                for p in Phase.allCases { put(MetricKey(.phase, p.name), s.name, Double(s.phases[p])) }
+                if let g = s.gpu { put(MetricKey(.exposedComm, ""), s.name, Double(g.exposedCommunication)) }
+            }
+            for d in memory.indices.contains(r) ? memory[r] : [] {
+                let device = d.name.split(separator: ":").first.map(String.init) ?? d.name
+                for p in d.stepPeaks where kept.contains(p.step) { put(MetricKey(.memory, device), p.step, Double(p.peak)) }
+            }
+            stepOperators(trace, analysis: a, kept: kept, put: put, folded: &foldedTotal, calls: &callsTotal, shapes: &out.shapes)
+        }
+        for w in communication?.waits ?? [] where kept.contains(w.step) { put(MetricKey(.commWait, ""), w.step, Double(w.wait)) }
+        // Every metric gets one sample per kept step (0 where the step did not have it).
+        for (key, perStep) in values { out.metrics[key] = out.steps.map { perStep[$0] ?? 0 } }
+        let n = Double(max(1, out.steps.count))
+        out.folded = foldedTotal.mapValues { $0 / n }
+        out.calls = callsTotal.mapValues { $0 / n }
+        return out
+    }
+
+    /// Per-step operator self and inclusive times, kernel times, folded stacks and calls of one rank.
+    static func stepOperators(_ trace: RankTrace, analysis a: RankAnalysis, kept: Set<String>, put: (MetricKey, String, Double) -> Void,
+                              folded: inout [String: Double], calls: inout [String: Double], shapes: inout [String: Set<String>]) {
+        let s = trace.slices
+        let windows = a.steps.filter { kept.contains($0.name) }.map { (name: $0.name, range: $0.start..<$0.start + $0.dur) }
+        guard !windows.isEmpty else { return }
+        func step(of t: Int64) -> String? {
+            var lo = 0, hi = windows.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if windows[mid].range.upperBound <= t { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < windows.count && windows[lo].range.contains(t) ? windows[lo].name : nil
+        }
+        let counted = inclusiveCounted(trace)
+        let dims = trace.strings.lookup("Input Dims")
+        var normalized: [UInt32: String] = [:]
+        func name(_ i: Int) -> String {
+            if let n = normalized[s.name[i]] { return n }
+            let n = normalizedName(trace.strings[s.name[i]])
+            normalized[s.name[i]] = n
+            return n
+        }
+        var perStep: [MetricKey: [String: Double]] = [:]
+        var stack: [(slice: Int, path: String)] = []
+        for t in trace.cpuTracks {
+            stack.removeAll()
+            for i in trace.tracks.sliceRange[t] {
+                while let top = stack.last, top.slice != Int(s.parent[i]) { stack.removeLast() }
+                guard trace.isOperator(i) else {
+                    stack.append((i, stack.last?.path ?? ""))
+                    continue
+                }
+                let opName = name(i)
+                let path = (stack.last?.path).map { $0.isEmpty ? opName : $0 + ";" + opName } ?? opName
+                stack.append((i, path))
+                guard let stepName = step(of: s.start[i]) else { continue }
+                let key = opName + " [" + a.facts.phase[i].name + "]"
+                perStep[MetricKey(.opSelf, key), default: [:]][stepName, default: 0] += Double(a.facts.selfTime[i])
+                if counted[i] { perStep[MetricKey(.opTotal, key), default: [:]][stepName, default: 0] += Double(s.dur[i]) }
+                folded[path, default: 0] += Double(a.facts.selfTime[i])
+                calls[key, default: 0] += 1
+                if let dims, let v = trace.arg(ofSlice: i, key: dims) { shapes[key, default: []].insert(trace.argText(v)) }
+            }
+        }
+        for i in 0..<s.count where s.kind[i].isGPUActivity {
+            guard let stepName = step(of: s.start[i]) else { continue }
+            perStep[MetricKey(.kernel, name(i)), default: [:]][stepName, default: 0] += Double(s.dur[i])
+        }
+        for (key, byStep) in perStep { for (stepName, v) in byStep { put(key, stepName, v) } }
+    }
+
+    /// For each operator slice: false when an ancestor on its track has the same name (so its
+    /// duration is already inside that ancestor's inclusive time).
+    static func inclusiveCounted(_ trace: RankTrace, key: [UInt32]? = nil) -> [Bool] {
+        let s = trace.slices
+        let keys = key ?? (0..<s.count).map { trace.isOperator($0) ? s.name[$0] : .max }
+        var active = [Int32](repeating: 0, count: trace.strings.count)
+        var counted = [Bool](repeating: true, count: s.count)
+        var stack: [Int] = []
+        for t in trace.cpuTracks {
+            stack.removeAll(keepingCapacity: true)
+            for i in trace.tracks.sliceRange[t] {
+                let parent = Int(s.parent[i])
+                while let top = stack.last, top != parent {
+                    if keys[top] != .max { active[Int(keys[top])] -= 1 }
+                    stack.removeLast()
+                }
+                if keys[i] != .max {
+                    if active[Int(keys[i])] > 0 { counted[i] = false }
+                    active[Int(keys[i])] += 1
+                }
+                stack.append(i)
+            }
+            for top in stack where keys[top] != .max { active[Int(keys[top])] -= 1 }
+        }
+        return counted
+    }
+
+    /// Compares two runs' samples (docs/diff.md).
+    public static func diff(base: RunSamples, candidate: RunSamples, options: DiffOptions) -> DiffResult {
+        let baseKeys = Set(base.metrics.keys), candKeys = Set(candidate.metrics.keys)
+        let common = baseKeys.intersection(candKeys).sorted()
+        let stepMedian = base.metrics[MetricKey(.step, "")].map { Verdict.median($0) } ?? 0
+        var rows: [MetricDiff] = []
+        for key in common {
+            // +1 ns keeps a ratio defined when a step lacks the metric (a zero sample).
+            let b = base.metrics[key]!.map { $0 + 1 }, c = candidate.metrics[key]!.map { $0 + 1 }
+            let test = MannWhitney.test(b, c)
+            rows.append(MetricDiff(key: key, baseMedian: Verdict.median(b) - 1, candidateMedian: Verdict.median(c) - 1,
+                                   estimate: HodgesLehmann.ratio(base: b, candidate: c, confidence: 1 - options.alpha),
+                                   p: test.p, adjustedP: test.p, verdict: .noise, threshold: options.thresholds[key.kind] ?? 0.1))
+        }
+        // Holm over the gate metrics, Benjamini-Hochberg within the operator and kernel families.
+        let families: [[Int]] = [
+            rows.indices.filter { [.step, .phase, .memory, .exposedComm, .commWait].contains(rows[$0].key.kind) },
+            rows.indices.filter { rows[$0].key.kind == .opSelf },
+            rows.indices.filter { rows[$0].key.kind == .opTotal },
+            rows.indices.filter { rows[$0].key.kind == .kernel },
+        ]
+        for (f, members) in families.enumerated() where !members.isEmpty {
+            let ps = members.map { rows[$0].p }
+            let adjusted = f == 0 ? Holm.adjust(ps) : BenjaminiHochberg.adjust(ps)
+            for (k, i) in members.enumerated() { rows[i].adjustedP = adjusted[k] }
+        }
+        for i in rows.indices {
+            let key = rows[i].key
+            let minAbsolute: Double
+            switch key.kind {
+            case .opSelf, .opTotal, .kernel: minAbsolute = options.operatorMinFractionOfStep * stepMedian
+            case .memory: minAbsolute = options.memoryMinBytes
+            default: minAbsolute = 0
+            }
+            rows[i].verdict = Verdict.classify(base: base.metrics[key]!.map { $0 + 1 }, candidate: candidate.metrics[key]!.map { $0 + 1 },
+                                               threshold: rows[i].threshold, minAbsolute: minAbsolute, alpha: options.alpha,
+                                               adjustedP: rows[i].adjustedP)
+        }
+        let gates = rows.filter { $0.key.kind.gates }
+        let verdict: DiffVerdict
+        if gates.contains(where: { $0.verdict == .regression }) {
+            verdict = .regression
+        } else if rows.first(where: { $0.key.kind == .step })?.verdict == .inconclusive || rows.isEmpty {
+            verdict = .inconclusive
+        } else {
+            verdict = .pass
+        }
+        var structural: [String] = []
+        for key in common where key.kind == .opSelf {
+            let name = key.name
+            let bc = base.calls[name] ?? 0, cc = candidate.calls[name] ?? 0
+            if abs(bc - cc) >= 0.5 { structural.append("\(name): \(formatCalls(bc)) -> \(formatCalls(cc)) calls per step") }
+            if let bs = base.shapes[name], let cs = candidate.shapes[name], bs != cs {
+                structural.append("\(name): input shapes changed (\(bs.count) -> \(cs.count) distinct)")
+            }
+        }
+        // Contributions: each operator's change of median self time per step; the remainder
+        // (time outside operators, and medians not adding up) is one more line, so they sum up.
+        let stepChange = (candidate.metrics[MetricKey(.step, "")].map { Verdict.median($0) } ?? 0) - stepMedian
+        var contributions: [Contribution] = []
+        let opKeys = baseKeys.union(candKeys).filter { $0.kind == .opSelf }
+        for key in opKeys {
+            let b = base.metrics[key].map { Verdict.median($0) } ?? 0
+            let c = candidate.metrics[key].map { Verdict.median($0) } ?? 0
+            if c != b { contributions.append(Contribution(name: key.name, deltaNs: c - b)) }
+        }
+        contributions.sort { abs($0.deltaNs) != abs($1.deltaNs) ? abs($0.deltaNs) > abs($1.deltaNs) : $0.name < $1.name }
+        let top = Array(contributions.prefix(10))
+        let rest = stepChange - top.reduce(0) { $0 + $1.deltaNs }
+        var contributors = top
+        if rest != 0 { contributors.append(Contribution(name: "(everything else)", deltaNs: rest)) }
+        return DiffResult(base: base, candidate: candidate, metrics: rows,
+                          added: candKeys.subtracting(baseKeys).sorted(), removed: baseKeys.subtracting(candKeys).sorted(),
+                          structural: structural, contributors: contributors, stepChangeNs: stepChange, verdict: verdict)
+    }
+
+    static func formatCalls(_ v: Double) -> String {
+        let tenths = Int((v * 10).rounded())
+        return tenths % 10 == 0 ? String(tenths / 10) : "\(tenths / 10).\(abs(tenths % 10))"
+    }
+}

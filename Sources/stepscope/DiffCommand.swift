@@ -1,0 +1,139 @@
+import Analysis
+import ArgumentParser
+import Dispatch
+import Report
+import TraceImport
+import TraceModel
+
+/// `stepscope diff`: compare a candidate run with a baseline, with a verdict for CI.
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Compare two runs step by step; exit 1 on a significant regression.",
+        discussion: "Exit codes: 0 pass (noise and improvements included), 1 regression, 2 usage or input error, 3 inconclusive with --fail-on inconclusive. Method: docs/diff.md."
+    )
+
+    @Argument(help: "The baseline run: a trace file or a directory of rank files.")
+    var base: String
+
+    @Argument(help: "The candidate run.")
+    var candidate: String
+
+    @Option(name: .long, help: "Standard output format: text, json, markdown, junit or folded.")
+    var format: String = "text"
+
+    @Option(name: .long, parsing: .singleValue, help: "Also write FORMAT to PATH (FORMAT=PATH), repeatable.")
+    var output: [String] = []
+
+    @Option(name: .long, parsing: .singleValue,
+            help: "Threshold in percent per metric kind (step, phase, operator, kernel, memory, comm), e.g. step=3; repeatable.")
+    var threshold: [String] = []
+
+    @Option(name: .long, help: "Leading warm-up steps to drop: a number, or 'auto'.")
+    var skipSteps: String = "0"
+
+    @Option(name: .long, help: "What fails the run: regression (default) or inconclusive (also exit 3 when undecided).")
+    var failOn: String = "regression"
+
+    @Option(name: .long, help: "Write a two-count folded-stack file (a differential flame graph) to PATH.")
+    var folded: String?
+
+    @Option(name: .long, help: "Phase rules file, as for report.")
+    var phaseRules: String?
+
+    func validate() throws {
+        guard DiffFormat(rawValue: format) != nil else { throw ValidationError("unknown format '\(format)' (text, json, markdown, junit, folded)") }
+        guard failOn == "regression" || failOn == "inconclusive" else { throw ValidationError("--fail-on takes regression or inconclusive") }
+        _ = try outputs()
+        _ = try diffOptions()
+    }
+
+    func outputs() throws -> [(DiffFormat, String)] {
+        try output.map { spec in
+            guard let eq = spec.firstIndex(of: "="), let f = DiffFormat(rawValue: String(spec[..<eq])), spec.index(after: eq) < spec.endIndex else {
+                throw ValidationError("--output takes FORMAT=PATH with FORMAT one of text, json, markdown, junit, folded; got '\(spec)'")
+            }
+            return (f, String(spec[spec.index(after: eq)...]))
+        }
+    }
+
+    func diffOptions() throws -> DiffOptions {
+        var options = DiffOptions()
+        if skipSteps == "auto" {
+            options.skip = .auto
+        } else if let n = Int(skipSteps), n >= 0 {
+            options.skip = .count(n)
+        } else {
+            throw ValidationError("--skip-steps takes a number or 'auto'")
+        }
+        for spec in threshold {
+            let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let pct = Double(parts[1].hasSuffix("%") ? String(parts[1].dropLast()) : parts[1]), pct >= 0 else {
+                throw ValidationError("--threshold takes METRIC=PERCENT, e.g. step=5; got '\(spec)'")
+            }
+            let kinds: [MetricKind]
+            switch parts[0] {
+            case "step": kinds = [.step]
+            case "phase": kinds = [.phase]
+            case "operator", "op": kinds = [.opSelf, .opTotal]
+            case "kernel": kinds = [.kernel]
+            case "memory": kinds = [.memory]
+            case "comm": kinds = [.exposedComm, .commWait]
+            default: throw ValidationError("unknown metric '\(parts[0])' in --threshold (step, phase, operator, kernel, memory, comm)")
+            }
+            for k in kinds { options.thresholds[k] = pct / 100 }
+        }
+        return options
+    }
+
+    func run() throws {
+        var options = try diffOptions()
+        let analysisOptions = AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules))
+        let skip = options.skip
+        // Both sides load at once, each with one core.
+        let sides = [base, candidate]
+        let results = SideResults()
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            do throws(ImportError) {
+                let run = try TraceLoader.loadRun(paths: [sides[i]], jobs: 1)
+                let report = RunReport(run: run, options: analysisOptions)
+                results.set(i, .success(Analyzer.samples(run: run, analyses: report.ranks.map(\.analysis),
+                                                         memory: report.ranks.map(\.memory), communication: report.communication,
+                                                         skip: skip)))
+            } catch {
+                results.set(i, .failure(error))
+            }
+        }
+        let baseSamples = try results.get(0), candidateSamples = try results.get(1)
+        options.skip = .count(0)
+        let result = Analyzer.diff(base: baseSamples, candidate: candidateSamples, options: options)
+        for (f, path) in try outputs() { try writeOutput(result.render(f), to: path) }
+        if let folded { try writeOutput(result.render(.folded), to: folded) }
+        writeAll(1, result.render(DiffFormat(rawValue: format)!))
+        switch result.verdict {
+        case .regression: throw ExitCode(1)
+        case .inconclusive where failOn == "inconclusive": throw ExitCode(3)
+        default: break
+        }
+    }
+}
+
+/// The two loaded sides of a diff, written from two threads.
+private final class SideResults: @unchecked Sendable {
+    private var results: [Result<RunSamples, ImportError>?] = [nil, nil]
+    private let lock = DispatchSemaphore(value: 1)
+
+    func set(_ i: Int, _ r: Result<RunSamples, ImportError>) {
+        lock.wait()
+        results[i] = r
+        lock.signal()
+    }
+
+    func get(_ i: Int) throws -> RunSamples {
+        switch results[i] {
+        case let .success(s)?: return s
+        case let .failure(e)?: throw e
+        case nil: throw CLIError(description: "run not loaded")
+        }
+    }
+}
