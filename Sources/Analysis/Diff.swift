@@ -181,55 +181,104 @@ extension Analyzer {
     }
 
     /// Per-step operator self and inclusive times, kernel times, folded stacks and calls of one rank.
+    /// Keys are integers while walking the slices; strings are made once per distinct key.
     static func stepOperators(_ trace: RankTrace, analysis a: RankAnalysis, kept: Set<String>, put: (MetricKey, String, Double) -> Void,
                               folded: inout [String: Double], calls: inout [String: Double], shapes: inout [String: Set<String>]) {
         let s = trace.slices
         let windows = a.steps.filter { kept.contains($0.name) }.map { (name: $0.name, range: $0.start..<$0.start + $0.dur) }
         guard !windows.isEmpty else { return }
-        func step(of t: Int64) -> String? {
+        func step(of t: Int64) -> Int? {
             var lo = 0, hi = windows.count
             while lo < hi {
                 let mid = (lo + hi) / 2
                 if windows[mid].range.upperBound <= t { lo = mid + 1 } else { hi = mid }
             }
-            return lo < windows.count && windows[lo].range.contains(t) ? windows[lo].name : nil
+            return lo < windows.count && windows[lo].range.contains(t) ? lo : nil
         }
         let counted = inclusiveCounted(trace)
         let dims = trace.strings.lookup("Input Dims")
-        var normalized: [UInt32: String] = [:]
-        func name(_ i: Int) -> String {
-            if let n = normalized[s.name[i]] { return n }
-            let n = normalizedName(trace.strings[s.name[i]])
-            normalized[s.name[i]] = n
-            return n
-        }
-        var perStep: [MetricKey: [String: Double]] = [:]
-        var stack: [(slice: Int, path: String)] = []
+        // Operator keys: (name id, phase) -> row of per-step sums.
+        var keyIndex: [UInt64: Int] = [:]
+        var keyOf: [(name: UInt32, phase: Phase)] = []
+        var selfSums: [[Double]] = [], totalSums: [[Double]] = [], callCounts: [Double] = []
+        var shapePairs = Set<UInt64>()  // key index << 32 | dims text id
+        // Folded stacks as a tree of (parent node, name id) with self time per node.
+        var nodeIndex: [UInt64: Int32] = [:]
+        var nodes: [(parent: Int32, name: UInt32)] = []
+        var nodeSelf: [Double] = []
+        var stack: [(slice: Int, node: Int32)] = []
         for t in trace.cpuTracks {
             stack.removeAll()
             for i in trace.tracks.sliceRange[t] {
                 while let top = stack.last, top.slice != Int(s.parent[i]) { stack.removeLast() }
+                let parentNode = stack.last?.node ?? -1
                 guard trace.isOperator(i) else {
-                    stack.append((i, stack.last?.path ?? ""))
+                    stack.append((i, parentNode))
                     continue
                 }
-                let opName = name(i)
-                let path = (stack.last?.path).map { $0.isEmpty ? opName : $0 + ";" + opName } ?? opName
-                stack.append((i, path))
-                guard let stepName = step(of: s.start[i]) else { continue }
-                let key = opName + " [" + a.facts.phase[i].name + "]"
-                perStep[MetricKey(.opSelf, key), default: [:]][stepName, default: 0] += Double(a.facts.selfTime[i])
-                if counted[i] { perStep[MetricKey(.opTotal, key), default: [:]][stepName, default: 0] += Double(s.dur[i]) }
-                folded[path, default: 0] += Double(a.facts.selfTime[i])
-                calls[key, default: 0] += 1
-                if let dims, let v = trace.arg(ofSlice: i, key: dims) { shapes[key, default: []].insert(trace.argText(v)) }
+                let nodeKey = UInt64(UInt32(bitPattern: parentNode)) << 32 | UInt64(s.name[i])
+                let node: Int32
+                if let n = nodeIndex[nodeKey] { node = n } else {
+                    node = Int32(nodes.count)
+                    nodes.append((parentNode, s.name[i]))
+                    nodeSelf.append(0)
+                    nodeIndex[nodeKey] = node
+                }
+                stack.append((i, node))
+                guard let si = step(of: s.start[i]) else { continue }
+                let phase = a.facts.phase[i]
+                let opKey = UInt64(s.name[i]) << 8 | UInt64(phase.rawValue)
+                let k: Int
+                if let found = keyIndex[opKey] { k = found } else {
+                    k = keyOf.count
+                    keyIndex[opKey] = k
+                    keyOf.append((s.name[i], phase))
+                    selfSums.append([Double](repeating: 0, count: windows.count))
+                    totalSums.append([Double](repeating: 0, count: windows.count))
+                    callCounts.append(0)
+                }
+                selfSums[k][si] += Double(a.facts.selfTime[i])
+                if counted[i] { totalSums[k][si] += Double(s.dur[i]) }
+                nodeSelf[Int(node)] += Double(a.facts.selfTime[i])
+                callCounts[k] += 1
+                if let dims, let v = trace.arg(ofSlice: i, key: dims), !v.isInteger { shapePairs.insert(UInt64(k) << 32 | UInt64(v.text)) }
             }
         }
-        for i in 0..<s.count where s.kind[i].isGPUActivity {
-            guard let stepName = step(of: s.start[i]) else { continue }
-            perStep[MetricKey(.kernel, name(i)), default: [:]][stepName, default: 0] += Double(s.dur[i])
+        var normalized: [UInt32: String] = [:]
+        func name(_ id: UInt32) -> String {
+            if let n = normalized[id] { return n }
+            let n = normalizedName(trace.strings[id])
+            normalized[id] = n
+            return n
         }
-        for (key, byStep) in perStep { for (stepName, v) in byStep { put(key, stepName, v) } }
+        for (k, key) in keyOf.enumerated() {
+            let label = name(key.name) + " [" + key.phase.name + "]"
+            for (si, w) in windows.enumerated() {
+                if selfSums[k][si] != 0 || totalSums[k][si] != 0 {
+                    put(MetricKey(.opSelf, label), w.name, selfSums[k][si])
+                    put(MetricKey(.opTotal, label), w.name, totalSums[k][si])
+                }
+            }
+            calls[label, default: 0] += callCounts[k]
+        }
+        for pair in shapePairs {
+            let k = Int(pair >> 32)
+            shapes[name(keyOf[k].name) + " [" + keyOf[k].phase.name + "]", default: []].insert(trace.strings[UInt32(truncatingIfNeeded: pair)])
+        }
+        var paths = [String](repeating: "", count: nodes.count)
+        for (n, node) in nodes.enumerated() {
+            // Parents precede children, so the parent's path is ready.
+            paths[n] = node.parent < 0 ? name(node.name) : paths[Int(node.parent)] + ";" + name(node.name)
+            if nodeSelf[n] != 0 { folded[paths[n], default: 0] += nodeSelf[n] }
+        }
+        var kernelSums: [UInt32: [Double]] = [:]
+        for i in 0..<s.count where s.kind[i].isGPUActivity {
+            guard let si = step(of: s.start[i]) else { continue }
+            kernelSums[s.name[i], default: [Double](repeating: 0, count: windows.count)][si] += Double(s.dur[i])
+        }
+        for (id, sums) in kernelSums {
+            for (si, w) in windows.enumerated() where sums[si] != 0 { put(MetricKey(.kernel, name(id)), w.name, sums[si]) }
+        }
     }
 
     /// For each operator slice: false when an ancestor on its track has the same name (so its
@@ -295,7 +344,7 @@ extension Analyzer {
             }
             rows[i].verdict = Verdict.classify(base: base.metrics[key]!.map { $0 + 1 }, candidate: candidate.metrics[key]!.map { $0 + 1 },
                                                threshold: rows[i].threshold, minAbsolute: minAbsolute, alpha: options.alpha,
-                                               adjustedP: rows[i].adjustedP)
+                                               adjustedP: rows[i].adjustedP, estimate: rows[i].estimate)
         }
         let gates = rows.filter { $0.key.kind.gates }
         let verdict: DiffVerdict

@@ -252,10 +252,12 @@ public enum Verdict {
     /// - noise: anything else.
     /// p is `adjustedP` when given (e.g. `Holm.adjust` over the gate metrics' `MannWhitney.test`
     /// p-values), else this pair's own Mann-Whitney p.
+    /// `estimate`, when given, must be `HodgesLehmann.ratio(base:candidate:confidence: 1 - alpha)`
+    /// (callers that already have it save the O(n1 n2) work).
     public static func classify(base: [Double], candidate: [Double], threshold: Double, minAbsolute: Double = 0,
-                                alpha: Double = 0.05, adjustedP: Double? = nil) -> MetricVerdict {
+                                alpha: Double = 0.05, adjustedP: Double? = nil, estimate known: RatioEstimate? = nil) -> MetricVerdict {
         guard MannWhitney.smallestP(base.count, candidate.count) <= alpha,
-              let estimate = HodgesLehmann.ratio(base: base, candidate: candidate, confidence: 1 - alpha)
+              let estimate = known ?? HodgesLehmann.ratio(base: base, candidate: candidate, confidence: 1 - alpha)
         else { return .inconclusive }
         let p = adjustedP ?? MannWhitney.test(base, candidate).p
         guard p <= alpha else { return .noise }
