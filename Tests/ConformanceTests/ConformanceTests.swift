@@ -12,7 +12,9 @@ final class ConformanceTests: XCTestCase {
 
     func fixtures() throws -> [(name: String, expected: [String: Any])] {
         let dir = Self.here + "/Fixtures"
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".expected.json") }.sorted()
+        // `run__*` fixtures describe a run of several ranks (testRunMatchesTheReference).
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir)
+            .filter { $0.hasSuffix(".expected.json") && !$0.hasPrefix("run__") }.sorted()
         XCTAssertFalse(names.isEmpty, "no fixtures in \(dir)")
         return try names.map { name in
             let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name))
@@ -76,6 +78,9 @@ final class ConformanceTests: XCTestCase {
         let phases = try XCTUnwrap(expected["phases"] as? [String: Any])
         for p in Phase.allCases { XCTAssertEqual(analysis.phases[p], int64(phases[p.name]), "\(label): phase \(p.name)") }
 
+        try checkGPU(label: label, analysis: analysis, expected: expected)
+        try checkCollectives(label: label, trace: trace, analysis: analysis, expected: expected)
+
         let ops = try XCTUnwrap(expected["ops"] as? [String: [String: Any]])
         XCTAssertEqual(analysis.operators.count, ops.count, "\(label): operator count")
         var mismatches = 0
@@ -94,6 +99,124 @@ final class ConformanceTests: XCTestCase {
         XCTAssertEqual(mismatches, 0, "\(label): operators differing from the reference")
     }
 
+    /// Per step GPU busy/idle split ("GPU time"): `step_gpu` holds one object per step, or null
+    /// when the rank has no GPU activity.
+    func checkGPU(label: String, analysis: RankAnalysis, expected: [String: Any]) throws {
+        let stepGPU = try XCTUnwrap(expected["step_gpu"] as? [Any], "\(label): step_gpu missing")
+        XCTAssertEqual(analysis.steps.count, stepGPU.count, "\(label): step_gpu count")
+        for (step, theirs) in zip(analysis.steps, stepGPU) {
+            let at = "\(label): \(step.name) gpu"
+            guard let e = theirs as? [String: Any] else {
+                XCTAssertNil(step.gpu, "\(at): the reference has no GPU activity")
+                continue
+            }
+            guard let g = step.gpu else {
+                XCTFail("\(at): nil, the reference has \(e)")
+                continue
+            }
+            XCTAssertEqual(g.busy, int64(e["busy_ns"]), "\(at) busy")
+            XCTAssertEqual(g.idle, int64(e["idle_ns"]), "\(at) idle")
+            XCTAssertEqual(g.compute, int64(e["compute_ns"]), "\(at) compute")
+            XCTAssertEqual(g.communication, int64(e["comm_ns"]), "\(at) communication")
+            XCTAssertEqual(g.memcpy, int64(e["memcpy_ns"]), "\(at) memcpy")
+            XCTAssertEqual(g.memset, int64(e["memset_ns"]), "\(at) memset")
+            let causes = try XCTUnwrap(e["idle_by_cause"] as? [String: Any], "\(at): idle_by_cause")
+            for c in IdleCause.allCases {
+                XCTAssertEqual(g[c], int64(causes[c.name]), "\(at) idle \(c.name)")
+            }
+        }
+    }
+
+    /// The rank's collective instances ("Communication"), in order.
+    func checkCollectives(label: String, trace: RankTrace, analysis: RankAnalysis, expected: [String: Any]) throws {
+        let theirs = try XCTUnwrap(expected["collectives"] as? [[String: Any]], "\(label): collectives missing")
+        let mine = Analyzer.collectives(trace, analysis: analysis)
+        XCTAssertEqual(mine.count, theirs.count, "\(label): collective count")
+        var mismatches = 0
+        for (i, (m, e)) in zip(mine, theirs).enumerated() {
+            let same = m.name == e["name"] as? String && m.group == e["group"] as? String && m.seq == optInt(e["seq"])
+                && m.start == int64(e["start_ns"]) && m.dur == int64(e["dur_ns"]) && m.bytes == optInt64(e["bytes"])
+                && m.algorithm == e["algorithm"] as? String && m.exposed == optInt64(e["exposed_ns"])
+            if !same {
+                mismatches += 1
+                if mismatches <= 5 {
+                    XCTFail("\(label): collective \(i): mine \(m.name) group \(m.group) seq \(m.seq.map(String.init) ?? "nil") start \(m.start) "
+                        + "dur \(m.dur) bytes \(m.bytes.map(String.init) ?? "nil") algorithm \(m.algorithm ?? "nil") "
+                        + "exposed \(m.exposed.map(String.init) ?? "nil"); reference \(e)")
+                }
+            }
+        }
+        XCTAssertEqual(mismatches, 0, "\(label): collectives differing from the reference")
+    }
+
+    /// A run of several ranks (`run__*.expected.json`): collectives matched across ranks, waits
+    /// per step and rank, and the straggler of each step.
+    func testRunMatchesTheReference() throws {
+        guard let shared = TestSupport.sharedTraces else {
+            print("skipped: ../shared/traces is absent (run fixtures need the real traces)")
+            return
+        }
+        let dir = Self.here + "/Fixtures"
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir)
+            .filter { $0.hasPrefix("run__") && $0.hasSuffix(".expected.json") }.sorted()
+        XCTAssertFalse(names.isEmpty, "no run fixtures in \(dir)")
+        for name in names {
+            let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name))
+            let expected = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+            try checkRun(name: name, shared: shared, expected: expected)
+        }
+    }
+
+    func checkRun(name label: String, shared: String, expected: [String: Any]) throws {
+        let folder = try XCTUnwrap(expected["folder"] as? String)
+        let run = try TraceLoader.loadRun(paths: [shared + "/" + folder])
+        XCTAssertEqual(run.ranks.map(\.rank), (expected["ranks"] as? [Any] ?? []).map { int($0) }, "\(label): ranks")
+        let report = Analyzer.communication(run.ranks.map { ($0, Analyzer.analyze($0)) })
+        XCTAssertEqual(report.unmatched, int(expected["unmatched"]), "\(label): unmatched")
+
+        func byRank(_ v: Any?) -> [Int: Int64] {
+            var d: [Int: Int64] = [:]
+            for (k, x) in v as? [String: Any] ?? [:] { d[Int(k) ?? -1] = int64(x) }
+            return d
+        }
+        let matched = try XCTUnwrap(expected["matched"] as? [[String: Any]])
+        XCTAssertEqual(report.matched.count, matched.count, "\(label): matched count")
+        for (i, (m, e)) in zip(report.matched, matched).enumerated() {
+            let at = "\(label): matched \(i)"
+            XCTAssertEqual(m.group, e["group"] as? String, "\(at) group")
+            XCTAssertEqual(m.key, int(e["key"]), "\(at) key")
+            XCTAssertEqual(m.arrivals, byRank(e["arrivals"]), "\(at) arrivals")
+            XCTAssertEqual(m.waits, byRank(e["waits"]), "\(at) waits")
+            XCTAssertEqual(m.straggler, int(e["straggler"]), "\(at) straggler")
+            XCTAssertEqual(m.step, e["step"] as? String, "\(at) step")
+        }
+
+        let waits = try XCTUnwrap(expected["waits"] as? [[String: Any]])
+        XCTAssertEqual(report.waits.count, waits.count, "\(label): wait rows")
+        for e in waits {
+            let step = e["step"] as? String ?? "", rank = int(e["rank"])
+            guard let w = report.waits.first(where: { $0.step == step && $0.rank == rank }) else {
+                XCTFail("\(label): no wait row for \(step) rank \(rank)")
+                continue
+            }
+            XCTAssertEqual(w.wait, int64(e["wait_ns"]), "\(label): \(step) rank \(rank) wait")
+            XCTAssertEqual(w.maxWait, int64(e["max_wait_ns"]), "\(label): \(step) rank \(rank) max wait")
+            XCTAssertEqual(w.stragglerCount, int(e["straggler_count"]), "\(label): \(step) rank \(rank) straggler count")
+        }
+
+        let stragglers = try XCTUnwrap(expected["stragglers"] as? [[String: Any]])
+        XCTAssertEqual(report.stragglers.map(\.step), stragglers.map { $0["step"] as? String ?? "" }, "\(label): straggler steps")
+        for (s, e) in zip(report.stragglers, stragglers) {
+            let at = "\(label): \(s.step) straggler"
+            XCTAssertEqual(s.rank, int(e["rank"]), "\(at) rank")
+            XCTAssertEqual(s.causedWait, int64(e["caused_wait_ns"]), "\(at) caused wait")
+            XCTAssertEqual(s.window.lowerBound, int64(e["window_start_ns"]), "\(at) window start")
+            XCTAssertEqual(s.window.upperBound, int64(e["window_end_ns"]), "\(at) window end")
+        }
+    }
+
+    func optInt(_ v: Any?) -> Int? { (v as? NSNumber)?.intValue }
+    func optInt64(_ v: Any?) -> Int64? { (v as? NSNumber)?.int64Value }
     func int(_ v: Any?) -> Int { (v as? NSNumber)?.intValue ?? -1 }
     func int64(_ v: Any?) -> Int64 { (v as? NSNumber)?.int64Value ?? -1 }
 

@@ -27,6 +27,23 @@ the same way. Each file holds (sorted keys, indent 1):
   phases                {phase: ns} summed over steps
   ops                   {name: {count, total_ns, self_ns, gpu_ns}} for every operator name
   gpu_activity_ns       summed dur of all GPU activities
+  step_gpu              per step: {busy_ns, idle_ns, compute_ns, comm_ns, memcpy_ns, memset_ns,
+                        idle_by_cause: {kernel_gap, sync, host_bound, other}} summed over
+                        devices, or null when the rank has no GPU activity ("GPU time")
+  collectives           the rank's collective instances in order (start, -dur, file index):
+                        [{name, group, seq, start_ns, dur_ns, bytes, algorithm, exposed_ns}]
+                        (seq/bytes/algorithm/exposed_ns null when unknown; "Communication")
+
+A folder holding two or more traces that all carry distinct distributedInfo.rank values is a run
+(here: torch-cpu/ddp_ws2_straggler); it also gets `<out>/run__<folder, '/' -> '__'>.expected.json`:
+
+  folder, files, ranks  the run
+  unmatched             instances left without a partner
+  matched               [{group, key, arrivals {rank: ns}, waits {rank: ns}, straggler, step}]
+  waits                 [{step, rank, wait_ns, max_wait_ns, straggler_count}] for every step
+                        that has a matched collective and every rank
+  stragglers            [{step, rank, caused_wait_ns, window_start_ns, window_end_ns}] for the
+                        steps where someone waited
 
 How it computes it (literal reading of docs/definitions.md; choices where the text is open are
 marked "CHOICE")
@@ -94,6 +111,44 @@ marked "CHOICE")
     the step slice and of its ancestors, which count as idle; the rest of [S, E) is idle. Then
     the parts counted other/idle that lie inside the union of nesting intervals of slices (any
     depth) with effective phase backward on autograd threads become backward.
+  * GPU time of a step [S, E) (raw slice intervals): devices = pid key texts of the tracks
+    holding activities (kernel/memcpy/memset, both namings). Per device, the unions of compute
+    kernels (kernel/Kernel not named nccl*/rccl*, case-insensitive), communication kernels,
+    memcpys and memsets are clipped to [S, E) and accumulated in that order of precedence; each
+    kind gets what it adds to the union so far. Idle gaps: [S, E) minus busy, each idle stretch
+    cut at every activity start inside it (CHOICE: a zero-duration activity ends a gap and the
+    next gap starts at the same instant; on the shared traces this gives the same numbers as not
+    cutting). A gap starting at S starts at S (CHOICE: not at the end of the last activity before
+    the step; same numbers on the shared traces). A gap "ends with an activity" when some
+    activity of the device starts at its end, also when that end is E (CHOICE; does not occur on
+    the shared traces). Causes: kernel_gap when it ends with an activity and is < 10000 ns; else
+    sync = its overlap with the union of [start, end) of the rank's slices (any track, CHOICE)
+    named cuda{Device,Stream,Event}Synchronize / cudaStreamWaitEvent or the hip* twins; the rest
+    host_bound when some activity starting at the gap's end has a launching call whose start is
+    strictly after the gap's start, else other.
+  * Collectives: source = the first non-empty of (0) kernel/Kernel slices on "gpu" tracks whose
+    lower-cased name starts with nccl or rccl but not "nccl:", (1) "gloo:*", (2) "nccl:*",
+    (3) "c10d::*", (4) "record_param_comms" (sources 1-4: slices on any track); a slice with an
+    ancestor (on its track) of the same source is dropped. name = `Collective name` arg, else the
+    slice name after its last ':'; group = `Process Group Name`, else "default"; seq = integer
+    `Seq` (only that spelling); bytes = integer `Out msg nelems` for all-gathers (name with '_'
+    removed, lower-cased, contains "allgather"), else `In msg nelems`, times the c10 ScalarType
+    size of `dtype` (CHOICE: the definition has no size table; no fallback to the other count);
+    algorithm (source 0 only) = ALGO_PROTO from the '_'-tokens of the name before '(' (ALGO in
+    RING, TREE, COLLNET_DIRECT, COLLNET_CHAIN, NVLS, NVLS_TREE, PAT ..., PROTO in LL, LL128,
+    SIMPLE); exposed (source 0 only) = dur minus the overlap of [start, end) with the union of
+    compute kernels of the same device (not clipped to any step).
+  * Matching (shared clock only; no clock offsets): per group, by Seq when every instance has
+    one, else by position: reference = rank with most instances (ties: lowest rank); for every
+    other rank the shift in [-64, 64] whose pairs all have equal names, then the smallest median
+    |arrival difference| (CHOICE: even counts take the mean of the two middle values), then the
+    smallest |shift|, then the smaller shift; key = the reference position. Wait = last arrival -
+    own arrival; straggler = last arrival, lowest rank on ties; step = the step of the
+    earliest-arriving rank (lowest on ties) containing its arrival (start <= t < end).
+    A rank is "late" at a collective when it is the straggler and some wait there is > 0.
+    Straggler of a step: the collective with the largest wait > 0 (CHOICE: the first in key order
+    on ties); window = [max(its step's start on the straggler, end (start + dur) of the
+    straggler's latest-arriving earlier matched collective at which it was not late), arrival).
 
 Regenerate (from the repository root):
     python3 Tests/ConformanceTests/reference.py --traces ../shared/traces \
@@ -253,7 +308,8 @@ def own_phase(name, rules):
 
 class Slice(object):
     __slots__ = ("idx", "track", "name", "cat", "start", "dur", "end", "nend", "args", "parent",
-                 "depth", "children", "self_ns", "own", "eff", "is_op", "gpu_direct", "gpu_sub")
+                 "depth", "children", "self_ns", "own", "eff", "is_op", "gpu_direct", "gpu_sub",
+                 "call")
 
     def __init__(self, idx, track, name, cat, start, dur, args):
         self.idx = idx
@@ -274,6 +330,7 @@ class Slice(object):
         self.is_op = False
         self.gpu_direct = 0
         self.gpu_sub = 0
+        self.call = None  # launching call of a GPU activity
 
     def order(self):
         return (self.start, -self.dur, self.idx)
@@ -457,6 +514,7 @@ def analyze(path, rel, rules):
             unlinked += 1
         else:
             call.gpu_direct += s.dur
+            s.call = call
     out["unlinked_gpu_activity"] = unlinked
     out["gpu_activity_ns"] = gpu_total
     for t in track_list:
@@ -616,7 +674,412 @@ def analyze(path, rel, rules):
     out["steps"] = out_steps
     out["step_phases"] = out_phases
     out["phases"] = totals
-    return out
+
+    # ---- GPU time per step
+    timeline = gpu_timeline(track_list, slices)
+    out["step_gpu"] = [None if timeline is None else gpu_breakdown(timeline, S, E)
+                       for _name, S, E, _excluded in steps]
+
+    # ---- collective instances
+    insts = collectives(track_list, timeline)
+    out["collectives"] = [{"name": c["name"], "group": c["group"], "seq": c["seq"],
+                           "start_ns": base_ns + c["start"], "dur_ns": c["dur"],
+                           "bytes": c["bytes"], "algorithm": c["algorithm"],
+                           "exposed_ns": c["exposed"]} for c in insts]
+    info = {"rank": out["rank"], "base_ns": base_ns,
+            "steps": [(name, base_ns + S, base_ns + E) for name, S, E, _x in steps],
+            "collectives": [dict(c, start=base_ns + c["start"]) for c in insts]}
+    return out, info
+
+
+# ---------------------------------------------------------------------------------------------
+# GPU time (docs/definitions.md, "GPU time")
+
+SYNC_NAMES = {"cudaDeviceSynchronize", "cudaStreamSynchronize", "cudaEventSynchronize",
+              "cudaStreamWaitEvent", "hipDeviceSynchronize", "hipStreamSynchronize",
+              "hipEventSynchronize", "hipStreamWaitEvent"}
+KERNEL_CATS = {"kernel", "Kernel"}
+MEMCPY_CATS = {"gpu_memcpy", "Memcpy"}
+MEMSET_CATS = {"gpu_memset", "Memset"}
+SHORT_GAP_NS = 10000
+KINDS = ["compute", "communication", "memcpy", "memset"]
+
+
+def is_comm_kernel_name(name):
+    low = name.lower()
+    return low.startswith("nccl") or low.startswith("rccl")
+
+
+def union_of(intervals):
+    """Sorted, disjoint, non-empty [a, b) intervals covering the given ones."""
+    res = []
+    for a, b in sorted(intervals):
+        if b <= a:
+            continue
+        if res and a <= res[-1][1]:
+            if b > res[-1][1]:
+                res[-1][1] = b
+        else:
+            res.append([a, b])
+    return res
+
+
+def covered_len(union, a, b):
+    """Length of [a, b) covered by a union (sorted disjoint list)."""
+    tot = 0
+    for x, y in union:
+        if y <= a:
+            continue
+        if x >= b:
+            break
+        lo, hi = max(a, x), min(b, y)
+        if hi > lo:
+            tot += hi - lo
+    return tot
+
+
+def clip(union, a, b):
+    res = []
+    for x, y in union:
+        lo, hi = max(a, x), min(b, y)
+        if hi > lo:
+            res.append([lo, hi])
+    return res
+
+
+def total(union):
+    return sum(b - a for a, b in union)
+
+
+def gpu_timeline(track_list, slices):
+    """Per device (pid key text of the GPU stream tracks): activities with their kind; plus the
+    union of the rank's sync calls. None when the rank has no GPU activity."""
+    devices = {}
+    for t in track_list:
+        for s in t.slices:
+            if s.cat not in ACTIVITY_CATS:
+                continue
+            if s.cat in KERNEL_CATS:
+                kind = "communication" if is_comm_kernel_name(s.name) else "compute"
+            elif s.cat in MEMCPY_CATS:
+                kind = "memcpy"
+            else:
+                kind = "memset"
+            launch = s.call.start if s.call is not None else None
+            devices.setdefault(t.key[0], []).append((s.start, s.end, kind, launch))
+    if not devices:
+        return None
+    # CHOICE: a sync call is any slice of the rank (any track, any category) with one of the
+    # names; it runs over [start, start + dur).
+    syncs = union_of([s.start, s.end] for s in slices if s.name in SYNC_NAMES)
+    dev = {}
+    for pid, acts in devices.items():
+        per_kind = dict((k, union_of([a, b] for a, b, kk, _l in acts if kk == k)) for k in KINDS)
+        starts = {}
+        for a, b, kind, launch in acts:
+            starts.setdefault(a, []).append(launch)
+        dev[pid] = {"acts": acts, "per_kind": per_kind, "starts": starts,
+                    "start_list": sorted(starts)}
+    return {"devices": dev, "syncs": syncs}
+
+
+def gpu_breakdown(tl, S, E):
+    res = {"busy_ns": 0, "idle_ns": 0, "compute_ns": 0, "comm_ns": 0, "memcpy_ns": 0,
+           "memset_ns": 0, "idle_by_cause": {"kernel_gap": 0, "sync": 0, "host_bound": 0,
+                                             "other": 0}}
+    field = {"compute": "compute_ns", "communication": "comm_ns", "memcpy": "memcpy_ns",
+             "memset": "memset_ns"}
+    cause = res["idle_by_cause"]
+    for pid in sorted(tl["devices"]):
+        d = tl["devices"][pid]
+        # precedence compute > communication > memcpy > memset: cumulative unions
+        cum = []
+        prev = 0
+        for k in KINDS:
+            cum = union_of(cum + clip(d["per_kind"][k], S, E))
+            n = total(cum)
+            res[field[k]] += n - prev
+            prev = n
+        busy = cum
+        res["busy_ns"] += prev
+        res["idle_ns"] += (E - S) - prev
+        # idle stretches = [S, E) minus busy; each is cut at every activity start inside it
+        # (CHOICE: a zero-duration activity inside an idle stretch ends a gap, and the next gap
+        # starts at its end, the same instant)
+        idle = []
+        cur = S
+        for a, b in busy:
+            if a > cur:
+                idle.append((cur, a))
+            cur = max(cur, b)
+        if E > cur:
+            idle.append((cur, E))
+        gaps = []
+        sl = d["start_list"]
+        for a, b in idle:
+            j = bisect.bisect_right(sl, a)
+            x = a
+            while j < len(sl) and sl[j] < b:
+                gaps.append((x, sl[j]))
+                x = sl[j]
+                j += 1
+            gaps.append((x, b))
+        for x, y in gaps:
+            n = y - x
+            assert n > 0
+            enders = d["starts"].get(y)  # activities starting at the gap's end (also at E)
+            if enders is not None and n < SHORT_GAP_NS:
+                cause["kernel_gap"] += n
+                continue
+            synced = covered_len(tl["syncs"], x, y)
+            cause["sync"] += synced
+            rest = n - synced
+            if enders is not None and any(l is not None and l > x for l in enders):
+                cause["host_bound"] += rest
+            else:
+                cause["other"] += rest
+    assert sum(cause.values()) == res["idle_ns"]
+    assert res["compute_ns"] + res["comm_ns"] + res["memcpy_ns"] + res["memset_ns"] == res["busy_ns"]
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# Communication (docs/definitions.md, "Communication")
+
+# c10 ScalarType names (the `dtype` arg) -> element size in bytes.
+# CHOICE: docs/definitions.md gives no table; these are the sizes of PyTorch's scalar types.
+DTYPE_SIZES = {
+    "Byte": 1, "Char": 1, "Short": 2, "Int": 4, "Long": 8, "Half": 2, "Float": 4, "Double": 8,
+    "ComplexHalf": 4, "ComplexFloat": 8, "ComplexDouble": 16, "Bool": 1, "QInt8": 1,
+    "QUInt8": 1, "QInt32": 4, "BFloat16": 2, "QUInt4x2": 1, "QUInt2x4": 1,
+    "Float8_e5m2": 1, "Float8_e4m3fn": 1, "Float8_e5m2fnuz": 1, "Float8_e4m3fnuz": 1,
+    "UInt16": 2, "UInt32": 4, "UInt64": 8,
+}
+NCCL_ALGOS = ["COLLNET_DIRECT", "COLLNET_CHAIN", "NVLS_TREE", "COLLNETDIRECT", "COLLNETCHAIN",
+              "NVLSTREE", "COLLNET", "RING", "TREE", "NVLS", "PAT"]
+NCCL_PROTOS = ["LL128", "LL", "SIMPLE"]
+
+
+def nccl_algorithm(name):
+    """ALGO_PROTO from a kernel name such as ncclDevKernel_AllGather_RING_LL(...) or
+    ncclKernel_AllReduce_RING_LL_Sum_float(...); None when absent."""
+    toks = name.split("(", 1)[0].upper().split("_")
+    for i in range(len(toks)):
+        for algo in NCCL_ALGOS:
+            at = algo.split("_")
+            if toks[i:i + len(at)] == at and i + len(at) < len(toks) and toks[i + len(at)] in NCCL_PROTOS:
+                return algo + "_" + toks[i + len(at)]
+    return None
+
+
+def comm_source(t, s):
+    """Source class of a slice (0 best .. 4), or None."""
+    n = s.name
+    low = n.lower()
+    if t.kind == "gpu" and s.cat in KERNEL_CATS and (low.startswith("nccl") or low.startswith("rccl")) \
+            and not low.startswith("nccl:"):
+        return 0
+    if n.startswith("gloo:"):
+        return 1
+    if n.startswith("nccl:"):
+        return 2
+    if n.startswith("c10d::"):
+        return 3
+    if n == "record_param_comms":
+        return 4
+    return None
+
+
+def collectives(track_list, timeline):
+    by_src = [[] for _ in range(5)]
+    src_of = {}
+    for t in track_list:
+        for s in t.slices:
+            k = comm_source(t, s)
+            if k is not None:
+                by_src[k].append((t, s))
+                src_of[id(s)] = k
+    chosen = []
+    for k, found in enumerate(by_src):
+        if found:
+            for t, s in found:
+                a = s.parent
+                nested = False
+                while a is not None:
+                    if src_of.get(id(a)) == k:
+                        nested = True
+                        break
+                    a = a.parent
+                if not nested:
+                    chosen.append((k, t, s))
+            break
+    chosen.sort(key=lambda kts: kts[2].order())
+    res = []
+    for k, t, s in chosen:
+        a = s.args
+        cn = a.get("Collective name")
+        name = str_or_empty(cn) if cn is not None else s.name.rsplit(":", 1)[-1]
+        g = a.get("Process Group Name")
+        group = str_or_empty(g) if g is not None else "default"
+        seq = int_arg(a.get("Seq"))
+        nbytes = None
+        dt = a.get("dtype")
+        size = DTYPE_SIZES.get(str_or_empty(dt)) if dt is not None else None
+        allgather = "allgather" in name.lower().replace("_", "")
+        n_el = int_arg(a.get("Out msg nelems" if allgather else "In msg nelems"))
+        if size is not None and n_el is not None:
+            nbytes = n_el * size
+        exposed = None
+        algorithm = None
+        if k == 0:
+            algorithm = nccl_algorithm(s.name)
+            comp = timeline["devices"][t.key[0]]["per_kind"]["compute"]
+            exposed = s.dur - covered_len(comp, s.start, s.end)
+        res.append({"name": name, "group": group, "seq": seq, "start": s.start, "dur": s.dur,
+                    "bytes": nbytes, "algorithm": algorithm, "exposed": exposed})
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching across ranks (docs/definitions.md, "Communication"), one host (shared clock)
+
+MAX_SHIFT = 64
+
+
+def median(xs):
+    """CHOICE: the median of an even count is the mean of the two middle values."""
+    xs = sorted(xs)
+    n = len(xs)
+    if n % 2:
+        return Decimal(xs[n // 2])
+    return (Decimal(xs[n // 2 - 1]) + Decimal(xs[n // 2])) / 2
+
+
+def step_of(info, t):
+    for name, a, b in info["steps"]:
+        if a <= t < b:
+            return name
+    return None
+
+
+def union_len(intervals):
+    return total(union_of([a, b] for a, b in intervals))
+
+
+def match_run(infos):
+    """infos: per-rank info from analyze(). Returns the run fixture."""
+    infos = sorted(infos, key=lambda i: i["rank"])
+    ranks = [i["rank"] for i in infos]
+    by_rank = dict((i["rank"], i) for i in infos)
+    groups = sorted(set(c["group"] for i in infos for c in i["collectives"]))
+    matched = []
+    unmatched = 0
+    for g in groups:
+        per = dict((r, [c for c in by_rank[r]["collectives"] if c["group"] == g]) for r in ranks)
+        per = dict((r, v) for r, v in per.items() if v)
+        everyone_seq = all(c["seq"] is not None for v in per.values() for c in v)
+        rows = {}  # key -> {rank: instance}
+        if everyone_seq:
+            for r, v in per.items():
+                for c in v:
+                    rows.setdefault(c["seq"], {})[r] = c  # CHOICE: a repeated Seq keeps the last
+        else:
+            ref = min(per, key=lambda r: (-len(per[r]), r))
+            for r, v in per.items():
+                if r == ref:
+                    continue
+                best = None
+                for shift in range(-MAX_SHIFT, MAX_SHIFT + 1):
+                    pairs = [(k, k + shift) for k in range(len(v)) if 0 <= k + shift < len(per[ref])]
+                    if not pairs or any(v[k]["name"] != per[ref][j]["name"] for k, j in pairs):
+                        continue
+                    score = (median([abs(v[k]["start"] - per[ref][j]["start"]) for k, j in pairs]),
+                             abs(shift), shift)
+                    if best is None or score < best[0]:
+                        best = (score, shift)
+                if best is None:
+                    continue
+                shift = best[1]
+                for k in range(len(v)):
+                    j = k + shift
+                    if 0 <= j < len(per[ref]):
+                        rows.setdefault(j, {})[r] = v[k]
+            for j, c in enumerate(per[ref]):
+                if j in rows:
+                    rows[j][ref] = c
+            paired = sum(len(m) for m in rows.values())
+            unmatched += sum(len(v) for v in per.values()) - paired
+            rows = dict((k, m) for k, m in rows.items())
+        for key in sorted(rows):
+            m = rows[key]
+            if len(m) < 2:
+                unmatched += len(m)
+                continue
+            arrivals = dict((r, c["start"]) for r, c in m.items())
+            last = max(arrivals.values())
+            waits = dict((r, last - a) for r, a in arrivals.items())
+            straggler = min(r for r, a in arrivals.items() if a == last)
+            first = min(arrivals.values())
+            early = min(r for r, a in arrivals.items() if a == first)
+            matched.append({"group": g, "key": key, "arrivals": arrivals, "waits": waits,
+                            "straggler": straggler, "last": last,
+                            "step": step_of(by_rank[early], arrivals[early]), "inst": m})
+    # per step and rank
+    step_names = []
+    for m in matched:
+        if m["step"] is not None and m["step"] not in step_names:
+            step_names.append(m["step"])
+    waits_out = []
+    stragglers_out = []
+    for st in step_names:
+        ms = [m for m in matched if m["step"] == st]
+        for r in ranks:
+            mine = [m for m in ms if r in m["arrivals"]]
+            waits_out.append({
+                "step": st, "rank": r,
+                "wait_ns": union_len((m["arrivals"][r], m["last"]) for m in mine),
+                "max_wait_ns": max([m["waits"][r] for m in mine] or [0]),
+                "straggler_count": sum(1 for m in mine if m["straggler"] == r
+                                       and max(m["waits"].values()) > 0)})
+        # straggler of the step: the collective with the largest wait (CHOICE: first on ties)
+        worst = None
+        for m in ms:
+            w = max(m["waits"].values())
+            if w > 0 and (worst is None or w > worst[0]):
+                worst = (w, m)
+        if worst is None:
+            continue
+        w, m = worst
+        r = m["straggler"]
+        arrival = m["arrivals"][r]
+        # end of its last collective (before this arrival) at which it was not late
+        prev_end = None
+        for o in matched:
+            if r not in o["arrivals"] or o["arrivals"][r] >= arrival:
+                continue
+            late = o["straggler"] == r and max(o["waits"].values()) > 0
+            if late:
+                continue
+            c = o["inst"][r]
+            e = c["start"] + c["dur"]
+            if prev_end is None or o["arrivals"][r] > prev_end[0]:
+                prev_end = (o["arrivals"][r], e)
+        sst = [a for name, a, b in by_rank[r]["steps"] if name == st]
+        start = sst[0] if sst else arrival
+        if prev_end is not None and prev_end[1] > start:
+            start = prev_end[1]
+        stragglers_out.append({"step": st, "rank": r, "caused_wait_ns": w,
+                               "window_start_ns": start, "window_end_ns": arrival})
+    return {
+        "ranks": ranks,
+        "unmatched": unmatched,
+        "matched": [{"group": m["group"], "key": m["key"],
+                     "arrivals": dict((str(r), a) for r, a in m["arrivals"].items()),
+                     "waits": dict((str(r), a) for r, a in m["waits"].items()),
+                     "straggler": m["straggler"], "step": m["step"]} for m in matched],
+        "waits": waits_out,
+        "stragglers": stragglers_out,
+    }
 
 
 def collect(root):
@@ -652,15 +1115,32 @@ def main():
             rel = os.path.relpath(f, args.synthetic).replace(os.sep, "/")
             jobs.append((f, "synthetic/" + rel, "synthetic__" + stem(rel).replace("/", "__")))
     os.makedirs(args.out, exist_ok=True)
+    runs = {}  # folder (relative) -> [(rel, info)]
     for f, rel, name in jobs:
         if args.only and args.only not in rel:
             continue
-        res = analyze(f, rel, rules)
+        res, info = analyze(f, rel, rules)
         dst = os.path.join(args.out, name + ".expected.json")
-        with open(dst, "w", encoding="utf-8") as fh:
-            json.dump(res, fh, sort_keys=True, indent=1, ensure_ascii=False)
-            fh.write("\n")
+        write(dst, res)
         print("%-90s slices=%-7d steps=%d" % (rel, res["slices"], len(res["steps"])), file=sys.stderr)
+        if not rel.startswith("synthetic/") and info["rank"] is not None:
+            runs.setdefault(os.path.dirname(rel), []).append((rel, info))
+    # A run: a folder holding two or more traces, all with distributedInfo.rank, ranks distinct.
+    for folder, members in sorted(runs.items()):
+        ranks = [i["rank"] for _rel, i in members]
+        if len(members) < 2 or len(set(ranks)) != len(ranks):
+            continue
+        res = match_run([i for _rel, i in members])
+        res["folder"] = folder
+        res["files"] = sorted(rel for rel, _i in members)
+        write(os.path.join(args.out, "run__" + folder.replace("/", "__") + ".expected.json"), res)
+        print("run %-86s matched=%d" % (folder, len(res["matched"])), file=sys.stderr)
+
+
+def write(dst, res):
+    with open(dst, "w", encoding="utf-8") as fh:
+        json.dump(res, fh, sort_keys=True, indent=1, ensure_ascii=False)
+        fh.write("\n")
 
 
 if __name__ == "__main__":
