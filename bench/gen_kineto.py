@@ -37,11 +37,22 @@ rank runs its compute slower or faster by a small per-step jitter (about 1%), an
 --slow-rank (default W-1) is --slow-factor (default 1.25) slower in every step, so the
 other ranks wait for it inside their NCCL all-reduce kernels.
 
+Runs to compare (stepscope diff): --seed changes every random draw (per-event noise and the
+per-step --jitter, a Gaussian factor on each step's compute); the step length itself is calibrated
+with seed 0, so two seeds of one configuration differ by noise only. --slow-op REGEX makes
+the operators whose name matches REGEX (re.search over cpu_op / user_annotation names, e.g.
+'^aten::layer_norm$' or 'flash_attention') --slow-factor times slower: their CPU time, everything
+nested in them (child ops, runtime calls) and the GPU activities they launch; later events shift,
+so nesting and stream order stay valid. With --slow-op there is no straggler rank (the factor
+slows the operators instead). --warmup-steps N makes the first N steps --warmup-factor (default 3)
+times slower, as in a run's warm-up.
+
 Examples:
   python3 bench/gen_kineto.py --size-mb 20 --out /tmp/k20.json
   python3 bench/gen_kineto.py --size-mb 350 --out bench/.cache/kineto_350mb.json
   python3 bench/gen_kineto.py --size-mb 5 --gzip --out /tmp/k5.json.gz
   python3 bench/gen_kineto.py --size-mb 50 --ranks-dir /tmp/ranks --world-size 8
+  python3 bench/gen_kineto.py --steps 12 --world-size 1 --slow-op '^aten::layer_norm$' --slow-factor 1.3 --out /tmp/ln.json
 """
 
 import argparse
@@ -49,6 +60,7 @@ import gzip
 import io
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -124,7 +136,7 @@ OP, PY, LAUNCH, SYNC, COMM, WAITEV, AUTOGRAD = range(7)
 
 class Node:
     __slots__ = ("kind", "fmt", "pre", "post", "children", "seq", "grad", "bwd_of",
-                 "gpu_ua", "ua_fmt", "alloc", "frees", "launch", "tid", "flow_f", "keep")
+                 "gpu_ua", "ua_fmt", "alloc", "frees", "launch", "tid", "flow_f", "keep", "slow")
 
     def __init__(self, kind, pre=0, post=0, children=()):
         self.kind = kind
@@ -143,6 +155,7 @@ class Node:
         self.tid = 0
         self.flow_f = False      # backward op that receives the fwdbwd flow end
         self.keep = False        # forward activation: freed during backward, not at op end
+        self.slow = False        # matches --slow-op: it and everything inside take --slow-factor longer
 
 
 class Launch:
@@ -242,6 +255,9 @@ class RankTrace:
         self.m = Model(a.layers, a.d_model, a.heads, a.seq_len, a.batch, a.vocab)
         self.quiet = quiet
         self.slow_rank = a.slow_rank if a.slow_rank is not None else world - 1
+        self.slow_re = re.compile(a.slow_op) if getattr(a, "slow_op", None) else None
+        self.slow_mult = 1.0          # > 1 while inside a --slow-op operator
+        self.slow_matches = 0         # operators in the step template matching --slow-op
         self.clock_skew = random.Random(a.seed * 7919 + rank).randint(-40000, 40000) if world > 1 else 0
         self.grad_nodes = []          # forward grad-creating ops, in order
         self.gemm_dims = {}           # grad index of a forward gemm -> (din, dout)
@@ -296,6 +312,9 @@ class RankTrace:
             n.grad = len(self.grad_nodes)
             self.grad_nodes.append((grad, n))
         n.bwd_of = bwd_of
+        if self.slow_re is not None and self.slow_re.search(name):
+            n.slow = True
+            self.slow_matches += 1
         return n
 
     def ua(self, name, children=(), pre=1500, post=1500, gpu_ua=False, tid=None):
@@ -868,6 +887,8 @@ class RankTrace:
         f = 1.0 + random.Random(self.a.seed * 7777 + q * 131 + step * 1000003).gauss(0.0, self.a.jitter)
         if q == self.slow_rank and self.world > 1:
             f *= self.a.slow_factor
+        if 0 <= step - self.a.first_step < self.a.warmup_steps:
+            f *= self.a.warmup_factor
         return f
 
     def gen_step(self, step, t_start, cpu, mem, py, gpu, common_dur):
@@ -918,6 +939,10 @@ class RankTrace:
         k = node.kind
         if k == OP:
             start = t
+            outer_mult = self.slow_mult
+            if node.slow:
+                self.slow_mult = self.a.op_factor
+            sc = self.scale * self.slow_mult
             ext = self.ext
             self.ext += 1
             cpu = self.cpu
@@ -927,7 +952,7 @@ class RankTrace:
             self.ev_cpu += 1
             self.cnt_cpu += 1
             tid = node.tid
-            t += int(node.pre * self.scale * (0.7 + 0.6 * rnd())) + 1
+            t += int(node.pre * sc * (0.7 + 0.6 * rnd())) + 1
             seq = 0
             if node.seq:
                 if node.grad is not None:
@@ -969,7 +994,8 @@ class RankTrace:
                         a_addr, a_bytes = self.acts.pop()
                         t += 300
                         self.free(a_addr, a_bytes, t, tid)
-            t += int(node.post * self.scale * (0.7 + 0.6 * rnd())) + 1
+            t += int(node.post * sc * (0.7 + 0.6 * rnd())) + 1
+            self.slow_mult = outer_mult
             if self.pad_to and node is self.template:
                 t = max(t, self.pad_to)
             dur = t - start
@@ -989,20 +1015,22 @@ class RankTrace:
             evidx = self.ev_py
             self.ev_py += 1
             self.cnt_py += 1
-            t += int(node.pre * self.scale * (0.7 + 0.6 * rnd())) + 1
+            sc = self.scale * self.slow_mult
+            t += int(node.pre * sc * (0.7 + 0.6 * rnd())) + 1
             for c in node.children:
                 t = self.run(c, t, pid_)
-            t += int(node.post * self.scale * (0.7 + 0.6 * rnd())) + 1
+            t += int(node.post * sc * (0.7 + 0.6 * rnd())) + 1
             dur = t - start
             py[idx] = node.fmt % (start // 1000, start % 1000, dur // 1000, dur % 1000, py_parent, pid_, evidx)
             return t
         if k == LAUNCH or k == COMM:
             ln = node.launch
-            t += int(node.pre * (0.7 + 0.6 * rnd())) + 1
+            sm = self.slow_mult
+            t += int(node.pre * sm * (0.7 + 0.6 * rnd())) + 1
             corr = self.corr
             self.corr += 1
             ext = self.ext_stack[-1]
-            rt_dur = int(ln.rt_dur * (0.75 + 0.5 * rnd())) + 1
+            rt_dur = int(ln.rt_dur * sm * (0.75 + 0.5 * rnd())) + 1
             tid = self.cur_tid
             gpu = self.gpu
             gpu.append(ln.rt_fmt % (tid, t // 1000, t % 1000, rt_dur // 1000, rt_dur % 1000, ext, corr))
@@ -1019,12 +1047,12 @@ class RankTrace:
                 # straggler model: every rank leaves the collective when the slowest
                 # rank of this step has produced the same bucket (+ the transfer time)
                 sync = self.step_gpu_start + int((ready - self.step_gpu_start) * (self.smax / self.scale))
-                gd = max(g0, sync) - g0 + int(ln.gpu_dur * (0.9 + 0.2 * rnd()))
+                gd = max(g0, sync) - g0 + int(ln.gpu_dur * sm * (0.9 + 0.2 * rnd()))
                 self.nccl_seq += 1
                 gpu.append(ln.gpu_fmt % (g0 // 1000, g0 % 1000, gd // 1000, gd % 1000, ext, corr, self.nccl_seq))
             else:
                 g0 = max(ready, free_at)
-                gd = int(ln.gpu_dur * self.scale * (0.92 + 0.16 * rnd())) + 1
+                gd = int(ln.gpu_dur * self.scale * sm * (0.92 + 0.16 * rnd())) + 1
                 if ln.kind == "kernel":
                     gpu.append(ln.gpu_fmt % (g0 // 1000, g0 % 1000, gd // 1000, gd % 1000, ext, corr))
                 else:
@@ -1041,19 +1069,20 @@ class RankTrace:
                     if g1 > fr[4]:
                         fr[4] = g1
             t += rt_dur
-            t += int(node.post * (0.7 + 0.6 * rnd())) + 1
+            t += int(node.post * sm * (0.7 + 0.6 * rnd())) + 1
             return t
         if k == WAITEV:
             ln = node.launch
-            t += int(node.pre * (0.7 + 0.6 * rnd())) + 1
+            sm = self.slow_mult
+            t += int(node.pre * sm * (0.7 + 0.6 * rnd())) + 1
             corr = self.corr
             self.corr += 1
-            rt_dur = int(ln.rt_dur * (0.75 + 0.5 * rnd())) + 1
+            rt_dur = int(ln.rt_dur * sm * (0.75 + 0.5 * rnd())) + 1
             self.gpu.append(ln.rt_fmt % (self.cur_tid, t // 1000, t % 1000, rt_dur // 1000, rt_dur % 1000, self.ext_stack[-1], corr))
             if self.cur_tid == self.main_tid and '"cudaStreamWaitEvent"' in ln.rt_fmt:
                 # optimizer: the compute stream waits for the gradient all-reduces
                 self.streams[COMPUTE_STREAM] = max(self.streams[COMPUTE_STREAM], self.streams[NCCL_STREAM])
-            t += rt_dur + int(node.post * (0.7 + 0.6 * rnd())) + 1
+            t += rt_dur + int(node.post * sm * (0.7 + 0.6 * rnd())) + 1
             return t
         if k == SYNC:
             ln = node.launch
@@ -1162,17 +1191,21 @@ def tail(t0, t1, trace_name):
 
 
 def calibrate(a, world):
-    """Dry-run one step (rank 0 model, no jitter) to learn bytes, counts and duration per step."""
-    rt = RankTrace(a, 0, world)
-    rt.reset(1, (0, 0, 0))
-    cpu, mem, py, gpu = [], [], [], []
-    saved_slow, saved_jit = a.slow_factor, a.jitter
-    a.slow_factor, a.jitter = 1.0, 0.0
+    """Dry-run one step (rank 0 model, no jitter) to learn bytes, counts and duration per step.
+    The dry run always uses seed 0: the duration sets every step's length, so runs that differ
+    only in --seed differ by per-step noise, not by a run-wide offset."""
+    saved = a.slow_factor, a.jitter, a.warmup_steps, a.seed
+    a.slow_factor, a.jitter, a.warmup_steps, a.seed = 1.0, 0.0, 0, 0
     try:
+        rt = RankTrace(a, 0, world)
+        if getattr(a, "slow_op", None) and not rt.slow_matches:
+            sys.exit("gen_kineto: --slow-op %r matches no operator" % a.slow_op)
+        rt.reset(1, (0, 0, 0))
+        cpu, mem, py, gpu = [], [], [], []
         t0 = T0_NS
         end = rt.gen_step(0, t0, cpu, mem, py, gpu, 0)
     finally:
-        a.slow_factor, a.jitter = saved_slow, saved_jit
+        a.slow_factor, a.jitter, a.warmup_steps, a.seed = saved
     nbytes = sum(len(s) for s in cpu) + sum(len(s) for s in mem) + sum(len(s) for s in py) + sum(len(s) for s in gpu)
     return nbytes, (rt.cnt_cpu, rt.cnt_mem, rt.cnt_py), end - t0, len(cpu) + len(mem) + len(py) + len(gpu)
 
@@ -1254,7 +1287,13 @@ def main():
     ap.add_argument("--world-size", type=int, default=8)
     ap.add_argument("--ranks-dir", help="write DIR/rank{r}.pt.trace.json[.gz] for every rank of --world-size")
     ap.add_argument("--slow-rank", type=int, default=None, help="the straggler rank (default: world_size-1)")
-    ap.add_argument("--slow-factor", type=float, default=1.25, help="compute slowdown of the slow rank")
+    ap.add_argument("--slow-factor", type=float, default=1.25,
+                    help="compute slowdown of the slow rank, or of the --slow-op operators when given")
+    ap.add_argument("--slow-op", metavar="REGEX",
+                    help="operators (cpu_op / user_annotation names, re.search) that take --slow-factor longer, "
+                         "with their child ops, runtime calls and GPU kernels; no straggler rank then")
+    ap.add_argument("--warmup-steps", type=int, default=0, help="the first N steps are --warmup-factor slower")
+    ap.add_argument("--warmup-factor", type=float, default=3.0, help="slowdown of the --warmup-steps steps")
     ap.add_argument("--jitter", type=float, default=0.01, help="per-rank, per-step compute jitter (stddev)")
     ap.add_argument("--first-step", type=int, default=5, help="number of the first ProfilerStep")
     ap.add_argument("--steps", type=int, default=None, help="number of steps (overrides --size-mb)")
@@ -1274,6 +1313,15 @@ def main():
     world = a.world_size
     if not (0 <= a.rank < world):
         ap.error("--rank must be in [0, world_size)")
+    if a.slow_factor <= 0 or a.warmup_factor <= 0 or a.warmup_steps < 0:
+        ap.error("--slow-factor and --warmup-factor must be > 0, --warmup-steps >= 0")
+    a.op_factor = 1.0
+    if a.slow_op:
+        try:
+            re.compile(a.slow_op)
+        except re.error as e:
+            ap.error("--slow-op: %s" % e)
+        a.op_factor, a.slow_factor = a.slow_factor, 1.0
 
     t_start = time.perf_counter()
     nbytes, counts, base_dur, nev = calibrate(a, world)

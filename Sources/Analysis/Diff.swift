@@ -2,7 +2,8 @@ import TraceModel
 
 /// What a compared metric measures (docs/diff.md).
 public enum MetricKind: String, CaseIterable, Sendable, Comparable {
-    case step, phase, memory, exposedComm = "exposed_comm", commWait = "comm_wait", opSelf = "op_self", opTotal = "op_total", kernel
+    case step, phase, memory, exposedComm = "exposed_comm", commWait = "comm_wait", opSelf = "op_self", opGPU = "op_gpu",
+         opTotal = "op_total", kernel
 
     /// Gate metrics decide the verdict together (Holm); the per-operator rows gate too, with
     /// Benjamini-Hochberg across them; kernels and inclusive times explain.
@@ -50,10 +51,11 @@ public enum SkipSteps: Sendable, Equatable {
 public struct DiffOptions: Sendable {
     /// Relative thresholds per kind (0.05 = 5%).
     public var thresholds: [MetricKind: Double] = [
-        .step: 0.05, .phase: 0.10, .opSelf: 0.10, .opTotal: 0.10, .kernel: 0.10, .memory: 0.02,
+        .step: 0.05, .phase: 0.10, .opSelf: 0.10, .opGPU: 0.10, .opTotal: 0.10, .kernel: 0.10, .memory: 0.02,
         .exposedComm: 0.10, .commWait: 0.10,
     ]
-    /// An operator's change must also exceed this fraction of the base median step time.
+    /// Any metric measured in time but the step itself (phases, operators, kernels, communication)
+    /// must also change by more than this fraction of the base median step time.
     public var operatorMinFractionOfStep = 0.01
     /// A memory peak's change must also exceed this many bytes.
     public var memoryMinBytes = 256.0 * 1024 * 1024
@@ -200,7 +202,7 @@ extension Analyzer {
         // Operator keys: (name id, phase) -> row of per-step sums.
         var keyIndex: [UInt64: Int] = [:]
         var keyOf: [(name: UInt32, phase: Phase)] = []
-        var selfSums: [[Double]] = [], totalSums: [[Double]] = [], callCounts: [Double] = []
+        var selfSums: [[Double]] = [], totalSums: [[Double]] = [], gpuSums: [[Double]] = [], callCounts: [Double] = []
         var shapePairs = Set<UInt64>()  // key index << 32 | dims text id
         // Folded stacks as a tree of (parent node, name id) with self time per node.
         var nodeIndex: [UInt64: Int32] = [:]
@@ -235,10 +237,14 @@ extension Analyzer {
                     keyOf.append((s.name[i], phase))
                     selfSums.append([Double](repeating: 0, count: windows.count))
                     totalSums.append([Double](repeating: 0, count: windows.count))
+                    gpuSums.append([Double](repeating: 0, count: windows.count))
                     callCounts.append(0)
                 }
                 selfSums[k][si] += Double(a.facts.selfTime[i])
-                if counted[i] { totalSums[k][si] += Double(s.dur[i]) }
+                if counted[i] {
+                    totalSums[k][si] += Double(s.dur[i])
+                    gpuSums[k][si] += Double(a.facts.gpuInclusive[i])
+                }
                 nodeSelf[Int(node)] += Double(a.facts.selfTime[i])
                 callCounts[k] += 1
                 if let dims, let v = trace.arg(ofSlice: i, key: dims), !v.isInteger { shapePairs.insert(UInt64(k) << 32 | UInt64(v.text)) }
@@ -258,6 +264,7 @@ extension Analyzer {
                     put(MetricKey(.opSelf, label), w.name, selfSums[k][si])
                     put(MetricKey(.opTotal, label), w.name, totalSums[k][si])
                 }
+                if gpuSums[k][si] != 0 { put(MetricKey(.opGPU, label), w.name, gpuSums[k][si]) }
             }
             calls[label, default: 0] += callCounts[k]
         }
@@ -326,6 +333,7 @@ extension Analyzer {
         let families: [[Int]] = [
             rows.indices.filter { [.step, .phase, .memory, .exposedComm, .commWait].contains(rows[$0].key.kind) },
             rows.indices.filter { rows[$0].key.kind == .opSelf },
+            rows.indices.filter { rows[$0].key.kind == .opGPU },
             rows.indices.filter { rows[$0].key.kind == .opTotal },
             rows.indices.filter { rows[$0].key.kind == .kernel },
         ]
@@ -338,9 +346,9 @@ extension Analyzer {
             let key = rows[i].key
             let minAbsolute: Double
             switch key.kind {
-            case .opSelf, .opTotal, .kernel: minAbsolute = options.operatorMinFractionOfStep * stepMedian
+            case .step: minAbsolute = 0
             case .memory: minAbsolute = options.memoryMinBytes
-            default: minAbsolute = 0
+            default: minAbsolute = options.operatorMinFractionOfStep * stepMedian
             }
             rows[i].verdict = Verdict.classify(base: base.metrics[key]!.map { $0 + 1 }, candidate: candidate.metrics[key]!.map { $0 + 1 },
                                                threshold: rows[i].threshold, minAbsolute: minAbsolute, alpha: options.alpha,

@@ -24,10 +24,13 @@ extension DiffResult {
     /// Gate rows first (step, phases, ...), then operators, each by kind then name.
     /// Gate metrics other than operators; a phase or device at zero in both runs is left out.
     var gateRows: [MetricDiff] {
-        metrics.filter { $0.key.kind.gates && $0.key.kind != .opSelf && ($0.key.kind == .step || $0.baseMedian != 0 || $0.candidateMedian != 0) }
+        metrics.filter { $0.key.kind.gates && $0.key.kind != .opSelf && $0.key.kind != .opGPU
+            && ($0.key.kind == .step || $0.baseMedian != 0 || $0.candidateMedian != 0) }
     }
+    /// Operator (self and GPU time) and kernel rows, largest change first.
     var operatorRows: [MetricDiff] {
-        metrics.filter { $0.key.kind == .opSelf }.sorted { changeOf($0) != changeOf($1) ? changeOf($0) > changeOf($1) : $0.key < $1.key }
+        metrics.filter { [.opSelf, .opGPU, .kernel].contains($0.key.kind) }
+            .sorted { changeOf($0) != changeOf($1) ? changeOf($0) > changeOf($1) : $0.key < $1.key }
     }
     var regressions: [MetricDiff] { metrics.filter { $0.key.kind.gates && $0.verdict == .regression } }
 
@@ -41,6 +44,7 @@ extension DiffResult {
         case .exposedComm: return "exposed communication"
         case .commWait: return "collective wait"
         case .opSelf: return "op self \(key.name)"
+        case .opGPU: return "op GPU \(key.name)"
         case .opTotal: return "op total \(key.name)"
         case .kernel: return "kernel \(key.name)"
         }
@@ -89,7 +93,7 @@ extension DiffResult {
         out += "\n" + table(["", "metric", "base", "candidate", "change [95% CI]", "p"], gateRows.map(row), rightAligned: [2, 3, 4, 5])
         let ops = operatorRows.filter { $0.verdict == .regression || $0.verdict == .improvement }.prefix(15)
         if !ops.isEmpty {
-            out += "\nOperators with a significant change\n"
+            out += "\nOperators and kernels with a significant change\n"
             out += table(["", "operator", "base", "candidate", "change [95% CI]", "p"], ops.map(row), rightAligned: [2, 3, 4, 5])
         }
         if !contributors.isEmpty {
@@ -238,7 +242,7 @@ extension DiffResult {
     // MARK: JUnit
 
     func renderJUnit() -> String {
-        let cases = gateRows + operatorRows.filter { $0.verdict == .regression }
+        let cases = gateRows + operatorRows.filter { $0.key.kind.gates && $0.verdict == .regression }
         let failures = cases.filter { $0.verdict == .regression }.count
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         out += "<testsuite name=\"stepscope diff\" tests=\"\(cases.count)\" failures=\"\(failures)\" skipped=\"\(cases.filter { $0.verdict == .inconclusive }.count)\">\n"
@@ -247,7 +251,7 @@ extension DiffResult {
             let detail = "\(value(m.key, m.baseMedian)) -> \(value(m.key, m.candidateMedian)), \(ratioText(m)), p=\(formatP(m.adjustedP))"
             switch m.verdict {
             case .regression: out += "<failure message=\"\(xml("regression: " + detail))\"/>"
-            case .inconclusive: out += "<skipped message=\"\(xml("inconclusive: too few steps"))\"/>"
+            case .inconclusive: out += "<skipped message=\"\(xml("inconclusive, too few steps: " + detail))\"/>"
             default: out += "<system-out>\(xml(verdictName(m.verdict) + ": " + detail))</system-out>"
             }
             out += "</testcase>\n"

@@ -29,6 +29,7 @@ func formatFixed(_ v: Double, _ digits: Int) -> String {
     for _ in 0..<digits { scale *= 10 }
     let scaled = Int64((v * scale).rounded())
     let whole = scaled / Int64(scale), frac = abs(scaled % Int64(scale))
+    guard digits > 0 else { return String(whole) }
     let fracText = String(frac)
     return (scaled < 0 && whole == 0 ? "-" : "") + String(whole) + "." + String(repeating: "0", count: digits - fracText.count) + fracText
 }
@@ -39,12 +40,7 @@ public func formatBytes(_ b: Int64) -> String {
     var v = Double(b)
     var u = 0
     while abs(v) >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
-    return u == 0 ? "\(b) B" : formatFixed(v, v >= 100 ? 0 : (v >= 10 ? 1 : 2)).replacingOccurrencesOfTrailingDot + " " + units[u]
-}
-
-extension String {
-    /// "12." (from zero decimals) becomes "12".
-    var replacingOccurrencesOfTrailingDot: String { hasSuffix(".") ? String(dropLast()) : self }
+    return u == 0 ? "\(b) B" : formatFixed(v, abs(v) >= 100 ? 0 : (abs(v) >= 10 ? 1 : 2)) + " " + units[u]
 }
 
 /// A percentage with one decimal.

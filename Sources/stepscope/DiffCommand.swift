@@ -105,6 +105,9 @@ struct DiffCommand: ParsableCommand {
             }
         }
         let baseSamples = try results.get(0), candidateSamples = try results.get(1)
+        for (path, side) in [(base, baseSamples), (candidate, candidateSamples)] where side.steps.isEmpty && side.skipped.isEmpty {
+            throw CLIError(description: "\(path): no steps to compare (the trace has no slices)")
+        }
         options.skip = .count(0)
         let result = Analyzer.diff(base: baseSamples, candidate: candidateSamples, options: options)
         for (f, path) in try outputs() { try writeOutput(result.render(f), to: path) }
