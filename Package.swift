@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "TraceModel", swiftSettings: hotPath),
         .target(name: "TraceImport", dependencies: ["TraceModel", "CZlib"], swiftSettings: hotPath),
         .target(name: "Analysis", dependencies: ["TraceModel"]),
-        .target(name: "Report", dependencies: ["TraceModel", "Analysis"]),
+        .target(name: "Report", dependencies: ["TraceModel", "Analysis", "TraceImport"]),
         .executableTarget(name: "stepscope", dependencies: [
             "TraceModel", "TraceImport", "Analysis", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -40,6 +40,32 @@ public struct RunSamples: Sendable {
     public init() {}
 }
 
+extension RunSamples {
+    /// The samples without their leading warm-up steps (listed in `skipped`). `auto` drops leading
+    /// steps longer than 1.5 x the median of the steps after them, at most half of them.
+    public func dropping(_ skip: SkipSteps) -> RunSamples {
+        let durations = metrics[MetricKey(.step, "")] ?? []
+        let n: Int
+        switch skip {
+        case let .count(k): n = min(max(0, k), steps.count)
+        case .auto:
+            var k = 0
+            while k < steps.count / 2, k + 1 < durations.count {
+                let rest = durations[(k + 1)...].sorted()
+                guard durations[k] > 1.5 * rest[(rest.count - 1) / 2] else { break }
+                k += 1
+            }
+            n = k
+        }
+        guard n > 0 else { return self }
+        var out = self
+        out.skipped = skipped + steps.prefix(n)
+        out.steps = Array(steps.dropFirst(n))
+        out.metrics = metrics.mapValues { Array($0.dropFirst(n)) }
+        return out
+    }
+}
+
 /// How many leading (warm-up) steps to drop.
 public enum SkipSteps: Sendable, Equatable {
     case count(Int)
@@ -124,10 +150,11 @@ extension Analyzer {
         return out
     }
 
-    /// Reduces a run to per-step samples. `memory` and `communication` are the run's memory and
-    /// communication analyses (per rank, same order as `analyses`).
+    /// Reduces a run to per-step samples, every step kept (see `RunSamples.dropping`). `memory`
+    /// and `communication` are the run's memory and communication analyses (per rank, same order
+    /// as `analyses`).
     public static func samples(run: TraceRun, analyses: [RankAnalysis], memory: [[DeviceMemory]],
-                               communication: CommunicationReport?, skip: SkipSteps) -> RunSamples {
+                               communication: CommunicationReport?) -> RunSamples {
         var out = RunSamples()
         out.ranks = run.ranks.count
         // Steps by name across ranks, in first-seen order; a step's time is its slowest rank's.
@@ -139,20 +166,7 @@ extension Analyzer {
                 dur[s.name] = max(dur[s.name] ?? 0, s.dur)
             }
         }
-        let skipCount: Int
-        switch skip {
-        case let .count(n): skipCount = min(max(0, n), order.count)
-        case .auto:
-            var n = 0
-            while n < order.count / 2 {
-                let rest = order[(n + 1)...].map { Double(dur[$0]!) }.sorted()
-                guard !rest.isEmpty, Double(dur[order[n]]!) > 1.5 * rest[(rest.count - 1) / 2] else { break }
-                n += 1
-            }
-            skipCount = n
-        }
-        out.skipped = Array(order.prefix(skipCount))
-        out.steps = Array(order.dropFirst(skipCount))
+        out.steps = order
         let kept = Set(out.steps)
         var values: [MetricKey: [String: Double]] = [:]  // metric -> step -> value (max over ranks)
         func put(_ key: MetricKey, _ step: String, _ v: Double) {
@@ -320,13 +334,25 @@ extension Analyzer {
         let baseKeys = Set(base.metrics.keys), candKeys = Set(candidate.metrics.keys)
         let common = baseKeys.intersection(candKeys).sorted()
         let stepMedian = base.metrics[MetricKey(.step, "")].map { Verdict.median($0) } ?? 0
+        func minAbsolute(_ kind: MetricKind) -> Double {
+            switch kind {
+            case .step: return 0
+            case .memory: return options.memoryMinBytes
+            default: return options.operatorMinFractionOfStep * stepMedian
+            }
+        }
         var rows: [MetricDiff] = []
         for key in common {
             // +1 ns keeps a ratio defined when a step lacks the metric (a zero sample).
             let b = base.metrics[key]!.map { $0 + 1 }, c = candidate.metrics[key]!.map { $0 + 1 }
             let test = MannWhitney.test(b, c)
-            rows.append(MetricDiff(key: key, baseMedian: Verdict.median(b) - 1, candidateMedian: Verdict.median(c) - 1,
-                                   estimate: HodgesLehmann.ratio(base: b, candidate: c, confidence: 1 - options.alpha),
+            let bm = Verdict.median(b) - 1, cm = Verdict.median(c) - 1
+            // An operator whose medians both stay under the absolute minimum cannot change by more
+            // than it: no interval is computed for it (O(n1 n2) each, for thousands of operators)
+            // and its verdict is noise.
+            let small = (key.kind == .opSelf || key.kind == .opTotal) && max(bm, cm) <= minAbsolute(key.kind)
+            rows.append(MetricDiff(key: key, baseMedian: bm, candidateMedian: cm,
+                                   estimate: small ? nil : HodgesLehmann.ratio(base: b, candidate: c, confidence: 1 - options.alpha),
                                    p: test.p, adjustedP: test.p, verdict: .noise, threshold: options.thresholds[key.kind] ?? 0.1))
         }
         // Holm over the gate metrics, Benjamini-Hochberg within the operator and kernel families.
@@ -342,16 +368,15 @@ extension Analyzer {
             let adjusted = f == 0 ? Holm.adjust(ps) : BenjaminiHochberg.adjust(ps)
             for (k, i) in members.enumerated() { rows[i].adjustedP = adjusted[k] }
         }
+        let decidable = MannWhitney.smallestP(base.steps.count, candidate.steps.count) <= options.alpha
         for i in rows.indices {
             let key = rows[i].key
-            let minAbsolute: Double
-            switch key.kind {
-            case .step: minAbsolute = 0
-            case .memory: minAbsolute = options.memoryMinBytes
-            default: minAbsolute = options.operatorMinFractionOfStep * stepMedian
+            guard rows[i].estimate != nil || key.kind == .step else {
+                rows[i].verdict = decidable ? .noise : .inconclusive
+                continue
             }
             rows[i].verdict = Verdict.classify(base: base.metrics[key]!.map { $0 + 1 }, candidate: candidate.metrics[key]!.map { $0 + 1 },
-                                               threshold: rows[i].threshold, minAbsolute: minAbsolute, alpha: options.alpha,
+                                               threshold: rows[i].threshold, minAbsolute: minAbsolute(key.kind), alpha: options.alpha,
                                                adjustedP: rows[i].adjustedP, estimate: rows[i].estimate)
         }
         let gates = rows.filter { $0.key.kind.gates }

@@ -40,6 +40,18 @@ public struct FileSource: ByteSource {
     /// Closes the file.
     public func close() { _ = Glibc.close(fd) }
 
+    /// Up to the first `count` bytes of the file at `path` (a regular file; directories give []).
+    public static func readPrefix(path: String, count: Int) throws(ImportError) -> [UInt8] {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return [] }
+        var file = try FileSource(path: path)
+        defer { file.close() }
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 8)
+        defer { chunk.deallocate() }
+        let n = try file.read(into: chunk)
+        return Array(chunk[0..<n])
+    }
+
     /// The whole content of the file at `path`.
     public static func readAll(path: String) throws(ImportError) -> [UInt8] {
         var file = try FileSource(path: path)

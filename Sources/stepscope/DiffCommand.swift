@@ -13,7 +13,7 @@ struct DiffCommand: ParsableCommand {
         discussion: "Exit codes: 0 pass (noise and improvements included), 1 regression, 2 usage or input error, 3 inconclusive with --fail-on inconclusive. Method: docs/diff.md."
     )
 
-    @Argument(help: "The baseline run: a trace file or a directory of rank files.")
+    @Argument(help: "The baseline run: a trace file, a directory of rank files, or a samples file from 'stepscope summary'.")
     var base: String
 
     @Argument(help: "The candidate run.")
@@ -87,28 +87,22 @@ struct DiffCommand: ParsableCommand {
     }
 
     func run() throws {
-        var options = try diffOptions()
+        let options = try diffOptions()
         let analysisOptions = AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules))
-        let skip = options.skip
-        // Both sides load at once, each with one core.
+        // Both sides load at once; a side that is a samples file is only read.
         let sides = [base, candidate]
         let results = SideResults()
         DispatchQueue.concurrentPerform(iterations: 2) { i in
             do throws(ImportError) {
-                let run = try TraceLoader.loadRun(paths: [sides[i]], jobs: 1)
-                let report = RunReport(run: run, options: analysisOptions)
-                results.set(i, .success(Analyzer.samples(run: run, analyses: report.ranks.map(\.analysis),
-                                                         memory: report.ranks.map(\.memory), communication: report.communication,
-                                                         skip: skip)))
+                results.set(i, .success(try loadSamples(sides[i], options: analysisOptions, jobs: 1)))
             } catch {
                 results.set(i, .failure(error))
             }
         }
-        let baseSamples = try results.get(0), candidateSamples = try results.get(1)
+        let baseSamples = try results.get(0).dropping(options.skip), candidateSamples = try results.get(1).dropping(options.skip)
         for (path, side) in [(base, baseSamples), (candidate, candidateSamples)] where side.steps.isEmpty && side.skipped.isEmpty {
             throw CLIError(description: "\(path): no steps to compare (the trace has no slices)")
         }
-        options.skip = .count(0)
         let result = Analyzer.diff(base: baseSamples, candidate: candidateSamples, options: options)
         for (f, path) in try outputs() { try writeOutput(result.render(f), to: path) }
         if let folded { try writeOutput(result.render(.folded), to: folded) }
@@ -138,5 +132,38 @@ private final class SideResults: @unchecked Sendable {
         case let .failure(e)?: throw e
         case nil: throw CLIError(description: "run not loaded")
         }
+    }
+}
+
+/// A run's per-step samples: read from a samples file, or computed from trace files.
+func loadSamples(_ path: String, options: AnalysisOptions, jobs: Int?) throws(ImportError) -> RunSamples {
+    if let head = try? FileSource.readPrefix(path: path, count: 256), SamplesFile.looksLikeSamples(head) {
+        return try SamplesFile.decode(try FileSource.readAll(path: path), file: path)
+    }
+    let run = try TraceLoader.loadRun(paths: [path], jobs: jobs)
+    let report = RunReport(run: run, options: options)
+    return Analyzer.samples(run: run, analyses: report.ranks.map(\.analysis), memory: report.ranks.map(\.memory),
+                            communication: report.communication)
+}
+
+/// `stepscope summary`: save a run's per-step samples for later diffs.
+struct SummaryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "summary",
+        abstract: "Save a run's per-step samples (a baseline for 'stepscope diff') as JSON."
+    )
+
+    @OptionGroup var load: LoadOptions
+
+    @Option(name: [.short, .long], help: "Write the samples to this file instead of standard output.")
+    var output: String?
+
+    func run() throws {
+        let options = try load.analysisOptions()
+        let run = try load.loadRun()
+        let report = RunReport(run: run, options: options)
+        let samples = Analyzer.samples(run: run, analyses: report.ranks.map(\.analysis), memory: report.ranks.map(\.memory),
+                                       communication: report.communication)
+        try writeOutput(SamplesFile.encode(samples), to: output)
     }
 }

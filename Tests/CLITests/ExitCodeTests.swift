@@ -37,4 +37,24 @@ final class ExitCodeTests: XCTestCase {
         XCTAssertEqual(bad.status, 2)
         XCTAssertEqual(bad.stderr, "stepscope: error: --jobs must be at least 1\n")
     }
+
+    func testASavedSummaryDiffsLikeItsTrace() {
+        let dir = TestSupport.packageRoot + "/sample-traces/ddp2_straggler"
+        let summary = TestSupport.temporaryPath(".samples.json")
+        defer { unlink(summary) }
+        let saved = TestSupport.run(["summary", dir, "-o", summary])
+        XCTAssertEqual(saved.status, 0, saved.stderr)
+        XCTAssertTrue(TestSupport.readFile(summary).hasPrefix("{\"schema\":\"stepscope.samples\""))
+        let fromTraces = TestSupport.run(["diff", dir, dir, "--format", "json", "--skip-steps", "1"])
+        let fromSummary = TestSupport.run(["diff", summary, dir, "--format", "json", "--skip-steps", "1"])
+        XCTAssertEqual(fromSummary.status, 0, fromSummary.stderr)
+        XCTAssertEqual(fromSummary.stdout, fromTraces.stdout)
+        // A broken summary is an input error naming the file.
+        let broken = TestSupport.temporaryPath(".samples.json")
+        defer { unlink(broken) }
+        TestSupport.writeFile(broken, Array("{\"schema\":\"stepscope.samples\",\"version\":1,\"steps\":[\"a\"],\"metrics\":[{\"kind\":\"step\",\"name\":\"\",\"values\":[]}]}".utf8))
+        let bad = TestSupport.run(["diff", broken, dir])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.hasPrefix("stepscope: error: \(broken): "), bad.stderr)
+    }
 }
