@@ -418,11 +418,7 @@ extension Analyzer {
         let s = trace.slices
         let range = trace.tracks.sliceRange[track]
         // Slices open at the window's start: the last slice starting before it and its ancestors.
-        var lo = range.lowerBound, hi = range.upperBound
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if s.start[mid] < window.lowerBound { lo = mid + 1 } else { hi = mid }
-        }
+        let lo = partitionIndex(range) { s.start[$0] >= window.lowerBound }
         var open: [Int] = []
         var p = lo - 1
         if p >= range.lowerBound {
@@ -461,14 +457,7 @@ extension GPUTimeline {
     /// The part of `interval` not overlapped by compute kernels on device `pid`.
     func exposed(_ interval: Range<Int64>, device pid: UInt32, trace: RankTrace) -> Int64 {
         guard let d = deviceIndex[pid] else { return interval.upperBound - interval.lowerBound }
-        let cover = computeCover[d]
-        var k = cover.partitionPoint { $0.upperBound > interval.lowerBound }
-        var covered: Int64 = 0
-        while k < cover.count && cover[k].lowerBound < interval.upperBound {
-            covered += min(cover[k].upperBound, interval.upperBound) - max(cover[k].lowerBound, interval.lowerBound)
-            k += 1
-        }
-        return interval.upperBound - interval.lowerBound - covered
+        return interval.upperBound - interval.lowerBound - overlap(of: interval, with: computeCover[d])
     }
 }
 

@@ -204,12 +204,8 @@ extension Analyzer {
         let windows = a.steps.filter { kept.contains($0.name) }.map { (name: $0.name, range: $0.start..<$0.start + $0.dur) }
         guard !windows.isEmpty else { return }
         func step(of t: Int64) -> Int? {
-            var lo = 0, hi = windows.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if windows[mid].range.upperBound <= t { lo = mid + 1 } else { hi = mid }
-            }
-            return lo < windows.count && windows[lo].range.contains(t) ? lo : nil
+            let k = windows.partitionPoint { $0.range.upperBound > t }
+            return k < windows.count && windows[k].range.contains(t) ? k : nil
         }
         let counted = inclusiveCounted(trace)
         let dims = trace.strings.lookup("Input Dims")

@@ -175,24 +175,9 @@ struct GPUTimeline: Sendable {
             b[.kernelGap] += length
             return
         }
-        let synced = syncCoverage(gap)
+        let synced = overlap(of: gap, with: syncs)
         b[.sync] += synced
         let late = enders.contains { ($0.launchStart ?? .min) > gap.lowerBound }
         b[late ? .hostBound : .other] += length - synced
-    }
-
-    /// Time of `gap` covered by synchronisation calls.
-    private func syncCoverage(_ gap: Range<Int64>) -> Int64 {
-        var lo = 0, hi = syncs.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if syncs[mid].upperBound <= gap.lowerBound { lo = mid + 1 } else { hi = mid }
-        }
-        var covered: Int64 = 0
-        while lo < syncs.count && syncs[lo].lowerBound < gap.upperBound {
-            covered += min(syncs[lo].upperBound, gap.upperBound) - max(syncs[lo].lowerBound, gap.lowerBound)
-            lo += 1
-        }
-        return covered
     }
 }

@@ -245,12 +245,7 @@ struct Enclosing {
         guard track < trace.tracks.sliceRange.count else { return (-1, -1) }
         let range = trace.tracks.sliceRange[track]
         // The last slice starting at or before ts; every slice containing ts is it or an ancestor.
-        var lo = range.lowerBound, hi = range.upperBound
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if s.start[mid] <= ts { lo = mid + 1 } else { hi = mid }
-        }
-        var i = lo - 1
+        var i = partitionIndex(range) { s.start[$0] > ts } - 1
         while i >= range.lowerBound && s.nestEnd[i] <= ts { i = Int(s.parent[i]) }
         var op = -1, module = -1
         while i >= 0 && (op < 0 || (hasModules && module < 0)) {

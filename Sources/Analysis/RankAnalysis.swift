@@ -290,14 +290,31 @@ public enum Analyzer {
     }
 }
 
+/// The first index in `range` for which `isSecond` holds, when it holds for a suffix of the range
+/// (binary search over indices, for columns that are not one array of elements).
+func partitionIndex(_ range: Range<Int>, _ isSecond: (Int) -> Bool) -> Int {
+    var lo = range.lowerBound, hi = range.upperBound
+    while lo < hi {
+        let mid = (lo + hi) / 2
+        if isSecond(mid) { hi = mid } else { lo = mid + 1 }
+    }
+    return lo
+}
+
+/// Time of `interval` covered by `merged` (sorted, disjoint intervals).
+func overlap(of interval: Range<Int64>, with merged: [Range<Int64>]) -> Int64 {
+    var k = merged.partitionPoint { $0.upperBound > interval.lowerBound }
+    var covered: Int64 = 0
+    while k < merged.count && merged[k].lowerBound < interval.upperBound {
+        covered += min(merged[k].upperBound, interval.upperBound) - max(merged[k].lowerBound, interval.lowerBound)
+        k += 1
+    }
+    return covered
+}
+
 extension Array {
     /// Index of the first element for which `belongsToSecondPartition` is true (array partitioned).
     func partitionPoint(_ belongsToSecondPartition: (Element) -> Bool) -> Int {
-        var lo = 0, hi = count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if belongsToSecondPartition(self[mid]) { hi = mid } else { lo = mid + 1 }
-        }
-        return lo
+        partitionIndex(indices) { belongsToSecondPartition(self[$0]) }
     }
 }
