@@ -126,7 +126,7 @@ extension RunReport {
         let all = allWarnings
         if !all.isEmpty {
             out += "\nWarnings\n"
-            for w in all { out += "  \(w.scope)\(w.entry.code) x\(w.entry.count): \(safe(w.entry.example))\n" }
+            for w in all { out += "  \(scopePrefix(w.rank))\(w.entry.code) x\(w.entry.count): \(safe(w.entry.example))\n" }
         }
         return out
     }
@@ -143,9 +143,13 @@ extension RunReport {
               }, rightAligned: [0, 1, 2, 3])
     }
 
-    var allWarnings: [(scope: String, entry: Warnings.Entry)] {
-        warnings.map { ("run: ", $0) } + ranks.flatMap { r in r.warnings.map { ("rank \(r.analysis.rank): ", $0) } }
+    /// Run-level warnings (rank nil) first, then each rank's.
+    var allWarnings: [(rank: Int?, entry: Warnings.Entry)] {
+        warnings.map { (nil, $0) } + ranks.flatMap { r in r.warnings.map { (r.analysis.rank, $0) } }
     }
+
+    /// "run: " or "rank N: ", the prefix of a warning line.
+    func scopePrefix(_ rank: Int?) -> String { rank.map { "rank \($0): " } ?? "run: " }
 
     // MARK: Markdown
 
@@ -171,7 +175,7 @@ extension RunReport {
         let all = allWarnings
         if !all.isEmpty {
             out += "### Warnings\n\n"
-            for w in all { out += "- \(w.scope)`\(w.entry.code)` x\(w.entry.count): \(md(w.entry.example))\n" }
+            for w in all { out += "- \(scopePrefix(w.rank))`\(w.entry.code)` x\(w.entry.count): \(md(w.entry.example))\n" }
         }
         return out
     }
@@ -207,8 +211,8 @@ extension RunReport {
             w.array {
                 for x in allWarnings {
                     w.object {
-                        w.key("scope"); w.string(x.scope == "run: " ? "run" : "rank")
-                        if x.scope != "run: " { w.key("rank"); w.int(Int(x.scope.dropFirst(5).dropLast(2)) ?? 0) }
+                        w.key("scope"); w.string(x.rank == nil ? "run" : "rank")
+                        if let rank = x.rank { w.key("rank"); w.int(rank) }
                         w.key("code"); w.string(x.entry.code)
                         w.key("count"); w.int(x.entry.count)
                         w.key("example"); w.string(x.entry.example)

@@ -140,7 +140,11 @@ func loadSamples(_ path: String, options: AnalysisOptions, jobs: Int?) throws(Im
     if let head = try? FileSource.readPrefix(path: path, count: 256), SamplesFile.looksLikeSamples(head) {
         return try SamplesFile.decode(try FileSource.readAll(path: path), file: path)
     }
-    let run = try TraceLoader.loadRun(paths: [path], jobs: jobs)
+    return samples(of: try TraceLoader.loadRun(paths: [path], jobs: jobs), options: options)
+}
+
+/// A loaded run's per-step samples (every analysis the diff compares).
+func samples(of run: TraceRun, options: AnalysisOptions) -> RunSamples {
     let report = RunReport(run: run, options: options)
     return Analyzer.samples(run: run, analyses: report.ranks.map(\.analysis), memory: report.ranks.map(\.memory),
                             communication: report.communication)
@@ -160,10 +164,6 @@ struct SummaryCommand: ParsableCommand {
 
     func run() throws {
         let options = try load.analysisOptions()
-        let run = try load.loadRun()
-        let report = RunReport(run: run, options: options)
-        let samples = Analyzer.samples(run: run, analyses: report.ranks.map(\.analysis), memory: report.ranks.map(\.memory),
-                                       communication: report.communication)
-        try writeOutput(SamplesFile.encode(samples), to: output)
+        try writeOutput(SamplesFile.encode(samples(of: try load.loadRun(), options: options)), to: output)
     }
 }
