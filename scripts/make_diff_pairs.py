@@ -14,6 +14,7 @@ writes one run per directory (a gzipped rank file each, ~0.75 MB of JSON per ste
                 ops) with its child ops, runtime calls and GPU kernels; about 6-7% of a step
   more_steps/   the base configuration with 16 steps
   warmup/       the base configuration with 2 extra leading warm-up steps 3x slower (14 steps)
+  batch4/       the base configuration with batch 4: every input shape changes, steps get longer
   ranks2_base/, ranks2_same/
                 a 2-rank DDP run (rank 1 is a 1.25x straggler) twice, with different seeds
 
@@ -49,6 +50,7 @@ RUNS = [
     ("slow_op", 1, 12, 7, ["--slow-op", SLOW_OP, "--slow-factor", str(SLOW_FACTOR)]),
     ("more_steps", 1, 16, 6, []),
     ("warmup", 1, 12 + WARMUP_STEPS, 4, ["--warmup-steps", str(WARMUP_STEPS), "--warmup-factor", "3"]),
+    ("batch4", 1, 12, 10, ["--batch", "4"]),
     ("ranks2_base", 2, 12, 8, []),
     ("ranks2_same", 2, 12, 9, []),
 ]

@@ -32,9 +32,11 @@ public struct RunSamples: Sendable {
     public var skipped: [String] = []
     public var ranks = 0
     public var metrics: [MetricKey: [Double]] = [:]
-    /// Operator calls per step and input shapes seen, per operator key, for structural changes.
+    /// Operator calls per step, per operator key, for structural changes.
     public var calls: [String: Double] = [:]
-    public var shapes: [String: Set<String>] = [:]
+    /// The operator rows (`opSelf`, `opTotal`, `opGPU`) split by input shapes (`Input Dims`), for
+    /// operators recorded with shapes: key -> shapes text -> one value per step.
+    public var shapeMetrics: [MetricKey: [String: [Double]]] = [:]
     /// Folded operator stacks (`a;b;c`) with their self time per step, ns.
     public var folded: [String: Double] = [:]
     public init() {}
@@ -62,6 +64,7 @@ extension RunSamples {
         out.skipped = skipped + steps.prefix(n)
         out.steps = Array(steps.dropFirst(n))
         out.metrics = metrics.mapValues { Array($0.dropFirst(n)) }
+        out.shapeMetrics = shapeMetrics.mapValues { $0.mapValues { Array($0.dropFirst(n)) } }
         return out
     }
 }
@@ -172,6 +175,10 @@ extension Analyzer {
         func put(_ key: MetricKey, _ step: String, _ v: Double) {
             values[key, default: [:]][step] = max(values[key]?[step] ?? 0, v)
         }
+        var shapeValues: [MetricKey: [String: [String: Double]]] = [:]  // metric -> shapes -> step -> value
+        func putShape(_ key: MetricKey, _ shape: String, _ step: String, _ v: Double) {
+            shapeValues[key, default: [:]][shape, default: [:]][step] = max(shapeValues[key]?[shape]?[step] ?? 0, v)
+        }
         var foldedTotal: [String: Double] = [:]
         var callsTotal: [String: Double] = [:]
         for (r, a) in analyses.enumerated() {
@@ -185,21 +192,24 @@ extension Analyzer {
                 let device = d.name.split(separator: ":").first.map(String.init) ?? d.name
                 for p in d.stepPeaks where kept.contains(p.step) { put(MetricKey(.memory, device), p.step, Double(p.peak)) }
             }
-            stepOperators(trace, analysis: a, kept: kept, put: put, folded: &foldedTotal, calls: &callsTotal, shapes: &out.shapes)
+            stepOperators(trace, analysis: a, kept: kept, put: put, putShape: putShape, folded: &foldedTotal, calls: &callsTotal)
         }
         for w in communication?.waits ?? [] where kept.contains(w.step) { put(MetricKey(.commWait, ""), w.step, Double(w.wait)) }
         // Every metric gets one sample per kept step (0 where the step did not have it).
         for (key, perStep) in values { out.metrics[key] = out.steps.map { perStep[$0] ?? 0 } }
+        for (key, byShape) in shapeValues { out.shapeMetrics[key] = byShape.mapValues { perStep in out.steps.map { perStep[$0] ?? 0 } } }
         let n = Double(max(1, out.steps.count))
         out.folded = foldedTotal.mapValues { $0 / n }
         out.calls = callsTotal.mapValues { $0 / n }
         return out
     }
 
-    /// Per-step operator self and inclusive times, kernel times, folded stacks and calls of one rank.
-    /// Keys are integers while walking the slices; strings are made once per distinct key.
+    /// Per-step operator self and inclusive times (also split by input shapes), kernel times, folded
+    /// stacks and calls of one rank. Keys are integers while walking the slices; strings are made
+    /// once per distinct key.
     static func stepOperators(_ trace: RankTrace, analysis a: RankAnalysis, kept: Set<String>, put: (MetricKey, String, Double) -> Void,
-                              folded: inout [String: Double], calls: inout [String: Double], shapes: inout [String: Set<String>]) {
+                              putShape: (MetricKey, String, String, Double) -> Void,
+                              folded: inout [String: Double], calls: inout [String: Double]) {
         let s = trace.slices
         let windows = a.steps.filter { kept.contains($0.name) }.map { (name: $0.name, range: $0.start..<$0.start + $0.dur) }
         guard !windows.isEmpty else { return }
@@ -212,8 +222,12 @@ extension Analyzer {
         // Operator keys: (name id, phase) -> row of per-step sums.
         var keyIndex: [UInt64: Int] = [:]
         var keyOf: [(name: UInt32, phase: Phase)] = []
-        var selfSums: [[Double]] = [], totalSums: [[Double]] = [], gpuSums: [[Double]] = [], callCounts: [Double] = []
-        var shapePairs = Set<UInt64>()  // key index << 32 | dims text id
+        var sums = StepSums(steps: windows.count)
+        var callCounts: [Double] = []
+        // The same sums per (operator key, shapes): key index << 32 | dims text id.
+        var shapeIndex: [UInt64: Int] = [:]
+        var shapeOf: [UInt64] = []
+        var shapeSums = StepSums(steps: windows.count)
         // Folded stacks as a tree of (parent node, name id) with self time per node.
         var nodeIndex: [UInt64: Int32] = [:]
         var nodes: [(parent: Int32, name: UInt32)] = []
@@ -245,19 +259,23 @@ extension Analyzer {
                     k = keyOf.count
                     keyIndex[opKey] = k
                     keyOf.append((s.name[i], phase))
-                    selfSums.append([Double](repeating: 0, count: windows.count))
-                    totalSums.append([Double](repeating: 0, count: windows.count))
-                    gpuSums.append([Double](repeating: 0, count: windows.count))
+                    sums.append()
                     callCounts.append(0)
                 }
-                selfSums[k][si] += Double(a.facts.selfTime[i])
-                if counted[i] {
-                    totalSums[k][si] += Double(s.dur[i])
-                    gpuSums[k][si] += Double(a.facts.gpuInclusive[i])
-                }
+                sums.add(k, si, slice: i, analysis: a, counted: counted[i], dur: s.dur[i])
                 nodeSelf[Int(node)] += Double(a.facts.selfTime[i])
                 callCounts[k] += 1
-                if let dims, let v = trace.arg(ofSlice: i, key: dims), !v.isInteger { shapePairs.insert(UInt64(k) << 32 | UInt64(v.text)) }
+                if let dims, let v = trace.arg(ofSlice: i, key: dims), !v.isInteger {
+                    let pair = UInt64(k) << 32 | UInt64(v.text)
+                    let j: Int
+                    if let found = shapeIndex[pair] { j = found } else {
+                        j = shapeOf.count
+                        shapeIndex[pair] = j
+                        shapeOf.append(pair)
+                        shapeSums.append()
+                    }
+                    shapeSums.add(j, si, slice: i, analysis: a, counted: counted[i], dur: s.dur[i])
+                }
             }
         }
         var normalized: [UInt32: String] = [:]
@@ -267,20 +285,14 @@ extension Analyzer {
             normalized[id] = n
             return n
         }
-        for (k, key) in keyOf.enumerated() {
-            let label = name(key.name) + " [" + key.phase.name + "]"
-            for (si, w) in windows.enumerated() {
-                if selfSums[k][si] != 0 || totalSums[k][si] != 0 {
-                    put(MetricKey(.opSelf, label), w.name, selfSums[k][si])
-                    put(MetricKey(.opTotal, label), w.name, totalSums[k][si])
-                }
-                if gpuSums[k][si] != 0 { put(MetricKey(.opGPU, label), w.name, gpuSums[k][si]) }
-            }
+        let labels = keyOf.map { name($0.name) + " [" + $0.phase.name + "]" }
+        for (k, label) in labels.enumerated() {
+            sums.emit(k, label: label, windows: windows) { put($0, $1, $2) }
             calls[label, default: 0] += callCounts[k]
         }
-        for pair in shapePairs {
-            let k = Int(pair >> 32)
-            shapes[name(keyOf[k].name) + " [" + keyOf[k].phase.name + "]", default: []].insert(trace.strings[UInt32(truncatingIfNeeded: pair)])
+        for (j, pair) in shapeOf.enumerated() {
+            let shape = trace.strings[UInt32(truncatingIfNeeded: pair)]
+            shapeSums.emit(j, label: labels[Int(pair >> 32)], windows: windows) { putShape($0, shape, $1, $2) }
         }
         var paths = [String](repeating: "", count: nodes.count)
         for (n, node) in nodes.enumerated() {
@@ -295,6 +307,40 @@ extension Analyzer {
         }
         for (id, sums) in kernelSums {
             for (si, w) in windows.enumerated() where sums[si] != 0 { put(MetricKey(.kernel, name(id)), w.name, sums[si]) }
+        }
+    }
+
+    /// Per-step self, inclusive and GPU sums of a growing list of operator keys.
+    struct StepSums {
+        let steps: Int
+        var selfTime: [[Double]] = [], total: [[Double]] = [], gpu: [[Double]] = []
+
+        init(steps: Int) { self.steps = steps }
+
+        mutating func append() {
+            selfTime.append([Double](repeating: 0, count: steps))
+            total.append([Double](repeating: 0, count: steps))
+            gpu.append([Double](repeating: 0, count: steps))
+        }
+
+        /// Adds slice `i` to row `k` in step `si`; its inclusive times only when `counted`.
+        mutating func add(_ k: Int, _ si: Int, slice i: Int, analysis a: RankAnalysis, counted: Bool, dur: Int64) {
+            selfTime[k][si] += Double(a.facts.selfTime[i])
+            if counted {
+                total[k][si] += Double(dur)
+                gpu[k][si] += Double(a.facts.gpuInclusive[i])
+            }
+        }
+
+        /// Row `k`'s non-zero values as (metric, step, value).
+        func emit(_ k: Int, label: String, windows: [(name: String, range: Range<Int64>)], _ put: (MetricKey, String, Double) -> Void) {
+            for (si, w) in windows.enumerated() {
+                if selfTime[k][si] != 0 || total[k][si] != 0 {
+                    put(MetricKey(.opSelf, label), w.name, selfTime[k][si])
+                    put(MetricKey(.opTotal, label), w.name, total[k][si])
+                }
+                if gpu[k][si] != 0 { put(MetricKey(.opGPU, label), w.name, gpu[k][si]) }
+            }
         }
     }
 
@@ -326,7 +372,8 @@ extension Analyzer {
     }
 
     /// Compares two runs' samples (docs/diff.md).
-    public static func diff(base: RunSamples, candidate: RunSamples, options: DiffOptions) -> DiffResult {
+    public static func diff(base coarseBase: RunSamples, candidate coarseCandidate: RunSamples, options: DiffOptions) -> DiffResult {
+        let (base, candidate) = refiningByShape(coarseBase, coarseCandidate)
         let baseKeys = Set(base.metrics.keys), candKeys = Set(candidate.metrics.keys)
         let common = baseKeys.intersection(candKeys).sorted()
         let stepMedian = base.metrics[MetricKey(.step, "")].map { Verdict.median($0) } ?? 0
@@ -385,11 +432,12 @@ extension Analyzer {
             verdict = .pass
         }
         var structural: [String] = []
-        for key in common where key.kind == .opSelf {
+        let coarseCommon = Set(coarseBase.metrics.keys).intersection(coarseCandidate.metrics.keys)
+        for key in coarseCommon.sorted() where key.kind == .opSelf {
             let name = key.name
             let bc = base.calls[name] ?? 0, cc = candidate.calls[name] ?? 0
             if abs(bc - cc) >= 0.5 { structural.append("\(name): \(formatCalls(bc)) -> \(formatCalls(cc)) calls per step") }
-            if let bs = base.shapes[name], let cs = candidate.shapes[name], bs != cs {
+            if let bs = coarseBase.shapeMetrics[key].map({ Set($0.keys) }), let cs = coarseCandidate.shapeMetrics[key].map({ Set($0.keys) }), bs != cs {
                 structural.append("\(name): input shapes changed (\(bs.count) -> \(cs.count) distinct)")
             }
         }
@@ -411,6 +459,28 @@ extension Analyzer {
         return DiffResult(base: base, candidate: candidate, metrics: rows,
                           added: candKeys.subtracting(baseKeys).sorted(), removed: baseKeys.subtracting(candKeys).sorted(),
                           structural: structural, contributors: contributors, stepChangeNs: stepChange, verdict: verdict)
+    }
+
+    /// The runs with each operator keyed by its input shapes too (`name [phase] @ shapes`) where
+    /// both runs recorded shapes for it and share at least one; otherwise by name within phase, so
+    /// an operator whose every shape changed (a new batch size) is still compared as one.
+    static func refiningByShape(_ base: RunSamples, _ candidate: RunSamples) -> (RunSamples, RunSamples) {
+        func refine(_ run: inout RunSamples, _ coarse: MetricKey) {
+            run.metrics[coarse] = nil
+            for (shape, values) in run.shapeMetrics[coarse] ?? [:] {
+                run.metrics[MetricKey(coarse.kind, coarse.name + " @ " + shape)] = values
+            }
+        }
+        var b = base, c = candidate
+        for key in base.metrics.keys where key.kind == .opSelf && candidate.metrics[key] != nil {
+            guard let bs = base.shapeMetrics[key], let cs = candidate.shapeMetrics[key],
+                  !Set(bs.keys).isDisjoint(with: cs.keys) else { continue }
+            for kind in [MetricKind.opSelf, .opTotal, .opGPU] {
+                refine(&b, MetricKey(kind, key.name))
+                refine(&c, MetricKey(kind, key.name))
+            }
+        }
+        return (b, c)
     }
 
     static func formatCalls(_ v: Double) -> String {

@@ -1,8 +1,12 @@
-import Analysis
+@testable import Analysis
+import TestSupport
+import TraceModel
 import XCTest
 
 /// The diff model on hand-made per-step samples (docs/diff.md).
 final class DiffModelTests: XCTestCase {
+    let x = TestSupport.x
+
     func samples(steps: [Double], ops: [String: [Double]], memory: [Double]? = nil) -> RunSamples {
         var s = RunSamples()
         s.steps = steps.indices.map { "ProfilerStep#\($0)" }
@@ -76,5 +80,63 @@ final class DiffModelTests: XCTestCase {
         XCTAssertEqual(r.verdict, .inconclusive)
         XCTAssertEqual(r.added, [MetricKey(.opSelf, "b [other]")])
         XCTAssertEqual(r.removed, [MetricKey(.opSelf, "a [other]")])
+    }
+
+    /// Samples whose `aten::mm [forward]` rows are split by shapes (self time per step per shape).
+    func shaped(steps: [Double], mm: [String: [Double]]) -> RunSamples {
+        var s = samples(steps: steps, ops: ["aten::mm [forward]": steps.indices.map { i in mm.values.reduce(0) { $0 + $1[i] } }])
+        s.shapeMetrics[MetricKey(.opSelf, "aten::mm [forward]")] = mm
+        return s
+    }
+
+    func testShapesAreAFinerKeyWhenBothRunsShareOne() {
+        // [[8, 64]] is unchanged, [[16, 64]] doubles (5 -> 10 ms), [[32, 64]] is new.
+        let ms = { (v: Double) in (0..<8).map { v * 1_000_000 + Double($0) * 1_000 } }
+        let base = shaped(steps: baseSteps, mm: ["[[8, 64]]": ms(10), "[[16, 64]]": ms(5)])
+        let cand = shaped(steps: baseSteps.map { $0 + 6_000_000 }, mm: ["[[8, 64]]": ms(10), "[[16, 64]]": ms(10), "[[32, 64]]": ms(1)])
+        let r = Analyzer.diff(base: base, candidate: cand, options: DiffOptions())
+        XCTAssertNil(r.metrics.first { $0.key == MetricKey(.opSelf, "aten::mm [forward]") }, "the coarse row is replaced")
+        XCTAssertEqual(r.metrics.first { $0.key == MetricKey(.opSelf, "aten::mm [forward] @ [[16, 64]]") }?.verdict, .regression)
+        XCTAssertEqual(r.metrics.first { $0.key == MetricKey(.opSelf, "aten::mm [forward] @ [[8, 64]]") }?.verdict, .noise)
+        XCTAssertEqual(r.added, [MetricKey(.opSelf, "aten::mm [forward] @ [[32, 64]]")])
+        XCTAssertEqual(r.structural, ["aten::mm [forward]: input shapes changed (2 -> 3 distinct)"])
+        XCTAssertEqual(r.contributors.first?.name, "aten::mm [forward] @ [[16, 64]]")
+    }
+
+    func testDisjointShapesOrShapesOnOneSideKeepTheNameKey() {
+        let ms = { (v: Double) in (0..<8).map { v * 1_000_000 + Double($0) * 1_000 } }
+        let base = shaped(steps: baseSteps, mm: ["[[8, 64]]": ms(10)])
+        let cand = shaped(steps: baseSteps, mm: ["[[16, 64]]": ms(20)])
+        let r = Analyzer.diff(base: base, candidate: cand, options: DiffOptions())
+        XCTAssertEqual(r.metrics.first { $0.key == MetricKey(.opSelf, "aten::mm [forward]") }?.verdict, .regression)
+        XCTAssertFalse(r.metrics.contains { $0.key.name.contains(" @ ") })
+        XCTAssertTrue(r.added.isEmpty && r.removed.isEmpty)
+        var unshaped = cand
+        unshaped.shapeMetrics = [:]
+        let one = Analyzer.diff(base: base, candidate: unshaped, options: DiffOptions())
+        XCTAssertNotNil(one.metrics.first { $0.key == MetricKey(.opSelf, "aten::mm [forward]") })
+        XCTAssertTrue(one.structural.isEmpty)
+    }
+
+    func testSamplesSplitOperatorRowsByInputShapes() throws {
+        // Two steps; aten::mm with two shapes in step 1, one in step 2; one call without shapes.
+        let trace = try TestSupport.trace(TestSupport.kineto([
+            x("ProfilerStep#1", "user_annotation", "0", "100", "1", "1", ""),
+            x("aten::mm", "cpu_op", "10", "20", "1", "1", #""Input Dims": [[8, 64]]"#),
+            x("aten::mm", "cpu_op", "40", "5", "1", "1", #""Input Dims": [[16, 64]]"#),
+            x("ProfilerStep#2", "user_annotation", "100", "100", "1", "1", ""),
+            x("aten::mm", "cpu_op", "110", "30", "1", "1", #""Input Dims": [[8, 64]]"#),
+            x("aten::mm", "cpu_op", "150", "7", "1", "1", ""),
+        ]))
+        let a = Analyzer.analyze(trace, options: AnalysisOptions())
+        let s = Analyzer.samples(run: TraceRun(ranks: [trace]), analyses: [a], memory: [[]], communication: nil)
+        let phase = a.facts.phase[sliceIndex(trace, "ProfilerStep#1") + 1].name
+        let key = MetricKey(.opSelf, "aten::mm [\(phase)]")
+        XCTAssertEqual(s.metrics[key], [25_000, 37_000])
+        XCTAssertEqual(s.shapeMetrics[key]?["[[8, 64]]"], [20_000, 30_000])
+        XCTAssertEqual(s.shapeMetrics[key]?["[[16, 64]]"], [5_000, 0])
+        XCTAssertEqual(s.shapeMetrics[key]?.count, 2)
+        XCTAssertEqual(s.shapeMetrics[MetricKey(.opTotal, "aten::mm [\(phase)]")]?["[[8, 64]]"], [20_000, 30_000])
+        XCTAssertEqual(s.dropping(SkipSteps.count(1)).shapeMetrics[key]?["[[16, 64]]"], [0])
     }
 }

@@ -16,7 +16,7 @@ final class DiffTests: XCTestCase {
     /// and the operators' own time 30%.
     static let slowedOperatorNames = ["scaled_dot_product", "flash_attention"]
 
-    /// The directory holding the runs (base/, same/, slow_op/, more_steps/, warmup/,
+    /// The directory holding the runs (base/, same/, slow_op/, more_steps/, warmup/, batch4/,
     /// ranks2_base/, ranks2_same/), or nil with the reason they could not be made.
     nonisolated(unsafe) static var pairs: String?
     nonisolated(unsafe) static var unavailable = ""
@@ -203,6 +203,34 @@ final class DiffTests: XCTestCase {
         let step = stepRow(doc)
         XCTAssertEqual((step["ratio"] as? NSNumber)?.doubleValue ?? 0, 1.0, accuracy: 0.03)
         XCTAssertEqual(doc["structural"] as? [String], [], "same model, same calls per step")
+    }
+
+    func testInputShapesAreAFinerKeyAndABatchChangeStillCompares() throws {
+        // The same model twice: both record shapes, so operators are keyed by shape too and the
+        // slowed attention is named with its shapes.
+        let base = try run("base"), slow = try run("slow_op"), batch4 = try run("batch4")
+        let doc = try json(cachedDiff([base, slow, "--format", "json"]).stdout)
+        let opNames = metrics(doc).filter { ($0["kind"] as? String) == "op_self" }.map { $0["name"] as? String ?? "" }
+        // Autograd nodes and modules carry no shapes: they stay keyed by name.
+        XCTAssertTrue(opNames.contains("AddmmBackward0 [backward]"))
+        let coarse = Set(opNames.filter { !$0.contains(" @ ") })
+        XCTAssertEqual(opNames.filter { $0.contains(" @ ") && coarse.contains(String($0.prefix { $0 != "@" }.dropLast())) }, [],
+                       "an operator keyed both by name and by shapes")
+        XCTAssertTrue(opNames.contains { $0.hasPrefix("aten::scaled_dot_product_attention [forward] @ [[2, ") }, "\(opNames.prefix(10))")
+        // Batch 2 -> 4 changes the activations' shapes: those operators fall back to their names
+        // and still compare, the shape change is listed, and the longer steps fail the build. The
+        // optimizer's operators see the same parameter shapes and stay keyed by them.
+        let r = diff([base, batch4, "--format", "json"])
+        XCTAssertEqual(r.status, 1, r.stdout)
+        let d = try json(r.stdout)
+        let rows = metrics(d).filter { ($0["kind"] as? String) == "op_self" }.map { $0["name"] as? String ?? "" }
+        XCTAssertTrue(rows.contains("aten::scaled_dot_product_attention [forward]"), "\(rows.prefix(10))")
+        XCTAssertFalse(rows.contains { $0.hasPrefix("aten::scaled_dot_product_attention [forward] @") })
+        XCTAssertTrue(rows.contains { $0.hasPrefix("aten::_foreach_add_ [optimizer] @ [[[") }, "\(rows.filter { $0.contains("optimizer") })")
+        let structural = d["structural"] as? [String] ?? []
+        XCTAssertTrue(structural.contains("aten::scaled_dot_product_attention [forward]: input shapes changed (1 -> 1 distinct)"),
+                      "\(structural.prefix(10))")
+        XCTAssertEqual((stepRow(d)["verdict"] as? String), "regression")
     }
 
     func testWarmUpStepsAreDroppedWithSkipStepsAuto() throws {
