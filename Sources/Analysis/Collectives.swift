@@ -440,17 +440,22 @@ extension Analyzer {
 
 /// Collective arg names, looked up once.
 private struct ArgKeys {
+    static let names = ["Collective name", "Process Group Name", "Seq", "seq", "Group size", "dtype", "In msg nelems", "Out msg nelems"]
     let collectiveName, groupName, seq, seqLower, groupSize, dtype, inNelems, outNelems: UInt32?
     init(_ s: StringTable) {
-        collectiveName = s.lookup("Collective name")
-        groupName = s.lookup("Process Group Name")
-        seq = s.lookup("Seq")
-        seqLower = s.lookup("seq")
-        groupSize = s.lookup("Group size")
-        dtype = s.lookup("dtype")
-        inNelems = s.lookup("In msg nelems")
-        outNelems = s.lookup("Out msg nelems")
+        let ids = Self.names.map { s.lookup($0) }
+        (collectiveName, groupName, seq, seqLower) = (ids[0], ids[1], ids[2], ids[3])
+        (groupSize, dtype, inNelems, outNelems) = (ids[4], ids[5], ids[6], ids[7])
     }
+}
+
+extension Analyzer {
+    /// Every slice arg the analyses read (collective args, input shapes): a load for analysis
+    /// only (`stepscope diff`) may drop the others.
+    public static let argumentKeys: Set<String> = Set(ArgKeys.names).union([inputDimsKey])
+
+    /// The arg that holds an operator's input shapes.
+    static let inputDimsKey = "Input Dims"
 }
 
 extension GPUTimeline {

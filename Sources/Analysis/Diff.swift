@@ -137,7 +137,9 @@ public struct DiffResult: Sendable {
 extension Analyzer {
     /// `s` with run-specific tokens removed: hexadecimal addresses (`0x7f6d14ac71c0` -> `0x?`).
     public static func normalizedName(_ s: String) -> String {
-        guard s.contains("0x") else { return s }
+        let utf8 = s.utf8
+        guard let zero = utf8.firstIndex(of: UInt8(ascii: "0")),
+              utf8[zero...].dropFirst().contains(UInt8(ascii: "x")) else { return s }
         var out = ""
         var chars = Array(s.unicodeScalars)[...]
         while let c = chars.first {
@@ -218,7 +220,7 @@ extension Analyzer {
             return k < windows.count && windows[k].range.contains(t) ? k : nil
         }
         let counted = inclusiveCounted(trace)
-        let dims = trace.strings.lookup("Input Dims")
+        let dims = trace.strings.lookup(Analyzer.inputDimsKey)
         // Operator keys: (name id, phase) -> row of per-step sums.
         var keyIndex: [UInt64: Int] = [:]
         var keyOf: [(name: UInt32, phase: Phase)] = []

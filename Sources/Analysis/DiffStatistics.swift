@@ -174,12 +174,39 @@ public enum HodgesLehmann {
             let lc = log(c)
             for lb in logBase { d.append(lc - lb) }
         }
-        d.sort()
-        let middle = m % 2 == 1 ? d[m / 2] : (d[m / 2 - 1] + d[m / 2]) / 2
         let z = StandardNormal.quantile((1 + confidence) / 2)
         let reach = z * (Double(n1 * n2 * (n1 + n2 + 1)) / 12).squareRoot()
         let k = max(0, Int((Double(m) / 2 - reach).rounded(.down)))
+        // Only four order statistics are needed: select them instead of sorting all m.
+        select(&d, at: [k, m - 1 - k, (m - 1) / 2, m / 2])
+        let middle = m % 2 == 1 ? d[m / 2] : (d[m / 2 - 1] + d[m / 2]) / 2
         return RatioEstimate(ratio: exp(middle), lower: exp(d[k]), upper: exp(d[m - 1 - k]))
+    }
+
+    /// Rearranges `a` so that each of `positions` holds the value sorting would put there
+    /// (Hoare's selection, one pass per position over what is right of the previous one).
+    static func select(_ a: inout [Double], at positions: [Int]) {
+        var lo = 0
+        for p in positions.sorted() where p >= lo {
+            var l = lo, r = a.count - 1
+            while l < r {
+                let x = a[l], y = a[(l + r) / 2], z = a[r]
+                let pivot = max(min(x, y), min(max(x, y), z))
+                var i = l, j = r
+                while i <= j {
+                    while a[i] < pivot { i += 1 }
+                    while a[j] > pivot { j -= 1 }
+                    if i <= j {
+                        a.swapAt(i, j)
+                        i += 1
+                        j -= 1
+                    }
+                }
+                // a[l...j] <= pivot <= a[i...r], with j < i.
+                if p <= j { r = j } else if p >= i { l = i } else { break }
+            }
+            lo = p + 1
+        }
     }
 }
 

@@ -5,7 +5,7 @@ extension Analyzer {
     static func aggregate(_ trace: RankTrace, facts: SliceFacts, byShape: Bool) -> (ops: [OperatorStat], kernels: [KernelStat], gpuTotal: Int64) {
         let s = trace.slices
         let n = s.count
-        let shapeKey = trace.strings.lookup("Input Dims")
+        let shapeKey = trace.strings.lookup(Analyzer.inputDimsKey)
         // Key of each operator slice (an interned id), or UInt32.max for non-operators.
         var key = [UInt32](repeating: .max, count: n)
         for i in 0..<n where trace.isOperator(i) {

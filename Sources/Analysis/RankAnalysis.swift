@@ -18,9 +18,12 @@ public struct AnalysisOptions: Sendable {
     public var phaseRules: [PhaseRule] = []
     /// Key operators by name plus `Input Dims`.
     public var byShape = false
-    public init(phaseRules: [PhaseRule] = [], byShape: Bool = false) {
+    /// Build the operator and kernel tables (a diff, which keys operators per step itself, skips them).
+    public var operatorTables = true
+    public init(phaseRules: [PhaseRule] = [], byShape: Bool = false, operatorTables: Bool = true) {
         self.phaseRules = phaseRules
         self.byShape = byShape
+        self.operatorTables = operatorTables
     }
 }
 
@@ -126,7 +129,7 @@ public enum Analyzer {
         for s in steps { total += s.phases }
         var gpu: GPUBreakdown?
         for s in steps { if let g = s.gpu { gpu = (gpu ?? GPUBreakdown()); gpu! += g } }
-        let (ops, kernels, gpuTotal) = aggregate(trace, facts: facts, byShape: options.byShape)
+        let (ops, kernels, gpuTotal) = options.operatorTables ? aggregate(trace, facts: facts, byShape: options.byShape) : ([], [], 0)
         return RankAnalysis(rank: trace.rank, source: trace.source, steps: steps, stepTrack: stepTrack, phases: total, gpu: gpu,
                             operators: ops, kernels: kernels, facts: facts, gpuActivityNs: gpuTotal, timeline: timeline)
     }

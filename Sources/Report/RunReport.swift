@@ -45,6 +45,8 @@ public struct RankReport: Sendable {
 public struct RunReport: Sendable {
     /// Version of the JSON schema (docs/report-json.md).
     public static let schemaVersion = 1
+    /// The run the report was made from.
+    public let run: TraceRun
     public var ranks: [RankReport]
     public var steps: [RunStep]
     public var stepStats: StepStats?
@@ -61,6 +63,7 @@ public struct RunReport: Sendable {
 
     /// Assembles the report from analyses already made (one per rank, same order).
     public init(run: TraceRun, analyses: [RankAnalysis]) {
+        self.run = run
         ranks = zip(run.ranks, analyses).map { trace, a in
             RankReport(analysis: a, stepStats: StepStats(a.steps.map(\.dur)),
                        eventCounts: trace.eventCounts.sorted { $0.key < $1.key }.map { (String(UnicodeScalar($0.key)), $0.value) },

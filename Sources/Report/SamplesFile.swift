@@ -87,3 +87,10 @@ public enum SamplesFile {
         return r
     }
 }
+
+extension RunReport {
+    /// The run reduced to per-step samples: every metric `stepscope diff` compares.
+    public var samples: RunSamples {
+        Analyzer.samples(run: run, analyses: ranks.map(\.analysis), memory: ranks.map(\.memory), communication: communication)
+    }
+}

@@ -31,6 +31,32 @@ struct WellKnownKeys {
         deviceType = s.intern("Device Type")
         deviceID = s.intern("Device Id")
     }
+
+    /// Arg keys of non-metadata events that the builder itself reads (`[memory]` events).
+    static let readArgs: Set<String> = ["Bytes", "Total Allocated", "Total Reserved", "Addr", "Device Type", "Device Id"]
+}
+
+/// Which arg keys a load keeps, decided once per distinct key.
+final class ArgFilter {
+    private let keep: Set<String>
+    private let strings: StringTable
+    /// Per string id: -1 not decided yet, 0 drop, 1 keep.
+    private var decided: [Int8] = []
+
+    init(keep: Set<String>, strings: StringTable) {
+        self.keep = keep
+        self.strings = strings
+    }
+
+    /// Whether args with key `key` (an interned string) are kept.
+    @inline(__always)
+    func keeps(_ key: UInt32) -> Bool {
+        let i = Int(key)
+        if i < decided.count, decided[i] >= 0 { return decided[i] == 1 }
+        if i >= decided.count { decided.append(contentsOf: repeatElement(-1, count: i + 1 - decided.count)) }
+        decided[i] = keep.contains(strings[key]) ? 1 : 0
+        return decided[i] == 1
+    }
 }
 
 /// Kineto semantics: turns raw events into model rows, then sorts, nests and links them.
@@ -58,11 +84,15 @@ final class KinetoBuilder {
     private var pendingAsyncEnds: [(key: AsyncKey, ts: Int64)] = []
     private var topLevelSeen: [(String, [UInt8])] = []
 
+    /// Which args the parser keeps (nil: all).
+    let argFilter: ArgFilter?
+
     /// `expectedBytes` (the JSON size, when known) sizes the tables up front, so they are not
-    /// copied while growing.
-    init(rank: RankTrace, expectedBytes: Int64 = 0) {
+    /// copied while growing. `argKeys` (when given) are the args to keep besides the importer's own.
+    init(rank: RankTrace, expectedBytes: Int64 = 0, argKeys: Set<String>? = nil) {
         self.rank = rank
         keys = WellKnownKeys(rank.strings)
+        argFilter = argKeys.map { ArgFilter(keep: $0.union(WellKnownKeys.readArgs), strings: rank.strings) }
         if expectedBytes > 0 {
             rank.slices.reserveCapacity(Int(expectedBytes / 400))
             rank.args.key.reserveCapacity(Int(expectedBytes / 180))

@@ -4,6 +4,21 @@ import TraceModel
 import Glibc
 #endif
 
+/// What a load keeps and how many cores it may use.
+public struct ImportOptions: Sendable {
+    /// Arg keys to keep (beyond those the importer reads itself, and every arg of counter and
+    /// metadata events); nil keeps every arg. Dropping the rest skips interning their values,
+    /// for callers that read only a few args (`stepscope diff`).
+    public var argKeys: Set<String>?
+    /// Cores this load may use (default: all); with one, a file is not split in two.
+    public var cores: Int?
+
+    public init(argKeys: Set<String>? = nil, cores: Int? = nil) {
+        self.argKeys = argKeys
+        self.cores = cores
+    }
+}
+
 /// Loads trace files into the model: one file, several files, or directories of per-rank files.
 public enum TraceLoader {
     /// Progress callback: (file, bytes of the file read so far).
@@ -11,11 +26,12 @@ public enum TraceLoader {
 
     /// Loads one Chrome-trace JSON file, plain or gzip (detected by its magic bytes).
     public static func load(path: String, rank: Int = 0, progress: Progress? = nil) throws(ImportError) -> RankTrace {
-        try load(path: path, rank: rank, progress: progress, splitThreshold: splitThreshold)
+        try load(path: path, rank: rank, progress: progress, splitThreshold: splitThreshold, options: ImportOptions())
     }
 
     /// Plain files at least `splitThreshold` bytes long are parsed as two halves on two cores.
-    static func load(path: String, rank: Int, progress: Progress?, splitThreshold: Int64) throws(ImportError) -> RankTrace {
+    static func load(path: String, rank: Int, progress: Progress?, splitThreshold: Int64,
+                     options: ImportOptions = ImportOptions()) throws(ImportError) -> RankTrace {
         let gzip = try hasGzipMagic(path)
         let file = try FileSource(path: path)
         defer { file.close() }
@@ -24,11 +40,12 @@ public enum TraceLoader {
             let source = try GzipSource(file, path: path)
             defer { source.close() }
             // Inflate on another core while this one parses.
-            try parse(source: PrefetchSource(source), name: path, into: trace, expectedBytes: file.size * 8, progress: progress)
+            try parse(source: PrefetchSource(source), name: path, into: trace, expectedBytes: file.size * 8, progress: progress,
+                      options: options)
         } else if file.size >= splitThreshold, let split = try splitPoint(path: path, size: file.size) {
-            try parseInTwo(file: file, path: path, split: split, into: trace, progress: progress)
+            try parseInTwo(file: file, path: path, split: split, into: trace, progress: progress, options: options)
         } else {
-            try parse(source: file, name: path, into: trace, expectedBytes: file.size, progress: progress)
+            try parse(source: file, name: path, into: trace, expectedBytes: file.size, progress: progress, options: options)
         }
         if let r = trace.metadata.distributed?.rank { trace.rank = r }
         return trace
@@ -69,13 +86,13 @@ public enum TraceLoader {
     /// Parses a plain file as two halves on two cores, then appends the second to the first. When
     /// the first half finds no event at the split, it simply parses on and the second is dropped.
     static func parseInTwo(file: FileSource, path: String, split: (offset: Int64, bareArray: Bool), into trace: RankTrace,
-                           progress: Progress?) throws(ImportError) {
-        let second = SecondHalf(path: path, split: split, rank: trace.rank)
+                           progress: Progress?, options: ImportOptions) throws(ImportError) {
+        let second = SecondHalf(path: path, split: split, rank: trace.rank, options: options)
         let group = DispatchGroup()
         DispatchQueue.global().async(group: group) { second.run() }
         // Sized for the whole file: the second half is appended without regrowing (untouched
         // reserved pages cost no memory).
-        let builder = KinetoBuilder(rank: trace, expectedBytes: file.size)
+        let builder = KinetoBuilder(rank: trace, expectedBytes: file.size, argKeys: options.argKeys)
         let parser = TraceParser(source: file, file: path, builder: builder)
         parser.stopAt = split.offset
         if let progress { parser.progress = { progress(path, $0) } }
@@ -101,19 +118,22 @@ public enum TraceLoader {
         let path: String
         let split: (offset: Int64, bareArray: Bool)
         let rank: Int
+        let options: ImportOptions
         var result: Result<KinetoBuilder, ImportError>?
 
-        init(path: String, split: (offset: Int64, bareArray: Bool), rank: Int) {
+        init(path: String, split: (offset: Int64, bareArray: Bool), rank: Int, options: ImportOptions) {
             self.path = path
             self.split = split
             self.rank = rank
+            self.options = options
         }
 
         func run() {
             do throws(ImportError) {
                 let file = try FileSource(path: path, offset: split.offset)
                 defer { file.close() }
-                let builder = KinetoBuilder(rank: RankTrace(source: path, rank: rank), expectedBytes: file.size - split.offset)
+                let builder = KinetoBuilder(rank: RankTrace(source: path, rank: rank), expectedBytes: file.size - split.offset,
+                                            argKeys: options.argKeys)
                 builder.isContinuation = true
                 let parser = TraceParser(source: file, file: path, builder: builder, continuationAt: split.offset, bareArray: split.bareArray)
                 try parser.run()
@@ -131,17 +151,17 @@ public enum TraceLoader {
         if gzip {
             let source = try GzipSource(MemorySource(bytes), path: name)
             defer { source.close() }
-            try parse(source: source, name: name, into: trace, progress: nil)
+            try parse(source: source, name: name, into: trace, progress: nil, options: ImportOptions())
         } else {
-            try parse(source: MemorySource(bytes), name: name, into: trace, progress: nil)
+            try parse(source: MemorySource(bytes), name: name, into: trace, progress: nil, options: ImportOptions())
         }
         if let r = trace.metadata.distributed?.rank { trace.rank = r }
         return trace
     }
 
     static func parse(source: any ByteSource, name: String, into trace: RankTrace, expectedBytes: Int64 = 0,
-                      progress: Progress?) throws(ImportError) {
-        let builder = KinetoBuilder(rank: trace, expectedBytes: expectedBytes)
+                      progress: Progress?, options: ImportOptions) throws(ImportError) {
+        let builder = KinetoBuilder(rank: trace, expectedBytes: expectedBytes, argKeys: options.argKeys)
         let parser = TraceParser(source: source, file: name, builder: builder)
         if let progress { parser.progress = { progress(name, $0) } }
         try parser.run()
@@ -149,23 +169,25 @@ public enum TraceLoader {
     }
 
     /// Loads paths (files or directories of trace files) as one run, up to `jobs` files at a time
-    /// (default: one per core).
+    /// (default: one per core this load may use, `options.cores`).
     ///
     /// A rank comes from `distributedInfo`, else from the file name (`rank3`, `rank-3`, `rank_3`),
     /// else from the load order. Files loaded one at a time use two cores each (split parse, gzip
     /// prefetch); files loaded side by side use one core each, so the machine is not oversubscribed.
-    public static func loadRun(paths: [String], jobs: Int? = nil, progress: Progress? = nil) throws(ImportError) -> TraceRun {
+    public static func loadRun(paths: [String], jobs: Int? = nil, progress: Progress? = nil,
+                               options: ImportOptions = ImportOptions()) throws(ImportError) -> TraceRun {
         var found: [String] = []
         for p in paths { found += try expand(p) }
         let files = found
         guard !files.isEmpty else { throw ImportError(file: paths.joined(separator: " "), message: "no trace files found") }
-        let workers = max(1, min(jobs ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), files.count))
-        let threshold = workers == 1 ? splitThreshold : .max
+        let cores = max(1, options.cores ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let workers = max(1, min(jobs ?? cores, files.count))
+        let threshold = workers == 1 && cores > 1 ? splitThreshold : .max
         let slots = ResultSlots(count: files.count)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while let i = slots.claim() {
                 do throws(ImportError) {
-                    slots.set(i, .success(try load(path: files[i], rank: i, progress: progress, splitThreshold: threshold)))
+                    slots.set(i, .success(try load(path: files[i], rank: i, progress: progress, splitThreshold: threshold, options: options)))
                 } catch {
                     slots.set(i, .failure(error))
                 }

@@ -8,6 +8,7 @@ final class TraceParser {
     private let file: String
     private let strings: StringTable
     private let keys: WellKnownKeys
+    private let argFilter: ArgFilter?
     private var event = RawEvent()
 
     private enum State { case start, topObject, events, afterEvents, done, stopped }
@@ -35,6 +36,7 @@ final class TraceParser {
         self.file = file
         strings = builder.rank.strings
         keys = builder.keys
+        argFilter = builder.argFilter
     }
 
     /// Parses the whole input.
@@ -255,6 +257,14 @@ final class TraceParser {
                     c = try scan.skipSpace(&pos)
                     continue
                 }
+            }
+            // Filtered loads drop other args unread, but keep every arg of counters and metadata
+            // (and of events whose `ph` comes after their args).
+            if let argFilter, event.ph != 0x43, event.ph != 0x4D, event.ph != 0, !argFilter.keeps(key) {
+                try scan.skipValue(&pos)
+                guard try scan.nextMember(&pos, close: 0x7D) else { return }
+                c = try scan.skipSpace(&pos)
+                continue
             }
             let value: ArgValue
             if (c == 0x2D || (c >= 0x30 && c <= 0x39)), let v = try scan.parseSmallInteger(&pos) {

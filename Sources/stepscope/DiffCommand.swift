@@ -4,6 +4,9 @@ import Dispatch
 import Report
 import TraceImport
 import TraceModel
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `stepscope diff`: compare a candidate run with a baseline, with a verdict for CI.
 struct DiffCommand: ParsableCommand {
@@ -88,13 +91,17 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         let options = try diffOptions()
-        let analysisOptions = AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules))
-        // Both sides load at once; a side that is a samples file is only read.
+        let analysisOptions = AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules), operatorTables: false)
+        // Both sides load at once, sharing the cores; a side that is a samples file is only read.
+        // Traces keep only the args the analyses read.
         let sides = [base, candidate]
+        let traces = sides.filter { !isSamplesFile($0) }.count
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        let importOptions = ImportOptions(argKeys: Analyzer.argumentKeys, cores: max(1, cores / max(1, traces)))
         let results = SideResults()
         DispatchQueue.concurrentPerform(iterations: 2) { i in
             do throws(ImportError) {
-                results.set(i, .success(try loadSamples(sides[i], options: analysisOptions, jobs: 1)))
+                results.set(i, .success(try loadSamples(sides[i], options: analysisOptions, importOptions: importOptions)))
             } catch {
                 results.set(i, .failure(error))
             }
@@ -136,18 +143,15 @@ private final class SideResults: @unchecked Sendable {
 }
 
 /// A run's per-step samples: read from a samples file, or computed from trace files.
-func loadSamples(_ path: String, options: AnalysisOptions, jobs: Int?) throws(ImportError) -> RunSamples {
-    if let head = try? FileSource.readPrefix(path: path, count: 256), SamplesFile.looksLikeSamples(head) {
-        return try SamplesFile.decode(try FileSource.readAll(path: path), file: path)
-    }
-    return samples(of: try TraceLoader.loadRun(paths: [path], jobs: jobs), options: options)
+func loadSamples(_ path: String, options: AnalysisOptions, importOptions: ImportOptions) throws(ImportError) -> RunSamples {
+    if isSamplesFile(path) { return try SamplesFile.decode(try FileSource.readAll(path: path), file: path) }
+    return RunReport(run: try TraceLoader.loadRun(paths: [path], options: importOptions), options: options).samples
 }
 
-/// A loaded run's per-step samples (every analysis the diff compares).
-func samples(of run: TraceRun, options: AnalysisOptions) -> RunSamples {
-    let report = RunReport(run: run, options: options)
-    return Analyzer.samples(run: run, analyses: report.ranks.map(\.analysis), memory: report.ranks.map(\.memory),
-                            communication: report.communication)
+/// Whether `path` is a samples file (`stepscope summary`) rather than a trace.
+func isSamplesFile(_ path: String) -> Bool {
+    guard let head = try? FileSource.readPrefix(path: path, count: 256) else { return false }
+    return SamplesFile.looksLikeSamples(head)
 }
 
 /// `stepscope summary`: save a run's per-step samples for later diffs.
@@ -163,7 +167,9 @@ struct SummaryCommand: ParsableCommand {
     var output: String?
 
     func run() throws {
-        let options = try load.analysisOptions()
-        try writeOutput(SamplesFile.encode(samples(of: try load.loadRun(), options: options)), to: output)
+        var options = try load.analysisOptions()
+        options.operatorTables = false
+        let run = try load.loadRun(ImportOptions(argKeys: Analyzer.argumentKeys))
+        try writeOutput(SamplesFile.encode(RunReport(run: run, options: options).samples), to: output)
     }
 }

@@ -41,9 +41,9 @@ struct LoadOptions: ParsableArguments {
         AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules), byShape: byShape)
     }
 
-    func loadRun() throws -> TraceRun {
+    func loadRun(_ options: ImportOptions = ImportOptions()) throws -> TraceRun {
         if let jobs, jobs < 1 { throw CLIError(description: "--jobs must be at least 1") }
-        return try TraceLoader.loadRun(paths: paths, jobs: jobs)
+        return try TraceLoader.loadRun(paths: paths, jobs: jobs, options: options)
     }
 }
 

@@ -213,6 +213,25 @@ final class DiffStatisticsTests: XCTestCase {
         assertClose(b.upper, 1.5049504950495047)
     }
 
+    func testSelectionPutsTheSameValuesAsSortingAtEachPosition() {
+        // Pseudo-random values with many ties, several sizes, positions at the edges too.
+        var seed: UInt64 = 12345
+        func next() -> Double {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Double((seed >> 33) % 37)
+        }
+        for n in [1, 2, 3, 7, 64, 1000] {
+            let values = (0..<n).map { _ in next() }
+            let sorted = values.sorted()
+            for positions in [[0], [n - 1], [n / 2, (n - 1) / 2], [0, n / 3, n - 1 - n / 3, n - 1]] {
+                var a = values
+                HodgesLehmann.select(&a, at: positions)
+                for p in positions { XCTAssertEqual(a[p], sorted[p], "n \(n) position \(p)") }
+                XCTAssertEqual(a.sorted(), sorted, "a permutation")
+            }
+        }
+    }
+
     func testHodgesLehmannNeedsPositiveValues() {
         XCTAssertNil(HodgesLehmann.ratio(base: [], candidate: [1]))
         XCTAssertNil(HodgesLehmann.ratio(base: [1, 0], candidate: [1]))
