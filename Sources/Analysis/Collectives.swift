@@ -148,6 +148,7 @@ extension Analyzer {
         let keys = ArgKeys(trace.strings)
         let timeline = analysis.timeline
         var result: [CollectiveInstance] = []
+        var kindOfName: [String: CollectiveKind] = [:]
         for i in chosen.sorted(by: { s.start[$0] < s.start[$1] }) {
             func arg(_ k: UInt32?) -> ArgValue? { k.flatMap { trace.arg(ofSlice: i, key: $0) } }
             let sliceName = trace.strings[s.name[i]]
@@ -161,10 +162,14 @@ extension Analyzer {
             let dtype = arg(keys.dtype).map { trace.argString($0) }
             let inCount = arg(keys.inNelems).flatMap { trace.argInteger($0) }
             let outCount = arg(keys.outNelems).flatMap { trace.argInteger($0) }
+            let kind: CollectiveKind
+            if let known = kindOfName[name] { kind = known } else {
+                kind = CollectiveKind(name)
+                kindOfName[name] = kind
+            }
             var bytes: Int64?
             if let size = dtype.flatMap(Self.dtypeSize) {
-                let lower = name.lowercased()
-                let count = lower.contains("allgather") || lower.contains("all_gather") ? (outCount ?? inCount) : (inCount ?? outCount)
+                let count = kind == .allGather ? (outCount ?? inCount) : (inCount ?? outCount)
                 bytes = count.map { $0 * size }
             }
             var instance = CollectiveInstance(rank: trace.rank, group: group, seq: seq, name: name, slice: i, start: s.start[i],
@@ -175,9 +180,10 @@ extension Analyzer {
             }
             if let bytes, let n = groupSize, n > 0, s.dur[i] > 0 {
                 let algorithmic = Double(bytes) / (Double(s.dur[i]) / 1e9)
-                instance.busBandwidth = algorithmic * Self.busFactor(name, n)
+                instance.busBandwidth = algorithmic * kind.busFactor(n)
             }
-            instance.step = analysis.steps.first { $0.start <= s.start[i] && s.start[i] < $0.start + $0.dur }?.name
+            let k = analysis.steps.partitionPoint { $0.start + $0.dur > s.start[i] }
+            if k < analysis.steps.count, analysis.steps[k].start <= s.start[i] { instance.step = analysis.steps[k].name }
             result.append(instance)
         }
         return result
@@ -204,14 +210,6 @@ extension Analyzer {
         }
     }
 
-    /// The NCCL-tests factor from algorithm bandwidth to bus bandwidth for `n` ranks.
-    static func busFactor(_ name: String, _ n: Int) -> Double {
-        let lower = name.lowercased().replacingUnderscores
-        let d = Double(n)
-        if lower.contains("allreduce") { return 2 * (d - 1) / d }
-        if lower.contains("allgather") || lower.contains("reducescatter") || lower.contains("alltoall") { return (d - 1) / d }
-        return 1
-    }
 
     /// Matches collectives across ranks and derives waits and stragglers.
     public static func communication(_ ranks: [(trace: RankTrace, analysis: RankAnalysis)]) -> CommunicationReport {
@@ -438,6 +436,30 @@ extension Analyzer {
     }
 }
 
+/// What a collective's name says about its traffic (names compared without case or underscores).
+enum CollectiveKind {
+    case allReduce, allGather, reduceScatter, allToAll, other
+
+    init(_ name: String) {
+        let lower = String(name.lowercased().filter { $0 != "_" })
+        if lower.contains("allreduce") { self = .allReduce }
+        else if lower.contains("allgather") { self = .allGather }
+        else if lower.contains("reducescatter") { self = .reduceScatter }
+        else if lower.contains("alltoall") { self = .allToAll }
+        else { self = .other }
+    }
+
+    /// The NCCL-tests factor from algorithm bandwidth to bus bandwidth for `n` ranks.
+    func busFactor(_ n: Int) -> Double {
+        let d = Double(n)
+        switch self {
+        case .allReduce: return 2 * (d - 1) / d
+        case .allGather, .reduceScatter, .allToAll: return (d - 1) / d
+        case .other: return 1
+        }
+    }
+}
+
 /// Collective arg names, looked up once.
 private struct ArgKeys {
     static let names = ["Collective name", "Process Group Name", "Seq", "seq", "Group size", "dtype", "In msg nelems", "Out msg nelems"]
@@ -464,8 +486,4 @@ extension GPUTimeline {
         guard let d = deviceIndex[pid] else { return interval.upperBound - interval.lowerBound }
         return interval.upperBound - interval.lowerBound - overlap(of: interval, with: computeCover[d])
     }
-}
-
-extension String {
-    var replacingUnderscores: String { String(filter { $0 != "_" }) }
 }
