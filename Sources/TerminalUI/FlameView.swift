@@ -48,7 +48,7 @@ public final class FlameView: View {
             parts.insert(clipped(tree.name[sel], 40) + " " + formatDuration(ic.weight[sel]) + " (" + percent(ic.weight[sel], total) + ")", at: 0)
         }
         if !state.query.isEmpty {
-            parts.append("/\(state.query): \(state.matches.count) matches, \(percent(matchShare, total))")
+            parts.insert("/\(state.query): \(state.matches.count) matches, \(percent(matchShare, total))", at: 1)
         }
         return parts.joined(separator: " │ ")
     }

@@ -18,7 +18,7 @@ struct Icicle {
     /// A frame drawn on screen: node and its columns (in eighths of a cell).
     struct Placed { var node: Int32; var row: Int; var from: Int; var to: Int }
 
-    /// Frames laid out in `area` from `state.root`, at least one eighth of a cell wide.
+    /// Frames laid out in `area` from `root`, at least one cell wide (positions in eighths of a cell).
     func layout(_ area: Rect, root: Int32) -> [Placed] {
         guard area.width > 0, area.height > 0, weight[Int(root)] > 0 else { return [] }
         var out: [Placed] = []
@@ -39,7 +39,7 @@ struct Icicle {
             var x = from
             for c in tree.children[Int(node)] {
                 let cw = Double(weight[Int(c)]) * scale * fit
-                if cw >= 1 { queue.append((c, x, row + 1)) }
+                if cw >= 8 { queue.append((c, x, row + 1)) }
                 x += cw
             }
         }

@@ -128,7 +128,9 @@ public final class RankModel: @unchecked Sendable {
 public struct Lane: Sendable {
     public var track: Int
     public var depth: Int
-    public var label: String
+    public var rank: Int
+    /// Terminal-safe track name.
+    public var name: String
     public var isGPU: Bool
     /// Slice indices, ordered by start.
     public var slices: [Int32]
@@ -156,11 +158,16 @@ public struct Lane: Sendable {
                     m = max(m, s.start[Int(i)] + s.dur[Int(i)])
                     ends.append(m)
                 }
-                let label = "r\(trace.rank) " + (gpu ? "gpu " : "") + name + (d > 0 ? " ·\(d)" : "")
-                out.append(Lane(track: t, depth: d, label: label, isGPU: gpu, slices: list, starts: starts, maxEnds: ends))
+                out.append(Lane(track: t, depth: d, rank: trace.rank, name: name, isGPU: gpu, slices: list, starts: starts, maxEnds: ends))
             }
         }
         return out
+    }
+
+    /// The row label in `width` columns: rank, GPU mark, track name (clipped) and nesting depth.
+    public func label(width: Int) -> String {
+        let head = "r\(rank) " + (isGPU ? "gpu " : ""), tail = depth > 0 ? " ·\(depth)" : ""
+        return head + clipped(name, width - displayWidth(head) - displayWidth(tail)) + tail
     }
 
     /// Index (into `slices`) of the first slice that ends after `t`.

@@ -245,4 +245,9 @@ public struct ChangedRun: Equatable, Sendable {
     public var row: Int
     public var col: Int
     public var count: Int
+    public init(row: Int, col: Int, count: Int) {
+        self.row = row
+        self.col = col
+        self.count = count
+    }
 }

@@ -69,7 +69,7 @@ public final class TimelineView: View {
             let li = laneCursor.first + k
             let (r, lane) = lanes[li]
             let sel = li == laneCursor.selected
-            screen.text(lane.label, row: lr.row + k, col: area.col, width: TimelineView.labelWidth - 1, style: sel ? Theme.selected : Theme.dim)
+            screen.text(lane.label(width: TimelineView.labelWidth - 1), row: lr.row + k, col: area.col, width: TimelineView.labelWidth - 1, style: sel ? Theme.selected : Theme.dim)
             drawLane(&screen, lane, model: context.model.ranks[r], row: lr.row + k, rect: lr)
         }
         let cc = column(of: cursorTime, width: lr.width)
