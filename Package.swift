@@ -39,7 +39,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Frame-time benchmark of the terminal UI: drives every view through the virtual screen.
-        .executableTarget(name: "tui-bench", dependencies: ["TraceImport", "Report", "TerminalUI"], path: "bench/tui_frames"),
+        .executableTarget(name: "tui-bench", dependencies: ["TraceModel", "TraceImport", "Report", "TerminalUI"], path: "bench/tui_frames"),
 
         .target(name: "TestSupport", dependencies: ["TraceModel", "TraceImport"], path: "Tests/TestSupport"),
         .testTarget(name: "ShimTests", dependencies: ["CZlib", "CCurses", "CUnwind", "CElf"]),
