@@ -1,11 +1,9 @@
 import Analysis
 import TraceModel
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// An aggregated call tree (the model behind an icicle): node 0 is the root, every other node one
-/// call path. Weights are arrays indexed by node; a node's weight includes its children's.
+/// call path. Weights are arrays indexed by node; a node's weight includes its children's. Built on
+/// any thread; `weights` (which fills a cache) is for the UI thread.
 public final class FlameTree: @unchecked Sendable {
     /// Terminal-safe frame names.
     public private(set) var name: [String] = ["all"]
@@ -19,20 +17,24 @@ public final class FlameTree: @unchecked Sendable {
     public private(set) var kind: [SliceKind] = [.other]
     /// Number of step windows the per-step weights cover.
     public let stepCount: Int
+    /// True when parts hold self time (folded stacks), false for inclusive time (operator slices).
+    let selfWeighted: Bool
     /// Per (node, step, phase) CPU and GPU time, aggregated; step -1 for time outside every step.
     private var parts: [(node: Int32, step: Int32, phase: Phase, cpu: Int64, gpu: Int64)] = []
     private var cache: [FlameFilter: (cpu: [Int64], gpu: [Int64])] = [:]
-    private let lock = Mutex()
 
     public var count: Int { name.count }
 
-    init(stepCount: Int) { self.stepCount = stepCount }
+    init(stepCount: Int, selfWeighted: Bool) {
+        self.stepCount = stepCount
+        self.selfWeighted = selfWeighted
+    }
 
     /// The CPU operator nesting of one rank, merged over its threads; each operator slice adds its
     /// nesting time and the GPU time it launched to the node of its call path.
     public convenience init(trace: RankTrace, analysis: RankAnalysis) {
         let windows = analysis.steps.filter { $0.slice >= 0 }.map { $0.start..<$0.start + $0.dur }
-        self.init(stepCount: windows.count)
+        self.init(stepCount: windows.count, selfWeighted: false)
         let s = trace.slices
         var index: [UInt64: Int32] = [:]
         var nameID: [UInt32] = [0]
@@ -82,7 +84,7 @@ public final class FlameTree: @unchecked Sendable {
 
     /// A tree from folded stacks (`a;b;c` -> weight of the leaf), one weight per column (e.g. base and candidate).
     public convenience init(folded columns: [[String: Double]]) {
-        self.init(stepCount: 0)
+        self.init(stepCount: columns.count, selfWeighted: true)
         var index: [String: Int32] = [:]
         var names = ["all"]
         for (column, stacks) in columns.enumerated() {
@@ -128,36 +130,33 @@ public final class FlameTree: @unchecked Sendable {
     /// CPU and GPU weight per node for `filter`, computed once per filter and cached. For trees
     /// from folded stacks, `filter.step` picks the column and self weights are summed up the tree.
     public func weights(_ filter: FlameFilter) -> (cpu: [Int64], gpu: [Int64]) {
-        lock.locked {
-            if let w = cache[filter] { return w }
-            var cpu = [Int64](repeating: 0, count: count), gpu = [Int64](repeating: 0, count: count)
-            for p in parts where (filter.step == nil || p.step == filter.step!) && (filter.phase == nil || p.phase == filter.phase!) {
-                cpu[Int(p.node)] += p.cpu
-                gpu[Int(p.node)] += p.gpu
-            }
-            // Children come after their parents, so walking backwards finishes every child first.
-            // Operator slices hold their children's time already (a node is at least the sum of
-            // its children, which a phase filter can break); folded weights are self times.
-            let selfWeighted = stepCount == 0
-            var childCPU = [Int64](repeating: 0, count: count), childGPU = [Int64](repeating: 0, count: count)
-            for n in stride(from: count - 1, through: 1, by: -1) {
-                if selfWeighted {
-                    cpu[n] += childCPU[n]
-                    gpu[n] += childGPU[n]
-                } else {
-                    cpu[n] = max(cpu[n], childCPU[n])
-                    gpu[n] = max(gpu[n], childGPU[n])
-                }
-                childCPU[Int(parent[n])] += cpu[n]
-                childGPU[Int(parent[n])] += gpu[n]
-            }
-            if count > 0 {
-                cpu[0] = childCPU[0]
-                gpu[0] = childGPU[0]
-            }
-            cache[filter] = (cpu, gpu)
-            return (cpu, gpu)
+        if let w = cache[filter] { return w }
+        var cpu = [Int64](repeating: 0, count: count), gpu = [Int64](repeating: 0, count: count)
+        for p in parts where (filter.step == nil || p.step == filter.step!) && (filter.phase == nil || p.phase == filter.phase!) {
+            cpu[Int(p.node)] += p.cpu
+            gpu[Int(p.node)] += p.gpu
         }
+        // Children come after their parents, so walking backwards finishes every child first.
+        // Operator slices hold their children's time already (a node is at least the sum of
+        // its children, which a phase filter can break); folded weights are self times.
+        var childCPU = [Int64](repeating: 0, count: count), childGPU = [Int64](repeating: 0, count: count)
+        for n in stride(from: count - 1, through: 1, by: -1) {
+            if selfWeighted {
+                cpu[n] += childCPU[n]
+                gpu[n] += childGPU[n]
+            } else {
+                cpu[n] = max(cpu[n], childCPU[n])
+                gpu[n] = max(gpu[n], childGPU[n])
+            }
+            childCPU[Int(parent[n])] += cpu[n]
+            childGPU[Int(parent[n])] += gpu[n]
+        }
+        if count > 0 {
+            cpu[0] = childCPU[0]
+            gpu[0] = childGPU[0]
+        }
+        cache[filter] = (cpu, gpu)
+        return (cpu, gpu)
     }
 
     /// Nodes whose name contains `query` (case-insensitive), in node order.
@@ -185,17 +184,5 @@ public struct FlameFilter: Hashable, Sendable {
     public init(step: Int32? = nil, phase: Phase? = nil) {
         self.step = step
         self.phase = phase
-    }
-}
-
-/// A pthread mutex for caches filled lazily by views.
-final class Mutex: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func locked<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
     }
 }

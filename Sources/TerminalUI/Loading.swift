@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Dispatch
 
 /// Bytes and events read per file while a run loads; written by loader threads, read by the UI.
 public final class LoadProgress: @unchecked Sendable {
@@ -11,7 +9,7 @@ public final class LoadProgress: @unchecked Sendable {
         public var bytes: Int64 = 0
         public var events = 0
     }
-    private let lock = Mutex()
+    private let lock = DispatchSemaphore(value: 1)
     private var files: [File] = []
     private var index: [String: Int] = [:]
     private var stage = "reading"
@@ -22,7 +20,7 @@ public final class LoadProgress: @unchecked Sendable {
 
     /// Adds bytes and events read from `path` (the loader's progress callback).
     public func add(_ path: String, bytes: Int64, events: Int) {
-        lock.locked {
+        locked {
             let k: Int
             if let found = index[path] { k = found } else {
                 k = files.count
@@ -35,10 +33,16 @@ public final class LoadProgress: @unchecked Sendable {
     }
 
     /// Sets what is happening now (`reading`, `analysing`, `preparing views`).
-    public func setStage(_ s: String) { lock.locked { stage = s } }
+    public func setStage(_ s: String) { locked { stage = s } }
 
     /// A consistent copy of the figures.
-    public var snapshot: (stage: String, files: [File]) { lock.locked { (stage, files) } }
+    public var snapshot: (stage: String, files: [File]) { locked { (stage, files) } }
+
+    private func locked<R>(_ body: () -> R) -> R {
+        lock.wait()
+        defer { lock.signal() }
+        return body()
+    }
 
     /// Draws the loading screen: one line per file with a bar, bytes and events.
     public func render(into screen: inout ScreenBuffer, elapsed: Double) {

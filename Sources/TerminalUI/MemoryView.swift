@@ -57,10 +57,11 @@ public final class MemoryView: View {
         let d = devs[device]
         let chartHeight = max(4, area.height / 2 - 1)
         let chart = Rect(row: area.row + 1, col: area.col + 11, height: chartHeight, width: area.width - 12)
-        screen.text("allocated ", row: area.row, col: area.col + 1, style: Theme.heading)
-        screen.put("█", row: area.row, col: area.col + 11, style: Style(fg: 71))
-        screen.text(" reserved ", row: area.row, col: area.col + 12, style: Theme.heading)
-        screen.put("─", row: area.row, col: area.col + 22, style: Style(fg: 244))
+        // Legend at the right end of the first row; the peak label goes above the peak's column.
+        screen.put("█", row: area.row, col: area.right - 22, style: Style(fg: 71))
+        screen.text(" allocated", row: area.row, col: area.right - 21, style: Theme.heading)
+        screen.put("─", row: area.row, col: area.right - 10, style: Style(fg: 244))
+        screen.text(" reserved", row: area.row, col: area.right - 9, style: Theme.heading)
         let (alloc, res) = columnMaxima(d, width: chart.width)
         let top = max(1, max(alloc.max() ?? 1, res.max() ?? 1))
         screen.textRight(formatBytes(top), row: chart.row, end: chart.col - 1, style: Theme.dim)
@@ -80,7 +81,7 @@ public final class MemoryView: View {
             }
         }
         let label = "▼ peak \(formatBytes(d.peakAllocated))"
-        screen.text(label, row: area.row, col: chart.col + min(max(0, peakCol - 0), chart.width - displayWidth(label)), style: Theme.peak)
+        screen.text(label, row: area.row, col: chart.col + min(peakCol, max(0, chart.width - 24 - displayWidth(label))), style: Theme.peak)
         // Live allocations at the peak, and per-step peaks.
         let y = chart.bottom + 1
         let half = area.width * 3 / 5

@@ -33,10 +33,14 @@ public final class RunModel: @unchecked Sendable {
 
 /// Models written from several threads, one slot each.
 private final class RankSlots: @unchecked Sendable {
-    private let lock = Mutex()
+    private let lock = DispatchSemaphore(value: 1)
     private(set) var models: [RankModel?]
     init(count: Int) { models = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ m: RankModel) { lock.locked { models[i] = m } }
+    func set(_ i: Int, _ m: RankModel) {
+        lock.wait()
+        models[i] = m
+        lock.signal()
+    }
 }
 
 /// One rank's precomputed view data.
@@ -138,17 +142,26 @@ public struct Lane: Sendable {
     /// Running maximum of the slices' ends, so "first slice ending after t" is a binary search.
     public var maxEnds: [Int64]
 
-    /// Lanes of a rank: CPU threads (depths 0...2), then GPU streams (depth 0); empty ones left out.
+    /// Lanes of a rank: per CPU thread the three shallowest depths that hold something other than
+    /// Python frames (the operators under a deep Python stack), then per GPU stream the shallowest
+    /// depth with kernels, memcpys or memsets (under any GPU annotations); empty ones left out.
     static func lanes(of trace: RankTrace) -> [Lane] {
         var out: [Lane] = []
         let s = trace.slices
         for t in trace.cpuTracks + trace.gpuTracks {
             let gpu = trace.tracks.kind[t] == .gpuStream
-            let maxDepth = gpu ? 0 : 2
-            var perDepth = [[Int32]](repeating: [], count: maxDepth + 1)
-            for i in trace.tracks.sliceRange[t] where Int(s.depth[i]) <= maxDepth { perDepth[Int(s.depth[i])].append(Int32(i)) }
+            var depths = Set<Int>()
+            for i in trace.tracks.sliceRange[t] where gpu ? s.kind[i].isGPUActivity : s.kind[i] != .pythonFunction {
+                depths.insert(Int(s.depth[i]))
+            }
+            let chosen = depths.isEmpty ? [0] : Array(depths.sorted().prefix(gpu ? 1 : 3))
+            var perDepth = [[Int32]](repeating: [], count: chosen.count)
+            for i in trace.tracks.sliceRange[t] {
+                if let k = chosen.firstIndex(of: Int(s.depth[i])) { perDepth[k].append(Int32(i)) }
+            }
             let name = safe(trace.trackName(t))
-            for (d, list) in perDepth.enumerated() where !list.isEmpty {
+            for (k, list) in perDepth.enumerated() where !list.isEmpty {
+                let d = chosen[k]
                 var starts = [Int64](), ends = [Int64]()
                 starts.reserveCapacity(list.count)
                 ends.reserveCapacity(list.count)

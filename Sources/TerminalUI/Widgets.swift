@@ -92,12 +92,17 @@ extension ScreenBuffer {
             for e in max(0, a)..<min(width * 8, max(a, b)) { owner[e] = k }
             pos += Double(seg.value) / scale
         }
+        var counts = [Int](repeating: 0, count: segments.count)
         for c in 0..<width {
-            var counts = [Int: Int]()
-            var filled = 0
-            for e in c * 8..<(c + 1) * 8 where owner[e] >= 0 { counts[owner[e], default: 0] += 1; filled += 1 }
-            guard let best = counts.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }) else { continue }
-            put(Unicode.Scalar(leftEighths[filled])!, row: row, col: col + c, style: segments[best.key].style)
+            for k in counts.indices { counts[k] = 0 }
+            var filled = 0, best = -1
+            for e in c * 8..<(c + 1) * 8 where owner[e] >= 0 {
+                counts[owner[e]] += 1
+                filled += 1
+                if best < 0 || counts[owner[e]] > counts[best] { best = owner[e] }
+            }
+            guard best >= 0 else { continue }
+            put(Unicode.Scalar(leftEighths[filled])!, row: row, col: col + c, style: segments[best].style)
         }
     }
 
