@@ -42,7 +42,7 @@ public final class App {
     }
 
     static let globalKeys: [(String, String)] = [
-        ("1-7, Tab, S-Tab", "switch view"), ("?", "this help (any key closes it)"), ("q", "quit"),
+        ("1-6, Tab, S-Tab", "switch view"), ("?", "this help (any key closes it)"), ("q", "quit"),
         ("r", "next rank"), ("arrows, hjkl", "move"), ("PgUp PgDn Home End", "scroll"),
     ]
 

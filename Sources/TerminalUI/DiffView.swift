@@ -34,7 +34,8 @@ public final class DiffView: View {
     public var title: String { "Diff" }
     public var isEditing: Bool { false }
     public var keyHelp: [(String, String)] {
-        [("j k", "scroll the gate table"), ("arrows with Shift-free hl", "select a frame"), ("Enter Esc", "zoom in, out")]
+        [("j k, PgUp PgDn", "scroll the gate table"), ("arrows, h l", "select a frame (up: parent, down: child)"),
+         ("Enter, Esc", "zoom into the frame, zoom out"), ("click", "select a frame")]
     }
 
     public var status: String {
@@ -112,7 +113,11 @@ public final class DiffView: View {
         let (gr, fr, _) = layout(area)
         switch key {
         case .char("j"), .char("k"), .pageUp, .pageDown:
-            return cursor.handle(key, count: result.gateRows.count, visible: gr.height - 1)
+            // No row is selected: the table scrolls with the (hidden) cursor at its top.
+            let count = result.gateRows.count, visible = gr.height - 1
+            _ = cursor.handle(key, count: count, visible: visible)
+            cursor.first = min(cursor.selected, max(0, count - visible))
+            return true
         default:
             return Icicle(tree: tree, weight: candidate).handle(key, area: fr, state: &state)
         }

@@ -15,8 +15,6 @@ public final class FlameTree: @unchecked Sendable {
     public private(set) var phase: [Phase] = [.other]
     /// The slice kind of each node (for colouring by category).
     public private(set) var kind: [SliceKind] = [.other]
-    /// Number of step windows the per-step weights cover.
-    public let stepCount: Int
     /// True when parts hold self time (folded stacks), false for inclusive time (operator slices).
     let selfWeighted: Bool
     /// Per (node, step, phase) CPU and GPU time, aggregated; step -1 for time outside every step.
@@ -25,16 +23,13 @@ public final class FlameTree: @unchecked Sendable {
 
     public var count: Int { name.count }
 
-    init(stepCount: Int, selfWeighted: Bool) {
-        self.stepCount = stepCount
-        self.selfWeighted = selfWeighted
-    }
+    init(selfWeighted: Bool) { self.selfWeighted = selfWeighted }
 
     /// The CPU operator nesting of one rank, merged over its threads; each operator slice adds its
     /// nesting time and the GPU time it launched to the node of its call path.
     public convenience init(trace: RankTrace, analysis: RankAnalysis) {
         let windows = analysis.steps.filter { $0.slice >= 0 }.map { $0.start..<$0.start + $0.dur }
-        self.init(stepCount: windows.count, selfWeighted: false)
+        self.init(selfWeighted: false)
         let s = trace.slices
         var index: [UInt64: Int32] = [:]
         var nameID: [UInt32] = [0]
@@ -84,7 +79,7 @@ public final class FlameTree: @unchecked Sendable {
 
     /// A tree from folded stacks (`a;b;c` -> weight of the leaf), one weight per column (e.g. base and candidate).
     public convenience init(folded columns: [[String: Double]]) {
-        self.init(stepCount: columns.count, selfWeighted: true)
+        self.init(selfWeighted: true)
         var index: [String: Int32] = [:]
         var names = ["all"]
         for (column, stacks) in columns.enumerated() {

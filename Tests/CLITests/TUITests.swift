@@ -90,6 +90,19 @@ final class TUITests: XCTestCase {
         XCTAssertTrue(waitFor("status=0").contains("status=0"))
     }
 
+    func testDiffOpensTheDiffView() throws {
+        let run = TestSupport.packageRoot + "/sample-traces/single"
+        startShell()
+        keys("'\(TestSupport.binary) diff \(run) \(run); echo status=$?' Enter")
+        let pane = waitFor("Differential flame graph")
+        XCTAssertTrue(pane.contains("1 Diff"), pane)
+        XCTAssertTrue(pane.contains("step time"), pane)
+        keys("q")
+        // Three steps a side cannot be decided: inconclusive, which exits 0 by default.
+        XCTAssertTrue(waitFor("status=0").contains("status=0"))
+        XCTAssertFalse(capture().contains("Differential flame graph"))
+    }
+
     func testInterruptRestoresTheTerminal() throws {
         let trace = TestSupport.packageRoot + "/sample-traces/single"
         startShell()
