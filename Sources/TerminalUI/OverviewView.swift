@@ -32,8 +32,6 @@ public final class OverviewView: View {
         var y = area.row
         // Legend.
         var x = area.col + 1
-        screen.text("rank \(a.rank) · \(a.steps.count) steps ·", row: y, col: x, style: Theme.heading)
-        x += displayWidth("rank \(a.rank) · \(a.steps.count) steps ·") + 2
         for p in Phase.allCases where x + displayWidth(p.name) + 3 < area.right {
             screen.put("█", row: y, col: x, style: Theme.phase(p))
             x += 2
@@ -59,11 +57,11 @@ public final class OverviewView: View {
         // Distribution and GPU breakdown side by side.
         let half = area.width / 2
         let distHeight = 4
-        screen.text("Step time distribution", row: y, col: area.col + 1, style: Theme.heading)
+        screen.text("Steps of rank \(a.rank) (\(a.steps.count)): distribution", row: y, col: area.col + 1, width: half - 2, style: Theme.heading)
         if let st = rm.report.stepStats {
-            screen.text("min \(formatDuration(st.min))  med \(formatDuration(st.median))  p90 \(formatDuration(st.p90))  max \(formatDuration(st.max))",
-                        row: y + distHeight + 1, col: area.col + 1, width: half - 2, style: Theme.dim)
-            drawHistogram(&screen, Rect(row: y + 1, col: area.col + 1, height: distHeight, width: half - 2), st)
+            screen.text("min \(formatDuration(st.min))  median \(formatDuration(st.median))", row: y + distHeight, col: area.col + 1, width: half - 2, style: Theme.dim)
+            screen.text("p90 \(formatDuration(st.p90))  max \(formatDuration(st.max))", row: y + distHeight + 1, col: area.col + 1, width: half - 2, style: Theme.dim)
+            drawHistogram(&screen, Rect(row: y + 1, col: area.col + 1, height: distHeight - 1, width: half - 2), st)
         }
         screen.text("GPU (all steps)", row: y, col: area.col + half, style: Theme.heading)
         if let g = a.gpu {

@@ -66,7 +66,7 @@ final class TUITests: XCTestCase {
         startShell()
         keys("'\(TestSupport.binary) \(trace)' Enter")
         var pane = waitFor("1 Overview")
-        XCTAssertTrue(pane.contains("Step time distribution"), pane)
+        XCTAssertTrue(pane.contains("Steps of rank 0 (5): distribution"), pane)
         XCTAssertTrue(pane.contains("ProfilerStep#4"), pane)
         keys("2")
         pane = waitFor("CPU time │ all steps")

@@ -138,7 +138,7 @@ final class NavigationTests: XCTestCase {
         XCTAssertEqual(app.context?.rank, 0)
         let screen = Fixtures.render(app, "r", cols: 120)
         XCTAssertEqual(app.context?.rank, 1)
-        XCTAssertTrue(screen.text.contains("rank 1 · "), screen.text)
+        XCTAssertTrue(screen.text.contains("Steps of rank 1 "), screen.text)
         XCTAssertTrue(screen.line(0).contains("rank 1 of 2"), screen.line(0))
     }
 }
