@@ -29,7 +29,7 @@ final class TraceParser {
     init(source: any ByteSource, file: String, builder: KinetoBuilder, bufferSize: Int = 8 << 20,
          continuationAt base: Int64? = nil, bareArray: Bool = false) {
         scan = ScanBuffer(source: source, capacity: bufferSize, base: base ?? 0)
-        reportedBytes = source.bytesConsumed  // a continuation's file starts at its offset
+        reportedBytes = base ?? 0  // a continuation's file starts at its offset
         if base != nil {
             state = .events
             self.bareArray = bareArray
@@ -49,7 +49,8 @@ final class TraceParser {
     /// Reports the bytes and events read since the last report.
     private func reportProgress() {
         guard let progress else { return }
-        let bytes = scan.bytesConsumed, events = builder.eventsConsumed
+        // The first half of a split file reads past its stop; its bytes end there.
+        let bytes = min(scan.bytesConsumed, stopAt), events = builder.eventsConsumed
         progress(bytes - reportedBytes, events - reportedEvents)
         reportedBytes = bytes
         reportedEvents = events
