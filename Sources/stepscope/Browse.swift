@@ -10,10 +10,13 @@ import Glibc
 #endif
 
 /// Opens the terminal UI on a run: a loading screen with bytes and events per file, then the views.
-/// Errors while loading restore the terminal first, then surface as the usual one-line error.
-func browse(_ load: LoadOptions) throws {
+/// Errors while loading restore the terminal first, then surface as the usual one-line error. When
+/// the terminal cannot be driven (an unknown TERM), prints `report` instead.
+func browse(_ load: LoadOptions, report: ReportOptions) throws {
     let options = try load.analysisOptions()
     if let jobs = load.jobs, jobs < 1 { throw CLIError(description: "--jobs must be at least 1") }
+    guard let terminal = try? Terminal() else { return try report.print(load) }
+    defer { terminal.close() }
     let progress = LoadProgress(sizeOf: fileSize)
     let outcome = Outcome()
     let started = monotonicSeconds()
@@ -28,8 +31,6 @@ func browse(_ load: LoadOptions) throws {
             outcome.finish(.failure(error))
         }
     }
-    let terminal = try Terminal()
-    defer { terminal.close() }
     var frame = ScreenBuffer(rows: 0, cols: 0)
     while outcome.result == nil {
         let (rows, cols) = terminal.size
@@ -48,11 +49,12 @@ func browse(_ load: LoadOptions) throws {
     }
 }
 
-/// Shows a diff in the terminal UI.
-func browseDiff(_ result: DiffResult, name: String) throws {
-    let terminal = try Terminal()
+/// Shows a diff in the terminal UI; false when the terminal cannot be driven (the caller prints the text).
+func browseDiff(_ result: DiffResult, name: String) -> Bool {
+    guard let terminal = try? Terminal() else { return false }
     defer { terminal.close() }
     runApp(App(views: [DiffView(result)], name: safe(name)), on: terminal)
+    return true
 }
 
 /// The loaded model or the error, handed from the loading thread to the UI thread.

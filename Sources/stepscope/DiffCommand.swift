@@ -110,9 +110,8 @@ struct DiffCommand: ParsableCommand {
         for (f, path) in try outputs() { try writeOutput(result.render(f), to: path) }
         if let folded { try writeOutput(result.render(.folded), to: folded) }
         // In a terminal, with no output asked for, the diff view instead of the text.
-        if isatty(1) == 1, isatty(0) == 1, format == "text", output.isEmpty, folded == nil {
-            try browseDiff(result, name: "\(base) → \(candidate)")
-        } else {
+        let interactive = isatty(1) == 1 && isatty(0) == 1 && format == "text" && output.isEmpty && folded == nil
+        if !interactive || !browseDiff(result, name: "\(base) → \(candidate)") {
             writeAll(1, result.render(DiffFormat(rawValue: format)!))
         }
         switch result.verdict {

@@ -97,7 +97,7 @@ struct ViewCommand: ParsableCommand {
 
     func run() throws {
         guard isatty(1) == 1, isatty(0) == 1, report.format == "text", report.output == nil else { return try report.print(load) }
-        try browse(load)
+        try browse(load, report: report)
     }
 }
 

@@ -116,6 +116,32 @@ final class TUITests: XCTestCase {
         XCTAssertTrue(waitFor("visible\nREADY$").contains("echo visible"))
     }
 
+    func testTerminateRestoresTheTerminal() throws {
+        let trace = TestSupport.packageRoot + "/sample-traces/single"
+        startShell()
+        keys("'\(TestSupport.binary) \(trace); echo status=$?' Enter")
+        XCTAssertTrue(waitFor("1 Overview").contains("1 Overview"))
+        // The UI is the shell's child: SIGTERM it by its pid.
+        let pids = TestSupport.temporaryPath(".txt")
+        defer { unlink(pids) }
+        XCTAssertEqual(system("pgrep -P $(tmux -L \(session) list-panes -t \(session) -F '#{pane_pid}') > \(pids)"), 0)
+        let pid = try XCTUnwrap(Int32(TestSupport.readFile(pids).split(separator: "\n").first ?? ""))
+        XCTAssertEqual(kill(pid, SIGTERM), 0)
+        let pane = waitFor("status=143")
+        XCTAssertTrue(pane.contains("status=143"), pane)  // 128 + SIGTERM: the signal was re-raised
+        XCTAssertFalse(pane.contains("1 Overview"), pane)
+    }
+
+    func testUnknownTerminalPrintsTheReport() throws {
+        startShell()
+        keys("'TERM=no-such-terminal \(TestSupport.binary) \(TestSupport.packageRoot)/sample-traces/single; echo status=$?' Enter")
+        // The end of the text report (its head has scrolled away), not the UI.
+        let pane = waitFor("status=0")
+        XCTAssertTrue(pane.contains("status=0"), pane)
+        XCTAssertTrue(pane.contains("aten::"), pane)
+        XCTAssertFalse(pane.contains("1 Overview"), pane)
+    }
+
     func testLoadErrorLeavesOneLineAndAFreshPrompt() throws {
         let bad = TestSupport.temporaryPath(".json")
         TestSupport.writeFile(bad, Array("{\"traceEvents\": [{\"ph\": \"X\",, }]}".utf8))
