@@ -43,11 +43,18 @@ public final class CommunicationView: View {
             return
         }
         let tableHeight = max(5, area.height / 2)
-        let shownRanks = Array(ranks.prefix(max(1, (area.width - 60) / 10)))
-        var cols = [TableColumn("collective", width: 16), TableColumn("step", width: 14), TableColumn("dur", width: 9, right: true),
-                    TableColumn("exposed", width: 9, right: true), TableColumn("busBW", width: 9, right: true)]
-        cols += shownRanks.map { TableColumn("wait r\($0)", width: 9, right: true) }
-        cols.append(TableColumn("last", width: 0))
+        // Exposed time and bandwidth only when some collective has them (GPU collectives with sizes).
+        let all = comm.instances.values.joined()
+        let hasExposed = all.contains { $0.exposed != nil }, hasBandwidth = all.contains { $0.busBandwidth != nil }
+        enum Column { case name, step, dur, exposed, bandwidth, wait(Int), last }
+        var kinds: [(Column, TableColumn)] = [(.name, TableColumn("collective", width: 14)), (.step, TableColumn("step", width: 14)),
+                                              (.dur, TableColumn("dur", width: 9, right: true))]
+        if hasExposed { kinds.append((.exposed, TableColumn("exposed", width: 9, right: true))) }
+        if hasBandwidth { kinds.append((.bandwidth, TableColumn("busBW", width: 11, right: true))) }
+        // As many per-rank wait columns as fit before the last one (the rank that arrived last).
+        let fixed = kinds.reduce(0) { $0 + $1.1.width + 1 } + 5
+        for r in ranks.prefix(max(1, (area.width - 2 - fixed) / 10)) { kinds.append((.wait(r), TableColumn("wait r\(r)", width: 9, right: true))) }
+        kinds.append((.last, TableColumn("last", width: 0)))
         let m = matched
         cursor.clamp(count: m.count, visible: tableHeight - 1)
         func instance(_ c: MatchedCollective) -> CollectiveInstance? {
@@ -55,18 +62,17 @@ public final class CommunicationView: View {
             guard let idx = c.instanceIndex[r], let list = comm.instances[r], idx < list.count else { return nil }
             return list[idx]
         }
-        screen.table(Rect(row: area.row, col: area.col + 1, height: tableHeight, width: area.width - 2), columns: cols, count: m.count,
+        screen.table(Rect(row: area.row, col: area.col + 1, height: tableHeight, width: area.width - 2), columns: kinds.map(\.1), count: m.count,
                      first: cursor.first, selected: cursor.selected) { i, c in
             let mc = m[i]
-            let inst = instance(mc)
-            switch c {
-            case 0: return safe(mc.name)
-            case 1: return safe(mc.step ?? "-")
-            case 2: return inst.map { formatDuration($0.dur) } ?? "-"
-            case 3: return inst?.exposed.map(formatDuration) ?? "-"
-            case 4: return inst?.busBandwidth.map { formatBytes(Int64($0)) + "/s" } ?? "-"
-            case cols.count - 1: return "r\(mc.straggler)"
-            default: return mc.waits[shownRanks[c - 5]].map(formatDuration) ?? "-"
+            switch kinds[c].0 {
+            case .name: return safe(mc.name)
+            case .step: return safe(mc.step ?? "-")
+            case .dur: return instance(mc).map { formatDuration($0.dur) } ?? "-"
+            case .exposed: return instance(mc)?.exposed.map(formatDuration) ?? "-"
+            case .bandwidth: return instance(mc)?.busBandwidth.map { formatBytes(Int64($0)) + "/s" } ?? "-"
+            case let .wait(r): return mc.waits[r].map(formatDuration) ?? "-"
+            case .last: return "r\(mc.straggler)"
             }
         }
         let y = area.row + tableHeight + 1
