@@ -61,10 +61,14 @@ final class TUITests: XCTestCase {
         XCTAssertTrue(waitForPrompt().contains("READY$"))
     }
 
-    func testViewsAppearAndQuitRestoresTheShell() throws {
-        let trace = TestSupport.packageRoot + "/sample-traces/ddp2_straggler"
+    /// Starts the shell and runs `stepscope ARGS; echo status=$?` in it (`env` for a changed environment).
+    private func launch(_ args: String, env: String = "") {
         startShell()
-        keys("'\(TestSupport.binary) \(trace)' Enter")
+        keys("'\(env)\(TestSupport.binary) \(args); echo status=$?' Enter")
+    }
+
+    func testViewsAppearAndQuitRestoresTheShell() throws {
+        launch(TestSupport.packageRoot + "/sample-traces/ddp2_straggler")
         var pane = waitFor("1 Overview")
         XCTAssertTrue(pane.contains("Steps of rank 0 (5): distribution"), pane)
         XCTAssertTrue(pane.contains("ProfilerStep#4"), pane)
@@ -83,17 +87,15 @@ final class TUITests: XCTestCase {
         XCTAssertTrue(pane.contains("all_reduce"), pane)
         keys("q")
         pane = waitForPrompt()
-        // The normal screen is back: the shell prompt and the command, no UI left over.
+        // The normal screen is back: the shell prompt, the command and its status, no UI left over.
         XCTAssertFalse(pane.contains("1 Overview"), pane)
         XCTAssertTrue(pane.contains("READY$ " + TestSupport.binary), pane)
-        keys("'echo status=$?' Enter")
-        XCTAssertTrue(waitFor("status=0").contains("status=0"))
+        XCTAssertTrue(pane.contains("status=0"), pane)
     }
 
     func testDiffOpensTheDiffView() throws {
         let run = TestSupport.packageRoot + "/sample-traces/single"
-        startShell()
-        keys("'\(TestSupport.binary) diff \(run) \(run); echo status=$?' Enter")
+        launch("diff \(run) \(run)")
         let pane = waitFor("Differential flame graph")
         XCTAssertTrue(pane.contains("1 Diff"), pane)
         XCTAssertTrue(pane.contains("step time"), pane)
@@ -104,12 +106,10 @@ final class TUITests: XCTestCase {
     }
 
     func testInterruptRestoresTheTerminal() throws {
-        let trace = TestSupport.packageRoot + "/sample-traces/single"
-        startShell()
-        keys("'\(TestSupport.binary) \(trace)' Enter")
+        launch(TestSupport.packageRoot + "/sample-traces/single")
         XCTAssertTrue(waitFor("1 Overview").contains("1 Overview"))
         keys("C-c")
-        let pane = waitForPrompt()
+        let pane = waitForPrompt()  // (bash drops the rest of a line whose command died of SIGINT)
         XCTAssertFalse(pane.contains("1 Overview"), pane)
         // Echo is back on: typed text shows up.
         keys("'echo visible' Enter")
@@ -117,9 +117,7 @@ final class TUITests: XCTestCase {
     }
 
     func testTerminateRestoresTheTerminal() throws {
-        let trace = TestSupport.packageRoot + "/sample-traces/single"
-        startShell()
-        keys("'\(TestSupport.binary) \(trace); echo status=$?' Enter")
+        launch(TestSupport.packageRoot + "/sample-traces/single")
         XCTAssertTrue(waitFor("1 Overview").contains("1 Overview"))
         // The UI is the shell's child: SIGTERM it by its pid.
         let pids = TestSupport.temporaryPath(".txt")
@@ -133,8 +131,7 @@ final class TUITests: XCTestCase {
     }
 
     func testUnknownTerminalPrintsTheReport() throws {
-        startShell()
-        keys("'TERM=no-such-terminal \(TestSupport.binary) \(TestSupport.packageRoot)/sample-traces/single; echo status=$?' Enter")
+        launch(TestSupport.packageRoot + "/sample-traces/single", env: "TERM=no-such-terminal ")
         // The end of the text report (its head has scrolled away), not the UI.
         let pane = waitFor("status=0")
         XCTAssertTrue(pane.contains("status=0"), pane)
@@ -146,8 +143,7 @@ final class TUITests: XCTestCase {
         let bad = TestSupport.temporaryPath(".json")
         TestSupport.writeFile(bad, Array("{\"traceEvents\": [{\"ph\": \"X\",, }]}".utf8))
         defer { unlink(bad) }
-        startShell()
-        keys("'\(TestSupport.binary) \(bad); echo status=$?' Enter")
+        launch(bad)
         let pane = waitFor("status=2")
         XCTAssertTrue(pane.contains("stepscope: error: \(bad)"), pane)
         XCTAssertTrue(pane.contains("status=2"), pane)
