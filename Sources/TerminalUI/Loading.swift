@@ -60,8 +60,7 @@ public final class LoadProgress: @unchecked Sendable {
                 screen.hbar(row: y, col: 25, eighths: Int(Double(shown) / Double(f.size) * Double(barWidth * 8)), style: Style(fg: 71))
                 screen.text("]", row: y, col: 25 + barWidth)
             }
-            let x = 27 + barWidth
-            x < screen.cols ? screen.text("\(f.events) events  " + safe(f.path), row: y, col: x) : 0
+            screen.text("\(f.events) events  " + safe(f.path), row: y, col: 27 + barWidth)
         }
         if screen.rows > files.count + 3 { screen.text("Ctrl-C cancels", row: min(screen.rows - 1, files.count + 3), col: 1, style: Theme.dim) }
     }
