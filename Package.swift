@@ -3,6 +3,8 @@ import PackageDescription
 
 // Dataflow: TraceImport (file -> JSON tokens -> Kineto semantics) -> TraceModel (columnar tables)
 // -> Analysis (steps, phases, attribution) -> Report (text/JSON/markdown) -> stepscope (CLI).
+// TerminalUI (pure: virtual screen, widgets, views) renders the same analyses; CursesBackend is the
+// only module that talks to the terminal through CCurses.
 // C shims (CZlib, CCurses, CUnwind, CElf) wrap the macros and variadic calls Swift cannot see.
 // The importer's tables are only touched by one thread during a load: dynamic exclusivity checks
 // there cost ~20% of import time (measured with perf), so they are off for these two modules.
@@ -12,6 +14,7 @@ let package = Package(
     name: "stepscope",
     products: [
         .executable(name: "stepscope", targets: ["stepscope"]),
+        .executable(name: "tui-bench", targets: ["tui-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,10 +32,14 @@ let package = Package(
         .target(name: "TraceImport", dependencies: ["TraceModel", "CZlib"], swiftSettings: hotPath),
         .target(name: "Analysis", dependencies: ["TraceModel"]),
         .target(name: "Report", dependencies: ["TraceModel", "Analysis", "TraceImport"]),
+        .target(name: "TerminalUI", dependencies: ["TraceModel", "Analysis", "Report"]),
+        .target(name: "CursesBackend", dependencies: ["CCurses", "TerminalUI"]),
         .executableTarget(name: "stepscope", dependencies: [
-            "TraceModel", "TraceImport", "Analysis", "Report",
+            "TraceModel", "TraceImport", "Analysis", "Report", "TerminalUI", "CursesBackend",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Frame-time benchmark of the terminal UI: drives every view through the virtual screen.
+        .executableTarget(name: "tui-bench", dependencies: ["TraceModel", "TraceImport", "Report", "TerminalUI"], path: "bench/tui_frames"),
 
         .target(name: "TestSupport", dependencies: ["TraceModel", "TraceImport"], path: "Tests/TestSupport"),
         .testTarget(name: "ShimTests", dependencies: ["CZlib", "CCurses", "CUnwind", "CElf"]),
@@ -44,5 +51,7 @@ let package = Package(
         .testTarget(name: "ConformanceTests", dependencies: ["Analysis", "TraceImport", "Report", "TestSupport"],
                     exclude: ["reference.py", "Fixtures", "Synthetic"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Analysis", "Report", "TraceImport", "TestSupport"],
+                    exclude: ["Snapshots"]),
     ]
 )

@@ -5,8 +5,9 @@
 #   libelf-dev        ELF symbol tables for the sampler (CElf)
 #   zlib1g-dev        streaming gzip inflate for .json.gz traces (CZlib)
 #   gzip              used by tests to make compressed fixtures
+#   tmux              the terminal UI's end-to-end test runs stepscope in a tmux pane (Tests/CLITests/TUITests.swift)
 set -euo pipefail
-packages=(libncursesw5-dev libunwind-dev libelf-dev zlib1g-dev gzip)
+packages=(libncursesw5-dev libunwind-dev libelf-dev zlib1g-dev gzip tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -295,7 +295,7 @@ public enum Analyzer {
 
 /// The first index in `range` for which `isSecond` holds, when it holds for a suffix of the range
 /// (binary search over indices, for columns that are not one array of elements).
-func partitionIndex(_ range: Range<Int>, _ isSecond: (Int) -> Bool) -> Int {
+public func partitionIndex(_ range: Range<Int>, _ isSecond: (Int) -> Bool) -> Int {
     var lo = range.lowerBound, hi = range.upperBound
     while lo < hi {
         let mid = (lo + hi) / 2
@@ -317,7 +317,7 @@ func overlap(of interval: Range<Int64>, with merged: [Range<Int64>]) -> Int64 {
 
 extension Array {
     /// Index of the first element for which `belongsToSecondPartition` is true (array partitioned).
-    func partitionPoint(_ belongsToSecondPartition: (Element) -> Bool) -> Int {
+    public func partitionPoint(_ belongsToSecondPartition: (Element) -> Bool) -> Int {
         partitionIndex(indices) { belongsToSecondPartition(self[$0]) }
     }
 }

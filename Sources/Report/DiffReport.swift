@@ -23,7 +23,7 @@ extension DiffResult {
 
     /// Gate rows first (step, phases, ...), then operators, each by kind then name.
     /// Gate metrics other than operators; a phase or device at zero in both runs is left out.
-    var gateRows: [MetricDiff] {
+    public var gateRows: [MetricDiff] {
         metrics.filter { $0.key.kind.gates && $0.key.kind != .opSelf && $0.key.kind != .opGPU
             && ($0.key.kind == .step || $0.baseMedian != 0 || $0.candidateMedian != 0) }
     }
@@ -36,7 +36,8 @@ extension DiffResult {
 
     func changeOf(_ m: MetricDiff) -> Double { abs(m.candidateMedian - m.baseMedian) }
 
-    func label(_ key: MetricKey) -> String {
+    /// How a metric is named in tables (`phase forward`, `op self aten::mm [forward]`).
+    public func label(_ key: MetricKey) -> String {
         switch key.kind {
         case .step: return "step time"
         case .phase: return "phase \(key.name)"
@@ -50,11 +51,13 @@ extension DiffResult {
         }
     }
 
-    func value(_ key: MetricKey, _ v: Double) -> String {
+    /// A metric value in its unit (bytes for memory, else a duration).
+    public func value(_ key: MetricKey, _ v: Double) -> String {
         key.kind == .memory ? formatBytes(Int64(v)) : formatDuration(Int64(v.rounded()))
     }
 
-    func ratioText(_ m: MetricDiff) -> String {
+    /// The change with its interval: `+12.0% [+8.1%, +15.9%]`, `-` without one.
+    public func ratioText(_ m: MetricDiff) -> String {
         guard let e = m.estimate else { return "-" }
         return "\(signedPercent(e.ratio)) [\(signedPercent(e.lower)), \(signedPercent(e.upper))]"
     }

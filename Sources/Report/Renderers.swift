@@ -44,7 +44,7 @@ public func formatBytes(_ b: Int64) -> String {
 }
 
 /// A percentage with one decimal.
-func percent(_ part: Int64, _ whole: Int64) -> String {
+public func percent(_ part: Int64, _ whole: Int64) -> String {
     guard whole > 0 else { return "-" }
     let tenths = (part * 1000 + whole / 2) / whole
     return "\(tenths / 10).\(tenths % 10)%"

@@ -486,6 +486,9 @@ final class KinetoBuilder {
         for w in other.warnings.entries { rank.warnings.add(w.code, count: w.count, w.example) }
     }
 
+    /// Events consumed so far (for progress reports: a sum over 256 counters, not a per-event cost).
+    var eventsConsumed: Int { phaseCounts.reduce(0, +) }
+
     // MARK: - Finish
 
     /// Applies the time base, orders and nests slices per track, and links GPU activity to launches.

@@ -21,8 +21,9 @@ public struct ImportOptions: Sendable {
 
 /// Loads trace files into the model: one file, several files, or directories of per-rank files.
 public enum TraceLoader {
-    /// Progress callback: (file, bytes of the file read so far).
-    public typealias Progress = @Sendable (String, Int64) -> Void
+    /// Progress callback: (file, bytes read, events read), both since the file's previous call.
+    /// Called every few MB per parsing thread (a split file reports from two threads), and at the end.
+    public typealias Progress = @Sendable (String, Int64, Int) -> Void
 
     /// Loads one Chrome-trace JSON file, plain or gzip (detected by its magic bytes).
     public static func load(path: String, rank: Int = 0, progress: Progress? = nil) throws(ImportError) -> RankTrace {
@@ -87,7 +88,7 @@ public enum TraceLoader {
     /// the first half finds no event at the split, it simply parses on and the second is dropped.
     static func parseInTwo(file: FileSource, path: String, split: (offset: Int64, bareArray: Bool), into trace: RankTrace,
                            progress: Progress?, options: ImportOptions) throws(ImportError) {
-        let second = SecondHalf(path: path, split: split, rank: trace.rank, options: options)
+        let second = SecondHalf(path: path, split: split, rank: trace.rank, progress: progress, options: options)
         let group = DispatchGroup()
         DispatchQueue.global().async(group: group) { second.run() }
         // Sized for the whole file: the second half is appended without regrowing (untouched
@@ -95,7 +96,7 @@ public enum TraceLoader {
         let builder = KinetoBuilder(rank: trace, expectedBytes: file.size, argKeys: options.argKeys)
         let parser = TraceParser(source: file, file: path, builder: builder)
         parser.stopAt = split.offset
-        if let progress { parser.progress = { progress(path, $0) } }
+        if let progress { parser.progress = { progress(path, $0, $1) } }
         let firstResult: Result<Void, ImportError>
         do throws(ImportError) { try parser.run(); firstResult = .success(()) } catch { firstResult = .failure(error) }
         group.wait()
@@ -118,13 +119,15 @@ public enum TraceLoader {
         let path: String
         let split: (offset: Int64, bareArray: Bool)
         let rank: Int
+        let progress: Progress?
         let options: ImportOptions
         var result: Result<KinetoBuilder, ImportError>?
 
-        init(path: String, split: (offset: Int64, bareArray: Bool), rank: Int, options: ImportOptions) {
+        init(path: String, split: (offset: Int64, bareArray: Bool), rank: Int, progress: Progress?, options: ImportOptions) {
             self.path = path
             self.split = split
             self.rank = rank
+            self.progress = progress
             self.options = options
         }
 
@@ -136,6 +139,7 @@ public enum TraceLoader {
                                             argKeys: options.argKeys)
                 builder.isContinuation = true
                 let parser = TraceParser(source: file, file: path, builder: builder, continuationAt: split.offset, bareArray: split.bareArray)
+                if let progress { parser.progress = { [path] in progress(path, $0, $1) } }
                 try parser.run()
                 result = .success(builder)
             } catch {
@@ -163,7 +167,7 @@ public enum TraceLoader {
                       progress: Progress?, options: ImportOptions) throws(ImportError) {
         let builder = KinetoBuilder(rank: trace, expectedBytes: expectedBytes, argKeys: options.argKeys)
         let parser = TraceParser(source: source, file: name, builder: builder)
-        if let progress { parser.progress = { progress(name, $0) } }
+        if let progress { parser.progress = { progress(name, $0, $1) } }
         try parser.run()
         try builder.finish()
     }

@@ -20,14 +20,17 @@ final class TraceParser {
     private(set) var missedStop = false
     /// True when parsing ended at `stopAt`.
     var stopped: Bool { state == .stopped }
-    /// Called every few MB with the bytes consumed so far.
-    var progress: ((Int64) -> Void)?
+    /// Called every few MB, and once at the end, with the bytes and events read since the last call.
+    var progress: ((Int64, Int) -> Void)?
+    private var reportedBytes: Int64 = 0
+    private var reportedEvents = 0
 
     /// `continuationOf` starts the parser inside the events array at input offset `base` (the
     /// second part of a split file); `bareArray` says which form the document has.
     init(source: any ByteSource, file: String, builder: KinetoBuilder, bufferSize: Int = 8 << 20,
          continuationAt base: Int64? = nil, bareArray: Bool = false) {
         scan = ScanBuffer(source: source, capacity: bufferSize, base: base ?? 0)
+        reportedBytes = base ?? 0  // a continuation's file starts at its offset
         if base != nil {
             state = .events
             self.bareArray = bareArray
@@ -41,10 +44,24 @@ final class TraceParser {
 
     /// Parses the whole input.
     func run() throws(ImportError) {
+        try parseAll()
+        reportProgress()
+    }
+
+    /// Reports the bytes and events read since the last report.
+    private func reportProgress() {
+        guard let progress else { return }
+        // The first half of a split file reads past its stop; its bytes end there.
+        let bytes = min(scan.bytesConsumed, stopAt), events = builder.eventsConsumed
+        progress(bytes - reportedBytes, events - reportedEvents)
+        reportedBytes = bytes
+        reportedEvents = events
+    }
+
+    private func parseAll() throws(ImportError) {
         _ = try scan.refill(keepingFrom: 0)
         var pos = 0
         if scan.end >= 3 && scan.buf[0] == 0xEF && scan.buf[1] == 0xBB && scan.buf[2] == 0xBF { pos = 3 }
-        var lastProgress: Int64 = 0
         while state != .done && state != .stopped {
             let mark = pos
             let failure: ScanError?
@@ -61,10 +78,7 @@ final class TraceParser {
                 pos = mark
                 if try scan.refill(keepingFrom: mark) {
                     pos = 0
-                    if let progress, scan.bytesConsumed - lastProgress >= 4 << 20 {
-                        lastProgress = scan.bytesConsumed
-                        progress(lastProgress)
-                    }
+                    if progress != nil, scan.bytesConsumed - reportedBytes >= 4 << 20 { reportProgress() }
                     continue
                 }
                 try finishAtEndOfInput(0)

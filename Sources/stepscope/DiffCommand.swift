@@ -113,7 +113,11 @@ struct DiffCommand: ParsableCommand {
         let result = Analyzer.diff(base: baseSamples, candidate: candidateSamples, options: options)
         for (f, path) in try outputs() { try writeOutput(result.render(f), to: path) }
         if let folded { try writeOutput(result.render(.folded), to: folded) }
-        writeAll(1, result.render(DiffFormat(rawValue: format)!))
+        // In a terminal, with no output asked for, the diff view instead of the text.
+        let interactive = isatty(1) == 1 && isatty(0) == 1 && format == "text" && output.isEmpty && folded == nil
+        if !interactive || !browseDiff(result, name: "\(base) → \(candidate)") {
+            writeAll(1, result.render(DiffFormat(rawValue: format)!))
+        }
         switch result.verdict {
         case .regression: throw ExitCode(1)
         case .inconclusive where failOn == "inconclusive": throw ExitCode(3)

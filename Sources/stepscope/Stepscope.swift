@@ -13,8 +13,8 @@ struct Stepscope: ParsableCommand {
         commandName: "stepscope",
         abstract: "Terminal profiler and trace analyzer for ML training.",
         version: "0.1.0",
-        subcommands: [ReportCommand.self, DiffCommand.self, SummaryCommand.self],
-        defaultSubcommand: ReportCommand.self
+        subcommands: [ViewCommand.self, ReportCommand.self, DiffCommand.self, SummaryCommand.self],
+        defaultSubcommand: ViewCommand.self
     )
 }
 
@@ -47,15 +47,8 @@ struct LoadOptions: ParsableArguments {
     }
 }
 
-/// `stepscope report`: steps, phases, operators and warnings of a run.
-struct ReportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "report",
-        abstract: "Print steps, time per phase, top operators and warnings."
-    )
-
-    @OptionGroup var load: LoadOptions
-
+/// Options of the printed report (shared by `report` and `view`, which prints it without a terminal).
+struct ReportOptions: ParsableArguments {
     @Option(name: .long, help: "Output format: text, json or markdown.")
     var format: String = "text"
 
@@ -72,11 +65,39 @@ struct ReportCommand: ParsableCommand {
         guard top > 0 else { throw ValidationError("--top must be positive") }
     }
 
-    func run() throws {
-        let options = try load.analysisOptions()
-        let run = try load.loadRun()
-        let report = RunReport(run: run, options: options)
+    /// Loads the run and writes the report.
+    func print(_ load: LoadOptions) throws {
+        let report = RunReport(run: try load.loadRun(), options: try load.analysisOptions())
         try writeOutput(report.render(ReportFormat(rawValue: format)!, top: top), to: output)
+    }
+}
+
+/// `stepscope report`: steps, phases, operators and warnings of a run.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Print steps, time per phase, top operators and warnings."
+    )
+
+    @OptionGroup var load: LoadOptions
+    @OptionGroup var report: ReportOptions
+
+    func run() throws { try report.print(load) }
+}
+
+/// `stepscope view` (the default): the terminal UI when standard output is a terminal, else the report.
+struct ViewCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "view",
+        abstract: "Browse a run in the terminal UI (docs/tui.md); prints the text report when stdout is not a terminal."
+    )
+
+    @OptionGroup var load: LoadOptions
+    @OptionGroup var report: ReportOptions
+
+    func run() throws {
+        guard isatty(1) == 1, isatty(0) == 1, report.format == "text", report.output == nil else { return try report.print(load) }
+        try browse(load, report: report)
     }
 }
 

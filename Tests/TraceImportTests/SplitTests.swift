@@ -100,3 +100,42 @@ final class SplitTests: XCTestCase {
         }
     }
 }
+
+extension SplitTests {
+    /// The loader's progress callback: bytes and events since the previous call add up to the file.
+    func testProgressAddsUpToTheFileForSequentialSplitAndGzipParses() throws {
+        let text = makeTrace(bare: false)
+        let path = TestSupport.temporaryPath(".json")
+        defer { unlink(path); unlink(path + ".gz") }
+        TestSupport.writeFile(path, Array(text.utf8))
+        final class Totals: @unchecked Sendable {
+            var bytes: Int64 = 0
+            var events = 0
+            var calls = 0
+            let lock = NSLockLite()
+        }
+        for split in [false, true] {
+            let totals = Totals()
+            let trace = try TraceLoader.load(path: path, rank: 0, progress: { file, bytes, events in
+                XCTAssertEqual(file, path)
+                totals.lock.locked {
+                    totals.bytes += bytes
+                    totals.events += events
+                    totals.calls += 1
+                }
+            }, splitThreshold: split ? 0 : .max)
+            XCTAssertEqual(totals.bytes, Int64(text.utf8.count), "split \(split)")
+            XCTAssertEqual(totals.events, trace.eventCounts.values.reduce(0, +), "split \(split)")
+            XCTAssertEqual(totals.calls, split ? 2 : 1)
+        }
+        XCTAssertEqual(system("gzip -kf '\(path)'"), 0)
+        let totals = Totals()
+        let trace = try TraceLoader.load(path: path + ".gz", rank: 0, progress: { _, bytes, events in
+            totals.bytes += bytes
+            totals.events += events
+        }, splitThreshold: .max)
+        XCTAssertEqual(totals.events, trace.eventCounts.values.reduce(0, +))
+        // For gzip the bytes are the compressed file's (what the progress bar compares with).
+        XCTAssertEqual(totals.bytes, Int64(try FileSource.readAll(path: path + ".gz").count))
+    }
+}

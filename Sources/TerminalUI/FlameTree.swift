@@ -1,0 +1,183 @@
+import Analysis
+import TraceModel
+
+/// An aggregated call tree (the model behind an icicle): node 0 is the root, every other node one
+/// call path. Weights are arrays indexed by node; a node's weight includes its children's. Built on
+/// any thread; `weights` (which fills a cache) is for the UI thread.
+public final class FlameTree: @unchecked Sendable {
+    /// Terminal-safe frame names.
+    public private(set) var name: [String] = ["all"]
+    public private(set) var parent: [Int32] = [-1]
+    public private(set) var depth: [Int] = [0]
+    /// Children of each node, ordered by name.
+    public private(set) var children: [[Int32]] = [[]]
+    /// The phase holding most of each node's CPU time (for colouring).
+    public private(set) var phase: [Phase] = [.other]
+    /// The slice kind of each node (for colouring by category).
+    public private(set) var kind: [SliceKind] = [.other]
+    /// True when parts hold self time (folded stacks), false for inclusive time (operator slices).
+    let selfWeighted: Bool
+    /// Per (node, step, phase) CPU and GPU time, aggregated; step -1 for time outside every step.
+    private var parts: [(node: Int32, step: Int32, phase: Phase, cpu: Int64, gpu: Int64)] = []
+    private var cache: [FlameFilter: (cpu: [Int64], gpu: [Int64])] = [:]
+
+    public var count: Int { name.count }
+
+    init(selfWeighted: Bool) { self.selfWeighted = selfWeighted }
+
+    /// The CPU operator nesting of one rank, merged over its threads; each operator slice adds its
+    /// nesting time and the GPU time it launched to the node of its call path.
+    public convenience init(trace: RankTrace, analysis: RankAnalysis) {
+        let windows = analysis.steps.filter { $0.slice >= 0 }.map { $0.start..<$0.start + $0.dur }
+        self.init(selfWeighted: false)
+        let s = trace.slices
+        var index: [UInt64: Int32] = [:]
+        var nameID: [UInt32] = [0]
+        var sums: [UInt64: (cpu: Int64, gpu: Int64)] = [:]
+        var stack: [(slice: Int, node: Int32)] = []
+        for t in trace.cpuTracks {
+            stack.removeAll(keepingCapacity: true)
+            for i in trace.tracks.sliceRange[t] {
+                while let top = stack.last, top.slice != Int(s.parent[i]) { stack.removeLast() }
+                let parentNode = stack.last?.node ?? 0
+                guard trace.isOperator(i) else {
+                    stack.append((i, parentNode))
+                    continue
+                }
+                let key = UInt64(UInt32(bitPattern: parentNode)) << 32 | UInt64(s.name[i])
+                let node: Int32
+                if let n = index[key] { node = n } else {
+                    node = Int32(parent.count)
+                    index[key] = node
+                    parent.append(parentNode)
+                    depth.append(depth[Int(parentNode)] + 1)
+                    children.append([])
+                    children[Int(parentNode)].append(node)
+                    nameID.append(s.name[i])
+                    kind.append(s.kind[i])
+                    phase.append(.other)
+                }
+                stack.append((i, node))
+                let start = s.start[i]
+                let k = windows.partitionPoint { $0.upperBound > start }
+                let step = k < windows.count && windows[k].contains(start) ? Int32(k) : -1
+                let phase = analysis.facts.phase[i]
+                let partKey = UInt64(UInt32(bitPattern: node)) << 32 | UInt64(step + 1) << 8 | UInt64(phase.rawValue)
+                var v = sums[partKey] ?? (0, 0)
+                v.cpu += s.nestEnd[i] - start
+                v.gpu += analysis.facts.gpuInclusive[i]
+                sums[partKey] = v
+            }
+        }
+        for (key, v) in sums {
+            let step = Int32((key >> 8) & 0xFF_FFFF) - 1
+            parts.append((Int32(key >> 32), step, Phase(rawValue: Int(key & 0xFF))!, v.cpu, v.gpu))
+        }
+        parts.sort { ($0.node, $0.step, $0.phase) < ($1.node, $1.step, $1.phase) }
+        finish(names: nameID.enumerated().map { $0.offset == 0 ? "all" : safe(trace.strings[$0.element]) })
+    }
+
+    /// A tree from folded stacks (`a;b;c` -> weight of the leaf), one weight per column (e.g. base and candidate).
+    public convenience init(folded columns: [[String: Double]]) {
+        self.init(selfWeighted: true)
+        var index: [String: Int32] = [:]
+        var names = ["all"]
+        for (column, stacks) in columns.enumerated() {
+            for (path, w) in stacks {
+                var node: Int32 = 0
+                var key = ""
+                for frame in path.split(separator: ";") {
+                    key += ";" + frame
+                    if let n = index[key] { node = n; continue }
+                    let n = Int32(parent.count)
+                    index[key] = n
+                    parent.append(node)
+                    depth.append(depth[Int(node)] + 1)
+                    children.append([])
+                    children[Int(node)].append(n)
+                    names.append(safe(String(frame)))
+                    kind.append(.cpuOp)
+                    phase.append(.other)
+                    node = n
+                }
+                // Folded weights are self times; column c is stored as step c.
+                parts.append((node, Int32(column), .other, Int64(w.rounded()), 0))
+            }
+        }
+        parts.sort { ($0.node, $0.step) < ($1.node, $1.step) }
+        finish(names: names)
+    }
+
+    private func finish(names: [String]) {
+        name = names
+        for n in children.indices { children[n].sort { name[Int($0)] < name[Int($1)] } }
+        var best = [Int64](repeating: -1, count: count)
+        var byPhase = [Int64](repeating: 0, count: count * Phase.allCases.count)
+        for p in parts { byPhase[Int(p.node) * Phase.allCases.count + p.phase.rawValue] += p.cpu }
+        for n in 1..<max(1, count) {
+            for ph in Phase.allCases where byPhase[n * Phase.allCases.count + ph.rawValue] > best[n] {
+                best[n] = byPhase[n * Phase.allCases.count + ph.rawValue]
+                phase[n] = ph
+            }
+        }
+    }
+
+    /// CPU and GPU weight per node for `filter`, computed once per filter and cached. For trees
+    /// from folded stacks, `filter.step` picks the column and self weights are summed up the tree.
+    public func weights(_ filter: FlameFilter) -> (cpu: [Int64], gpu: [Int64]) {
+        if let w = cache[filter] { return w }
+        var cpu = [Int64](repeating: 0, count: count), gpu = [Int64](repeating: 0, count: count)
+        for p in parts where (filter.step == nil || p.step == filter.step!) && (filter.phase == nil || p.phase == filter.phase!) {
+            cpu[Int(p.node)] += p.cpu
+            gpu[Int(p.node)] += p.gpu
+        }
+        // Children come after their parents, so walking backwards finishes every child first.
+        // Operator slices hold their children's time already (a node is at least the sum of
+        // its children, which a phase filter can break); folded weights are self times.
+        var childCPU = [Int64](repeating: 0, count: count), childGPU = [Int64](repeating: 0, count: count)
+        for n in stride(from: count - 1, through: 1, by: -1) {
+            if selfWeighted {
+                cpu[n] += childCPU[n]
+                gpu[n] += childGPU[n]
+            } else {
+                cpu[n] = max(cpu[n], childCPU[n])
+                gpu[n] = max(gpu[n], childGPU[n])
+            }
+            childCPU[Int(parent[n])] += cpu[n]
+            childGPU[Int(parent[n])] += gpu[n]
+        }
+        if count > 0 {
+            cpu[0] = childCPU[0]
+            gpu[0] = childGPU[0]
+        }
+        cache[filter] = (cpu, gpu)
+        return (cpu, gpu)
+    }
+
+    /// Nodes whose name contains `query` (case-insensitive), in node order.
+    public func search(_ query: String) -> [Int32] {
+        let q = query.lowercased()
+        guard !q.isEmpty else { return [] }
+        return (1..<max(1, count)).filter { name[$0].lowercased().contains(q) }.map { Int32($0) }
+    }
+
+    /// True when `node` lies in the subtree of `ancestor` (itself included).
+    public func isDescendant(_ node: Int32, of ancestor: Int32) -> Bool {
+        var n = node
+        while n >= 0 {
+            if n == ancestor { return true }
+            n = parent[Int(n)]
+        }
+        return false
+    }
+}
+
+/// Which part of a run a flame graph aggregates: one step (by index) or all, one phase or all.
+public struct FlameFilter: Hashable, Sendable {
+    public var step: Int32?
+    public var phase: Phase?
+    public init(step: Int32? = nil, phase: Phase? = nil) {
+        self.step = step
+        self.phase = phase
+    }
+}

@@ -1,0 +1,190 @@
+import Analysis
+import Dispatch
+import Report
+import TraceModel
+
+/// Everything the views show about one run, computed once when the UI opens.
+public final class RunModel: @unchecked Sendable {
+    public let run: TraceRun
+    public let report: RunReport
+    public let ranks: [RankModel]
+    /// Earliest start and latest end over all ranks (0..<1 when the run is empty).
+    public let bounds: Range<Int64>
+
+    /// Builds the per-rank models (flame trees, timeline lanes, operator details) in parallel.
+    public init(run: TraceRun, report: RunReport) {
+        self.run = run
+        self.report = report
+        let slots = RankSlots(count: run.ranks.count)
+        DispatchQueue.concurrentPerform(iterations: run.ranks.count) { r in
+            slots.set(r, RankModel(trace: run.ranks[r], report: report.ranks[r]))
+        }
+        ranks = slots.models.map { $0! }
+        var lo = Int64.max, hi = Int64.min
+        for t in run.ranks {
+            if let b = t.timeBounds {
+                lo = min(lo, b.start)
+                hi = max(hi, b.end)
+            }
+        }
+        bounds = lo < hi ? lo..<hi : 0..<1
+    }
+}
+
+/// Models written from several threads, one slot each.
+private final class RankSlots: @unchecked Sendable {
+    private let lock = DispatchSemaphore(value: 1)
+    private(set) var models: [RankModel?]
+    init(count: Int) { models = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ m: RankModel) {
+        lock.wait()
+        models[i] = m
+        lock.signal()
+    }
+}
+
+/// One rank's precomputed view data.
+public final class RankModel: @unchecked Sendable {
+    public let trace: RankTrace
+    public let report: RankReport
+    public var analysis: RankAnalysis { report.analysis }
+    public let flame: FlameTree
+    public let lanes: [Lane]
+    /// GPU activities launched by each slice: `launched[launchedStart[i] ..< launchedStart[i + 1]]`.
+    let launchedStart: [Int32]
+    let launched: [Int32]
+    /// Per operator name id: its callers (nearest operator ancestor) and the kernels it launched.
+    let callers: [UInt32: [UInt32: Int]]
+    let kernelsOf: [UInt32: [UInt32: Int64]]
+
+    init(trace: RankTrace, report: RankReport) {
+        self.trace = trace
+        self.report = report
+        flame = FlameTree(trace: trace, analysis: report.analysis)
+        lanes = Lane.lanes(of: trace)
+        let s = trace.slices
+        var counts = [Int32](repeating: 0, count: s.count + 1)
+        if !s.launcher.isEmpty {
+            for i in 0..<s.count where s.launcher[i] >= 0 { counts[Int(s.launcher[i]) + 1] += 1 }
+        }
+        for i in 0..<s.count { counts[i + 1] += counts[i] }
+        var fill = counts
+        var list = [Int32](repeating: 0, count: Int(counts[s.count]))
+        if !s.launcher.isEmpty {
+            for i in 0..<s.count where s.launcher[i] >= 0 {
+                let l = Int(s.launcher[i])
+                list[Int(fill[l])] = Int32(i)
+                fill[l] += 1
+            }
+        }
+        launchedStart = counts
+        launched = list
+        // Callers: the nearest operator ancestor; kernels: every operator on the launcher's chain
+        // (each name once per kernel).
+        var callers: [UInt32: [UInt32: Int]] = [:]
+        var kernels: [UInt32: [UInt32: Int64]] = [:]
+        func nearestOperator(_ i: Int) -> Int {
+            var p = i
+            while p >= 0, !trace.isOperator(p) { p = Int(s.parent[p]) }
+            return p
+        }
+        for i in 0..<s.count {
+            if trace.isOperator(i) {
+                let c = nearestOperator(Int(s.parent[i]))
+                callers[s.name[i], default: [:]][c >= 0 ? s.name[c] : UInt32.max, default: 0] += 1
+            } else if s.kind[i].isGPUActivity, !s.launcher.isEmpty, s.launcher[i] >= 0 {
+                var p = nearestOperator(Int(s.launcher[i]))
+                var seen: [UInt32] = []
+                while p >= 0 {
+                    if !seen.contains(s.name[p]) {
+                        seen.append(s.name[p])
+                        kernels[s.name[p], default: [:]][s.name[i], default: 0] += s.dur[i]
+                    }
+                    p = nearestOperator(Int(s.parent[p]))
+                }
+            }
+        }
+        self.callers = callers
+        kernelsOf = kernels
+    }
+
+    /// GPU activities launched by slice `i`.
+    public func launchedActivities(_ i: Int) -> ArraySlice<Int32> {
+        launched[Int(launchedStart[i])..<Int(launchedStart[i + 1])]
+    }
+
+    /// Callers of operator `name` (nearest operator ancestor; `(top level)` for none), most calls first.
+    public func callSites(of name: String) -> [(name: String, count: Int)] {
+        guard let id = trace.strings.lookup(name), let c = callers[id] else { return [] }
+        return c.map { (name: $0.key == .max ? "(top level)" : safe(trace.strings[$0.key]), count: $0.value) }
+            .sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
+    }
+
+    /// Kernels launched inside operator `name`, most GPU time first.
+    public func kernels(of name: String) -> [(name: String, ns: Int64)] {
+        guard let id = trace.strings.lookup(name), let k = kernelsOf[id] else { return [] }
+        return k.map { (name: safe(trace.strings[$0.key]), ns: $0.value) }
+            .sorted { $0.ns != $1.ns ? $0.ns > $1.ns : $0.name < $1.name }
+    }
+}
+
+/// One timeline row: the slices of one track at one nesting depth, with search columns.
+public struct Lane: Sendable {
+    public var track: Int
+    public var depth: Int
+    public var rank: Int
+    /// Terminal-safe track name.
+    public var name: String
+    public var isGPU: Bool
+    /// Slice indices, ordered by start.
+    public var slices: [Int32]
+    public var starts: [Int64]
+    /// Running maximum of the slices' ends, so "first slice ending after t" is a binary search.
+    public var maxEnds: [Int64]
+
+    /// Lanes of a rank: per CPU thread the three shallowest depths that hold something other than
+    /// Python frames (the operators under a deep Python stack), then per GPU stream the shallowest
+    /// depth with kernels, memcpys or memsets (under any GPU annotations); empty ones left out.
+    static func lanes(of trace: RankTrace) -> [Lane] {
+        var out: [Lane] = []
+        let s = trace.slices
+        for t in trace.cpuTracks + trace.gpuTracks {
+            let gpu = trace.tracks.kind[t] == .gpuStream
+            var depths = Set<Int>()
+            for i in trace.tracks.sliceRange[t] where gpu ? s.kind[i].isGPUActivity : s.kind[i] != .pythonFunction {
+                depths.insert(Int(s.depth[i]))
+            }
+            let chosen = depths.isEmpty ? [0] : Array(depths.sorted().prefix(gpu ? 1 : 3))
+            var perDepth = [[Int32]](repeating: [], count: chosen.count)
+            for i in trace.tracks.sliceRange[t] {
+                if let k = chosen.firstIndex(of: Int(s.depth[i])) { perDepth[k].append(Int32(i)) }
+            }
+            let name = safe(trace.trackName(t))
+            for (k, list) in perDepth.enumerated() where !list.isEmpty {
+                let d = chosen[k]
+                var starts = [Int64](), ends = [Int64]()
+                starts.reserveCapacity(list.count)
+                ends.reserveCapacity(list.count)
+                var m = Int64.min
+                for i in list {
+                    starts.append(s.start[Int(i)])
+                    m = max(m, s.start[Int(i)] + s.dur[Int(i)])
+                    ends.append(m)
+                }
+                out.append(Lane(track: t, depth: d, rank: trace.rank, name: name, isGPU: gpu, slices: list, starts: starts, maxEnds: ends))
+            }
+        }
+        return out
+    }
+
+    /// The row label in `width` columns: rank, GPU mark, track name (clipped) and nesting depth.
+    public func label(width: Int) -> String {
+        let head = "r\(rank) " + (isGPU ? "gpu " : ""), tail = depth > 0 ? " ·\(depth)" : ""
+        return head + clipped(name, width - displayWidth(head) - displayWidth(tail)) + tail
+    }
+
+    /// Index (into `slices`) of the first slice that ends after `t`.
+    public func firstEnding(after t: Int64) -> Int {
+        maxEnds.partitionPoint { $0 > t }
+    }
+}

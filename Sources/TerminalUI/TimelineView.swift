@@ -1,0 +1,225 @@
+import Analysis
+import Report
+import TraceModel
+
+/// The timeline: one row per thread (and nesting level), GPU stream and rank, slices drawn to
+/// scale; zoom, pan and a selected slice with its details.
+public final class TimelineView: View {
+    let context: ViewContext
+    /// Lanes of every rank, in rank order: (rank index, lane).
+    let lanes: [(rank: Int, lane: Lane)]
+    public private(set) var window: Range<Int64>
+    /// Time under the cursor column.
+    public private(set) var cursorTime: Int64
+    public private(set) var laneCursor = ListCursor()
+    static let labelWidth = 18
+    static let detailRows = 5
+
+    public init(_ context: ViewContext) {
+        self.context = context
+        lanes = context.model.ranks.enumerated().flatMap { r, m in m.lanes.map { (r, $0) } }
+        window = context.model.bounds
+        cursorTime = window.lowerBound + (window.upperBound - window.lowerBound) / 2
+    }
+
+    public var title: String { "Timeline" }
+    public var isEditing: Bool { false }
+    public var keyHelp: [(String, String)] {
+        [("j k, up down", "select a lane"), ("h l, left right", "move the cursor (pans at the edges)"),
+         ("H L", "pan by half a screen"), ("+ -", "zoom in, out around the cursor"), ("Enter", "zoom to the selected slice"),
+         ("[ ]", "show the previous, next step"), ("0", "show the whole run"), ("click", "select lane and time")]
+    }
+
+    public var status: String {
+        "window \(formatDuration(window.upperBound - window.lowerBound)) from +\(formatDuration(window.lowerBound - context.model.bounds.lowerBound))"
+            + " │ cursor +\(formatDuration(cursorTime - context.model.bounds.lowerBound)) │ \(lanes.count) lanes"
+    }
+
+    private func lanesRect(_ area: Rect) -> Rect {
+        Rect(row: area.row + 1, col: area.col + TimelineView.labelWidth, height: area.height - 1 - TimelineView.detailRows,
+             width: area.width - TimelineView.labelWidth)
+    }
+
+    private func nsPerCol(_ width: Int) -> Double { Double(window.upperBound - window.lowerBound) / Double(max(1, width)) }
+
+    private func column(of t: Int64, width: Int) -> Int { Int(Double(t - window.lowerBound) / nsPerCol(width)) }
+
+    /// The slice of the selected lane under the cursor (or the nearest in the cursor's column).
+    public func selectedSlice(width: Int) -> (rank: Int, slice: Int)? {
+        guard laneCursor.selected < lanes.count else { return nil }
+        let (r, lane) = lanes[laneCursor.selected]
+        let s = context.model.ranks[r].trace.slices
+        let half = Int64(nsPerCol(width) / 2)
+        var k = lane.firstEnding(after: cursorTime - half)
+        var best: Int?
+        while k < lane.slices.count && lane.starts[k] <= cursorTime + half {
+            let i = Int(lane.slices[k])
+            if s.start[i] <= cursorTime && cursorTime < s.start[i] + s.dur[i] { return (r, i) }
+            if best == nil && s.start[i] + s.dur[i] > cursorTime - half { best = i }
+            k += 1
+        }
+        return best.map { (r, $0) }
+    }
+
+    public func draw(_ screen: inout ScreenBuffer, area: Rect) {
+        let lr = lanesRect(area)
+        laneCursor.clamp(count: lanes.count, visible: lr.height)
+        drawAxis(&screen, row: area.row, rect: lr)
+        for k in 0..<lr.height where laneCursor.first + k < lanes.count {
+            let li = laneCursor.first + k
+            let (r, lane) = lanes[li]
+            let sel = li == laneCursor.selected
+            screen.text(lane.label(width: TimelineView.labelWidth - 1), row: lr.row + k, col: area.col, width: TimelineView.labelWidth - 1, style: sel ? Theme.selected : Theme.dim)
+            drawLane(&screen, lane, model: context.model.ranks[r], row: lr.row + k, rect: lr)
+        }
+        let cc = column(of: cursorTime, width: lr.width)
+        if cc >= 0 && cc < lr.width {
+            for y in lr.row..<lr.bottom { screen.restyle(row: y, col: lr.col + cc, width: 1) { $0.attrs |= Style.reverse } }
+        }
+        drawDetails(&screen, Rect(row: lr.bottom, col: area.col, height: TimelineView.detailRows, width: area.width), width: lr.width)
+    }
+
+    private func drawAxis(_ screen: inout ScreenBuffer, row: Int, rect: Rect) {
+        let origin = context.model.bounds.lowerBound
+        screen.text("time (+ from start)", row: row, col: 0, width: TimelineView.labelWidth - 1, style: Theme.dim)
+        var c = 0
+        while c < rect.width {
+            let t = window.lowerBound + Int64(Double(c) * nsPerCol(rect.width))
+            screen.put("╷", row: row, col: rect.col + c, style: Theme.dim)
+            screen.text(formatDuration(t - origin), row: row, col: rect.col + c + 1, width: min(13, rect.width - c - 1), style: Theme.dim)
+            c += 16
+        }
+    }
+
+    /// Draws one lane: slices at least a cell wide as coloured blocks with their names; smaller
+    /// ones merged per cell into a shaded cell, skipping ahead with a binary search so a frame costs
+    /// O(columns x log slices) however many slices the window holds.
+    private func drawLane(_ screen: inout ScreenBuffer, _ lane: Lane, model: RankModel, row: Int, rect: Rect) {
+        let s = model.trace.slices
+        let phase = model.analysis.facts.phase
+        let npc = nsPerCol(rect.width)
+        var k = lane.firstEnding(after: window.lowerBound)
+        while k < lane.slices.count && lane.starts[k] < window.upperBound {
+            let i = Int(lane.slices[k])
+            let a = max(0, Double(s.start[i] - window.lowerBound) / npc)
+            let b = min(Double(rect.width), Double(s.start[i] + s.dur[i] - window.lowerBound) / npc)
+            let color = Theme.color(phase[i])
+            let c0 = Int(a)
+            if b - a >= 1 {
+                let from = Int(a.rounded()), to = Int(b.rounded())
+                let style = Style(fg: 16, bg: color)
+                screen.fill(row: row, col: rect.col + from, height: 1, width: to - from, style: style)
+                if to - from >= 4 { screen.text(safe(model.trace.strings[s.name[i]]), row: row, col: rect.col + from, width: to - from, style: style) }
+                k += 1
+            } else {
+                // Everything else ending in this cell shares it: one shaded cell, then jump past it.
+                if c0 < rect.width, screen[row, rect.col + c0].scalar == 0x20 {
+                    screen.put("▒", row: row, col: rect.col + c0, style: Style(fg: color))
+                }
+                let next = window.lowerBound + Int64(Double(c0 + 1) * npc)
+                k = max(k + 1, lane.firstEnding(after: next))
+            }
+        }
+    }
+
+    private func drawDetails(_ screen: inout ScreenBuffer, _ r: Rect, width: Int) {
+        screen.fill(row: r.row, col: r.col, height: 1, width: r.width, scalar: 0x2500, style: Theme.dim)
+        guard let (ri, i) = selectedSlice(width: width) else {
+            screen.text("no slice under the cursor", row: r.row + 1, col: r.col + 1, style: Theme.dim)
+            return
+        }
+        let m = context.model.ranks[ri]
+        let t = m.trace, s = t.slices
+        screen.text(safe(t.name(ofSlice: i)), row: r.row + 1, col: r.col + 1, width: r.width - 2, style: Theme.heading)
+        let head = "rank \(t.rank) · \(kindName(s.kind[i])) · \(formatDuration(s.dur[i])) at +\(formatDuration(s.start[i] - context.model.bounds.lowerBound))"
+            + " · phase \(m.analysis.facts.phase[i].name) · self \(formatDuration(m.analysis.facts.selfTime[i]))"
+        screen.text(head, row: r.row + 2, col: r.col + 1, width: r.width - 2)
+        let args = t.args(ofSlice: i).map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        screen.text("args: " + (args.isEmpty ? "none" : safe(args)), row: r.row + 3, col: r.col + 1, width: r.width - 2, style: Theme.dim)
+        var related = ""
+        if s.kind[i].isGPUActivity {
+            let l = s.launcher.isEmpty ? -1 : Int(s.launcher[i])
+            var op = l
+            while op >= 0, !t.isOperator(op) || s.kind[op].isLaunch { op = Int(s.parent[op]) }
+            related = l < 0 ? "launched by: unknown" : "launched by: \(safe(t.name(ofSlice: l)))" + (op >= 0 ? " in \(safe(t.name(ofSlice: op)))" : "")
+        } else {
+            // Kernels launched by this slice and what it contains (bounded, for very long slices).
+            var names: [UInt32: (count: Int, ns: Int64)] = [:]
+            var j = i
+            let end = s.start[i] + s.dur[i], last = t.tracks.sliceRange[Int(s.track[i])].upperBound
+            while j < last && (j == i || s.start[j] < end) && j - i < 20_000 {
+                for g in m.launchedActivities(j) {
+                    names[s.name[Int(g)], default: (0, 0)].count += 1
+                    names[s.name[Int(g)], default: (0, 0)].ns += s.dur[Int(g)]
+                }
+                j += 1
+            }
+            let top = names.sorted { $0.value.ns > $1.value.ns }.prefix(3)
+            related = names.isEmpty ? "GPU kernels: none" : "GPU kernels (\(names.count)): "
+                + top.map { "\(safe(t.strings[$0.key])) x\($0.value.count) \(formatDuration($0.value.ns))" }.joined(separator: ", ")
+        }
+        screen.text(related, row: r.row + 4, col: r.col + 1, width: r.width - 2)
+    }
+
+    public func handle(_ key: Key, area: Rect) -> Bool {
+        let lr = lanesRect(area)
+        let span = window.upperBound - window.lowerBound
+        let step = max(1, Int64(nsPerCol(lr.width)))
+        switch key {
+        case .left, .char("h"): moveCursor(-step)
+        case .right, .char("l"): moveCursor(step)
+        case .char("H"): pan(-span / 2)
+        case .char("L"): pan(span / 2)
+        case .char("+"), .char("="): zoom(0.5)
+        case .char("-"): zoom(2)
+        case .char("0"):
+            window = context.model.bounds
+            cursorTime = window.lowerBound + span / 2
+            cursorTime = max(window.lowerBound, min(window.upperBound - 1, cursorTime))
+        case .enter:
+            if let (r, i) = selectedSlice(width: lr.width) {
+                let s = context.model.ranks[r].trace.slices
+                show(s.start[i]..<s.start[i] + max(1, s.dur[i]))
+            }
+        case .char("["), .char("]"):
+            let steps = context.rankModel.analysis.steps
+            guard !steps.isEmpty else { return true }
+            let k = key == .char("]") ? steps.firstIndex { $0.start > cursorTime } ?? steps.count - 1
+                : steps.lastIndex { $0.start + $0.dur <= cursorTime } ?? 0
+            show(steps[k].start..<steps[k].start + max(1, steps[k].dur))
+        case .mouse(let m) where m.action == .click && lr.contains(row: m.row, col: m.col):
+            laneCursor.selected = laneCursor.first + m.row - lr.row
+            cursorTime = window.lowerBound + Int64(Double(m.col - lr.col) * nsPerCol(lr.width))
+        default:
+            return laneCursor.handle(key, count: lanes.count, visible: lr.height)
+        }
+        laneCursor.clamp(count: lanes.count, visible: lr.height)
+        return true
+    }
+
+    /// Shows `range` with a little margin, the cursor at its middle.
+    private func show(_ range: Range<Int64>) {
+        let margin = (range.upperBound - range.lowerBound) / 20
+        window = range.lowerBound - margin..<range.upperBound + margin
+        cursorTime = range.lowerBound + (range.upperBound - range.lowerBound) / 2
+    }
+
+    private func moveCursor(_ delta: Int64) {
+        cursorTime += delta
+        if cursorTime < window.lowerBound { pan(cursorTime - window.lowerBound) }
+        if cursorTime >= window.upperBound { pan(cursorTime - window.upperBound + 1) }
+    }
+
+    private func pan(_ delta: Int64) {
+        window = window.lowerBound + delta..<window.upperBound + delta
+        if !window.contains(cursorTime) { cursorTime = min(max(cursorTime, window.lowerBound), window.upperBound - 1) }
+    }
+
+    private func zoom(_ factor: Double) {
+        let span = Double(window.upperBound - window.lowerBound)
+        let newSpan = max(1000, min(span * factor, Double(context.model.bounds.upperBound - context.model.bounds.lowerBound) * 4))
+        let frac = (Double(cursorTime - window.lowerBound)) / span
+        let lo = cursorTime - Int64(newSpan * frac)
+        window = lo..<lo + Int64(newSpan)
+    }
+}
