@@ -221,8 +221,9 @@ extension Analyzer {
         }
         let counted = inclusiveCounted(trace)
         let dims = trace.strings.lookup(Analyzer.inputDimsKey)
-        // Operator keys: (name id, phase) -> row of per-step sums.
-        var keyIndex: [UInt64: Int] = [:]
+        // Operator keys: (name id, phase) -> row of per-step sums (-1: none yet).
+        let phases = Phase.allCases.count
+        var keyIndex = [Int32](repeating: -1, count: trace.strings.count * phases)
         var keyOf: [(name: UInt32, phase: Phase)] = []
         var sums = StepSums(steps: windows.count)
         var callCounts: [Double] = []
@@ -255,11 +256,11 @@ extension Analyzer {
                 stack.append((i, node))
                 guard let si = step(of: s.start[i]) else { continue }
                 let phase = a.facts.phase[i]
-                let opKey = UInt64(s.name[i]) << 8 | UInt64(phase.rawValue)
-                let k: Int
-                if let found = keyIndex[opKey] { k = found } else {
+                let opKey = Int(s.name[i]) * phases + phase.rawValue
+                var k = Int(keyIndex[opKey])
+                if k < 0 {
                     k = keyOf.count
-                    keyIndex[opKey] = k
+                    keyIndex[opKey] = Int32(k)
                     keyOf.append((s.name[i], phase))
                     sums.append()
                     callCounts.append(0)
