@@ -23,7 +23,7 @@ public func formatDuration(_ ns: Int64) -> String {
 }
 
 /// `v` with `digits` decimals, for JSON and text.
-func formatFixed(_ v: Double, _ digits: Int) -> String {
+public func formatFixed(_ v: Double, _ digits: Int) -> String {
     guard v.isFinite else { return "0" }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
