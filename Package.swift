@@ -3,6 +3,8 @@ import PackageDescription
 
 // Dataflow: TraceImport (file -> JSON tokens -> Kineto semantics) -> TraceModel (columnar tables)
 // -> Analysis (steps, phases, attribution) -> Report (text/JSON/markdown) -> stepscope (CLI).
+// Sampler (live processes -> stack samples -> TraceModel profile tables -> Chrome trace) is a
+// second importer: its Chrome trace output is read back by TraceImport like any other trace.
 // C shims (CZlib, CCurses, CUnwind, CElf) wrap the macros and variadic calls Swift cannot see.
 // The importer's tables are only touched by one thread during a load: dynamic exclusivity checks
 // there cost ~20% of import time (measured with perf), so they are off for these two modules.
@@ -29,8 +31,9 @@ let package = Package(
         .target(name: "TraceImport", dependencies: ["TraceModel", "CZlib"], swiftSettings: hotPath),
         .target(name: "Analysis", dependencies: ["TraceModel"]),
         .target(name: "Report", dependencies: ["TraceModel", "Analysis", "TraceImport"]),
+        .target(name: "Sampler", dependencies: ["TraceModel", "Analysis", "CUnwind", "CElf"]),
         .executableTarget(name: "stepscope", dependencies: [
-            "TraceModel", "TraceImport", "Analysis", "Report",
+            "TraceModel", "TraceImport", "Analysis", "Report", "Sampler",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -44,5 +47,7 @@ let package = Package(
         .testTarget(name: "ConformanceTests", dependencies: ["Analysis", "TraceImport", "Report", "TestSupport"],
                     exclude: ["reference.py", "Fixtures", "Synthetic"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "SamplerTests", dependencies: ["Sampler", "Analysis", "TraceImport", "TestSupport"],
+                    exclude: ["Programs"]),
     ]
 )

@@ -1,0 +1,228 @@
+import CElf
+import CUnwind
+import TraceModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One native frame: an instruction address (a return address above the innermost frame).
+public typealias NativeFrame = UInt64
+
+/// Native stacks of every thread of a process through libunwind-ptrace.
+///
+/// Each thread is seized once (PTRACE_SEIZE: if stepscope dies, the kernel detaches and the thread
+/// runs on); per sample only the thread being unwound is stopped (PTRACE_INTERRUPT), unwound with
+/// its own long-lived `_UPT` context in one address space with the global cache, and continued.
+/// Every ptrace call comes from the thread that created the unwinder.
+public final class NativeUnwinder {
+    public let pid: Int32
+    private let space: unw_addr_space_t
+    private var contexts: [Int32: UnsafeMutableRawPointer] = [:]
+    private var ips = [UInt64](repeating: 0, count: 512)
+
+    /// Seizes every thread of `pid`, or throws a one-line error (permission, no process).
+    public init(pid: Int32) throws {
+        self.pid = pid
+        guard let space = cunwind_remote_space_create() else { throw SamplerError("libunwind: cannot create an address space") }
+        self.space = space
+        do {
+            try seizeNewThreads()
+        } catch {
+            detach()
+            cunwind_remote_space_destroy(space)
+            throw error
+        }
+    }
+
+    deinit {
+        detach()
+        cunwind_remote_space_destroy(space)
+    }
+
+    /// Seizes threads that appeared since the last call.
+    private func seizeNewThreads() throws {
+        for tid in ProcFS.threads(pid) where contexts[tid] == nil {
+            let rc = cunwind_ptrace_seize(tid, 0)
+            if rc == -EPERM { throw SamplerError.permission(pid: pid) }
+            guard rc == 0, let upt = cunwind_upt_create(tid) else { continue }  // ESRCH: the thread just exited
+            contexts[tid] = upt
+        }
+    }
+
+    /// Unwinds every thread, one at a time; stacks innermost first, and the count of threads
+    /// that could not be stopped or unwound.
+    public func unwindAll() -> (stacks: [Int32: [NativeFrame]], failures: Int) {
+        try? seizeNewThreads()
+        var stacks: [Int32: [NativeFrame]] = [:]
+        var failures = 0
+        for (tid, upt) in contexts.sorted(by: { $0.key < $1.key }) {
+            guard cunwind_ptrace_interrupt(tid) == 0 else { forget(tid); continue }
+            var status = cunwind_wait_status()
+            var pending: Int32 = 0
+            // Wait for the interrupt's stop; a signal arriving meanwhile is passed on when continuing.
+            while true {
+                guard cunwind_waitpid(tid, 0, &status) == tid else { break }
+                if status.kind == CUNWIND_WAIT_EXITED || status.kind == CUNWIND_WAIT_KILLED { break }
+                if status.kind == CUNWIND_WAIT_STOPPED {
+                    if status.event == 0 && status.value != SIGTRAP { pending = status.value }
+                    break
+                }
+            }
+            guard status.kind == CUNWIND_WAIT_STOPPED else { forget(tid); continue }
+            let n = cunwind_remote_backtrace(space, upt, &ips, nil, Int32(ips.count))
+            _ = cunwind_ptrace_cont(tid, pending)
+            if n > 0 { stacks[tid] = Array(ips[0..<Int(n)]) } else { failures += 1 }
+        }
+        return (stacks, failures)
+    }
+
+    private func forget(_ tid: Int32) {
+        if let upt = contexts.removeValue(forKey: tid) {
+            _ = cunwind_ptrace_detach(tid, 0)
+            cunwind_upt_destroy(upt)
+        }
+    }
+
+    /// Detaches from every thread (they run on). Safe to call more than once.
+    public func detach() {
+        for (tid, upt) in contexts {
+            _ = cunwind_ptrace_detach(tid, 0)
+            cunwind_upt_destroy(upt)
+        }
+        contexts = [:]
+    }
+}
+
+/// Names native addresses from ELF symbol tables (`.symtab`, then `.dynsym`), with load bias and
+/// C++ demangling. Tables are read once per module; each address is looked up once and cached.
+public final class Symbolizer {
+    public let pid: Int32
+    private var maps: [MemoryMap] = []
+    private var modules: [String: Module?] = [:]
+    private var cache: [UInt64: (name: String, module: String)] = [:]
+
+    struct Module {
+        var bias: UInt64
+        /// Function symbols sorted by address.
+        var starts: [UInt64]
+        var sizes: [UInt64]
+        var names: [String]
+    }
+
+    public init(pid: Int32) {
+        self.pid = pid
+        maps = ProcFS.maps(pid)
+    }
+
+    /// The function containing `address` and its module path; "0x…" when unknown.
+    public func symbolize(_ address: UInt64) -> (name: String, module: String) {
+        if let hit = cache[address] { return hit }
+        var map = maps.first { $0.start <= address && address < $0.end }
+        if map == nil {
+            maps = ProcFS.maps(pid)
+            map = maps.first { $0.start <= address && address < $0.end }
+        }
+        var result = (name: "0x" + String(address, radix: 16), module: map?.path ?? "")
+        if let map, !map.path.isEmpty, let module = module(map.path) {
+            let target = address &- module.bias
+            var lo = 0, hi = module.starts.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if module.starts[mid] <= target { lo = mid + 1 } else { hi = mid }
+            }
+            if lo > 0, target < module.starts[lo - 1] + max(module.sizes[lo - 1], 1) || module.sizes[lo - 1] == 0 {
+                result.name = Self.demangle(module.names[lo - 1])
+            }
+        }
+        cache[address] = result
+        return result
+    }
+
+    /// The address range(s) of the function `name` (and its `.cold` parts) in module `path`.
+    public func ranges(of name: String, in path: String) -> [Range<UInt64>] {
+        guard let module = module(path) else { return [] }
+        var out: [Range<UInt64>] = []
+        for (i, n) in module.names.enumerated() where n == name || n.hasPrefix(name + ".cold") {
+            out.append(module.starts[i] &+ module.bias ..< module.starts[i] &+ module.bias &+ max(module.sizes[i], 1))
+        }
+        return out
+    }
+
+    private func module(_ path: String) -> Module? {
+        if let known = modules[path] { return known }
+        var module: Module?
+        if let elf = ElfFile(path: path), let bias = elf.loadBias(in: maps) {
+            let functions = elf.symbols.filter(\.isFunction).sorted { $0.value < $1.value }
+            module = Module(bias: bias, starts: functions.map(\.value), sizes: functions.map(\.size), names: functions.map(\.name))
+        }
+        modules[path] = module
+        return module
+    }
+
+    /// The demangled C++ name, or `name` as is.
+    public static func demangle(_ name: String) -> String {
+        guard name.hasPrefix("_Z") else { return name }
+        var buffer = [CChar](repeating: 0, count: 1024)
+        guard celf_demangle(name, &buffer, buffer.count) else { return name }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Turns Python and native stacks into frame rows of a profile, splicing Python frames in at each
+/// `_PyEval_EvalFrameDefault` frame.
+public struct StackMerger {
+    let symbolizer: Symbolizer?
+    /// `_PyEval_EvalFrameDefault` and its `.cold` part in the interpreter binary.
+    let evalRanges: [Range<UInt64>]
+    /// The interpreter binary, whose other frames are dropped from merged stacks.
+    let interpreter: String
+
+    public init(symbolizer: Symbolizer?, interpreter: String) {
+        self.symbolizer = symbolizer
+        self.interpreter = interpreter
+        evalRanges = symbolizer?.ranges(of: "_PyEval_EvalFrameDefault", in: interpreter) ?? []
+    }
+
+    /// Frame indices, outermost first, of a Python stack (innermost first).
+    public static func pythonOnly(_ python: [PythonFrame], into profile: SampledProfile) -> [Int32] {
+        python.reversed().map { f in
+            profile.frames.intern(kind: .python, name: profile.strings.intern(f.name), file: profile.strings.intern(f.file),
+                                  line: Int32(clamping: f.line))
+        }
+    }
+
+    /// Frame indices, outermost first, of the merged stack (both inputs innermost first).
+    public func merge(python: [PythonFrame], native: [NativeFrame], into profile: SampledProfile) -> [Int32] {
+        guard let symbolizer else { return Self.pythonOnly(python, into: profile) }
+        // Python frames grouped by the eval call that runs them, innermost group first.
+        var groups: [[PythonFrame]] = []
+        var current: [PythonFrame] = []
+        for f in python {
+            current.append(f)
+            if f.isEntry { groups.append(current); current = [] }
+        }
+        if !current.isEmpty { groups.append(current) }
+        var nextGroup = 0
+        var merged: [Int32] = []  // innermost first
+        for (depth, ip) in native.enumerated() {
+            let pc = depth == 0 ? ip : ip &- 1  // return addresses point after the call
+            if evalRanges.contains(where: { $0.contains(pc) }) {
+                if nextGroup < groups.count {
+                    merged += Self.pythonOnly(groups[nextGroup], into: profile).reversed()
+                    nextGroup += 1
+                }
+                continue
+            }
+            let (name, module) = symbolizer.symbolize(pc)
+            if module == interpreter && !evalRanges.isEmpty { continue }
+            merged.append(profile.frames.intern(kind: .native, name: profile.strings.intern(name),
+                                                file: profile.strings.intern(module), line: 0))
+        }
+        // Unwinding stopped early: the remaining Python frames are the outer ones.
+        while nextGroup < groups.count {
+            merged += Self.pythonOnly(groups[nextGroup], into: profile).reversed()
+            nextGroup += 1
+        }
+        return merged.reversed()
+    }
+}
