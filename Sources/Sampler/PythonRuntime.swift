@@ -39,6 +39,17 @@ public struct PythonRuntime: Sendable {
     public var unicodeType: UInt64
     /// The file (executable or libpython) defining `_PyRuntime`.
     public var binary: String
+
+    public init(pid: Int32, version: String, layout: PythonLayout, runtimeAddress: UInt64, codeType: UInt64, unicodeType: UInt64,
+                binary: String) {
+        self.pid = pid
+        self.version = version
+        self.layout = layout
+        self.runtimeAddress = runtimeAddress
+        self.codeType = codeType
+        self.unicodeType = unicodeType
+        self.binary = binary
+    }
 }
 
 /// Finds the interpreter of a process from the outside: ELF symbols and /proc maps, no stopping.
