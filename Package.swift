@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "ConformanceTests", dependencies: ["Analysis", "TraceImport", "Report", "TestSupport"],
                     exclude: ["reference.py", "Fixtures", "Synthetic"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
-        .testTarget(name: "SamplerTests", dependencies: ["Sampler", "Analysis", "TraceImport", "TestSupport"],
+        .testTarget(name: "SamplerTests", dependencies: ["Sampler", "Analysis", "TraceImport", "TestSupport", "CUnwind"],
                     exclude: ["Programs"]),
     ]
 )

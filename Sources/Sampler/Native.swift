@@ -25,13 +25,7 @@ public final class NativeUnwinder {
         self.pid = pid
         guard let space = cunwind_remote_space_create() else { throw SamplerError("libunwind: cannot create an address space") }
         self.space = space
-        do {
-            try seizeNewThreads()
-        } catch {
-            detach()
-            cunwind_remote_space_destroy(space)
-            throw error
-        }
+        try seizeNewThreads()  // on failure deinit detaches what was seized and frees the space
     }
 
     deinit {
@@ -49,44 +43,49 @@ public final class NativeUnwinder {
         }
     }
 
-    /// Unwinds every thread, one at a time; stacks innermost first, and the count of threads
-    /// that could not be stopped or unwound.
-    public func unwindAll() -> (stacks: [Int32: [NativeFrame]], failures: Int) {
+    /// Unwinds every thread, one at a time, calling `whileStopped` with each thread's id before
+    /// resuming it; stacks innermost first, and the count of threads that could not be unwound.
+    public func unwindAll(whileStopped: (Int32) -> Void = { _ in }) -> (stacks: [Int32: [NativeFrame]], failures: Int) {
         try? seizeNewThreads()
         var stacks: [Int32: [NativeFrame]] = [:]
         var failures = 0
         for (tid, upt) in contexts.sorted(by: { $0.key < $1.key }) {
-            guard cunwind_ptrace_interrupt(tid) == 0 else { forget(tid); continue }
-            var status = cunwind_wait_status()
-            var pending: Int32 = 0
-            // Wait for the interrupt's stop; a signal arriving meanwhile is passed on when continuing.
-            while true {
-                guard cunwind_waitpid(tid, 0, &status) == tid else { break }
-                if status.kind == CUNWIND_WAIT_EXITED || status.kind == CUNWIND_WAIT_KILLED { break }
-                if status.kind == CUNWIND_WAIT_STOPPED {
-                    if status.event == 0 && status.value != SIGTRAP { pending = status.value }
-                    break
-                }
-            }
-            guard status.kind == CUNWIND_WAIT_STOPPED else { forget(tid); continue }
+            guard let pending = stop(tid) else { forget(tid); continue }
             let n = cunwind_remote_backtrace(space, upt, &ips, nil, Int32(ips.count))
+            whileStopped(tid)
             _ = cunwind_ptrace_cont(tid, pending)
             if n > 0 { stacks[tid] = Array(ips[0..<Int(n)]) } else { failures += 1 }
         }
         return (stacks, failures)
     }
 
-    private func forget(_ tid: Int32) {
-        if let upt = contexts.removeValue(forKey: tid) {
-            _ = cunwind_ptrace_detach(tid, 0)
-            cunwind_upt_destroy(upt)
+    /// Stops a seized thread with PTRACE_INTERRUPT and waits for it; the signal to pass on when
+    /// resuming (one that arrived meanwhile, else 0), or nil when the thread is gone.
+    private func stop(_ tid: Int32) -> Int32? {
+        guard cunwind_ptrace_interrupt(tid) == 0 else { return nil }
+        var status = cunwind_wait_status()
+        while cunwind_waitpid(tid, 0, &status) == tid {
+            switch status.kind {
+            case CUNWIND_WAIT_STOPPED:
+                return status.event == 0 && status.value != SIGTRAP ? status.value : 0
+            case CUNWIND_WAIT_EXITED, CUNWIND_WAIT_KILLED:
+                return nil
+            default:
+                continue
+            }
         }
+        return nil
     }
 
-    /// Detaches from every thread (they run on). Safe to call more than once.
+    private func forget(_ tid: Int32) {
+        if let upt = contexts.removeValue(forKey: tid) { cunwind_upt_destroy(upt) }
+    }
+
+    /// Detaches from every thread, which runs on (PTRACE_DETACH needs the thread stopped, so each
+    /// is interrupted first). Safe to call more than once.
     public func detach() {
         for (tid, upt) in contexts {
-            _ = cunwind_ptrace_detach(tid, 0)
+            if let pending = stop(tid) { _ = cunwind_ptrace_detach(tid, pending) }
             cunwind_upt_destroy(upt)
         }
         contexts = [:]
@@ -94,7 +93,8 @@ public final class NativeUnwinder {
 }
 
 /// Names native addresses from ELF symbol tables (`.symtab`, then `.dynsym`), with load bias and
-/// C++ demangling. Tables are read once per module; each address is looked up once and cached.
+/// C++ demangling. Tables are read once per module, at attach for the modules mapped then (off the
+/// sampling path); each address is then a binary search, once, and cached.
 public final class Symbolizer {
     public let pid: Int32
     private var maps: [MemoryMap] = []
@@ -109,12 +109,14 @@ public final class Symbolizer {
         var names: [String]
     }
 
+    /// Reads the symbol tables of every executable mapping now, before sampling starts.
     public init(pid: Int32) {
         self.pid = pid
         maps = ProcFS.maps(pid)
+        for m in maps where m.isExecutable && m.path.hasPrefix("/") { _ = module(m.path) }
     }
 
-    /// The function containing `address` and its module path; "0x…" when unknown.
+    /// The function containing `address` and its module path; "module+0xoffset" when unknown.
     public func symbolize(_ address: UInt64) -> (name: String, module: String) {
         if let hit = cache[address] { return hit }
         var map = maps.first { $0.start <= address && address < $0.end }
@@ -122,7 +124,8 @@ public final class Symbolizer {
             maps = ProcFS.maps(pid)
             map = maps.first { $0.start <= address && address < $0.end }
         }
-        var result = (name: "0x" + String(address, radix: 16), module: map?.path ?? "")
+        let base = map.map { $0.path.split(separator: "/").last.map(String.init) ?? $0.path } ?? "?"
+        var result = (name: "\(base)+0x" + String(address &- (map?.start ?? 0) &+ (map?.offset ?? 0), radix: 16), module: map?.path ?? "")
         if let map, !map.path.isEmpty, let module = module(map.path) {
             let target = address &- module.bias
             var lo = 0, hi = module.starts.count

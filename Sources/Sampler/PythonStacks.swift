@@ -21,8 +21,9 @@ public struct PythonThread: Sendable, Equatable {
     public var holdsGIL: Bool
     /// Frames, innermost first.
     public var frames: [PythonFrame]
-    /// Address of the thread's `PyThreadState`.
+    /// Address of the thread's `PyThreadState` and of its interpreter.
     public var threadState: UInt64
+    public var interpreter: UInt64
 }
 
 /// A read that did not validate: the target changed under it (it keeps running), or bad memory.
@@ -99,6 +100,14 @@ public final class PythonStackReader {
         return result
     }
 
+    /// Reads `thread`'s stack again (while it is stopped for native unwinding, so that both stacks
+    /// show the same instant); nil when the read tears.
+    public func reread(_ thread: PythonThread) -> PythonThread? {
+        guard var fresh = try? readThread(thread.threadState, interp: thread.interpreter, gilHolder: 0).0 else { return nil }
+        fresh.holdsGIL = thread.holdsGIL
+        return fresh
+    }
+
     /// The thread state holding the GIL (0: none or unknown).
     private func gilHolder(firstInterpreter interp: UInt64) throws(MemoryError) -> UInt64 {
         if let off = layout.tstateCurrent {
@@ -128,7 +137,8 @@ public final class PythonStackReader {
         } else {
             frames = try frameObjects(ts.u64(layout.tstateFrame))
         }
-        let thread = PythonThread(tid: tid, holdsGIL: gilHolder != 0 && gilHolder == tstate, frames: frames, threadState: tstate)
+        let thread = PythonThread(tid: tid, holdsGIL: gilHolder != 0 && gilHolder == tstate, frames: frames, threadState: tstate,
+                                  interpreter: interp)
         return (thread, ts.u64(layout.tstateNext))
     }
 

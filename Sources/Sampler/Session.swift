@@ -35,19 +35,25 @@ public struct SamplerStats: Sendable, Equatable {
 /// Set from signal handlers; the sampling loop checks it between samples and detaches.
 let stopRequested = Atomic<Bool>(false)
 
-/// One sampled process: its interpreter reader and, with `--native`, its unwinder.
+/// One sampled process: its interpreter reader (none for a native-only process) and, with
+/// `--native`, its unwinder.
 final class SampledProcess {
     let pid: Int32
-    let reader: PythonStackReader
+    let reader: PythonStackReader?
     var native: NativeUnwinder?
     let merger: StackMerger
 
     init(pid: Int32, native: Bool) throws {
         self.pid = pid
         let memory = LiveMemory(pid: pid)
-        let runtime = try PythonRuntimeLocator.locate(pid: pid, memory: memory)
-        reader = PythonStackReader(runtime: runtime, memory: memory)
-        merger = StackMerger(symbolizer: native ? Symbolizer(pid: pid) : nil, interpreter: runtime.binary)
+        do {
+            reader = PythonStackReader(runtime: try PythonRuntimeLocator.locate(pid: pid, memory: memory), memory: memory)
+        } catch let error as SamplerError {
+            // Without Python, --native still gives native stacks; unless the process cannot be read at all.
+            guard native, ProcFS.isAlive(pid), !ProcFS.maps(pid).isEmpty else { throw error }
+            reader = nil
+        }
+        merger = StackMerger(symbolizer: native ? Symbolizer(pid: pid) : nil, interpreter: reader?.runtime.binary ?? "")
         if native { self.native = try NativeUnwinder(pid: pid) }
     }
 }
@@ -57,7 +63,7 @@ public final class SamplingSession {
     public let options: SamplerOptions
     public let profile: SampledProfile
     public private(set) var stats = SamplerStats()
-    /// The Python version of the root process.
+    /// What the root process runs: "Python 3.11.7", or native only.
     public let version: String
     private var processes: [SampledProcess] = []
     private var rootPid: Int32
@@ -71,7 +77,7 @@ public final class SamplingSession {
         rootPid = pid
         profile = SampledProfile(intervalNs: Int64(1e9 / options.rate))
         let root = try SampledProcess(pid: pid, native: options.native)
-        version = root.reader.runtime.version
+        version = root.reader.map { "Python \($0.runtime.version)" } ?? "native only, no CPython found"
         processes = [root]
         profile.processes.append((pid, Self.commandLine(pid)))
     }
@@ -119,16 +125,21 @@ public final class SamplingSession {
         let time = wallNanoseconds()
         var gone: [Int] = []
         for (k, p) in processes.enumerated() {
-            guard let threads = try? p.reader.sample() else {
+            guard var threads = p.reader == nil ? [] : try? p.reader!.sample() else {
                 if !ProcFS.isAlive(p.pid) { gone.append(k) }
                 continue
             }
-            // States first: a thread stopped for unwinding would look idle.
+            // States first: a thread stopped for unwinding would look idle. Python-only mode reads
+            // just the Python threads' states.
             var states: [Int32: ThreadState] = [:]
-            for tid in ProcFS.threads(p.pid) { states[tid] = ProcFS.threadState(p.pid, tid) }
+            for tid in p.native != nil ? ProcFS.threads(p.pid) : threads.map(\.tid) { states[tid] = ProcFS.threadState(p.pid, tid) }
             var nativeStacks: [Int32: [NativeFrame]] = [:]
             if let unwinder = p.native {
-                let (stacks, failures) = unwinder.unwindAll()
+                // Each Python stack is read again while its thread is stopped, matching its native stack.
+                let index = Dictionary(threads.indices.map { (threads[$0].tid, $0) }, uniquingKeysWith: { a, _ in a })
+                let (stacks, failures) = unwinder.unwindAll { tid in
+                    if let reader = p.reader, let k = index[tid], let fresh = reader.reread(threads[k]) { threads[k] = fresh }
+                }
                 nativeStacks = stacks
                 stats.unwindFailures += failures
             }
@@ -156,8 +167,8 @@ public final class SamplingSession {
             if rss, let bytes = ProcFS.rss(p.pid) {
                 profile.rss.pid.append(p.pid); profile.rss.time.append(time); profile.rss.value.append(bytes)
             }
-            stats.retried = processes.reduce(0) { $0 + $1.reader.retries }
-            stats.dropped = processes.reduce(0) { $0 + $1.reader.dropped }
+            stats.retried = processes.reduce(0) { $0 + ($1.reader?.retries ?? 0) }
+            stats.dropped = processes.reduce(0) { $0 + ($1.reader?.dropped ?? 0) }
         }
         for k in gone.reversed() {
             exitedPids.insert(processes[k].pid)

@@ -51,10 +51,12 @@ final class LaunchedProcess {
         self.pid = pid
     }
 
-    /// The Python process at or under the launched one, waiting up to `timeout` seconds for it.
-    func pythonProcess(timeout: Double) throws -> Int32 {
-        let deadline = time(nil) + Int(timeout.rounded(.up))
-        while time(nil) <= deadline {
+    /// The Python process at or under the launched one, waiting up to `timeout` seconds for it;
+    /// with `native`, the launched process itself when no Python has appeared after a second.
+    func pythonProcess(timeout: Double, native: Bool) throws -> Int32 {
+        let start = time(nil)
+        while time(nil) <= start + Int(timeout.rounded(.up)) {
+            if native && time(nil) > start + 1 { return pid }
             if let p = PythonRuntimeLocator.pythonProcess(under: pid),
                (try? PythonRuntimeLocator.locate(pid: p, memory: LiveMemory(pid: p))) != nil {
                 return p
@@ -133,10 +135,10 @@ struct RecordCommand: ParsableCommand {
         let rules = try loadPhaseRules(target.phaseRules)
         let launched = command.isEmpty ? nil : try LaunchedProcess(command)
         defer { launched?.finish() }
-        let pid = try launched?.pythonProcess(timeout: 30) ?? resolvePythonPid(target.pid!)
+        let pid = try launched?.pythonProcess(timeout: 30, native: target.native) ?? resolvePythonPid(target.pid!)
         SamplingSession.installSignalHandlers()
         let session = try startSession(pid: pid, options: target.samplerOptions(duration: duration))
-        writeAll(2, "stepscope: sampling process \(pid) (Python \(session.version)) at \(Int(target.rate)) Hz"
+        writeAll(2, "stepscope: sampling process \(pid) (\(session.version)) at \(Int(target.rate)) Hz"
                  + (target.native ? " with native stacks" : "") + "; Ctrl-C to stop\n")
         let started = time(nil)
         session.run()
@@ -148,8 +150,9 @@ struct RecordCommand: ParsableCommand {
         if !session.exited.isEmpty { summary += "; exited: \(session.exited.map(String.init).joined(separator: ", "))" }
         if s.retried + s.dropped > 0 { summary += "; torn reads retried \(s.retried), dropped \(s.dropped)" }
         if s.unwindFailures > 0 { summary += "; native unwinds failed \(s.unwindFailures)" }
+        if s.late > 0 { summary += "; late samples \(s.late) of \(s.ticks)" }
         writeAll(2, summary + "; wrote \(path)\n")
-        if s.late > 0 {
+        if s.late * 100 > s.ticks {
             writeAll(2, "stepscope: warning: sampling fell behind \(s.late) of \(s.ticks) times; lower --rate for even coverage\n")
         }
     }

@@ -11,13 +11,14 @@ final class TestProcess {
     let pid: pid_t
     private var reaped = false
 
-    /// Starts `argv` with stdout on a pipe and waits (up to 30 s) for a line "ready".
-    init(_ argv: [String]) throws {
+    /// Starts `argv` with stdout on a pipe and waits (up to 30 s) for a line "ready" (or, with
+    /// `readyOnStderr`, for any line on stderr, where stepscope announces that it is sampling).
+    init(_ argv: [String], readyOnStderr: Bool = false) throws {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { throw XCTSkip("pipe failed") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, fds[1], readyOnStderr ? 2 : 1)
         posix_spawn_file_actions_addclose(&actions, fds[0])
         var pid: pid_t = 0
         let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
@@ -35,14 +36,17 @@ final class TestProcess {
         var pfd = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
         while poll(&pfd, 1, 30_000) > 0, read(fds[0], &byte, 1) == 1 {
             if byte == UInt8(ascii: "\n") {
-                if String(decoding: line, as: UTF8.self) == "ready" { break }
+                if readyOnStderr || String(decoding: line, as: UTF8.self) == "ready" { break }
                 line = []
             } else {
                 line.append(byte)
             }
         }
-        close(fds[0])
+        // The read end stays open until the process is reaped: later writes (a few lines) never hit EPIPE.
+        drain = fds[0]
     }
+
+    private var drain: Int32 = -1
 
     /// SIGKILLs and reaps the process (idempotent).
     func kill() {
@@ -51,6 +55,7 @@ final class TestProcess {
         Glibc.kill(pid, SIGKILL)
         var status: Int32 = 0
         waitpid(pid, &status, 0)
+        if drain >= 0 { close(drain); drain = -1 }
     }
 
     /// Waits for the process to exit by itself; its exit status.
@@ -58,6 +63,7 @@ final class TestProcess {
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         reaped = true
+        if drain >= 0 { close(drain); drain = -1 }
         return status
     }
 
