@@ -107,7 +107,8 @@ public final class BufferMemory: ProcessMemory {
     public func read(_ ranges: [MemoryRange]) throws(MemoryError) -> [[UInt8]?] {
         calls += 1
         return ranges.map { range in
-            for r in regions where range.address >= r.base && range.address + UInt64(range.count) <= r.base + UInt64(r.bytes.count) {
+            for r in regions where range.address >= r.base && range.address - r.base <= UInt64(r.bytes.count)
+                && UInt64(r.bytes.count) - (range.address - r.base) >= UInt64(range.count) {
                 let at = Int(range.address - r.base)
                 return Array(r.bytes[at..<at + range.count])
             }

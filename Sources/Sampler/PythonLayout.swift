@@ -143,21 +143,21 @@ public enum LineTable {
             switch code {
             case 15: entryLine = nil
             case 14:
-                line += svarint()
+                line &+= svarint()
                 entryLine = line
                 _ = varint(); _ = varint(); _ = varint()
             case 13:
-                line += svarint()
+                line &+= svarint()
                 entryLine = line
             case 10...12:
-                line += code - 10
+                line &+= code - 10
                 entryLine = line
                 i += 2
             default:
                 i += 1
             }
             if index >= addr && index < addr + length { return entryLine ?? firstLine }
-            addr += length
+            addr &+= length
         }
         return firstLine
     }
@@ -171,10 +171,10 @@ public enum LineTable {
             let delta = Int(table[i])
             let lineDelta = Int(Int8(bitPattern: table[i + 1]))
             i += 2
-            let end = start + delta
+            let end = start &+ delta
             var current: Int? = nil
             if lineDelta != -128 {
-                line += lineDelta
+                line &+= lineDelta
                 current = line
             }
             if offset >= start && offset < end { return current ?? firstLine }

@@ -65,7 +65,7 @@ public final class PythonStackReader {
     /// Every thread of every interpreter, with its stack; a thread whose reads keep tearing is left out.
     public func sample() throws(MemoryError) -> [PythonThread] {
         var result: [PythonThread] = []
-        let head = try memory.read(runtime.runtimeAddress + UInt64(layout.interpretersHead), 8).u64(0)
+        let head = try memory.read(runtime.runtimeAddress &+ UInt64(layout.interpretersHead), 8).u64(0)
         var interp = head
         var interpreters = 0
         let gilHolder = try gilHolder(firstInterpreter: head)
@@ -87,7 +87,7 @@ public final class PythonStackReader {
                         if attempt == 2 {
                             dropped += 1
                             // Keep walking the list if the thread state itself is still readable.
-                            next = (try? memory.read(tstate + UInt64(layout.tstateNext), 8).u64(0)) ?? 0
+                            next = (try? memory.read(tstate &+ UInt64(layout.tstateNext), 8).u64(0)) ?? 0
                         } else {
                             retries += 1
                         }
@@ -111,10 +111,10 @@ public final class PythonStackReader {
     /// The thread state holding the GIL (0: none or unknown).
     private func gilHolder(firstInterpreter interp: UInt64) throws(MemoryError) -> UInt64 {
         if let off = layout.tstateCurrent {
-            return try memory.read(runtime.runtimeAddress + UInt64(off), 8).u64(0)
+            return try memory.read(runtime.runtimeAddress &+ UInt64(off), 8).u64(0)
         }
         guard let off = layout.gilState, interp != 0 else { return 0 }
-        var gil = interp + UInt64(off)
+        var gil = interp &+ UInt64(off)
         if layout.gilIsPointer { gil = try memory.read(gil, 8).u64(0) }
         guard gil != 0, let bytes = try memory.read([MemoryRange(gil, max(layout.gilLocked + 4, layout.gilLastHolder + 8))])[0] else { return 0 }
         return bytes.i32(layout.gilLocked) != 0 ? bytes.u64(layout.gilLastHolder) : 0
@@ -127,7 +127,7 @@ public final class PythonStackReader {
         if let off = layout.tstateNativeThreadID {
             tid = Int32(truncatingIfNeeded: ts.u64(off))
         } else if let pthread = Optional(ts.u64(layout.tstateThreadID)), pthread != 0,
-                  let word = try? memory.read(pthread + 720, 4) {
+                  let word = try? memory.read(pthread &+ 720, 4) {
             // 3.10 keeps only pthread_self(); glibc's struct pthread holds the tid at 0x2d0 on x86_64.
             tid = word.i32(0)
         }
@@ -146,7 +146,7 @@ public final class PythonStackReader {
     private func interpreterFrames(_ ts: [UInt8]) throws(TornRead) -> [PythonFrame] {
         var ranges: [MemoryRange] = []
         let frameField = ts.u64(layout.tstateFrame)
-        if let cframe = layout.cframeCurrent { ranges.append(MemoryRange(frameField + UInt64(cframe), 8)) }
+        if let cframe = layout.cframeCurrent { ranges.append(MemoryRange(frameField &+ UInt64(cframe), 8)) }
         var stackBase: UInt64 = 0
         if let chunkOff = layout.tstateDatastackChunk {
             let chunk = ts.u64(chunkOff), top = ts.u64(chunkOff + 8)
@@ -172,7 +172,7 @@ public final class PythonStackReader {
         while current != 0 {
             guard raw.count < Self.maxDepth, seen.insert(current).inserted else { throw TornRead() }
             let frame: [UInt8]
-            if current >= stackBase, current + UInt64(layout.frameSize) <= stackBase + UInt64(stack.count) {
+            if current >= stackBase, current - stackBase <= UInt64(stack.count), UInt64(stack.count) - (current - stackBase) >= UInt64(layout.frameSize) {
                 let at = Int(current - stackBase)
                 frame = Array(stack[at..<at + layout.frameSize])
             } else {
@@ -226,8 +226,8 @@ public final class PythonStackReader {
             }
             let line: Int
             if layout.interpreterFrames, let adaptive = layout.codeAdaptive {
-                let base = code + UInt64(adaptive)
-                line = instr >= base ? LineTable.line311(info.linetable, firstLine: info.firstLine, index: Int((instr - base) / 2))
+                let base = code &+ UInt64(adaptive)
+                line = instr >= base && instr - base < 1 << 30 ? LineTable.line311(info.linetable, firstLine: info.firstLine, index: Int((instr - base) / 2))
                     : info.firstLine
             } else {
                 let lasti = Int(Int64(bitPattern: instr))
@@ -250,17 +250,17 @@ public final class PythonStackReader {
         var kinds: [Int] = []
         for (ptr, head) in zip(strings, [fileHead, nameHead]) {
             if runtime.unicodeType != 0 && head.u64(layout.objectType) != runtime.unicodeType { throw TornRead() }
-            let length = Int(head.u64(layout.unicodeLength))
+            let length = Int(truncatingIfNeeded: head.u64(layout.unicodeLength))
             let state = head.u32(layout.unicodeState)
             let kind = Int((state >> 2) & 7), compact = state & 0x20 != 0, ascii = state & 0x40 != 0
             guard compact, kind == 1 || kind == 2 || kind == 4, length >= 0, length < 1 << 16 else { throw TornRead() }
             let data = ascii ? layout.asciiData : layout.compactData
-            ranges.append(MemoryRange(ptr + UInt64(data), length * kind))
+            ranges.append(MemoryRange(ptr &+ UInt64(data), length * kind))
             kinds.append(kind)
         }
-        let tableLength = Int(tableHead.u64(layout.bytesSize))
+        let tableLength = Int(truncatingIfNeeded: tableHead.u64(layout.bytesSize))
         guard tableLength >= 0, tableLength < 1 << 22 else { throw TornRead() }
-        ranges.append(MemoryRange(table + UInt64(layout.bytesData), tableLength))
+        ranges.append(MemoryRange(table &+ UInt64(layout.bytesData), tableLength))
         guard let bodies = try? memory.read(ranges), let file = bodies[0], let name = bodies[1], let linetable = bodies[2] else {
             throw TornRead()
         }

@@ -133,6 +133,32 @@ final class ReaderTests: XCTestCase {
         XCTAssertEqual(reader.dropped, 1)
     }
 
+    /// Garbage anywhere (a torn read of a running target) never traps: the reader drops or keeps threads.
+    func testGarbageMemoryNeverTraps() throws {
+        var seed: UInt64 = 0x9E3779B97F4A7C15
+        func next() -> UInt64 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return seed
+        }
+        let regions: [(UInt64, Int)] = [(tstate, layout.tstateSize), (chunk, 24 + 2 * layout.frameSize), (0x7000, layout.codeSize),
+                                        (0x7100, 80), (0x7300, 40), (cframe, 16)]
+        for round in 0..<300 {
+            let memory = makeMemory(index: 3)
+            let (base, size) = regions[round % regions.count]
+            var bytes = [UInt8](repeating: 0, count: size)
+            for k in 0..<size where next() % 4 == 0 { bytes[k] = UInt8(truncatingIfNeeded: next() >> 32) }
+            // Keep some structure: sometimes plant pointers back into the fake heap.
+            if round % 3 == 0, size >= 16 { for k in stride(from: 0, to: size - 8, by: 8) where next() % 5 == 0 {
+                let ptr = [chunk + 24, 0x7000, 0x6000, tstate, UInt64.max - 3][Int(next() % 5)]
+                for b in 0..<8 { bytes[k + b] = UInt8(truncatingIfNeeded: ptr >> (8 * UInt64(b))) }
+            } }
+            memory.write(base, bytes)
+            let reader = PythonStackReader(runtime: runtime(), memory: memory)
+            let threads = try reader.sample()
+            XCTAssertLessThanOrEqual(threads.count, 1)
+        }
+    }
+
     func testLineTable311Forms() {
         // Long form (14): line delta +5 then three varints; one-line form (11): delta +1; none (15).
         let table: [UInt8] = [0x80 | 14 << 3 | 0, 10, 0, 0, 0, 0x80 | 11 << 3 | 1, 0, 0, 0x80 | 15 << 3 | 0]
