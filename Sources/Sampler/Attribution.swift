@@ -112,7 +112,17 @@ public final class Attributor {
             guard let end = rest.firstIndex(of: UInt8(ascii: ":")) else { return nil }
             let tail = String(decoding: rest[end...], as: UTF8.self)
             guard tail.hasPrefix("::call(") || tail.hasPrefix("::redispatch(") else { return nil }
-            return "aten::" + String(decoding: rest[..<end], as: UTF8.self)
+            return "aten::" + stripOverload(String(decoding: rest[..<end], as: UTF8.self))
         }
+    }
+
+    /// The operator name without the overload that `at::_ops` struct names append (`add__Tensor`
+    /// → `add_`, `select_int` → `select`), as Kineto names operators.
+    static func stripOverload(_ name: String) -> String {
+        guard let underscore = name.lastIndex(of: "_"), underscore > name.startIndex else { return name }
+        let overload = name[name.index(after: underscore)...]
+        guard let first = overload.first else { return name }
+        let known: Set<Substring> = ["int", "out", "dim", "self", "input", "names", "dimname", "using_ints", "default"]
+        return first.isUppercase || known.contains(overload) ? String(name[..<underscore]) : name
     }
 }
