@@ -99,7 +99,7 @@ public final class SamplingSession {
         let start = monotonicSeconds()
         var next = start
         var lastRSS = -1.0
-        var lastScan = start
+        var lastScan = start - 1  // look for children at the first instant
         while !stopRequested.load(ordering: .relaxed) && !processes.isEmpty {
             let now = monotonicSeconds()
             if let d = options.duration, now - start >= d { break }
