@@ -120,6 +120,13 @@ public final class SampledProfile: @unchecked Sendable {
         return i
     }
 
+    /// Forgets the samples and RSS values taken so far (frames, stacks and threads stay, so their
+    /// indices remain valid): a live view that has consumed them keeps memory bounded.
+    public func discardSamples() {
+        samples = SampleTable()
+        rss = SampledCounterTable()
+    }
+
     /// Records one sample; `frames` are frame indices, outermost first.
     public func addSample(time: Int64, thread: Int32, frames: [Int32], active: Bool, holdsGIL: Bool) {
         var stack: Int32 = -1

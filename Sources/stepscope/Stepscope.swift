@@ -13,7 +13,7 @@ struct Stepscope: ParsableCommand {
         commandName: "stepscope",
         abstract: "Terminal profiler and trace analyzer for ML training.",
         version: "0.1.0",
-        subcommands: [ReportCommand.self, DiffCommand.self, SummaryCommand.self, RecordCommand.self],
+        subcommands: [ReportCommand.self, DiffCommand.self, SummaryCommand.self, RecordCommand.self, TopCommand.self],
         defaultSubcommand: ReportCommand.self
     )
 }
