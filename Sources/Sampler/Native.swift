@@ -60,11 +60,19 @@ public final class NativeUnwinder {
     }
 
     /// Stops a seized thread with PTRACE_INTERRUPT and waits for it; the signal to pass on when
-    /// resuming (one that arrived meanwhile, else 0), or nil when the thread is gone.
+    /// resuming (one that arrived meanwhile, else 0), or nil when the thread is gone or does not
+    /// stop within about 200 ms. The wait polls: a blocking wait on an exiting thread (a thread
+    /// group leader whose exit waits for the other threads) would never return.
     private func stop(_ tid: Int32) -> Int32? {
         guard cunwind_ptrace_interrupt(tid) == 0 else { return nil }
         var status = cunwind_wait_status()
-        while cunwind_waitpid(tid, 0, &status) == tid {
+        for attempt in 0..<4000 {
+            let got = cunwind_waitpid(tid, WNOHANG, &status)
+            if got < 0 { return nil }
+            if got == 0 {
+                if attempt >= 100 { usleep(50) }  // a stop takes ~20 us: spin first, then sleep
+                continue
+            }
             switch status.kind {
             case CUNWIND_WAIT_STOPPED:
                 return status.event == 0 && status.value != SIGTRAP ? status.value : 0
@@ -77,18 +85,22 @@ public final class NativeUnwinder {
         return nil
     }
 
+    /// Drops a thread that is gone, reaping it: an exited traced thread stays a zombie until its
+    /// tracer waits for it, and holds up the exit of its whole process meanwhile.
     private func forget(_ tid: Int32) {
-        if let upt = contexts.removeValue(forKey: tid) { cunwind_upt_destroy(upt) }
+        guard let upt = contexts.removeValue(forKey: tid) else { return }
+        var status = cunwind_wait_status()
+        _ = cunwind_waitpid(tid, WNOHANG, &status)
+        cunwind_upt_destroy(upt)
     }
 
     /// Detaches from every thread, which runs on (PTRACE_DETACH needs the thread stopped, so each
-    /// is interrupted first). Safe to call more than once.
+    /// is interrupted first); threads that already exited are reaped. Safe to call more than once.
     public func detach() {
-        for (tid, upt) in contexts {
+        for tid in Array(contexts.keys) {
             if let pending = stop(tid) { _ = cunwind_ptrace_detach(tid, pending) }
-            cunwind_upt_destroy(upt)
+            forget(tid)
         }
-        contexts = [:]
     }
 }
 

@@ -125,10 +125,13 @@ public final class SamplingSession {
         let time = wallNanoseconds()
         var gone: [Int] = []
         for (k, p) in processes.enumerated() {
-            guard var threads = p.reader == nil ? [] : try? p.reader!.sample() else {
-                if !ProcFS.isAlive(p.pid) { gone.append(k) }
+            // An exiting process (leader a zombie) can keep readable memory while its other
+            // threads die: it counts as exited from its leader's state.
+            guard ProcFS.isAlive(p.pid) else {
+                gone.append(k)
                 continue
             }
+            guard var threads = p.reader == nil ? [] : try? p.reader!.sample() else { continue }
             // States first: a thread stopped for unwinding would look idle. Python-only mode reads
             // just the Python threads' states.
             var states: [Int32: ThreadState] = [:]

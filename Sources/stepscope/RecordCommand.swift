@@ -136,14 +136,17 @@ struct RecordCommand: ParsableCommand {
         let launched = command.isEmpty ? nil : try LaunchedProcess(command)
         defer { launched?.finish() }
         let pid = try launched?.pythonProcess(timeout: 30, native: target.native) ?? resolvePythonPid(target.pid!)
+        let format = ProfileFormat(rawValue: format)!
+        let path = output ?? "stepscope-\(pid)" + (format == .chrome ? ".json" : format == .folded ? ".folded" : ".speedscope.json")
+        // Fail before sampling, not after, when the output cannot be written.
+        guard let probe = fopen(path, "wb") else { throw CLIError(description: "\(path): \(String(cString: strerror(errno)))") }
+        fclose(probe)
         SamplingSession.installSignalHandlers()
         let session = try startSession(pid: pid, options: target.samplerOptions(duration: duration))
         writeAll(2, "stepscope: sampling process \(pid) (\(session.version)) at \(Int(target.rate)) Hz"
                  + (target.native ? " with native stacks" : "") + "; Ctrl-C to stop\n")
         let started = time(nil)
         session.run()
-        let format = ProfileFormat(rawValue: format)!
-        let path = output ?? "stepscope-\(pid)" + (format == .chrome ? ".json" : format == .folded ? ".folded" : ".speedscope.json")
         try writeOutput(ProfileWriter(profile: session.profile, rules: rules).render(format), to: path)
         let s = session.stats
         var summary = "stepscope: \(s.samples) samples of \(session.profile.threads.count) threads over \(time(nil) - started) s"

@@ -152,7 +152,7 @@ final class LiveSamplingTests: XCTestCase {
 
     func testBadTargetsGiveOneLineErrors() {
         for args in [["record", "--pid", "999999999"], ["record", "--pid", "\(getpid())", "--rate", "0"], ["record"],
-                     ["record", "--pid", "1", "--format", "svg"]] {
+                     ["record", "--pid", "1", "--format", "svg"], ["record", "--pid", "\(getpid())", "-o", "/nonexistent/x.json"]] {
             let r = TestSupport.run(args)
             XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
             XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, r.stderr)

@@ -66,14 +66,14 @@ final class SafetyTests: XCTestCase {
     }
 
     func testTargetExitingDuringRecordingLeavesValidOutput() throws {
-        for native in [false, true] {
-            let target = try TestProcess([try Programs.python(), Programs.dir + "/hot.py", "1"])
+        for (program, native) in [("hot.py", false), ("hot.py", true), ("threads_exit.py", false), ("threads_exit.py", true)] {
+            let target = try TestProcess([try Programs.python(), Programs.dir + "/" + program, "1"])
             defer { target.kill() }
             let out = TestSupport.temporaryPath(".json")
             defer { unlink(out) }
             // The target is this test's child: it stays a zombie until reaped, which counts as exited.
             let r = TestSupport.run(["record", "--pid", "\(target.pid)", "--duration", "30", "-o", out] + (native ? ["--native"] : []))
-            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(r.status, 0, "\(program) native \(native): \(r.stderr)")
             XCTAssertTrue(r.stderr.contains("exited: \(target.pid)"), r.stderr)
             let trace = try TraceLoader.load(bytes: Array(TestSupport.readFile(out).utf8), name: out)
             XCTAssertGreaterThan(trace.slices.count, 0)
