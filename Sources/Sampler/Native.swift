@@ -18,6 +18,9 @@ public final class NativeUnwinder {
     public let pid: Int32
     private let space: unw_addr_space_t
     private var contexts: [Int32: UnsafeMutableRawPointer] = [:]
+    /// Threads interrupted that had not stopped when the wait gave up (a long uninterruptible
+    /// sleep): their stop is collected and resumed before anything else touches them.
+    private var stopPending = Set<Int32>()
     private var ips = [UInt64](repeating: 0, count: 512)
 
     /// Seizes every thread of `pid`, or throws a one-line error (permission, no process).
@@ -50,7 +53,22 @@ public final class NativeUnwinder {
         var stacks: [Int32: [NativeFrame]] = [:]
         var failures = 0
         for (tid, upt) in contexts.sorted(by: { $0.key < $1.key }) {
-            guard let pending = stop(tid) else { forget(tid); continue }
+            if stopPending.contains(tid) {
+                // Resume it once its late stop arrives; unwind it again from the next sample on.
+                switch collectStop(tid, attempts: 1) {
+                case .stopped(let signal): _ = cunwind_ptrace_cont(tid, signal); stopPending.remove(tid)
+                case .gone: stopPending.remove(tid); forget(tid)
+                case .timeout: break
+                }
+                failures += 1
+                continue
+            }
+            let pending: Int32
+            switch stop(tid) {
+            case .stopped(let signal): pending = signal
+            case .gone: forget(tid); continue
+            case .timeout: stopPending.insert(tid); failures += 1; continue
+            }
             let n = cunwind_remote_backtrace(space, upt, &ips, nil, Int32(ips.count))
             whileStopped(tid)
             _ = cunwind_ptrace_cont(tid, pending)
@@ -59,30 +77,43 @@ public final class NativeUnwinder {
         return (stacks, failures)
     }
 
-    /// Stops a seized thread with PTRACE_INTERRUPT and waits for it; the signal to pass on when
-    /// resuming (one that arrived meanwhile, else 0), or nil when the thread is gone or does not
-    /// stop within about 200 ms. The wait polls: a blocking wait on an exiting thread (a thread
-    /// group leader whose exit waits for the other threads) would never return.
-    private func stop(_ tid: Int32) -> Int32? {
-        guard cunwind_ptrace_interrupt(tid) == 0 else { return nil }
+    /// The outcome of stopping a thread.
+    enum Stop {
+        /// Stopped; the signal to pass on when resuming (one that arrived meanwhile, else 0).
+        case stopped(Int32)
+        case gone
+        /// Not stopped yet: its stop is still pending.
+        case timeout
+    }
+
+    /// Stops a seized thread with PTRACE_INTERRUPT and waits for it, about 200 ms at most.
+    private func stop(_ tid: Int32) -> Stop {
+        guard cunwind_ptrace_interrupt(tid) == 0 else { return .gone }
+        return collectStop(tid, attempts: 4000)
+    }
+
+    /// Polls for the stop of an interrupted thread. Polling, not a blocking wait: a blocking wait
+    /// on an exiting thread (a group leader whose exit waits for the others) never returns, and
+    /// signals could not end it.
+    private func collectStop(_ tid: Int32, attempts: Int) -> Stop {
         var status = cunwind_wait_status()
-        for attempt in 0..<4000 {
+        for attempt in 0..<attempts {
             let got = cunwind_waitpid(tid, WNOHANG, &status)
-            if got < 0 { return nil }
+            if got < 0 { return .gone }
             if got == 0 {
                 if attempt >= 100 { usleep(50) }  // a stop takes ~20 us: spin first, then sleep
                 continue
             }
             switch status.kind {
             case CUNWIND_WAIT_STOPPED:
-                return status.event == 0 && status.value != SIGTRAP ? status.value : 0
+                return .stopped(status.event == 0 && status.value != SIGTRAP ? status.value : 0)
             case CUNWIND_WAIT_EXITED, CUNWIND_WAIT_KILLED:
-                return nil
+                return .gone
             default:
                 continue
             }
         }
-        return nil
+        return .timeout
     }
 
     /// Drops a thread that is gone, reaping it: an exited traced thread stays a zombie until its
@@ -98,9 +129,13 @@ public final class NativeUnwinder {
     /// is interrupted first); threads that already exited are reaped. Safe to call more than once.
     public func detach() {
         for tid in Array(contexts.keys) {
-            if let pending = stop(tid) { _ = cunwind_ptrace_detach(tid, pending) }
+            // A thread whose stop is pending gets no second interrupt; if it never stops, the
+            // kernel drops the pending stop when stepscope exits.
+            let state = stopPending.contains(tid) ? collectStop(tid, attempts: 4000) : stop(tid)
+            if case .stopped(let signal) = state { _ = cunwind_ptrace_detach(tid, signal) }
             forget(tid)
         }
+        stopPending = []
     }
 }
 

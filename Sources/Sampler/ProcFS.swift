@@ -30,15 +30,17 @@ public enum ProcFS {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            out.append(contentsOf: chunk[0..<n])
+        // Most /proc files read per sample (stat, statm) are under 1 KiB: a small stack buffer.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk in
+            var out: [UInt8] = []
+            while true {
+                let n = Glibc.read(fd, chunk.baseAddress, chunk.count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<n]))
+            }
+            return out
         }
-        return out
     }
 
     /// The file as text, or nil.

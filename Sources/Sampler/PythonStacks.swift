@@ -55,6 +55,8 @@ public final class PythonStackReader {
         var file: String
         var firstLine: Int
         var linetable: [UInt8]
+        /// Lines already decoded, by instruction pointer or offset.
+        var lines: [UInt64: Int] = [:]
     }
 
     public init(runtime: PythonRuntime, memory: ProcessMemory) {
@@ -216,16 +218,19 @@ public final class PythonStackReader {
         for (i, (code, instr, entry)) in raw.enumerated() {
             guard let h = headers[i] else { throw TornRead() }
             if runtime.codeType != 0 && h.u64(layout.objectType) != runtime.codeType { throw TornRead() }
-            let info: CodeInfo
+            var info: CodeInfo
+            var changed = false
             if let cached = codeCache[code], cached.filenamePointer == h.u64(layout.codeFilename),
                cached.namePointer == h.u64(layout.codeName) {
                 info = cached
             } else {
                 info = try decodeCode(h)
-                codeCache[code] = info
+                changed = true
             }
             let line: Int
-            if layout.interpreterFrames, let adaptive = layout.codeAdaptive {
+            if let known = info.lines[instr] {
+                line = known
+            } else if layout.interpreterFrames, let adaptive = layout.codeAdaptive {
                 let base = code &+ UInt64(adaptive)
                 line = instr >= base && instr - base < 1 << 30 ? LineTable.line311(info.linetable, firstLine: info.firstLine, index: Int((instr - base) / 2))
                     : info.firstLine
@@ -233,6 +238,11 @@ public final class PythonStackReader {
                 let lasti = Int(Int64(bitPattern: instr))
                 line = lasti < 0 ? info.firstLine : LineTable.line310(info.linetable, firstLine: info.firstLine, offset: lasti * 2)
             }
+            if info.lines.count < 4096 && info.lines[instr] == nil {
+                info.lines[instr] = line
+                changed = true
+            }
+            if changed { codeCache[code] = info }
             frames.append(PythonFrame(name: info.name, file: info.file, line: line, isEntry: entry))
         }
         return frames

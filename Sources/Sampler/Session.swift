@@ -66,7 +66,6 @@ public final class SamplingSession {
     /// What the root process runs: "Python 3.11.7", or native only.
     public let version: String
     private var processes: [SampledProcess] = []
-    private var rootPid: Int32
     private var rng = SystemRandomNumberGenerator()
     private var exitedPids = Set<Int32>()
     private var refusedPids = Set<Int32>()
@@ -74,7 +73,6 @@ public final class SamplingSession {
     /// Attaches to `pid` (seizing its threads with `--native`), or throws a one-line error.
     public init(pid: Int32, options: SamplerOptions) throws {
         self.options = options
-        rootPid = pid
         profile = SampledProfile(intervalNs: Int64(1e9 / options.rate))
         let root = try SampledProcess(pid: pid, native: options.native)
         version = root.reader.map { "Python \($0.runtime.version)" } ?? "native only, no CPython found"

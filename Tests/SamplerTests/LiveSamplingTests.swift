@@ -93,13 +93,16 @@ final class LiveSamplingTests: XCTestCase {
         XCTAssertGreaterThan(analysis.steps.count, 10, "optimizer runs should delimit steps")
         XCTAssertEqual(analysis.steps.first?.name, "ProfilerStep#0")
         // Inside the steps, each sample lasts until the thread's next sample (at most five mean
-        // intervals): the report's phase times are those durations summed by the sampler's phase.
+        // intervals, the rest of a longer gap being idle): the report's phase times are those
+        // durations summed by the sampler's phase.
         let first = analysis.steps.first!.start, last = analysis.steps.last!.start + analysis.steps.last!.dur
         var weighted = PhaseTimes()
         for (k, i) in main.enumerated() where k + 1 < main.count {
             let t = p.samples.time[i]
             guard t >= first && t < last else { continue }
-            weighted[attributor.phase(sample: i)] += min(p.samples.time[main[k + 1]], t + 5 * p.intervalNs) - t
+            let next = p.samples.time[main[k + 1]], covered = min(next, t + 5 * p.intervalNs) - t
+            weighted[attributor.phase(sample: i)] += covered
+            weighted[.idle] += next - t - covered  // sampling fell behind: uncovered time is idle in the trace
         }
         let reported = analysis.phases
         for phase in Phase.allCases {
