@@ -5,6 +5,8 @@ import PackageDescription
 // -> Analysis (steps, phases, attribution) -> Report (text/JSON/markdown) -> stepscope (CLI).
 // TerminalUI (pure: virtual screen, widgets, views) renders the same analyses; CursesBackend is the
 // only module that talks to the terminal through CCurses.
+// Sampler (live processes -> stack samples -> TraceModel profile tables -> Chrome trace) is a
+// second importer: its Chrome trace output is read back by TraceImport like any other trace.
 // C shims (CZlib, CCurses, CUnwind, CElf) wrap the macros and variadic calls Swift cannot see.
 // The importer's tables are only touched by one thread during a load: dynamic exclusivity checks
 // there cost ~20% of import time (measured with perf), so they are off for these two modules.
@@ -34,8 +36,9 @@ let package = Package(
         .target(name: "Report", dependencies: ["TraceModel", "Analysis", "TraceImport"]),
         .target(name: "TerminalUI", dependencies: ["TraceModel", "Analysis", "Report"]),
         .target(name: "CursesBackend", dependencies: ["CCurses", "TerminalUI"]),
+        .target(name: "Sampler", dependencies: ["TraceModel", "Analysis", "CUnwind", "CElf"]),
         .executableTarget(name: "stepscope", dependencies: [
-            "TraceModel", "TraceImport", "Analysis", "Report", "TerminalUI", "CursesBackend",
+            "TraceModel", "TraceImport", "Analysis", "Report", "TerminalUI", "CursesBackend", "Sampler",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Frame-time benchmark of the terminal UI: drives every view through the virtual screen.
@@ -53,5 +56,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Analysis", "Report", "TraceImport", "TestSupport"],
                     exclude: ["Snapshots"]),
+        .testTarget(name: "SamplerTests", dependencies: ["Sampler", "Analysis", "TraceImport", "TestSupport", "CUnwind"],
+                    exclude: ["Programs"]),
     ]
 )

@@ -93,7 +93,7 @@ extension Substring {
 }
 
 /// Glob matching over Unicode scalars: `*` any run, `?` one character.
-func globMatch(_ pattern: [Unicode.Scalar], _ text: [Unicode.Scalar]) -> Bool {
+public func globMatch(_ pattern: [Unicode.Scalar], _ text: [Unicode.Scalar]) -> Bool {
     var p = 0, t = 0
     var starP = -1, starT = 0
     while t < text.count {

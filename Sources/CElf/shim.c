@@ -1,5 +1,8 @@
+#define _GNU_SOURCE 1
 #include "celf.h"
 
+#include <dlfcn.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool celf_init(void) { return elf_version(EV_CURRENT) != EV_NONE; }
@@ -90,3 +93,22 @@ int celf_symbol_at(Elf *elf, Elf_Scn *table, size_t index, celf_symbol *out) {
 }
 
 const char *celf_errmsg(void) { return elf_errmsg(-1); }
+
+typedef char *(*celf_cxa_demangle_fn)(const char *, char *, size_t *, int *);
+
+bool celf_demangle(const char *name, char *out, size_t len) {
+    static celf_cxa_demangle_fn demangle;
+    static int looked_up;
+    if (!looked_up) {
+        demangle = (celf_cxa_demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+        looked_up = 1;
+    }
+    if (demangle == NULL || len == 0 || strncmp(name, "_Z", 2) != 0) return false;
+    int status = 0;
+    char *result = demangle(name, NULL, NULL, &status);
+    if (result == NULL || status != 0) { free(result); return false; }
+    strncpy(out, result, len - 1);
+    out[len - 1] = 0;
+    free(result);
+    return true;
+}

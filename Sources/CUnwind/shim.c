@@ -1,3 +1,4 @@
+#define _GNU_SOURCE 1
 #include "cunwind.h"
 
 #include <errno.h>
@@ -134,4 +135,10 @@ pid_t cunwind_waitpid(pid_t pid, int options, cunwind_wait_status *out) {
         out->kind = CUNWIND_WAIT_CONTINUED;
     }
     return got;
+}
+
+long cunwind_vm_readv(pid_t pid, const struct iovec *local, unsigned long nlocal,
+                      const struct iovec *remote, unsigned long nremote) {
+    ssize_t n = process_vm_readv(pid, local, nlocal, remote, nremote, 0);
+    return n < 0 ? -errno : (long)n;
 }

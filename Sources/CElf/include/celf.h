@@ -74,4 +74,9 @@ int celf_symbol_at(Elf *elf, Elf_Scn *table, size_t index, celf_symbol *out);
 // Message for the last libelf error in this thread.
 const char *celf_errmsg(void);
 
+// Demangles a C++ (Itanium ABI) name into out with libstdc++'s __cxa_demangle, looked up with
+// dlsym so nothing links against C++; false (out untouched) when name is not mangled or the
+// demangler is unavailable. The result is truncated to len - 1 bytes.
+bool celf_demangle(const char *name, char *out, size_t len);
+
 #endif

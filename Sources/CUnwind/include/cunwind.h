@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/ptrace.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 // How a waited-for thread changed state.
 typedef enum cunwind_wait_kind {
@@ -72,5 +73,10 @@ int cunwind_ptrace_getsiginfo(pid_t tid, siginfo_t *info);
 int cunwind_ptrace_peekdata(pid_t tid, uint64_t addr, uint64_t *word);
 // waitpid(pid, options | __WALL), retried on EINTR, decoded into out; returns out->pid or -errno.
 pid_t cunwind_waitpid(pid_t pid, int options, cunwind_wait_status *out);
+
+// process_vm_readv(pid, local, nlocal, remote, nremote, 0) (glibc declares it only under _GNU_SOURCE):
+// bytes read (short when a remote range fails; the ranges before it are complete) or -errno.
+long cunwind_vm_readv(pid_t pid, const struct iovec *local, unsigned long nlocal,
+                      const struct iovec *remote, unsigned long nremote);
 
 #endif
