@@ -106,7 +106,7 @@ public final class LiveView: View {
             switch c {
             case 0: return self.percent(r.selfShare)
             case 1: return self.percent(r.totalShare)
-            default: return safe(r.name) + (r.location.isEmpty ? "" : "  " + safe(r.location))
+            default: return safe(r.name) + (r.location.isEmpty ? "" : "  " + safe(String(r.location.split(separator: "/").last ?? "")))
             }
         }
         let or = Rect(row: y + 1, col: area.col + leftWidth + 1, height: tablesHeight - 1, width: area.width - leftWidth - 2)
@@ -145,8 +145,12 @@ public final class LiveView: View {
         let now = snapshot.rss.last ?? 0
         screen.text("RSS " + formatBytes(now) + (snapshot.rss.isEmpty ? "" : " (max \(formatBytes(snapshot.rss.max() ?? 0)))"),
                     row: y, col: rr.col, width: rr.width, style: Theme.heading)
+        // Drawn from a floor below the smallest value, so changes show and a flat line sits mid-height.
         let points = Array(snapshot.rss.suffix(rr.width * 2)).map(Double.init)
-        screen.brailleArea(rr, values: points, maxValue: Double(snapshot.rss.max() ?? 0), style: Style(fg: 75))
+        if let lo = points.min(), let hi = points.max() {
+            let floor = max(0, lo - max(hi - lo, 1_048_576.0))
+            screen.brailleArea(rr, values: points.map { $0 - floor }, maxValue: hi - floor, style: Style(fg: 75))
+        }
     }
 
     public func handle(_ key: Key, area: Rect) -> Bool {

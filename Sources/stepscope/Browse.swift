@@ -2,6 +2,7 @@ import Analysis
 import CursesBackend
 import Dispatch
 import Report
+import func Sampler.monotonicSeconds
 import TerminalUI
 import TraceImport
 import TraceModel
@@ -77,10 +78,4 @@ private final class Outcome: @unchecked Sendable {
 private func fileSize(_ path: String) -> Int64 {
     var st = stat()
     return stat(path, &st) == 0 ? Int64(st.st_size) : 0
-}
-
-private func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }

@@ -148,4 +148,38 @@ final class TUITests: XCTestCase {
         XCTAssertTrue(pane.contains("stepscope: error: \(bad)"), pane)
         XCTAssertTrue(pane.contains("status=2"), pane)
     }
+
+    func testTopShowsTheLiveViewsAndLeavesTheTargetRunning() throws {
+        // The real interpreter (python3 may be a pyenv shim), running a program with known hot functions.
+        let exe = TestSupport.temporaryPath(".txt")
+        defer { unlink(exe) }
+        guard system("python3 -c 'import sys; print(sys.executable)' > \(exe) 2>/dev/null") == 0 else {
+            print("TUITests: python3 is not available; skipping the top test")
+            throw XCTSkip("python3 is not available")
+        }
+        let target = Process()
+        target.executableURL = URL(fileURLWithPath: TestSupport.readFile(exe).trimmingCharacters(in: .whitespacesAndNewlines))
+        target.arguments = [TestSupport.packageRoot + "/Tests/SamplerTests/Programs/hot.py", "60"]
+        target.standardOutput = FileHandle.nullDevice
+        try target.run()
+        defer { target.terminate() }
+        usleep(300_000)
+        launch("top --pid \(target.processIdentifier) --refresh 0.3")
+        var pane = waitFor("heavy_work")
+        XCTAssertTrue(pane.contains("1 Live") && pane.contains("2 Flame"), pane)
+        XCTAssertTrue(pane.contains("Threads") && pane.contains("running"), pane)
+        XCTAssertTrue(pane.contains("samples in 10 s"), pane)
+        keys("2")
+        pane = waitFor("100.0% │ ")
+        XCTAssertTrue(pane.contains("heavy_work") && !pane.contains("Threads"), pane)
+        keys("q")
+        pane = waitFor("status=0")
+        XCTAssertTrue(pane.contains("status=0"), pane)
+        XCTAssertFalse(pane.contains("1 Live"), pane)
+        // The target was never stopped and still runs.
+        let state = try String(contentsOfFile: "/proc/\(target.processIdentifier)/stat", encoding: .utf8)
+        let fields = state.split(separator: ")").last?.split(separator: " ") ?? []
+        XCTAssertTrue(["R", "S"].contains(fields.first.map(String.init) ?? ""), state)
+        XCTAssertTrue(target.isRunning)
+    }
 }
