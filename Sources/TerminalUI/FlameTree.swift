@@ -26,11 +26,16 @@ public final class FlameTree: @unchecked Sendable {
     init(selfWeighted: Bool) { self.selfWeighted = selfWeighted }
 
     /// The CPU operator nesting of one rank, merged over its threads; each operator slice adds its
-    /// nesting time and the GPU time it launched to the node of its call path.
+    /// nesting time and the GPU time it launched to the node of its call path. A rank without
+    /// operators but with Python frames (a sampled profile, `stepscope record`) gives the tree of
+    /// its sampled stacks instead.
     public convenience init(trace: RankTrace, analysis: RankAnalysis) {
         let windows = analysis.steps.filter { $0.slice >= 0 }.map { $0.start..<$0.start + $0.dur }
         self.init(selfWeighted: false)
         let s = trace.slices
+        let hasOperators = (0..<s.count).contains { trace.isOperator($0) }
+        let counts: (Int) -> Bool = hasOperators ? { trace.isOperator($0) }
+            : { s.kind[$0] == .pythonFunction && trace.tracks.kind[Int(s.track[$0])] == .cpuThread }
         var index: [UInt64: Int32] = [:]
         var nameID: [UInt32] = [0]
         var sums: [UInt64: (cpu: Int64, gpu: Int64)] = [:]
@@ -40,7 +45,7 @@ public final class FlameTree: @unchecked Sendable {
             for i in trace.tracks.sliceRange[t] {
                 while let top = stack.last, top.slice != Int(s.parent[i]) { stack.removeLast() }
                 let parentNode = stack.last?.node ?? 0
-                guard trace.isOperator(i) else {
+                guard counts(i) else {
                     stack.append((i, parentNode))
                     continue
                 }

@@ -107,3 +107,26 @@ final class ViewSnapshotTests: XCTestCase {
         XCTAssertTrue(screen.line(3).contains("99 events  rank1.json"))
     }
 }
+
+/// The flame graph of a sampled profile (`stepscope record`: Python frames, no operators).
+final class SampledFlameTests: XCTestCase {
+    func testPythonFramesMakeTheTreeWhenThereAreNoOperators() throws {
+        let json = TestSupport.kineto([
+            Fixtures.x("ProfilerStep#1", cat: "user_annotation", ts: "0", dur: "100"),
+            Fixtures.x("main", cat: "python_function", ts: "0", dur: "100"),
+            Fixtures.x("Model.forward", cat: "python_function", ts: "0", dur: "60"),
+            Fixtures.x("matmul", cat: "python_function", ts: "10", dur: "40"),
+            Fixtures.x("SGD.step", cat: "python_function", ts: "60", dur: "40"),
+        ])
+        let screen = Fixtures.render(Fixtures.app(try Fixtures.model(json), tab: 2))
+        XCTAssertTrue(screen.text.contains("main"), screen.text)
+        XCTAssertTrue(screen.text.contains("Model.forward"), screen.text)
+        XCTAssertTrue(screen.text.contains("SGD.step"), screen.text)
+        XCTAssertFalse(screen.text.contains("no operators here"), screen.text)
+        // With an operator in the trace, only operators make the tree.
+        let withOp = TestSupport.kineto([Fixtures.x("main", cat: "python_function", ts: "0", dur: "100"), Fixtures.x("aten::mm", cat: "cpu_op", ts: "10", dur: "40")])
+        let ops = Fixtures.render(Fixtures.app(try Fixtures.model(withOp), tab: 2))
+        XCTAssertTrue(ops.text.contains("aten::mm"), ops.text)
+        XCTAssertFalse(ops.text.contains("main"), ops.text)
+    }
+}
