@@ -84,16 +84,11 @@ public final class FlameView: View {
         syncRank()
         let graph = Rect(row: area.row + 1, col: area.col, height: area.height - 1, width: area.width)
         let ic = icicle
-        if input.active {
-            if input.handle(key) == .accepted { matchShare = ic.search(input.text, state: &state) }
+        if let searched = ic.handleSearch(key, input: &input, state: &state) {
+            if searched { matchShare = ic.matchedWeight(state.matches) }
             return true
         }
         switch key {
-        case .char("/"):
-            input = TextInput()
-            input.active = true
-        case .char("n"): ic.nextMatch(true, state: &state)
-        case .char("N"): ic.nextMatch(false, state: &state)
         case .char("w"):
             weightGPU.toggle()
             refreshSearch()

@@ -114,6 +114,26 @@ struct Icicle {
         return true
     }
 
+    /// The search keys: while `input` is active every key edits the query (Enter runs the search);
+    /// `/` starts a query; `n`, `N` go to the next and previous match. Nil for any other key, else
+    /// whether a search ran.
+    func handleSearch(_ key: Key, input: inout TextInput, state: inout IcicleState) -> Bool? {
+        if input.active {
+            guard input.handle(key) == .accepted else { return false }
+            _ = search(input.text, state: &state)
+            return true
+        }
+        switch key {
+        case .char("/"):
+            input = TextInput()
+            input.active = true
+        case .char("n"): nextMatch(true, state: &state)
+        case .char("N"): nextMatch(false, state: &state)
+        default: return nil
+        }
+        return false
+    }
+
     /// Runs a search: matches in node order; returns the share of the total weight they cover
     /// (frames inside another match are counted once).
     func search(_ query: String, state: inout IcicleState) -> Int64 {

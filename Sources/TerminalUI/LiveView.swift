@@ -241,18 +241,8 @@ public final class LiveFlameView: View {
     }
 
     public func handle(_ key: Key, area: Rect) -> Bool {
-        if input.active {
-            if input.handle(key) == .accepted { _ = icicle.search(input.text, state: &state) }
-            return true
-        }
-        switch key {
-        case .char("/"):
-            input = TextInput()
-            input.active = true
-        case .char("n"): icicle.nextMatch(true, state: &state)
-        case .char("N"): icicle.nextMatch(false, state: &state)
-        default: return icicle.handle(key, area: area, state: &state)
-        }
-        return true
+        let icicle = self.icicle
+        if icicle.handleSearch(key, input: &input, state: &state) != nil { return true }
+        return icicle.handle(key, area: area, state: &state)
     }
 }
