@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <libunwind-ptrace.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/user.h>
 #include <sys/wait.h>
 
 unw_addr_space_t cunwind_remote_space_create(void) {
@@ -141,4 +144,154 @@ long cunwind_vm_readv(pid_t pid, const struct iovec *local, unsigned long nlocal
                       const struct iovec *remote, unsigned long nremote) {
     ssize_t n = process_vm_readv(pid, local, nlocal, remote, nremote, 0);
     return n < 0 ? -errno : (long)n;
+}
+
+#define CUNWIND_SNAPSHOT_MAGIC 0x746f687370616e73ULL
+
+struct cunwind_snapshot {
+    uint64_t magic;        // tells a snapshot from a _UPT context in the accessors' arg
+    void *upt;
+    pid_t tid;
+    struct user_regs_struct regs;
+    uint64_t stack_base;   // address of stack[0]
+    size_t stack_len;      // bytes captured
+    size_t capacity;
+    unsigned char *stack;
+};
+
+cunwind_snapshot *cunwind_snapshot_create(void *upt, size_t stack_bytes) {
+    cunwind_snapshot *snap = calloc(1, sizeof *snap);
+    if (snap == NULL) return NULL;
+    snap->capacity = (stack_bytes + 4095) & ~(size_t)4095;
+    snap->stack = malloc(snap->capacity);
+    if (snap->stack == NULL) { free(snap); return NULL; }
+    snap->upt = upt;
+    snap->magic = CUNWIND_SNAPSHOT_MAGIC;
+    return snap;
+}
+
+void cunwind_snapshot_destroy(cunwind_snapshot *snap) {
+    if (snap == NULL) return;
+    free(snap->stack);
+    free(snap);
+}
+
+int cunwind_snapshot_capture(cunwind_snapshot *snap, pid_t tid) {
+    snap->tid = tid;
+    snap->stack_len = 0;
+    if (ptrace(PTRACE_GETREGS, tid, NULL, &snap->regs) == -1) return -errno;
+    // From the red zone below the stack pointer, page by page: the kernel stops at the first
+    // page that is not mapped (the end of the stack) and reports what it read before.
+    uint64_t start = (snap->regs.rsp - 128) & ~(uint64_t)7;
+    uint64_t first_page_end = (start + 4096) & ~(uint64_t)4095;
+    size_t n = 0;
+    struct iovec remote[1024];
+    uint64_t at = start;
+    while (at < start + snap->capacity && n < 1024) {
+        uint64_t end = n == 0 ? first_page_end : at + 4096;
+        if (end > start + snap->capacity) end = start + snap->capacity;
+        remote[n].iov_base = (void *)at;
+        remote[n].iov_len = end - at;
+        at = end;
+        n++;
+    }
+    struct iovec local = { snap->stack, (size_t)(at - start) };
+    ssize_t got = process_vm_readv(tid, &local, 1, remote, n, 0);
+    if (got < 0) return -errno;
+    snap->stack_base = start;
+    snap->stack_len = (size_t)got;
+    return 0;
+}
+
+static int snapshot_access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val, int write, void *arg) {
+    (void)as;
+    if (write) return -UNW_EINVAL;
+    pid_t pid;
+    cunwind_snapshot *snap = arg;
+    if (snap->magic == CUNWIND_SNAPSHOT_MAGIC) {
+        if (addr >= snap->stack_base && addr + sizeof *val <= snap->stack_base + snap->stack_len) {
+            memcpy(val, snap->stack + (addr - snap->stack_base), sizeof *val);
+            return 0;
+        }
+        pid = snap->tid;
+    } else {
+        pid = *(pid_t *)arg;  // _UPT_find_proc_info passes its own context on: struct UPT begins with the pid
+    }
+    struct iovec local = { val, sizeof *val }, remote = { (void *)addr, sizeof *val };
+    return process_vm_readv(pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof *val ? 0 : -UNW_EINVAL;
+}
+
+static int snapshot_access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val, int write, void *arg) {
+    (void)as;
+    cunwind_snapshot *snap = arg;
+    if (write) return -UNW_EINVAL;
+    const struct user_regs_struct *r = &snap->regs;
+    switch (reg) {
+    case UNW_X86_64_RAX: *val = r->rax; break;
+    case UNW_X86_64_RDX: *val = r->rdx; break;
+    case UNW_X86_64_RCX: *val = r->rcx; break;
+    case UNW_X86_64_RBX: *val = r->rbx; break;
+    case UNW_X86_64_RSI: *val = r->rsi; break;
+    case UNW_X86_64_RDI: *val = r->rdi; break;
+    case UNW_X86_64_RBP: *val = r->rbp; break;
+    case UNW_X86_64_RSP: *val = r->rsp; break;
+    case UNW_X86_64_R8: *val = r->r8; break;
+    case UNW_X86_64_R9: *val = r->r9; break;
+    case UNW_X86_64_R10: *val = r->r10; break;
+    case UNW_X86_64_R11: *val = r->r11; break;
+    case UNW_X86_64_R12: *val = r->r12; break;
+    case UNW_X86_64_R13: *val = r->r13; break;
+    case UNW_X86_64_R14: *val = r->r14; break;
+    case UNW_X86_64_R15: *val = r->r15; break;
+    case UNW_X86_64_RIP: *val = r->rip; break;
+    default: return -UNW_EBADREG;
+    }
+    return 0;
+}
+
+static int snapshot_access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val, int write, void *arg) {
+    (void)as; (void)reg; (void)val; (void)write; (void)arg;
+    return -UNW_EBADREG;
+}
+
+static int snapshot_find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi, int need, void *arg) {
+    return _UPT_find_proc_info(as, ip, pi, need, ((cunwind_snapshot *)arg)->upt);
+}
+
+static void snapshot_put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg) {
+    _UPT_put_unwind_info(as, pi, ((cunwind_snapshot *)arg)->upt);
+}
+
+static int snapshot_get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *addr, void *arg) {
+    return _UPT_get_dyn_info_list_addr(as, addr, ((cunwind_snapshot *)arg)->upt);
+}
+
+static int snapshot_resume(unw_addr_space_t as, unw_cursor_t *c, void *arg) {
+    (void)as; (void)c; (void)arg;
+    return -UNW_EINVAL;
+}
+
+static int snapshot_get_proc_name(unw_addr_space_t as, unw_word_t ip, char *buf, size_t len, unw_word_t *off, void *arg) {
+    return _UPT_get_proc_name(as, ip, buf, len, off, ((cunwind_snapshot *)arg)->upt);
+}
+
+static unw_accessors_t snapshot_accessors = {
+    .find_proc_info = snapshot_find_proc_info,
+    .put_unwind_info = snapshot_put_unwind_info,
+    .get_dyn_info_list_addr = snapshot_get_dyn_info_list_addr,
+    .access_mem = snapshot_access_mem,
+    .access_reg = snapshot_access_reg,
+    .access_fpreg = snapshot_access_fpreg,
+    .resume = snapshot_resume,
+    .get_proc_name = snapshot_get_proc_name,
+};
+
+unw_addr_space_t cunwind_snapshot_space_create(void) {
+    unw_addr_space_t space = unw_create_addr_space(&snapshot_accessors, 0);
+    if (space != NULL) unw_set_caching_policy(space, UNW_CACHE_GLOBAL);
+    return space;
+}
+
+int cunwind_snapshot_backtrace(unw_addr_space_t space, cunwind_snapshot *snap, uint64_t *ips, int max) {
+    return cunwind_remote_backtrace(space, snap, ips, NULL, max);
 }

@@ -41,7 +41,8 @@ public final class Attributor {
         if let known = stackOps[stack] { return known }
         var ops: [String] = []
         for f in profile.stacks.frames(stack) {
-            if let op = Self.operatorName(frame: f, in: profile) { ops.append(op) }
+            // `call` then `redispatch` of one operator is one operator.
+            if let op = Self.operatorName(frame: f, in: profile), op != ops.last { ops.append(op) }
         }
         stackOps[stack] = ops
         return ops

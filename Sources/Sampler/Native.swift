@@ -11,13 +11,17 @@ public typealias NativeFrame = UInt64
 /// Native stacks of every thread of a process through libunwind-ptrace.
 ///
 /// Each thread is seized once (PTRACE_SEIZE: if stepscope dies, the kernel detaches and the thread
-/// runs on); per sample only the thread being unwound is stopped (PTRACE_INTERRUPT), unwound with
-/// its own long-lived `_UPT` context in one address space with the global cache, and continued.
-/// Every ptrace call comes from the thread that created the unwinder.
+/// runs on); per sample only the thread being unwound is stopped (PTRACE_INTERRUPT), just long
+/// enough to copy its registers and the top of its stack (a snapshot), and continued; it is then
+/// unwound from the snapshot with its own long-lived `_UPT` context (which finds unwind info) in
+/// one address space with the global cache. Every ptrace call comes from the thread that created
+/// the unwinder.
 public final class NativeUnwinder {
     public let pid: Int32
     private let space: unw_addr_space_t
-    private var contexts: [Int32: UnsafeMutableRawPointer] = [:]
+    private var contexts: [Int32: (upt: UnsafeMutableRawPointer, snapshot: OpaquePointer)] = [:]
+    /// Stack bytes copied per thread and sample, from the stack pointer up.
+    static let stackBytes = 256 * 1024
     /// Threads interrupted that had not stopped when the wait gave up (a long uninterruptible
     /// sleep): their stop is collected and resumed before anything else touches them.
     private var stopPending = Set<Int32>()
@@ -26,7 +30,7 @@ public final class NativeUnwinder {
     /// Seizes every thread of `pid`, or throws a one-line error (permission, no process).
     public init(pid: Int32) throws {
         self.pid = pid
-        guard let space = cunwind_remote_space_create() else { throw SamplerError("libunwind: cannot create an address space") }
+        guard let space = cunwind_snapshot_space_create() else { throw SamplerError("libunwind: cannot create an address space") }
         self.space = space
         try seizeNewThreads()  // on failure deinit detaches what was seized and frees the space
     }
@@ -42,7 +46,11 @@ public final class NativeUnwinder {
             let rc = cunwind_ptrace_seize(tid, 0)
             if rc == -EPERM { throw SamplerError.permission(pid: pid) }
             guard rc == 0, let upt = cunwind_upt_create(tid) else { continue }  // ESRCH: the thread just exited
-            contexts[tid] = upt
+            guard let snapshot = cunwind_snapshot_create(upt, Self.stackBytes) else {
+                cunwind_upt_destroy(upt)
+                continue
+            }
+            contexts[tid] = (upt, snapshot)
         }
     }
 
@@ -52,7 +60,7 @@ public final class NativeUnwinder {
         try? seizeNewThreads()
         var stacks: [Int32: [NativeFrame]] = [:]
         var failures = 0
-        for (tid, upt) in contexts.sorted(by: { $0.key < $1.key }) {
+        for (tid, context) in contexts.sorted(by: { $0.key < $1.key }) {
             if stopPending.contains(tid) {
                 // Resume it once its late stop arrives; unwind it again from the next sample on.
                 switch collectStop(tid, attempts: 1) {
@@ -69,9 +77,10 @@ public final class NativeUnwinder {
             case .gone: forget(tid); continue
             case .timeout: stopPending.insert(tid); failures += 1; continue
             }
-            let n = cunwind_remote_backtrace(space, upt, &ips, nil, Int32(ips.count))
+            let captured = cunwind_snapshot_capture(context.snapshot, tid)
             whileStopped(tid)
             _ = cunwind_ptrace_cont(tid, pending)
+            let n = captured == 0 ? cunwind_snapshot_backtrace(space, context.snapshot, &ips, Int32(ips.count)) : -1
             if n > 0 { stacks[tid] = Array(ips[0..<Int(n)]) } else { failures += 1 }
         }
         return (stacks, failures)
@@ -119,10 +128,11 @@ public final class NativeUnwinder {
     /// Drops a thread that is gone, reaping it: an exited traced thread stays a zombie until its
     /// tracer waits for it, and holds up the exit of its whole process meanwhile.
     private func forget(_ tid: Int32) {
-        guard let upt = contexts.removeValue(forKey: tid) else { return }
+        guard let context = contexts.removeValue(forKey: tid) else { return }
         var status = cunwind_wait_status()
         _ = cunwind_waitpid(tid, WNOHANG, &status)
-        cunwind_upt_destroy(upt)
+        cunwind_snapshot_destroy(context.snapshot)
+        cunwind_upt_destroy(context.upt)
     }
 
     /// Detaches from every thread, which runs on (PTRACE_DETACH needs the thread stopped, so each

@@ -47,6 +47,7 @@ final class AttributionTests: XCTestCase {
         let p = profile([[loop, (.python, "Module._call_impl", "/x/torch/nn/modules/module.py"),
                           (.native, "at::_ops::linear::call(at::Tensor const&)", "/x/libtorch_cpu.so"),
                           (.native, "at::_ops::addmm::call(at::Tensor const&)", "/x/libtorch_cpu.so"),
+                          (.native, "at::_ops::addmm::redispatch(c10::DispatchKeySet)", "/x/libtorch_cpu.so"),
                           (.native, "mkl_sgemm", "/x/libmkl.so")],
                          [(.native, "at::_ops::add__Tensor::redispatch(c10::DispatchKeySet)", "/x/libtorch_cpu.so")],
                          [loop, (.native, "at::_ops::threshold_backward::call(at::Tensor const&)", "/x/libtorch_cpu.so")]])

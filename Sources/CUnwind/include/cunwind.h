@@ -79,4 +79,21 @@ pid_t cunwind_waitpid(pid_t pid, int options, cunwind_wait_status *out);
 long cunwind_vm_readv(pid_t pid, const struct iovec *local, unsigned long nlocal,
                       const struct iovec *remote, unsigned long nremote);
 
+// A copy of a stopped thread's registers and the top of its stack, to unwind after the thread
+// has been resumed: the thread is stopped only for PTRACE_GETREGS and one process_vm_readv.
+typedef struct cunwind_snapshot cunwind_snapshot;
+// A snapshot for unwinding through upt (from cunwind_upt_create, which finds unwind info), with
+// room for stack_bytes of stack (rounded up to pages); NULL on failure.
+cunwind_snapshot *cunwind_snapshot_create(void *upt, size_t stack_bytes);
+// Frees a snapshot.
+void cunwind_snapshot_destroy(cunwind_snapshot *snap);
+// Address space whose accessors read registers and stack from a snapshot (other memory with
+// process_vm_readv) and find unwind info like _UPT; UNW_CACHE_GLOBAL; NULL on failure.
+unw_addr_space_t cunwind_snapshot_space_create(void);
+// Captures the registers and stack (from the stack pointer up, as far as it is mapped) of the
+// stopped thread tid: 0 or -errno.
+int cunwind_snapshot_capture(cunwind_snapshot *snap, pid_t tid);
+// Unwinds a captured snapshot into ips, innermost first, like cunwind_remote_backtrace.
+int cunwind_snapshot_backtrace(unw_addr_space_t space, cunwind_snapshot *snap, uint64_t *ips, int max);
+
 #endif
