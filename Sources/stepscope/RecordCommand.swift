@@ -138,9 +138,12 @@ struct RecordCommand: ParsableCommand {
         let pid = try launched?.pythonProcess(timeout: 30, native: target.native) ?? resolvePythonPid(target.pid!)
         let format = ProfileFormat(rawValue: format)!
         let path = output ?? "stepscope-\(pid)" + (format == .chrome ? ".json" : format == .folded ? ".folded" : ".speedscope.json")
-        // Fail before sampling, not after, when the output cannot be written.
-        guard let probe = fopen(path, "wb") else { throw CLIError(description: "\(path): \(String(cString: strerror(errno)))") }
+        // Fail before sampling, not after, when the output cannot be written; the probe leaves no
+        // empty file behind when attaching fails.
+        let existed = access(path, F_OK) == 0
+        guard let probe = fopen(path, "ab") else { throw CLIError(description: "\(path): \(String(cString: strerror(errno)))") }
         fclose(probe)
+        if !existed { unlink(path) }
         SamplingSession.installSignalHandlers()
         let session = try startSession(pid: pid, options: target.samplerOptions(duration: duration))
         writeAll(2, "stepscope: sampling process \(pid) (\(session.version)) at \(Int(target.rate)) Hz"

@@ -164,5 +164,7 @@ final class LiveSamplingTests: XCTestCase {
         let r = TestSupport.run(["record", "--pid", "\(getpid())", "--duration", "0.2"])
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("does not run CPython"), r.stderr)
+        // A failed attach leaves no empty output file behind.
+        XCTAssertNotEqual(access("stepscope-\(getpid()).json", F_OK), 0)
     }
 }
