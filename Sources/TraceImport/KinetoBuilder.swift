@@ -24,16 +24,14 @@ struct WellKnownKeys {
         processLabels = s.intern("process_labels")
         processSortIndex = s.intern("process_sort_index")
         threadSortIndex = s.intern("thread_sort_index")
-        bytes = s.intern("Bytes")
-        totalAllocated = s.intern("Total Allocated")
-        totalReserved = s.intern("Total Reserved")
-        addr = s.intern("Addr")
-        deviceType = s.intern("Device Type")
-        deviceID = s.intern("Device Id")
+        let memoryKeys = Self.memoryArgs.map { s.intern($0) }
+        (bytes, totalAllocated, totalReserved) = (memoryKeys[0], memoryKeys[1], memoryKeys[2])
+        (addr, deviceType, deviceID) = (memoryKeys[3], memoryKeys[4], memoryKeys[5])
     }
 
-    /// Arg keys of non-metadata events that the builder itself reads (`[memory]` events).
-    static let readArgs: Set<String> = ["Bytes", "Total Allocated", "Total Reserved", "Addr", "Device Type", "Device Id"]
+    /// Arg keys of non-metadata events that the builder itself reads (`[memory]` events), in the
+    /// order of the fields above.
+    static let memoryArgs = ["Bytes", "Total Allocated", "Total Reserved", "Addr", "Device Type", "Device Id"]
 }
 
 /// Which arg keys a load keeps, decided once per distinct key.
@@ -92,7 +90,7 @@ final class KinetoBuilder {
     init(rank: RankTrace, expectedBytes: Int64 = 0, argKeys: Set<String>? = nil) {
         self.rank = rank
         keys = WellKnownKeys(rank.strings)
-        argFilter = argKeys.map { ArgFilter(keep: $0.union(WellKnownKeys.readArgs), strings: rank.strings) }
+        argFilter = argKeys.map { ArgFilter(keep: $0.union(WellKnownKeys.memoryArgs), strings: rank.strings) }
         if expectedBytes > 0 {
             rank.slices.reserveCapacity(Int(expectedBytes / 400))
             rank.args.key.reserveCapacity(Int(expectedBytes / 180))

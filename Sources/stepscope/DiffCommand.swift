@@ -95,13 +95,14 @@ struct DiffCommand: ParsableCommand {
         // Both sides load at once, sharing the cores; a side that is a samples file is only read.
         // Traces keep only the args the analyses read.
         let sides = [base, candidate]
-        let traces = sides.filter { !isSamplesFile($0) }.count
+        let saved = sides.map(isSamplesFile)
+        let traces = saved.filter { !$0 }.count
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         let importOptions = ImportOptions(argKeys: Analyzer.argumentKeys, cores: max(1, cores / max(1, traces)))
         let results = SideResults()
         DispatchQueue.concurrentPerform(iterations: 2) { i in
             do throws(ImportError) {
-                results.set(i, .success(try loadSamples(sides[i], options: analysisOptions, importOptions: importOptions)))
+                results.set(i, .success(try loadSamples(sides[i], saved: saved[i], options: analysisOptions, importOptions: importOptions)))
             } catch {
                 results.set(i, .failure(error))
             }
@@ -146,9 +147,9 @@ private final class SideResults: @unchecked Sendable {
     }
 }
 
-/// A run's per-step samples: read from a samples file, or computed from trace files.
-func loadSamples(_ path: String, options: AnalysisOptions, importOptions: ImportOptions) throws(ImportError) -> RunSamples {
-    if isSamplesFile(path) { return try SamplesFile.decode(try FileSource.readAll(path: path), file: path) }
+/// A run's per-step samples: read from a samples file (`saved`), or computed from trace files.
+func loadSamples(_ path: String, saved: Bool, options: AnalysisOptions, importOptions: ImportOptions) throws(ImportError) -> RunSamples {
+    if saved { return try SamplesFile.decode(try FileSource.readAll(path: path), file: path) }
     return RunReport(run: try TraceLoader.loadRun(paths: [path], options: importOptions), options: options).samples
 }
 
