@@ -172,48 +172,67 @@ extension Analyzer {
             }
         }
         out.steps = order
-        let kept = Set(out.steps)
-        var values: [MetricKey: [String: Double]] = [:]  // metric -> step -> value (max over ranks)
+        let stepIndex = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+        let zeros = [Double](repeating: 0, count: order.count)
+        // metric -> one value per step (max over ranks; 0 where the step did not have it)
+        var values: [MetricKey: [Double]] = [:]
         func put(_ key: MetricKey, _ step: String, _ v: Double) {
-            values[key, default: [:]][step] = max(values[key]?[step] ?? 0, v)
+            guard let k = stepIndex[step] else { return }
+            raise(&values[key, default: zeros], k, v)
         }
-        var shapeValues: [MetricKey: [String: [String: Double]]] = [:]  // metric -> shapes -> step -> value
-        func putShape(_ key: MetricKey, _ shape: String, _ step: String, _ v: Double) {
-            shapeValues[key, default: [:]][shape, default: [:]][step] = max(shapeValues[key]?[shape]?[step] ?? 0, v)
-        }
+        var shapeValues: [MetricKey: [String: [Double]]] = [:]  // metric -> shapes -> one value per step
+        let rows = Rows(
+            put: { key, row in raise(&values[key, default: zeros], row) },
+            putShape: { key, shape, row in raise(&shapeValues[key, default: [:]][shape, default: zeros], row) })
         var foldedTotal: [String: Double] = [:]
         var callsTotal: [String: Double] = [:]
         for (r, a) in analyses.enumerated() {
             let trace = run.ranks[r]
-            for s in a.steps where kept.contains(s.name) {
+            for s in a.steps {
                 put(MetricKey(.step, ""), s.name, Double(s.dur))
                 for p in Phase.allCases { put(MetricKey(.phase, p.name), s.name, Double(s.phases[p])) }
                 if let g = s.gpu { put(MetricKey(.exposedComm, ""), s.name, Double(g.exposedCommunication)) }
             }
             for d in memory.indices.contains(r) ? memory[r] : [] {
                 let device = d.name.split(separator: ":").first.map(String.init) ?? d.name
-                for p in d.stepPeaks where kept.contains(p.step) { put(MetricKey(.memory, device), p.step, Double(p.peak)) }
+                for p in d.stepPeaks { put(MetricKey(.memory, device), p.step, Double(p.peak)) }
             }
-            stepOperators(trace, analysis: a, kept: kept, put: put, putShape: putShape, folded: &foldedTotal, calls: &callsTotal)
+            stepOperators(trace, analysis: a, stepIndex: stepIndex, rows: rows, folded: &foldedTotal, calls: &callsTotal)
         }
-        for w in communication?.waits ?? [] where kept.contains(w.step) { put(MetricKey(.commWait, ""), w.step, Double(w.wait)) }
-        // Every metric gets one sample per kept step (0 where the step did not have it).
-        for (key, perStep) in values { out.metrics[key] = out.steps.map { perStep[$0] ?? 0 } }
-        for (key, byShape) in shapeValues { out.shapeMetrics[key] = byShape.mapValues { perStep in out.steps.map { perStep[$0] ?? 0 } } }
+        for w in communication?.waits ?? [] { put(MetricKey(.commWait, ""), w.step, Double(w.wait)) }
+        out.metrics = values
+        out.shapeMetrics = shapeValues
         let n = Double(max(1, out.steps.count))
         out.folded = foldedTotal.mapValues { $0 / n }
         out.calls = callsTotal.mapValues { $0 / n }
         return out
     }
 
+    /// Raises `row[k]` to `v` (rows start at 0, so negative values count as 0).
+    private static func raise(_ row: inout [Double], _ k: Int, _ v: Double) {
+        if v > row[k] { row[k] = v }
+    }
+
+    /// Raises each value of `row` to the one of `other`.
+    private static func raise(_ row: inout [Double], _ other: [Double]) {
+        for k in row.indices where other[k] > row[k] { row[k] = other[k] }
+    }
+
+    /// Where `stepOperators` puts whole rows (one value per step of the run).
+    struct Rows {
+        var put: (MetricKey, [Double]) -> Void
+        var putShape: (MetricKey, String, [Double]) -> Void
+    }
+
     /// Per-step operator self and inclusive times (also split by input shapes), kernel times, folded
     /// stacks and calls of one rank. Keys are integers while walking the slices; strings are made
     /// once per distinct key.
-    static func stepOperators(_ trace: RankTrace, analysis a: RankAnalysis, kept: Set<String>, put: (MetricKey, String, Double) -> Void,
-                              putShape: (MetricKey, String, String, Double) -> Void,
+    static func stepOperators(_ trace: RankTrace, analysis a: RankAnalysis, stepIndex: [String: Int], rows: Rows,
                               folded: inout [String: Double], calls: inout [String: Double]) {
         let s = trace.slices
-        let windows = a.steps.filter { kept.contains($0.name) }.map { (name: $0.name, range: $0.start..<$0.start + $0.dur) }
+        let windows = a.steps.compactMap { step in
+            stepIndex[step.name].map { (index: $0, range: step.start..<step.start + step.dur) }
+        }
         guard !windows.isEmpty else { return }
         func step(of t: Int64) -> Int? {
             let k = windows.partitionPoint { $0.range.upperBound > t }
@@ -226,6 +245,7 @@ extension Analyzer {
         var keyIndex = [Int32](repeating: -1, count: trace.strings.count * phases)
         var keyOf: [(name: UInt32, phase: Phase)] = []
         var sums = StepSums(steps: windows.count)
+        let runSteps = stepIndex.count
         var callCounts: [Double] = []
         // The same sums per (operator key, shapes): key index << 32 | dims text id.
         var shapeIndex: [UInt64: Int] = [:]
@@ -290,12 +310,12 @@ extension Analyzer {
         }
         let labels = keyOf.map { name($0.name) + " [" + $0.phase.name + "]" }
         for (k, label) in labels.enumerated() {
-            sums.emit(k, label: label, windows: windows) { put($0, $1, $2) }
+            sums.emit(k, label: label, windows: windows, steps: runSteps, rows.put)
             calls[label, default: 0] += callCounts[k]
         }
         for (j, pair) in shapeOf.enumerated() {
             let shape = trace.strings[UInt32(truncatingIfNeeded: pair)]
-            shapeSums.emit(j, label: labels[Int(pair >> 32)], windows: windows) { putShape($0, shape, $1, $2) }
+            shapeSums.emit(j, label: labels[Int(pair >> 32)], windows: windows, steps: runSteps) { rows.putShape($0, shape, $1) }
         }
         var paths = [String](repeating: "", count: nodes.count)
         for (n, node) in nodes.enumerated() {
@@ -306,11 +326,9 @@ extension Analyzer {
         var kernelSums: [UInt32: [Double]] = [:]
         for i in 0..<s.count where s.kind[i].isGPUActivity {
             guard let si = step(of: s.start[i]) else { continue }
-            kernelSums[s.name[i], default: [Double](repeating: 0, count: windows.count)][si] += Double(s.dur[i])
+            kernelSums[s.name[i], default: [Double](repeating: 0, count: runSteps)][windows[si].index] += Double(s.dur[i])
         }
-        for (id, sums) in kernelSums {
-            for (si, w) in windows.enumerated() where sums[si] != 0 { put(MetricKey(.kernel, name(id)), w.name, sums[si]) }
-        }
+        for (id, row) in kernelSums where row.contains(where: { $0 != 0 }) { rows.put(MetricKey(.kernel, name(id)), row) }
     }
 
     /// Per-step self, inclusive and GPU sums of a growing list of operator keys.
@@ -335,15 +353,26 @@ extension Analyzer {
             }
         }
 
-        /// Row `k`'s non-zero values as (metric, step, value).
-        func emit(_ k: Int, label: String, windows: [(name: String, range: Range<Int64>)], _ put: (MetricKey, String, Double) -> Void) {
-            for (si, w) in windows.enumerated() {
-                if selfTime[k][si] != 0 || total[k][si] != 0 {
-                    put(MetricKey(.opSelf, label), w.name, selfTime[k][si])
-                    put(MetricKey(.opTotal, label), w.name, total[k][si])
-                }
-                if gpu[k][si] != 0 { put(MetricKey(.opGPU, label), w.name, gpu[k][si]) }
+        /// Row `k` as the run's rows (one value per step of the run, `steps` of them) of the
+        /// metrics it has: self and inclusive time when either is non-zero in some step, GPU time
+        /// when that is.
+        func emit(_ k: Int, label: String, windows: [(index: Int, range: Range<Int64>)], steps: Int,
+                  _ put: (MetricKey, [Double]) -> Void) {
+            var timed = false, onGPU = false
+            for si in windows.indices {
+                if selfTime[k][si] != 0 || total[k][si] != 0 { timed = true }
+                if gpu[k][si] != 0 { onGPU = true }
             }
+            func row(_ values: [Double]) -> [Double] {
+                var r = [Double](repeating: 0, count: steps)
+                for (si, w) in windows.enumerated() { r[w.index] = values[si] }
+                return r
+            }
+            if timed {
+                put(MetricKey(.opSelf, label), row(selfTime[k]))
+                put(MetricKey(.opTotal, label), row(total[k]))
+            }
+            if onGPU { put(MetricKey(.opGPU, label), row(gpu[k])) }
         }
     }
 

@@ -132,29 +132,54 @@ public final class PhaseClassifier {
 
     private func classify(_ id: UInt32) -> Phase? {
         if strings.hasPrefix(id, "ProfilerStep#") { return nil }
-        let name = strings[id]
         if !rules.isEmpty {
-            let scalars = Array(name.unicodeScalars)
+            let scalars = Array(strings[id].unicodeScalars)
             for (phase, pattern) in rules where globMatch(pattern, scalars) { return phase }
         }
-        return Self.builtIn(name)
+        return strings.withBytes(id) { Self.builtIn(utf8: $0) }
     }
 
     /// The built-in rules 2-7 for a name.
     public static func builtIn(_ name: String) -> Phase? {
-        if name.hasPrefix("c10d::") || name.hasPrefix("nccl:") || name.hasPrefix("gloo:") || name.hasPrefix("ncclKernel")
-            || name.hasPrefix("ncclDevKernel") || name.hasPrefix("rcclKernel") || name.hasPrefix("rccl")
-            || name == "record_param_comms" {
+        var name = name
+        return name.withUTF8 { builtIn(utf8: $0) }
+    }
+
+    /// The built-in rules 2-7 for a name's UTF-8 bytes. "Lower-cased" lowers ASCII letters only.
+    public static func builtIn(utf8 name: UnsafeBufferPointer<UInt8>) -> Phase? {
+        func prefix(_ p: StaticString) -> Bool {
+            p.utf8CodeUnitCount <= name.count && memcmp(name.baseAddress!, p.utf8Start, p.utf8CodeUnitCount) == 0
+        }
+        func lowerContains(_ p: StaticString) -> Bool {
+            let m = p.utf8CodeUnitCount, n = name.count, q = p.utf8Start
+            guard m <= n else { return false }
+            var i = 0
+            while i <= n - m {
+                var j = 0
+                while j < m, name[i + j] | (name[i + j] &- 0x41 < 26 ? 0x20 : 0) == q[j] { j += 1 }
+                if j == m { return true }
+                i += 1
+            }
+            return false
+        }
+        guard !name.isEmpty else { return nil }
+        if prefix("c10d::") || prefix("nccl:") || prefix("gloo:") || prefix("ncclKernel") || prefix("ncclDevKernel")
+            || prefix("rcclKernel") || prefix("rccl") || (name.count == 18 && prefix("record_param_comms")) {
             return .communication
         }
-        let lower = name.lowercased()
-        if name.hasPrefix("Optimizer.") || lower.contains("optimizer") { return .optimizer }
-        if name.hasPrefix("autograd::engine::evaluate_function:") || lower.contains("backward") { return .backward }
-        if lower.contains("forward") { return .forward }
-        if name.hasPrefix("enumerate(DataLoader)") || lower.contains("dataloader") || lower.contains("data_loader")
-            || lower.contains("data loading") {
+        if prefix("Optimizer.") || lowerContains("optimizer") { return .optimizer }
+        if prefix("autograd::engine::evaluate_function:") || lowerContains("backward") { return .backward }
+        if lowerContains("forward") { return .forward }
+        if prefix("enumerate(DataLoader)") || lowerContains("dataloader") || lowerContains("data_loader")
+            || lowerContains("data loading") {
             return .data
         }
         return nil
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif

@@ -27,11 +27,13 @@ struct RawEvent {
     var offset: Int64 = 0
 }
 
-/// A byte buffer over a `ByteSource` with JSON scanning primitives.
+/// A byte buffer over a `ByteSource`; `Cursor` scans it.
 ///
-/// Positions are indices into `buf`; `base` is the absolute input offset of `buf[0]`. Every
-/// primitive throws `.underflow` instead of reading past `end`, so a unit (one event, one top-level
-/// key) is parsed all-or-nothing and simply retried after `refill(keepingFrom:)`.
+/// Positions are indices into `buf`; `base` is the absolute input offset of `buf[0]`. The byte at
+/// `end` is always 0 and at least `padding` bytes past it are readable, so scans stop at `end`
+/// without a bounds check per byte. Every scan throws `.underflow` instead of reading past `end`,
+/// so a unit (one event, one top-level key) is parsed all-or-nothing and simply retried after
+/// `refill(keepingFrom:)`.
 final class ScanBuffer {
     private(set) var buf: UnsafeMutablePointer<UInt8>
     private var capacity: Int
@@ -40,7 +42,7 @@ final class ScanBuffer {
     private(set) var eof = false
     private var source: any ByteSource
     /// Scratch space for unescaping strings.
-    var scratch: [UInt8] = []
+    private var scratch: [UInt8] = []
 
     /// `base` is the input offset of the first byte `source` yields.
     init(source: any ByteSource, capacity: Int = 8 << 20, base: Int64 = 0) {
@@ -48,6 +50,7 @@ final class ScanBuffer {
         self.capacity = capacity
         self.base = base
         buf = .allocate(capacity: capacity + Self.padding)
+        buf[0] = 0
     }
 
     deinit { buf.deallocate() }
@@ -56,6 +59,10 @@ final class ScanBuffer {
     static let padding = 16
 
     var bytesConsumed: Int64 { source.bytesConsumed }
+
+    /// A cursor at `i` over the bytes read so far.
+    @inline(__always)
+    func cursor(_ i: Int) -> Cursor { Cursor(buf: buf, end: end, i: i) }
 
     /// Keeps `buf[keep..<end]`, moves it to the front, and reads more; grows the buffer when a
     /// single unit fills it. Returns false at end of input with nothing new read.
@@ -81,42 +88,80 @@ final class ScanBuffer {
         return readAny
     }
 
-    func syntax(_ position: Int, _ message: String) -> ScanError { .syntax(position: position, message: message) }
+    /// Interns the escaped string body `buf[start..<stop]`, unescaped.
+    func internEscaped(_ start: Int, _ stop: Int, _ strings: StringTable) throws(ScanError) -> UInt32 {
+        scratch.removeAll(keepingCapacity: true)
+        let body = UnsafeBufferPointer(start: buf + start, count: stop - start)
+        let ok = Array(body).withUnsafeBufferPointer { b in JSONText.unescape(ArraySlice(b), into: &scratch) }
+        guard ok else { throw .syntax(position: start, message: "invalid escape in string") }
+        return scratch.withUnsafeBytes { strings.intern($0) }
+    }
+}
 
-    // MARK: - Primitives
+/// A position in a `ScanBuffer` with the JSON scanning primitives. Kept in a local variable, its
+/// fields live in registers; a unit's parse copies it in and writes the position back only when
+/// the unit is complete.
+struct Cursor {
+    let buf: UnsafeMutablePointer<UInt8>
+    let end: Int
+    var i: Int
+
+    @inline(never)
+    static func syntax(_ position: Int, _ message: String) -> ScanError { .syntax(position: position, message: message) }
+
+    @inline(never)
+    static func controlByte(_ buf: UnsafeMutablePointer<UInt8>, _ i: Int) -> ScanError {
+        .syntax(position: i, message: "unexpected control byte 0x\(String(buf[i], radix: 16))")
+    }
 
     /// Skips JSON whitespace; returns the next byte without consuming it.
     @inline(__always)
-    func skipSpace(_ i: inout Int) throws(ScanError) -> UInt8 {
+    mutating func skipSpace() throws(ScanError) -> UInt8 {
         while true {
-            guard i < end else { throw .underflow }
             let c = buf[i]
             if c > 0x20 { return c }
-            guard c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else {
-                throw syntax(i, "unexpected control byte 0x\(String(c, radix: 16))")
-            }
-            i += 1
+            if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { i += 1; continue }
+            if i >= end { throw .underflow }  // the 0 at `end`
+            throw Self.controlByte(buf, i)
         }
     }
 
     /// Expects byte `c` (after whitespace) and consumes it.
     @inline(__always)
-    func expect(_ c: UInt8, _ i: inout Int, _ what: StaticString) throws(ScanError) {
-        let got = try skipSpace(&i)
-        guard got == c else { throw syntax(i, "expected \(what)") }
+    mutating func expect(_ c: UInt8, _ what: StaticString) throws(ScanError) {
+        if buf[i] == c { i += 1; return }
+        let got = try skipSpace()
+        guard got == c else { throw Self.syntax(i, "expected \(what)") }
         i += 1
+    }
+
+    /// Consumes the `:` after a member name and the whitespace after it; returns the value's first
+    /// byte. `": "` and `":"` take a short path.
+    @inline(__always)
+    mutating func valueAfterColon() throws(ScanError) -> UInt8 {
+        if buf[i] == 0x3A {  // so i < end, and the byte after it is readable
+            let c = buf[i + 1]
+            if c > 0x20 { i += 1; return c }
+            if c == 0x20 {  // so i + 1 < end
+                let d = buf[i + 2]
+                if d > 0x20 { i += 2; return d }
+            }
+        }
+        try expect(0x3A, "':'")
+        return try skipSpace()
     }
 
     /// Scans a string starting at its opening quote. Returns the body range and whether it has
     /// escapes; `i` ends after the closing quote.
     @inline(__always)
-    func scanString(_ i: inout Int) throws(ScanError) -> (start: Int, end: Int, escaped: Bool) {
+    mutating func scanString() throws(ScanError) -> (start: Int, end: Int, escaped: Bool) {
         let start = i + 1
         var j = start
         var escaped = false
         while true {
-            // Eight bytes at a time while none is a quote, a backslash or a control byte.
-            while j + 8 <= end {
+            // Eight bytes at a time while none is a quote, a backslash or a control byte (the 0
+            // at `end` is one, so this stops there; the padding keeps the load in bounds).
+            while true {
                 let v = UnsafeRawPointer(buf + j).loadUnaligned(as: UInt64.self)
                 let lows: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
                 let q = v ^ 0x2222_2222_2222_2222
@@ -125,52 +170,45 @@ final class ScanBuffer {
                 if special & highs != 0 { break }
                 j += 8
             }
-            guard j < end else { throw .underflow }
             let c = buf[j]
             if c == 0x22 { i = j + 1; return (start, j, escaped) }
             if c == 0x5C {
                 escaped = true
                 j += 2
+                if j > end { throw .underflow }
                 continue
             }
-            if c < 0x20 { throw syntax(j, "control character in string") }
+            if c < 0x20 {
+                if j >= end { throw .underflow }
+                throw Self.syntax(j, "control character in string")
+            }
             j += 1
         }
     }
 
     /// Interns the string at `i` (unescaped). `i` ends after the closing quote.
     @inline(__always)
-    func internString(_ i: inout Int, _ strings: StringTable) throws(ScanError) -> UInt32 {
-        guard buf[i] == 0x22 else { throw syntax(i, "expected a string") }
-        let s = try scanString(&i)
+    mutating func internString(_ strings: StringTable, _ scan: ScanBuffer) throws(ScanError) -> UInt32 {
+        guard buf[i] == 0x22 else { throw Self.syntax(i, "expected a string") }
+        let s = try scanString()
         if !s.escaped { return strings.internPadded(UnsafeRawPointer(buf + s.start), s.end - s.start) }
-        return try internEscaped(s.start, s.end, strings)
-    }
-
-    func internEscaped(_ start: Int, _ stop: Int, _ strings: StringTable) throws(ScanError) -> UInt32 {
-        scratch.removeAll(keepingCapacity: true)
-        let body = UnsafeBufferPointer(start: buf + start, count: stop - start)
-        let ok = Array(body).withUnsafeBufferPointer { b in JSONText.unescape(ArraySlice(b), into: &scratch) }
-        guard ok else { throw syntax(start, "invalid escape in string") }
-        return scratch.withUnsafeBytes { strings.intern($0) }
+        return try scan.internEscaped(s.start, s.end, strings)
     }
 
     /// Interns a pid/tid/id value: a string's content or a number's text.
     @inline(__always)
-    func internScalar(_ i: inout Int, _ strings: StringTable) throws(ScanError) -> UInt32 {
-        let c = buf[i]
-        if c == 0x22 { return try internString(&i, strings) }
+    mutating func internScalar(_ strings: StringTable, _ scan: ScanBuffer) throws(ScanError) -> UInt32 {
+        if buf[i] == 0x22 { return try internString(strings, scan) }
         let start = i
-        try scanNumberText(&i)
+        try scanNumberText()
         return strings.internPadded(UnsafeRawPointer(buf + start), i - start)
     }
 
     /// Scans a JSON number's text; `i` ends after it. Throws underflow when it touches `end`.
     @inline(__always)
-    func scanNumberText(_ i: inout Int) throws(ScanError) {
+    mutating func scanNumberText() throws(ScanError) {
         let start = i
         while true {
-            guard i < end else { throw .underflow }
             let c = buf[i]
             if (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x2B || c == 0x2E || c == 0x65 || c == 0x45 {
                 i += 1
@@ -178,20 +216,19 @@ final class ScanBuffer {
             }
             break
         }
-        if i == start { throw syntax(start, "expected a value") }
+        if i >= end { throw .underflow }
+        if i == start { throw Self.syntax(start, "expected a value") }
     }
 
     /// Parses microseconds written in decimal into integer nanoseconds, exactly.
     @inline(__always)
-    func parseMicros(_ i: inout Int) throws(ScanError) -> Int64 {
+    mutating func parseMicros() throws(ScanError) -> Int64 {
         let start = i
-        guard i < end else { throw .underflow }
         var negative = false
         if buf[i] == 0x2D { negative = true; i += 1 }
         var whole: UInt64 = 0
         var digits = 0
         while true {
-            guard i < end else { throw .underflow }
             let d = buf[i] &- 0x30
             if d > 9 { break }
             whole = whole &* 10 &+ UInt64(d)
@@ -204,24 +241,21 @@ final class ScanBuffer {
         if buf[i] == 0x2E {
             i += 1
             while true {
-                guard i < end else { throw .underflow }
                 let d = buf[i] &- 0x30
                 if d > 9 { break }
                 if fracDigits < 3 { frac = frac * 10 + UInt64(d) } else if fracDigits == 3 { roundUp = d >= 5 }
                 fracDigits += 1
                 i += 1
             }
-            if fracDigits == 0 { throw syntax(i, "malformed number") }
+            if i >= end { throw .underflow }
+            if fracDigits == 0 { throw Self.syntax(i, "malformed number") }
         }
+        if i >= end { throw .underflow }
         let c = buf[i]
         if c == 0x65 || c == 0x45 || digits == 0 || digits > 16 || whole > 9_223_372_036_854_774 {
             // Exponents and very large values take the general path.
-            i = start
-            try scanNumberText(&i)
-            guard let ns = DecimalTime.nanoseconds(fromMicros: UnsafeBufferPointer(start: buf + start, count: i - start)) else {
-                let text = String(decoding: UnsafeBufferPointer(start: buf + start, count: i - start), as: UTF8.self)
-                throw syntax(start, "number out of range or malformed: \(text)")
-            }
+            let (ns, next) = try microsGeneral(from: start)
+            i = next
             return ns
         }
         while fracDigits < 3 { frac *= 10; fracDigits += 1 }
@@ -229,23 +263,36 @@ final class ScanBuffer {
         return negative ? -magnitude : magnitude
     }
 
+    /// `parseMicros` for any number at `start`: the value and the position after it.
+    @inline(never)
+    private func microsGeneral(from start: Int) throws(ScanError) -> (Int64, Int) {
+        var c = self
+        c.i = start
+        try c.scanNumberText()
+        guard let ns = DecimalTime.nanoseconds(fromMicros: UnsafeBufferPointer(start: buf + start, count: c.i - start)) else {
+            let text = String(decoding: UnsafeBufferPointer(start: buf + start, count: c.i - start), as: UTF8.self)
+            throw Self.syntax(start, "number out of range or malformed: \(text)")
+        }
+        return (ns, c.i)
+    }
+
     /// Parses an integer arg value when it is a plain integer of at most 18 digits; otherwise
     /// leaves `i` unchanged and returns nil.
     @inline(__always)
-    func parseSmallInteger(_ i: inout Int) throws(ScanError) -> Int64? {
+    mutating func parseSmallInteger() throws(ScanError) -> Int64? {
         var j = i
         var negative = false
         if buf[j] == 0x2D { negative = true; j += 1 }
         var v: Int64 = 0
         var digits = 0
         while true {
-            guard j < end else { throw .underflow }
             let d = buf[j] &- 0x30
             if d > 9 { break }
             v = v &* 10 &+ Int64(d)
             digits += 1
             j += 1
         }
+        if j >= end { throw .underflow }
         let c = buf[j]
         if digits == 0 || digits > 18 || c == 0x2E || c == 0x65 || c == 0x45 { return nil }
         i = j
@@ -253,46 +300,104 @@ final class ScanBuffer {
     }
 
     /// Skips any JSON value; `i` ends after it.
-    func skipValue(_ i: inout Int) throws(ScanError) {
-        let c = try skipSpace(&i)
-        switch c {
-        case 0x22: _ = try scanString(&i)
+    @inline(__always)
+    mutating func skipValue() throws(ScanError) { i = try endOfValue() }
+
+    /// The position after the JSON value at `i` (out of line, and by value, so that a caller's
+    /// cursor stays in registers).
+    @inline(never)
+    func endOfValue() throws(ScanError) -> Int {
+        var c = self
+        let first = try c.skipSpace()
+        switch first {
+        case 0x22: _ = try c.scanString()
         case 0x7B, 0x5B:
             var depth = 0
             while true {
-                guard i < end else { throw .underflow }
-                let b = buf[i]
-                if b == 0x22 { _ = try scanString(&i); continue }
+                let b = buf[c.i]
+                if b == 0x22 { _ = try c.scanString(); continue }
                 if b == 0x7B || b == 0x5B { depth += 1 } else if b == 0x7D || b == 0x5D {
                     depth -= 1
-                    if depth == 0 { i += 1; return }
+                    if depth == 0 { return c.i + 1 }
+                } else if b == 0 && c.i >= end {
+                    throw .underflow
                 }
-                i += 1
+                c.i += 1
             }
-        case 0x74: try literal(&i, "true")
-        case 0x66: try literal(&i, "false")
-        case 0x6E: try literal(&i, "null")
+        case 0x74: try c.literal("true")
+        case 0x66: try c.literal("false")
+        case 0x6E: try c.literal("null")
         default:
-            guard c == 0x2D || (c >= 0x30 && c <= 0x39) else { throw syntax(i, "expected a value") }
-            try scanNumberText(&i)
+            guard first == 0x2D || (first >= 0x30 && first <= 0x39) else { throw Self.syntax(c.i, "expected a value") }
+            try c.scanNumberText()
         }
+        return c.i
     }
 
-    private func literal(_ i: inout Int, _ word: StaticString) throws(ScanError) {
+    private mutating func literal(_ word: StaticString) throws(ScanError) {
         let n = word.utf8CodeUnitCount
         guard i + n <= end else { throw .underflow }
-        guard memcmp(buf + i, word.utf8Start, n) == 0 else { throw syntax(i, "expected a value") }
+        guard memcmp(buf + i, word.utf8Start, n) == 0 else { throw Self.syntax(i, "expected a value") }
         i += n
     }
 
     /// After a member: consumes `,` (returns true) or the closing byte (returns false).
     @inline(__always)
-    func nextMember(_ i: inout Int, close: UInt8) throws(ScanError) -> Bool {
-        let c = try skipSpace(&i)
+    mutating func nextMember(close: UInt8) throws(ScanError) -> Bool {
+        let c = try skipSpace()
         i += 1
         if c == 0x2C { return true }
         if c == close { return false }
-        throw syntax(i - 1, close == 0x7D ? "expected ',' or '}'" : "expected ',' or ']'")
+        throw Self.syntax(i - 1, close == 0x7D ? "expected ',' or '}'" : "expected ',' or ']'")
+    }
+}
+
+/// The bytes between one member and the next member's name (or between `{` and the first name),
+/// learned from the input: pretty-printed traces repeat the same newline, indent, comma and quote
+/// before every member, so they are matched as two words instead of scanned byte by byte. The
+/// last two different separators of up to 16 bytes are kept (Kineto writes one before `args`
+/// and another before the other members).
+struct Separator {
+    private struct Pattern {
+        var low: UInt64 = 1, high: UInt64 = 0  // never matches with masks 0
+        var lowMask: UInt64 = 0, highMask: UInt64 = 0
+        var length = 0
+
+        @inline(__always)
+        func matches(_ a: UInt64, _ b: UInt64) -> Bool { (a & lowMask) ^ low | (b & highMask) ^ high == 0 }
+    }
+
+    private var first = Pattern(), second = Pattern()
+
+    /// If a learned separator is at `cur.i`, moves `cur` onto the name's opening quote.
+    @inline(__always)
+    mutating func skip(_ cur: inout Cursor) -> Bool {
+        guard cur.i + 16 <= cur.end else { return false }
+        let p = UnsafeRawPointer(cur.buf + cur.i)
+        let a = p.loadUnaligned(as: UInt64.self), b = p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        if first.matches(a, b) { cur.i += first.length; return true }
+        if second.matches(a, b) {
+            swap(&first, &second)
+            cur.i += first.length
+            return true
+        }
+        return false
+    }
+
+    /// Learns the separator `buf[from...quote]` (a well-formed one, ending at a name's opening
+    /// quote) when it fits in 16 bytes; it replaces the older of the two kept.
+    mutating func learn(_ buf: UnsafeMutablePointer<UInt8>, from: Int, quote: Int) {
+        let n = quote - from + 1
+        guard n <= 16 else { return }
+        var p = Pattern()
+        p.lowMask = n >= 8 ? .max : (1 << UInt64(n * 8)) &- 1
+        p.highMask = n <= 8 ? 0 : n == 16 ? .max : (1 << UInt64((n - 8) * 8)) &- 1
+        let raw = UnsafeRawPointer(buf + from)
+        p.low = raw.loadUnaligned(as: UInt64.self) & p.lowMask
+        p.high = n > 8 ? raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & p.highMask : 0
+        p.length = n - 1
+        second = first
+        first = p
     }
 }
 

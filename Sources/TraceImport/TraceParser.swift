@@ -9,7 +9,8 @@ final class TraceParser {
     private let strings: StringTable
     private let keys: WellKnownKeys
     private let argFilter: ArgFilter?
-    private var event = RawEvent()
+    private let keyTable = TraceParser.makeKeyTable()
+    private var eventOpen = Separator(), eventNext = Separator(), argsOpen = Separator(), argsNext = Separator()
 
     private enum State { case start, topObject, events, afterEvents, done, stopped }
     private var state = State.start
@@ -42,6 +43,8 @@ final class TraceParser {
         argFilter = builder.argFilter
     }
 
+    deinit { keyTable.deallocate() }
+
     /// Parses the whole input.
     func run() throws(ImportError) {
         try parseAll()
@@ -63,10 +66,9 @@ final class TraceParser {
         var pos = 0
         if scan.end >= 3 && scan.buf[0] == 0xEF && scan.buf[1] == 0xBB && scan.buf[2] == 0xBF { pos = 3 }
         while state != .done && state != .stopped {
-            let mark = pos
             let failure: ScanError?
             do {
-                try step(&pos)
+                pos = try step(pos)
                 failure = nil
             } catch {
                 failure = error
@@ -75,8 +77,7 @@ final class TraceParser {
             case nil:
                 continue
             case .underflow?:
-                pos = mark
-                if try scan.refill(keepingFrom: mark) {
+                if try scan.refill(keepingFrom: pos) {
                     pos = 0
                     if progress != nil, scan.bytesConsumed - reportedBytes >= 4 << 20 { reportProgress() }
                     continue
@@ -117,181 +118,296 @@ final class TraceParser {
         }
     }
 
-    /// Parses one unit at `pos`: the opening bracket, one top-level member, or one event.
-    private func step(_ pos: inout Int) throws(ScanError) {
+    /// Parses one unit at `pos`: the opening bracket, one top-level member, or one event. Returns
+    /// the position after it; on a throw nothing is consumed.
+    private func step(_ pos: Int) throws(ScanError) -> Int {
+        var cur = scan.cursor(pos)
         switch state {
         case .start:
-            let c = try scan.skipSpace(&pos)
-            pos += 1
-            if c == 0x5B { bareArray = true; state = .events; return }
-            guard c == 0x7B else { throw scan.syntax(pos - 1, "expected a JSON object or array") }
-            let d = try scan.skipSpace(&pos)
-            if d == 0x7D { pos += 1; state = .done } else { state = .topObject }
+            let c = try cur.skipSpace()
+            cur.i += 1
+            if c == 0x5B { bareArray = true; state = .events; return cur.i }
+            guard c == 0x7B else { throw Cursor.syntax(cur.i - 1, "expected a JSON object or array") }
+            let d = try cur.skipSpace()
+            if d == 0x7D { cur.i += 1; state = .done } else { state = .topObject }
         case .topObject:
-            try topLevelMember(&pos)
+            cur.i = try topLevelMember(cur)
         case .events:
-            let c = try scan.skipSpace(&pos)
-            if c == 0x5D { pos += 1; state = bareArray ? .done : .afterEvents; return }
-            if c == 0x2C { pos += 1; return }  // separators (and Chrome-tolerated stray commas)
-            guard c == 0x7B else { throw scan.syntax(pos, "expected an event object") }
-            let here = scan.base + Int64(pos)
+            let c = try cur.skipSpace()
+            if c == 0x5D { cur.i += 1; state = bareArray ? .done : .afterEvents; return cur.i }
+            if c == 0x2C { return cur.i + 1 }  // separators (and Chrome-tolerated stray commas)
+            guard c == 0x7B else { throw Cursor.syntax(cur.i, "expected an event object") }
+            let here = scan.base + Int64(cur.i)
             if here >= stopAt && !missedStop {
-                if here == stopAt { state = .stopped; return }
+                if here == stopAt { state = .stopped; return cur.i }
                 missedStop = true
             }
             let argMark = builder.rank.args.count
+            var event = RawEvent()
             do {
-                try parseEvent(&pos)
+                cur.i = try parseEvent(cur, &event)
             } catch {
                 builder.rank.args.removeLast(builder.rank.args.count - argMark)
                 throw error
             }
             guard TimeRange.contains(event.ts), !event.hasDur || TimeRange.contains(event.ts, plus: event.dur) else {
-                throw scan.syntax(Int(event.offset - scan.base), "ts + dur is out of range (more than 146 years from the epoch)")
+                throw Cursor.syntax(Int(event.offset - scan.base), "ts + dur is out of range (more than 146 years from the epoch)")
             }
             builder.consume(&event)
         case .afterEvents:
-            if try scan.nextMember(&pos, close: 0x7D) { state = .topObject } else { state = .done }
+            if try cur.nextMember(close: 0x7D) { state = .topObject } else { state = .done }
         case .done, .stopped:
-            return
+            break
         }
+        return cur.i
     }
 
-    private func topLevelMember(_ pos: inout Int) throws(ScanError) {
-        _ = try scan.skipSpace(&pos)
-        let keyStart = pos
-        guard scan.buf[pos] == 0x22 else { throw scan.syntax(pos, "expected a member name") }
-        let key = try scan.scanString(&pos)
-        try scan.expect(0x3A, &pos, "':'")
-        let name = String(decoding: UnsafeBufferPointer(start: scan.buf + key.start, count: key.end - key.start), as: UTF8.self)
+    /// Reads one top-level member; returns the position after it.
+    private func topLevelMember(_ start: Cursor) throws(ScanError) -> Int {
+        var cur = start
+        _ = try cur.skipSpace()
+        let keyStart = cur.i
+        guard cur.buf[cur.i] == 0x22 else { throw Cursor.syntax(cur.i, "expected a member name") }
+        let key = try cur.scanString()
+        try cur.expect(0x3A, "':'")
+        let name = String(decoding: UnsafeBufferPointer(start: cur.buf + key.start, count: key.end - key.start), as: UTF8.self)
         if name == "traceEvents" {
-            let c = try scan.skipSpace(&pos)
-            guard c == 0x5B else { throw scan.syntax(pos, "traceEvents must be an array") }
-            pos += 1
+            let c = try cur.skipSpace()
+            guard c == 0x5B else { throw Cursor.syntax(cur.i, "traceEvents must be an array") }
             state = .events
-            return
+            return cur.i + 1
         }
-        _ = try scan.skipSpace(&pos)
-        let valueStart = pos
-        try scan.skipValue(&pos)
-        let text = Array(UnsafeBufferPointer(start: scan.buf + valueStart, count: pos - valueStart))
-        let more = try scan.nextMember(&pos, close: 0x7D)
+        _ = try cur.skipSpace()
+        let valueStart = cur.i
+        try cur.skipValue()
+        let text = Array(UnsafeBufferPointer(start: cur.buf + valueStart, count: cur.i - valueStart))
+        let more = try cur.nextMember(close: 0x7D)
         do {
             try builder.topLevel(name, text)
         } catch let e as JSONValueError {
-            throw scan.syntax(valueStart + e.offset, "in \(name): \(e.message)")
+            throw Cursor.syntax(valueStart + e.offset, "in \(name): \(e.message)")
         } catch {
-            throw scan.syntax(keyStart, "invalid \(name)")
+            throw Cursor.syntax(keyStart, "invalid \(name)")
         }
         if !more { state = .done }
+        return cur.i
     }
 
-    /// Parses the event object at `pos` into `event` (args go to the arg table).
+    /// The members the parser reads, by name.
+    private enum Key { case ph, ts, id, bp, cat, pid, tid, dur, name, args, scope, other }
+
+    /// Reads the member name at `cur.i` (a `"`) and classifies it; `cur.i` ends after its quote.
+    /// The common names are matched as one word against `keyTable`; the rest take the general path.
     @inline(__always)
-    private func parseEvent(_ pos: inout Int) throws(ScanError) {
-        event = RawEvent()
-        event.offset = scan.base + Int64(pos)
-        event.argStart = builder.rank.args.count
-        pos += 1
-        var c = try scan.skipSpace(&pos)
-        if c == 0x7D { pos += 1; return }
-        while true {
-            guard c == 0x22 else { throw scan.syntax(pos, "expected a member name") }
-            let key = try scan.scanString(&pos)
-            try scan.expect(0x3A, &pos, "':'")
-            c = try scan.skipSpace(&pos)
-            let k = scan.buf + key.start
-            switch key.end - key.start {
-            case 2 where k[0] == 0x70 && k[1] == 0x68:  // ph
-                guard c == 0x22 else { throw scan.syntax(pos, "ph must be a string") }
-                let s = try scan.scanString(&pos)
-                event.ph = s.end > s.start ? scan.buf[s.start] : 0
-            case 2 where k[0] == 0x74 && k[1] == 0x73:  // ts
-                guard c == 0x2D || (c >= 0x30 && c <= 0x39) else { throw scan.syntax(pos, "ts must be a number") }
-                event.ts = try scan.parseMicros(&pos)
-                event.hasTs = true
-            case 2 where k[0] == 0x69 && k[1] == 0x64:  // id
-                event.id = try scan.internScalar(&pos, strings)
-            case 2 where k[0] == 0x62 && k[1] == 0x70:  // bp
-                guard c == 0x22 else { throw scan.syntax(pos, "bp must be a string") }
-                let s = try scan.scanString(&pos)
-                event.bp = s.end > s.start ? scan.buf[s.start] : 0
-            case 3 where k[0] == 0x63 && k[1] == 0x61 && k[2] == 0x74:  // cat
-                guard c == 0x22 else { throw scan.syntax(pos, "cat must be a string") }
-                event.cat = try scan.internString(&pos, strings)
-            case 3 where k[0] == 0x70 && k[1] == 0x69 && k[2] == 0x64:  // pid
-                event.pid = try scan.internScalar(&pos, strings)
-            case 3 where k[0] == 0x74 && k[1] == 0x69 && k[2] == 0x64:  // tid
-                event.tid = try scan.internScalar(&pos, strings)
-            case 3 where k[0] == 0x64 && k[1] == 0x75 && k[2] == 0x72:  // dur
-                guard c == 0x2D || (c >= 0x30 && c <= 0x39) else { throw scan.syntax(pos, "dur must be a number") }
-                event.dur = try scan.parseMicros(&pos)
-                event.hasDur = true
-            case 4 where k[0] == 0x6E && k[1] == 0x61 && k[2] == 0x6D && k[3] == 0x65:  // name
-                if c == 0x22 { event.name = try scan.internString(&pos, strings) } else {
-                    event.name = try scan.internScalar(&pos, strings)
-                }
-            case 4 where k[0] == 0x61 && k[1] == 0x72 && k[2] == 0x67 && k[3] == 0x73:  // args
-                if c == 0x7B { try parseArgs(&pos) } else { try scan.skipValue(&pos) }
-            case 1 where k[0] == 0x73:  // s (instant scope)
-                if c == 0x22 {
-                    let s = try scan.scanString(&pos)
-                    event.scope = s.end > s.start ? scan.buf[s.start] : 0
-                } else { try scan.skipValue(&pos) }
-            default:
-                try scan.skipValue(&pos)
+    private func memberKey(_ cur: inout Cursor) throws(ScanError) -> Key {
+        if cur.i + 8 <= cur.end {
+            let w = UnsafeRawPointer(cur.buf + cur.i).loadUnaligned(as: UInt64.self)
+            let e = keyTable[Self.keySlot(w)]
+            if w & e.mask == e.pattern {
+                cur.i += e.length
+                return e.key
             }
-            guard try scan.nextMember(&pos, close: 0x7D) else { return }
-            c = try scan.skipSpace(&pos)
         }
+        let (key, next) = try Self.anyMemberKey(cur)
+        cur.i = next
+        return key
+    }
+
+    /// `memberKey` for any name: the key and the position after the name.
+    @inline(never)
+    private static func anyMemberKey(_ start: Cursor) throws(ScanError) -> (Key, Int) {
+        var cur = start
+        let s = try cur.scanString()
+        return (key(cur.buf + s.start, s.end - s.start), cur.i)
+    }
+
+    private static func key(_ k: UnsafeMutablePointer<UInt8>, _ length: Int) -> Key {
+        switch length {
+        case 1 where k[0] == 0x73: return .scope
+        case 2 where k[0] == 0x70 && k[1] == 0x68: return .ph
+        case 2 where k[0] == 0x74 && k[1] == 0x73: return .ts
+        case 2 where k[0] == 0x69 && k[1] == 0x64: return .id
+        case 2 where k[0] == 0x62 && k[1] == 0x70: return .bp
+        case 3 where k[0] == 0x63 && k[1] == 0x61 && k[2] == 0x74: return .cat
+        case 3 where k[0] == 0x70 && k[1] == 0x69 && k[2] == 0x64: return .pid
+        case 3 where k[0] == 0x74 && k[1] == 0x69 && k[2] == 0x64: return .tid
+        case 3 where k[0] == 0x64 && k[1] == 0x75 && k[2] == 0x72: return .dur
+        case 4 where k[0] == 0x6E && k[1] == 0x61 && k[2] == 0x6D && k[3] == 0x65: return .name
+        case 4 where k[0] == 0x61 && k[1] == 0x72 && k[2] == 0x67 && k[3] == 0x73: return .args
+        default: return .other
+        }
+    }
+
+    /// A quoted member name as a word pattern: the quotes and letters, and a mask covering them.
+    private struct KeyPattern {
+        var pattern: UInt64 = 1  // never matches with mask 0
+        var mask: UInt64 = 0
+        var key = Key.other
+        var length = 0
+    }
+
+    /// Slot of a quoted name in `keyTable`: a perfect hash of its first two letters over the
+    /// names in `makeKeyTable` (the multiplier was found by search).
+    @inline(__always)
+    private static func keySlot(_ w: UInt64) -> Int {
+        Int(truncatingIfNeeded: (UInt32(truncatingIfNeeded: w >> 8) & 0xFFFF) &* 0xA6CE_CC1B) >> 28
+    }
+
+    private static func makeKeyTable() -> UnsafeMutablePointer<KeyPattern> {
+        let table = UnsafeMutablePointer<KeyPattern>.allocate(capacity: 16)
+        table.initialize(repeating: KeyPattern(), count: 16)
+        let names: [(String, Key)] = [("ph", .ph), ("ts", .ts), ("id", .id), ("bp", .bp), ("cat", .cat), ("pid", .pid),
+                                      ("tid", .tid), ("dur", .dur), ("name", .name), ("args", .args)]
+        for (name, key) in names {
+            let bytes = [0x22] + Array(name.utf8) + [0x22]
+            var e = KeyPattern(pattern: 0, mask: 0, key: key, length: bytes.count)
+            for (k, b) in bytes.enumerated() {
+                e.pattern |= UInt64(b) << UInt64(8 * k)
+                e.mask |= 0xFF << UInt64(8 * k)
+            }
+            let slot = keySlot(e.pattern)
+            assert(table[slot].mask == 0, "member-name hash collision")
+            table[slot] = e
+        }
+        return table
+    }
+
+    /// The first byte of the string value at `cur.i` (0 when empty); `what` names the member.
+    @inline(__always)
+    private func firstByte(_ cur: inout Cursor, _ c: UInt8, _ what: StaticString) throws(ScanError) -> UInt8 {
+        guard c == 0x22 else { throw Cursor.syntax(cur.i, "\(what) must be a string") }
+        let s = try cur.scanString()
+        return s.end > s.start ? cur.buf[s.start] : 0
+    }
+
+    /// Parses the event object at `start.i` into `event` (args go to the arg table); returns the
+    /// position after it.
+    private func parseEvent(_ start: Cursor, _ event: inout RawEvent) throws(ScanError) -> Int {
+        var cur = start
+        event.offset = scan.base + Int64(cur.i)
+        event.argStart = builder.rank.args.count
+        cur.i += 1
+        guard var c = try firstMember(&cur, &eventOpen) else { return cur.i }
+        while true {
+            guard c == 0x22 else { throw Cursor.syntax(cur.i, "expected a member name") }
+            let key = try memberKey(&cur)
+            c = try cur.valueAfterColon()
+            switch key {
+            case .ph:
+                event.ph = try firstByte(&cur, c, "ph")
+            case .ts:
+                guard c == 0x2D || (c >= 0x30 && c <= 0x39) else { throw Cursor.syntax(cur.i, "ts must be a number") }
+                event.ts = try cur.parseMicros()
+                event.hasTs = true
+            case .id:
+                event.id = try cur.internScalar(strings, scan)
+            case .bp:
+                event.bp = try firstByte(&cur, c, "bp")
+            case .cat:
+                guard c == 0x22 else { throw Cursor.syntax(cur.i, "cat must be a string") }
+                event.cat = try cur.internString(strings, scan)
+            case .pid:
+                event.pid = try cur.internScalar(strings, scan)
+            case .tid:
+                event.tid = try cur.internScalar(strings, scan)
+            case .dur:
+                guard c == 0x2D || (c >= 0x30 && c <= 0x39) else { throw Cursor.syntax(cur.i, "dur must be a number") }
+                event.dur = try cur.parseMicros()
+                event.hasDur = true
+            case .name:
+                event.name = c == 0x22 ? try cur.internString(strings, scan) : try cur.internScalar(strings, scan)
+            case .args:
+                if c == 0x7B { cur.i = try parseArgs(cur, &event) } else { try cur.skipValue() }
+            case .scope:
+                if c == 0x22 { event.scope = try firstByte(&cur, c, "s") } else { try cur.skipValue() }
+            case .other:
+                try cur.skipValue()
+            }
+            guard let next = try nextMember(&cur, &eventNext) else { return cur.i }
+            c = next
+        }
+    }
+
+    /// After an object's `{`: moves to the first member's name and returns its first byte, or
+    /// consumes the `}` of an empty object and returns nil.
+    @inline(__always)
+    private func firstMember(_ cur: inout Cursor, _ separator: inout Separator) throws(ScanError) -> UInt8? {
+        if separator.skip(&cur) { return 0x22 }
+        let (c, next) = try Self.scanToMember(cur, &separator, afterComma: false)
+        cur.i = next
+        return c
+    }
+
+    /// After a member's value: moves past the `,` to the next member's name and returns its
+    /// first byte, or consumes the closing `}` and returns nil.
+    @inline(__always)
+    private func nextMember(_ cur: inout Cursor, _ separator: inout Separator) throws(ScanError) -> UInt8? {
+        if separator.skip(&cur) { return 0x22 }
+        let (c, next) = try Self.scanToMember(cur, &separator, afterComma: true)
+        cur.i = next
+        return c
+    }
+
+    /// `firstMember` and `nextMember` when the learned separator does not match: the byte and
+    /// position they return, learning the separator found.
+    @inline(never)
+    private static func scanToMember(_ start: Cursor, _ separator: inout Separator, afterComma: Bool) throws(ScanError) -> (UInt8?, Int) {
+        var cur = start
+        if afterComma {
+            guard try cur.nextMember(close: 0x7D) else { return (nil, cur.i) }
+        }
+        let c = try cur.skipSpace()
+        if !afterComma && c == 0x7D { return (nil, cur.i + 1) }
+        if c == 0x22 { separator.learn(cur.buf, from: start.i, quote: cur.i) }
+        return (c, cur.i)
     }
 
     /// Parses an args object into the arg table; `correlation` and `External id` go to columns.
-    @inline(__always)
-    private func parseArgs(_ pos: inout Int) throws(ScanError) {
-        pos += 1
-        var c = try scan.skipSpace(&pos)
-        if c == 0x7D { pos += 1; return }
+    /// Returns the position after the object.
+    private func parseArgs(_ start: Cursor, _ event: inout RawEvent) throws(ScanError) -> Int {
+        var cur = start
+        cur.i += 1
+        guard var c = try firstMember(&cur, &argsOpen) else { return cur.i }
         while true {
-            guard c == 0x22 else { throw scan.syntax(pos, "expected a member name") }
-            let key = try scan.internString(&pos, strings)
-            try scan.expect(0x3A, &pos, "':'")
-            c = try scan.skipSpace(&pos)
+            guard c == 0x22 else { throw Cursor.syntax(cur.i, "expected a member name") }
+            let key = try cur.internString(strings, scan)
+            c = try cur.valueAfterColon()
             if key <= keys.lastSpecial {
                 if key == keys.correlation || key == keys.externalID || key == keys.externalIDLower {
-                    if let v = try scan.parseSmallInteger(&pos) {
+                    if let v = try cur.parseSmallInteger() {
                         if key == keys.correlation { event.correlation = v } else { event.externalID = v }
-                        guard try scan.nextMember(&pos, close: 0x7D) else { return }
-                        c = try scan.skipSpace(&pos)
+                        guard let next = try nextMember(&cur, &argsNext) else { break }
+                        c = next
                         continue
                     }
                 } else if key == keys.evIdx || key == keys.recordFunctionID {
-                    try scan.skipValue(&pos)
-                    guard try scan.nextMember(&pos, close: 0x7D) else { return }
-                    c = try scan.skipSpace(&pos)
+                    try cur.skipValue()
+                    guard let next = try nextMember(&cur, &argsNext) else { break }
+                    c = next
                     continue
                 }
             }
             // Filtered loads drop other args unread, but keep every arg of counters and metadata
             // (and of events whose `ph` comes after their args).
             if let argFilter, event.ph != 0x43, event.ph != 0x4D, event.ph != 0, !argFilter.keeps(key) {
-                try scan.skipValue(&pos)
-                guard try scan.nextMember(&pos, close: 0x7D) else { return }
-                c = try scan.skipSpace(&pos)
+                try cur.skipValue()
+                guard let next = try nextMember(&cur, &argsNext) else { break }
+                c = next
                 continue
             }
             let value: ArgValue
-            if (c == 0x2D || (c >= 0x30 && c <= 0x39)), let v = try scan.parseSmallInteger(&pos) {
+            if (c == 0x2D || (c >= 0x30 && c <= 0x39)), let v = try cur.parseSmallInteger() {
                 value = ArgValue(integer: v)
             } else {
-                let start = pos
-                try scan.skipValue(&pos)
-                value = ArgValue(text: strings.internPadded(UnsafeRawPointer(scan.buf + start), pos - start))
+                let start = cur.i
+                try cur.skipValue()
+                value = ArgValue(text: strings.internPadded(UnsafeRawPointer(cur.buf + start), cur.i - start))
             }
             builder.rank.args.key.append(key)
             builder.rank.args.value.append(value)
-            guard try scan.nextMember(&pos, close: 0x7D) else { return }
-            c = try scan.skipSpace(&pos)
+            guard let next = try nextMember(&cur, &argsNext) else { break }
+            c = next
         }
+        return cur.i
     }
 }

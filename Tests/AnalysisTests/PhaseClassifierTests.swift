@@ -37,6 +37,16 @@ final class PhaseClassifierTests: XCTestCase {
         }
     }
 
+    func testOnlyASCIILettersAreLowered() {
+        XCTAssertEqual(PhaseClassifier.builtIn("Ëncoder.FORWARD"), .forward)  // non-ASCII elsewhere in the name
+        XCTAssertEqual(PhaseClassifier.builtIn("日本語 backward 🚀"), .backward)
+        XCTAssertNil(PhaseClassifier.builtIn("ＦＯＲＷＡＲＤ"))  // full-width letters are not ASCII
+        XCTAssertNil(PhaseClassifier.builtIn("bac\u{212A}ward"))  // the Kelvin sign is not a K
+        XCTAssertNil(PhaseClassifier.builtIn("forwar"))
+        XCTAssertEqual(PhaseClassifier.builtIn("record_param_comms"), .communication)
+        XCTAssertNil(PhaseClassifier.builtIn("record_param_comms_extra"))
+    }
+
     func testRuleOrder() {
         // Earlier rules win when several match.
         XCTAssertEqual(PhaseClassifier.builtIn("nccl:optimizer_backward"), .communication)

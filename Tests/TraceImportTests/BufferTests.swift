@@ -117,4 +117,82 @@ final class BufferTests: XCTestCase {
             }
         }
     }
+
+    /// Events as (member name, JSON value) lists, args as a nested list.
+    static let layoutEvents: [[(String, String)]] = (0..<60).map { i in
+        switch i % 4 {
+        case 0:
+            return [("ph", "\"X\""), ("cat", "\"cpu_op\""), ("name", "\"aten::op_\(i % 5)\""), ("pid", "1"), ("tid", "\(1 + i % 2)"),
+                    ("ts", "\(1000 + i).5"), ("dur", "0.\(i)"),
+                    ("args", "ARGS")]
+        case 1:
+            return [("ph", "\"X\""), ("cat", "\"kernel\""), ("name", "\"gemm_\(i)\""), ("pid", "0"), ("tid", "7"), ("ts", "\(1000 + i)"),
+                    ("dur", "2"), ("args", "ARGS")]
+        case 2:
+            return [("ph", "\"f\""), ("id", "\(i)"), ("pid", "0"), ("tid", "7"), ("ts", "\(1000 + i)"), ("cat", "\"ac2g\""),
+                    ("name", "\"ac2g\""), ("bp", "\"e\"")]
+        default:
+            return [("ph", "\"i\""), ("s", "\"t\""), ("name", "\"mark\""), ("pid", "1"), ("tid", "1"), ("ts", "\(1000 + i)"), ("unknown", "[1, {\"a\": 2}]")]
+        }
+    }
+    static let layoutArgs: [(String, String)] = [
+        ("External id", "7"), ("Record function id", "0"), ("Input Dims", "[[4, 2048], [], []]"), ("correlation", "3"),
+        ("Ev Idx", "5"), ("grid", "[1, 2, 3]"),
+    ]
+
+    /// `members` as an object: `{`, then each member after a separator from `separators` (cycled,
+    /// starting at `offset`), then `close`.
+    static func object(_ members: [(String, String)], _ separators: [String], offset: Int, close: String, args: String) -> String {
+        var text = "{"
+        for (k, (name, value)) in members.enumerated() {
+            let sep = separators[(offset + k) % separators.count]
+            text += (k == 0 ? sep.replacingOccurrences(of: ",", with: "") : sep) + "\"\(name)\": " + (value == "ARGS" ? args : value)
+        }
+        return text + close
+    }
+
+    /// Compact, Kineto's pretty print, and members whose separators change from one to the next
+    /// (so a learned separator sometimes matches and sometimes not) all give the same model.
+    func testMemberLayoutsGiveTheSameModel() throws {
+        let layouts: [(members: [String], args: [String], close: String)] = [
+            ([","], [","], "}"),
+            ([",\n    "], [","], "\n  }"),
+            (["\n    ,\n    "], [", "], "\n  }"),
+            ([",\n    ", ", ", "\n    ,\n    ", ",", " ,\t", ",\r\n          "], [", ", ",", ",\n      ", " , "], " }"),
+        ]
+        var texts: [String] = []
+        for (n, layout) in layouts.enumerated() {
+            let events = Self.layoutEvents.enumerated().map { i, members in
+                let args = Self.object(Self.layoutArgs, layout.args, offset: i * n, close: "}", args: "")
+                return Self.object(members, layout.members, offset: i * n, close: layout.close, args: args)
+            }
+            texts.append("{\"traceEvents\": [\n  " + events.joined(separator: ",\n  ") + "\n]}")
+        }
+        let expected = dump(try parseWithBuffer(Array(texts[0].utf8), bufferSize: 1 << 20))
+        XCTAssertTrue(expected.contains("gemm_57"))
+        for (n, text) in texts.enumerated() {
+            for size in [16, 100, 4096, 1 << 20] {
+                XCTAssertEqual(dump(try parseWithBuffer(Array(text.utf8), bufferSize: size)), expected, "layout \(n) buffer \(size)")
+            }
+        }
+    }
+
+    /// A control byte where whitespace belongs is an error, also where a learned separator almost
+    /// matches.
+    func testControlByteBetweenMembers() {
+        let good = (0..<5).map { "{\n    \"ph\": \"X\",\n    \"name\": \"e\($0)\",\n    \"ts\": \($0)\n  }" }.joined(separator: ",\n  ")
+        for bad in ["\u{0B}", "\u{00}", "\u{1F}"] {
+            let prefix = "{\"traceEvents\": [\n  " + good + ",\n  {\n    \"ph\": \"X\",\n  "
+            let text = prefix + bad + "  \"name\": \"x\"}]}"
+            for size in [16, 64, 4096] {
+                do {
+                    _ = try parseWithBuffer(Array(text.utf8), bufferSize: size, name: "c.json")
+                    XCTFail("no error for \(bad.debugDescription) with buffer \(size)")
+                } catch {
+                    XCTAssertEqual(error.offset, Int64(prefix.utf8.count), "buffer \(size)")
+                    XCTAssertTrue(error.message.hasPrefix("unexpected control byte 0x"), error.message)
+                }
+            }
+        }
+    }
 }
