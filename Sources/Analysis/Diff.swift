@@ -248,11 +248,11 @@ extension Analyzer {
         let runSteps = stepIndex.count
         var callCounts: [Double] = []
         // The same sums per (operator key, shapes): key index << 32 | dims text id.
-        var shapeIndex: [UInt64: Int] = [:]
+        var shapeIndex = IntMap()
         var shapeOf: [UInt64] = []
         var shapeSums = StepSums(steps: windows.count)
         // Folded stacks as a tree of (parent node, name id) with self time per node.
-        var nodeIndex: [UInt64: Int32] = [:]
+        var nodeIndex = IntMap()
         var nodes: [(parent: Int32, name: UInt32)] = []
         var nodeSelf: [Double] = []
         var stack: [(slice: Int, node: Int32)] = []
@@ -266,12 +266,10 @@ extension Analyzer {
                     continue
                 }
                 let nodeKey = UInt64(UInt32(bitPattern: parentNode)) << 32 | UInt64(s.name[i])
-                let node: Int32
-                if let n = nodeIndex[nodeKey] { node = n } else {
-                    node = Int32(nodes.count)
+                let node = nodeIndex.value(for: nodeKey, inserting: Int32(nodes.count))
+                if node == nodes.count {
                     nodes.append((parentNode, s.name[i]))
                     nodeSelf.append(0)
-                    nodeIndex[nodeKey] = node
                 }
                 stack.append((i, node))
                 guard let si = step(of: s.start[i]) else { continue }
@@ -290,10 +288,8 @@ extension Analyzer {
                 callCounts[k] += 1
                 if let dims, let v = trace.arg(ofSlice: i, key: dims), !v.isInteger {
                     let pair = UInt64(k) << 32 | UInt64(v.text)
-                    let j: Int
-                    if let found = shapeIndex[pair] { j = found } else {
-                        j = shapeOf.count
-                        shapeIndex[pair] = j
+                    let j = Int(shapeIndex.value(for: pair, inserting: Int32(shapeOf.count)))
+                    if j == shapeOf.count {
                         shapeOf.append(pair)
                         shapeSums.append()
                     }
@@ -323,12 +319,22 @@ extension Analyzer {
             paths[n] = node.parent < 0 ? name(node.name) : paths[Int(node.parent)] + ";" + name(node.name)
             if nodeSelf[n] != 0 { folded[paths[n], default: 0] += nodeSelf[n] }
         }
-        var kernelSums: [UInt32: [Double]] = [:]
+        var kernelRow = [Int32](repeating: -1, count: trace.strings.count)  // per name id
+        var kernelNames: [UInt32] = []
+        var kernelSums: [[Double]] = []
         for i in 0..<s.count where s.kind[i].isGPUActivity {
             guard let si = step(of: s.start[i]) else { continue }
-            kernelSums[s.name[i], default: [Double](repeating: 0, count: runSteps)][windows[si].index] += Double(s.dur[i])
+            let id = s.name[i]
+            if kernelRow[Int(id)] < 0 {
+                kernelRow[Int(id)] = Int32(kernelNames.count)
+                kernelNames.append(id)
+                kernelSums.append([Double](repeating: 0, count: runSteps))
+            }
+            kernelSums[Int(kernelRow[Int(id)])][windows[si].index] += Double(s.dur[i])
         }
-        for (id, row) in kernelSums where row.contains(where: { $0 != 0 }) { rows.put(MetricKey(.kernel, name(id)), row) }
+        for (id, row) in zip(kernelNames, kernelSums) where row.contains(where: { $0 != 0 }) {
+            rows.put(MetricKey(.kernel, name(id)), row)
+        }
     }
 
     /// Per-step self, inclusive and GPU sums of a growing list of operator keys.

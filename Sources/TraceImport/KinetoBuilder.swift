@@ -645,40 +645,37 @@ final class KinetoBuilder {
     }
 
     private func link(originalIndex: [Int32]) {
-        let n = rank.slices.count
-        var byCorrelation: [Int64: Int32] = [:]
-        var byExternalID: [Int64: Int32] = [:]
-        byCorrelation.reserveCapacity(n / 4)
-        byExternalID.reserveCapacity(n / 2)
-        let kinds = rank.slices.kind
+        let s = rank.slices, trackKinds = rank.tracks.kind
+        let n = s.count
+        var byCorrelation = IntMap(capacity: n / 4)
+        var byExternalID = IntMap(capacity: n / 2)
+        var isStep = [Int8](repeating: -1, count: rank.strings.count)  // per name: -1 unknown, else 0 or 1
         var hasGPU = false
         for i in 0..<n {
-            let k = kinds[i]
+            let k = s.kind[i]
             if k.isGPUActivity { hasGPU = true; continue }
-            guard rank.tracks.kind[Int(rank.slices.track[i])] == .cpuThread else { continue }
-            if k.isLaunch, rank.slices.correlation[i] >= 0 {
-                byCorrelation[rank.slices.correlation[i]] = byCorrelation[rank.slices.correlation[i]] ?? Int32(i)
+            guard trackKinds[Int(s.track[i])] == .cpuThread else { continue }
+            if k.isLaunch, s.correlation[i] >= 0 {
+                _ = byCorrelation.value(for: UInt64(bitPattern: s.correlation[i]), inserting: Int32(i))
             }
-            let ext = rank.slices.externalID[i]
-            if ext >= 0, k == .cpuOp || k.isLaunch || k == .userAnnotation,
-               !rank.strings.hasPrefix(rank.slices.name[i], "ProfilerStep#") {
-                if let other = byExternalID[ext] {
-                    let o = Int(other)
-                    let earlier = (rank.slices.start[i], -rank.slices.dur[i], originalIndex[i])
-                        < (rank.slices.start[o], -rank.slices.dur[o], originalIndex[o])
-                    if earlier { byExternalID[ext] = Int32(i) }
-                } else {
-                    byExternalID[ext] = Int32(i)
-                }
+            let ext = s.externalID[i]
+            guard ext >= 0, k == .cpuOp || k.isLaunch || k == .userAnnotation else { continue }
+            let name = Int(s.name[i])
+            if isStep[name] < 0 { isStep[name] = rank.strings.hasPrefix(s.name[i], "ProfilerStep#") ? 1 : 0 }
+            guard isStep[name] == 0 else { continue }
+            let first = byExternalID.value(for: UInt64(bitPattern: ext), inserting: Int32(i))
+            let o = Int(first)
+            if o != i, (s.start[i], -s.dur[i], originalIndex[i]) < (s.start[o], -s.dur[o], originalIndex[o]) {
+                byExternalID.set(UInt64(bitPattern: ext), Int32(i))
             }
         }
         var launcher = [Int32](repeating: -1, count: n)
         guard hasGPU else { rank.slices.launcher = launcher; return }
         var unlinked = 0
-        for i in 0..<n where kinds[i].isGPUActivity {
-            if let l = byCorrelation[rank.slices.correlation[i]] {
+        for i in 0..<n where s.kind[i].isGPUActivity {
+            if s.correlation[i] >= 0, let l = byCorrelation[UInt64(bitPattern: s.correlation[i])] {
                 launcher[i] = l
-            } else if rank.slices.externalID[i] >= 0, let l = byExternalID[rank.slices.externalID[i]] {
+            } else if s.externalID[i] >= 0, let l = byExternalID[UInt64(bitPattern: s.externalID[i])] {
                 launcher[i] = l
             } else {
                 unlinked += 1

@@ -159,15 +159,19 @@ struct Cursor {
         var j = start
         var escaped = false
         while true {
-            // Eight bytes at a time while none is a quote, a backslash or a control byte (the 0
-            // at `end` is one, so this stops there; the padding keeps the load in bounds).
+            // Eight bytes at a time up to the first quote, backslash or control byte (the 0 at
+            // `end` is one, so this stops there; the padding keeps the load in bounds). The
+            // lowest flagged byte is always a real one: borrows only carry upwards.
             while true {
                 let v = UnsafeRawPointer(buf + j).loadUnaligned(as: UInt64.self)
                 let lows: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
                 let q = v ^ 0x2222_2222_2222_2222
                 let b = v ^ 0x5C5C_5C5C_5C5C_5C5C
-                let special = ((q &- lows) & ~q) | ((b &- lows) & ~b) | ((v &- 0x2020_2020_2020_2020) & ~v)
-                if special & highs != 0 { break }
+                let special = (((q &- lows) & ~q) | ((b &- lows) & ~b) | ((v &- 0x2020_2020_2020_2020) & ~v)) & highs
+                if special != 0 {
+                    j += special.trailingZeroBitCount >> 3
+                    break
+                }
                 j += 8
             }
             let c = buf[j]
@@ -178,11 +182,9 @@ struct Cursor {
                 if j > end { throw .underflow }
                 continue
             }
-            if c < 0x20 {
-                if j >= end { throw .underflow }
-                throw Self.syntax(j, "control character in string")
-            }
-            j += 1
+            // A control byte: the 0 at `end`, or one inside the string.
+            if j >= end { throw .underflow }
+            throw Self.syntax(j, "control character in string")
         }
     }
 
@@ -353,35 +355,51 @@ struct Cursor {
 }
 
 /// The bytes between one member and the next member's name (or between `{` and the first name),
-/// learned from the input: pretty-printed traces repeat the same newline, indent, comma and quote
-/// before every member, so they are matched as two words instead of scanned byte by byte. The
-/// last two different separators of up to 16 bytes are kept (Kineto writes one before `args`
-/// and another before the other members).
+/// and those that close the object, learned from the input: pretty-printed traces repeat the same
+/// newline, indent, comma and quote before every member, so they are matched as two words instead
+/// of scanned byte by byte. The last two different separators of up to 16 bytes are kept (Kineto
+/// writes one before `args` and another before the other members), and the last closing run.
 struct Separator {
     private struct Pattern {
         var low: UInt64 = 1, high: UInt64 = 0  // never matches with masks 0
         var lowMask: UInt64 = 0, highMask: UInt64 = 0
         var length = 0
 
+        /// The `n` (at most 16) bytes at `p`; matching advances by `advance` bytes.
+        init(_ p: UnsafeRawPointer, count n: Int, advance: Int) {
+            lowMask = n >= 8 ? .max : (1 << UInt64(n * 8)) &- 1
+            highMask = n <= 8 ? 0 : n == 16 ? .max : (1 << UInt64((n - 8) * 8)) &- 1
+            low = p.loadUnaligned(as: UInt64.self) & lowMask
+            high = n > 8 ? p.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & highMask : 0
+            length = advance
+        }
+
+        init() {}
+
         @inline(__always)
         func matches(_ a: UInt64, _ b: UInt64) -> Bool { (a & lowMask) ^ low | (b & highMask) ^ high == 0 }
     }
 
-    private var first = Pattern(), second = Pattern()
+    /// What `skip` found.
+    enum Found { case member, close, unknown }
 
-    /// If a learned separator is at `cur.i`, moves `cur` onto the name's opening quote.
+    private var first = Pattern(), second = Pattern(), close = Pattern()
+
+    /// If a learned separator is at `cur.i`, moves `cur` onto the next name's opening quote
+    /// (`member`); if the learned closing run is, past the `}` (`close`).
     @inline(__always)
-    mutating func skip(_ cur: inout Cursor) -> Bool {
-        guard cur.i + 16 <= cur.end else { return false }
+    mutating func skip(_ cur: inout Cursor) -> Found {
+        guard cur.i + 16 <= cur.end else { return .unknown }
         let p = UnsafeRawPointer(cur.buf + cur.i)
         let a = p.loadUnaligned(as: UInt64.self), b = p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
-        if first.matches(a, b) { cur.i += first.length; return true }
+        if first.matches(a, b) { cur.i += first.length; return .member }
         if second.matches(a, b) {
             swap(&first, &second)
             cur.i += first.length
-            return true
+            return .member
         }
-        return false
+        if close.matches(a, b) { cur.i += close.length; return .close }
+        return .unknown
     }
 
     /// Learns the separator `buf[from...quote]` (a well-formed one, ending at a name's opening
@@ -389,15 +407,15 @@ struct Separator {
     mutating func learn(_ buf: UnsafeMutablePointer<UInt8>, from: Int, quote: Int) {
         let n = quote - from + 1
         guard n <= 16 else { return }
-        var p = Pattern()
-        p.lowMask = n >= 8 ? .max : (1 << UInt64(n * 8)) &- 1
-        p.highMask = n <= 8 ? 0 : n == 16 ? .max : (1 << UInt64((n - 8) * 8)) &- 1
-        let raw = UnsafeRawPointer(buf + from)
-        p.low = raw.loadUnaligned(as: UInt64.self) & p.lowMask
-        p.high = n > 8 ? raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & p.highMask : 0
-        p.length = n - 1
         second = first
-        first = p
+        first = Pattern(UnsafeRawPointer(buf + from), count: n, advance: n - 1)
+    }
+
+    /// Learns the closing run `buf[from..<after]` (whitespace and the `}`) when it fits in 16 bytes.
+    mutating func learnClose(_ buf: UnsafeMutablePointer<UInt8>, from: Int, after: Int) {
+        let n = after - from
+        guard n <= 16 else { return }
+        close = Pattern(UnsafeRawPointer(buf + from), count: n, advance: n)
     }
 }
 

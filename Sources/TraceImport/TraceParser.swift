@@ -332,7 +332,7 @@ final class TraceParser {
     /// consumes the `}` of an empty object and returns nil.
     @inline(__always)
     private func firstMember(_ cur: inout Cursor, _ separator: inout Separator) throws(ScanError) -> UInt8? {
-        if separator.skip(&cur) { return 0x22 }
+        if separator.skip(&cur) == .member { return 0x22 }
         let (c, next) = try Self.scanToMember(cur, &separator, afterComma: false)
         cur.i = next
         return c
@@ -342,19 +342,26 @@ final class TraceParser {
     /// first byte, or consumes the closing `}` and returns nil.
     @inline(__always)
     private func nextMember(_ cur: inout Cursor, _ separator: inout Separator) throws(ScanError) -> UInt8? {
-        if separator.skip(&cur) { return 0x22 }
-        let (c, next) = try Self.scanToMember(cur, &separator, afterComma: true)
-        cur.i = next
-        return c
+        switch separator.skip(&cur) {
+        case .member: return 0x22
+        case .close: return nil
+        case .unknown:
+            let (c, next) = try Self.scanToMember(cur, &separator, afterComma: true)
+            cur.i = next
+            return c
+        }
     }
 
-    /// `firstMember` and `nextMember` when the learned separator does not match: the byte and
-    /// position they return, learning the separator found.
+    /// `firstMember` and `nextMember` when no learned run matches: the byte and position they
+    /// return, learning the run found.
     @inline(never)
     private static func scanToMember(_ start: Cursor, _ separator: inout Separator, afterComma: Bool) throws(ScanError) -> (UInt8?, Int) {
         var cur = start
         if afterComma {
-            guard try cur.nextMember(close: 0x7D) else { return (nil, cur.i) }
+            guard try cur.nextMember(close: 0x7D) else {
+                separator.learnClose(cur.buf, from: start.i, after: cur.i)
+                return (nil, cur.i)
+            }
         }
         let c = try cur.skipSpace()
         if !afterComma && c == 0x7D { return (nil, cur.i + 1) }
