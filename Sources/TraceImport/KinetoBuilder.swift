@@ -34,23 +34,26 @@ struct WellKnownKeys {
     static let memoryArgs = ["Bytes", "Total Allocated", "Total Reserved", "Addr", "Device Type", "Device Id"]
 }
 
-/// Which arg keys a load keeps, decided once per distinct key.
-final class ArgFilter {
+/// Which args a filtered load keeps, decided once per key (an interned string).
+struct ArgFilter {
     private let keep: Set<String>
-    private let strings: StringTable
     /// Per string id: -1 not decided yet, 0 drop, 1 keep.
     private var decided: [Int8] = []
 
-    init(keep: Set<String>, strings: StringTable) {
+    init(keep: Set<String>) {
         self.keep = keep
-        self.strings = strings
     }
 
-    /// Whether args with key `key` (an interned string) are kept.
+    /// Whether args with key `key` (an id in `strings`) are kept.
     @inline(__always)
-    func keeps(_ key: UInt32) -> Bool {
+    mutating func keeps(_ key: UInt32, _ strings: StringTable) -> Bool {
         let i = Int(key)
         if i < decided.count, decided[i] >= 0 { return decided[i] == 1 }
+        return decide(key, strings)
+    }
+
+    private mutating func decide(_ key: UInt32, _ strings: StringTable) -> Bool {
+        let i = Int(key)
         if i >= decided.count { decided.append(contentsOf: repeatElement(-1, count: i + 1 - decided.count)) }
         decided[i] = keep.contains(strings[key]) ? 1 : 0
         return decided[i] == 1
@@ -90,7 +93,7 @@ final class KinetoBuilder {
     init(rank: RankTrace, expectedBytes: Int64 = 0, argKeys: Set<String>? = nil) {
         self.rank = rank
         keys = WellKnownKeys(rank.strings)
-        argFilter = argKeys.map { ArgFilter(keep: $0.union(WellKnownKeys.memoryArgs), strings: rank.strings) }
+        argFilter = argKeys.map { ArgFilter(keep: $0.union(WellKnownKeys.memoryArgs)) }
         if expectedBytes > 0 {
             rank.slices.reserveCapacity(Int(expectedBytes / 400))
             rank.args.key.reserveCapacity(Int(expectedBytes / 180))
@@ -647,35 +650,37 @@ final class KinetoBuilder {
     private func link(originalIndex: [Int32]) {
         let s = rank.slices, trackKinds = rank.tracks.kind
         let n = s.count
-        var byCorrelation = IntMap(capacity: n / 4)
-        var byExternalID = IntMap(capacity: n / 2)
         var isStep = [Int8](repeating: -1, count: rank.strings.count)  // per name: -1 unknown, else 0 or 1
         var hasGPU = false
+        // The launches (by correlation) and ops (by External id) GPU activity can link to.
+        var launches: [Int32] = [], ops: [Int32] = []
         for i in 0..<n {
             let k = s.kind[i]
             if k.isGPUActivity { hasGPU = true; continue }
             guard trackKinds[Int(s.track[i])] == .cpuThread else { continue }
-            if k.isLaunch, s.correlation[i] >= 0 {
-                _ = byCorrelation.value(for: UInt64(bitPattern: s.correlation[i]), inserting: Int32(i))
-            }
-            let ext = s.externalID[i]
-            guard ext >= 0, k == .cpuOp || k.isLaunch || k == .userAnnotation else { continue }
+            if k.isLaunch, s.correlation[i] >= 0 { launches.append(Int32(i)) }
+            guard s.externalID[i] >= 0, k == .cpuOp || k.isLaunch || k == .userAnnotation else { continue }
             let name = Int(s.name[i])
             if isStep[name] < 0 { isStep[name] = rank.strings.hasPrefix(s.name[i], "ProfilerStep#") ? 1 : 0 }
-            guard isStep[name] == 0 else { continue }
-            let first = byExternalID.value(for: UInt64(bitPattern: ext), inserting: Int32(i))
-            let o = Int(first)
+            if isStep[name] == 0 { ops.append(Int32(i)) }
+        }
+        var byCorrelation = IDIndex(launches.lazy.map { s.correlation[Int($0)] })
+        for i in launches { _ = byCorrelation.value(for: s.correlation[Int(i)], inserting: i) }
+        var byExternalID = IDIndex(ops.lazy.map { s.externalID[Int($0)] })
+        for i32 in ops {
+            let i = Int(i32), ext = s.externalID[i]
+            let o = Int(byExternalID.value(for: ext, inserting: i32))
             if o != i, (s.start[i], -s.dur[i], originalIndex[i]) < (s.start[o], -s.dur[o], originalIndex[o]) {
-                byExternalID.set(UInt64(bitPattern: ext), Int32(i))
+                byExternalID.set(ext, i32)
             }
         }
         var launcher = [Int32](repeating: -1, count: n)
         guard hasGPU else { rank.slices.launcher = launcher; return }
         var unlinked = 0
         for i in 0..<n where s.kind[i].isGPUActivity {
-            if s.correlation[i] >= 0, let l = byCorrelation[UInt64(bitPattern: s.correlation[i])] {
+            if let l = byCorrelation[s.correlation[i]] {
                 launcher[i] = l
-            } else if s.externalID[i] >= 0, let l = byExternalID[UInt64(bitPattern: s.externalID[i])] {
+            } else if let l = byExternalID[s.externalID[i]] {
                 launcher[i] = l
             } else {
                 unlinked += 1
@@ -685,5 +690,51 @@ final class KinetoBuilder {
             rank.warnings.add("unlinked-gpu-activity", count: unlinked, "GPU activity with no launching call in the trace")
         }
         rank.slices.launcher = launcher
+    }
+}
+
+/// Slice indices by a non-negative id (a correlation or External id): a flat array over the ids'
+/// range when they are dense, as Kineto numbers them, else an `IntMap`.
+struct IDIndex {
+    private var low: Int64 = 0
+    private var table: [Int32] = []  // index by id - low; -1: none
+    private var map: IntMap?
+
+    /// An empty index sized for `ids` (not negative).
+    init(_ ids: some Sequence<Int64>) {
+        var low = Int64.max, high = Int64.min, count = 0
+        for id in ids {
+            low = min(low, id)
+            high = max(high, id)
+            count += 1
+        }
+        guard count > 0 else { return }
+        if high - low < 4 * Int64(count) + 4096 {
+            self.low = low
+            table = [Int32](repeating: -1, count: Int(high - low) + 1)
+        } else {
+            map = IntMap(capacity: count)
+        }
+    }
+
+    /// The index of `id`, if present (nil for negative ids).
+    subscript(id: Int64) -> Int32? {
+        if let map { return id >= 0 ? map[UInt64(id)] : nil }
+        let k = id &- low
+        guard k >= 0, k < table.count, table[Int(k)] >= 0 else { return nil }
+        return table[Int(k)]
+    }
+
+    /// The index of `id` (one of the ids given at creation); when absent, `value` is added first.
+    mutating func value(for id: Int64, inserting value: Int32) -> Int32 {
+        if map != nil { return map!.value(for: UInt64(id), inserting: value) }
+        let k = Int(id - low)
+        if table[k] < 0 { table[k] = value }
+        return table[k]
+    }
+
+    /// Sets the index of `id` (one of the ids given at creation).
+    mutating func set(_ id: Int64, _ value: Int32) {
+        if map != nil { map!.set(UInt64(id), value) } else { table[Int(id - low)] = value }
     }
 }

@@ -188,22 +188,24 @@ struct Cursor {
         }
     }
 
-    /// Interns the string at `i` (unescaped). `i` ends after the closing quote.
+    /// Interns the string at `i` (unescaped): its id and the position after its closing quote.
+    /// By value, so that a caller's cursor stays in registers even when this is not inlined.
     @inline(__always)
-    mutating func internString(_ strings: StringTable, _ scan: ScanBuffer) throws(ScanError) -> UInt32 {
+    func internedString(_ strings: StringTable, _ scan: ScanBuffer) throws(ScanError) -> (UInt32, Int) {
         guard buf[i] == 0x22 else { throw Self.syntax(i, "expected a string") }
-        let s = try scanString()
-        if !s.escaped { return strings.internPadded(UnsafeRawPointer(buf + s.start), s.end - s.start) }
-        return try scan.internEscaped(s.start, s.end, strings)
+        var c = self
+        let s = try c.scanString()
+        if !s.escaped { return (strings.internPadded(UnsafeRawPointer(buf + s.start), s.end - s.start), c.i) }
+        return (try scan.internEscaped(s.start, s.end, strings), c.i)
     }
 
-    /// Interns a pid/tid/id value: a string's content or a number's text.
+    /// Interns a pid/tid/id value (a string's content or a number's text), as `internedString`.
     @inline(__always)
-    mutating func internScalar(_ strings: StringTable, _ scan: ScanBuffer) throws(ScanError) -> UInt32 {
-        if buf[i] == 0x22 { return try internString(strings, scan) }
-        let start = i
-        try scanNumberText()
-        return strings.internPadded(UnsafeRawPointer(buf + start), i - start)
+    func internedScalar(_ strings: StringTable, _ scan: ScanBuffer) throws(ScanError) -> (UInt32, Int) {
+        if buf[i] == 0x22 { return try internedString(strings, scan) }
+        var c = self
+        try c.scanNumberText()
+        return (strings.internPadded(UnsafeRawPointer(buf + i), c.i - i), c.i)
     }
 
     /// Scans a JSON number's text; `i` ends after it. Throws underflow when it touches `end`.

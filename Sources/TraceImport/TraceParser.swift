@@ -8,7 +8,7 @@ final class TraceParser {
     private let file: String
     private let strings: StringTable
     private let keys: WellKnownKeys
-    private let argFilter: ArgFilter?
+    private var argFilter: ArgFilter?
     private let keyTable = TraceParser.makeKeyTable()
     private var eventOpen = Separator(), eventNext = Separator(), argsOpen = Separator(), argsNext = Separator()
 
@@ -300,22 +300,22 @@ final class TraceParser {
                 event.ts = try cur.parseMicros()
                 event.hasTs = true
             case .id:
-                event.id = try cur.internScalar(strings, scan)
+                (event.id, cur.i) = try cur.internedScalar(strings, scan)
             case .bp:
                 event.bp = try firstByte(&cur, c, "bp")
             case .cat:
                 guard c == 0x22 else { throw Cursor.syntax(cur.i, "cat must be a string") }
-                event.cat = try cur.internString(strings, scan)
+                (event.cat, cur.i) = try cur.internedString(strings, scan)
             case .pid:
-                event.pid = try cur.internScalar(strings, scan)
+                (event.pid, cur.i) = try cur.internedScalar(strings, scan)
             case .tid:
-                event.tid = try cur.internScalar(strings, scan)
+                (event.tid, cur.i) = try cur.internedScalar(strings, scan)
             case .dur:
                 guard c == 0x2D || (c >= 0x30 && c <= 0x39) else { throw Cursor.syntax(cur.i, "dur must be a number") }
                 event.dur = try cur.parseMicros()
                 event.hasDur = true
             case .name:
-                event.name = c == 0x22 ? try cur.internString(strings, scan) : try cur.internScalar(strings, scan)
+                (event.name, cur.i) = c == 0x22 ? try cur.internedString(strings, scan) : try cur.internedScalar(strings, scan)
             case .args:
                 if c == 0x7B { cur.i = try parseArgs(cur, &event) } else { try cur.skipValue() }
             case .scope:
@@ -375,9 +375,15 @@ final class TraceParser {
         var cur = start
         cur.i += 1
         guard var c = try firstMember(&cur, &argsOpen) else { return cur.i }
+        // Filtered loads drop other args unread, but keep every arg of counters and metadata (and
+        // of events whose `ph` comes after their args). Class references are read once here, not
+        // retained and released per arg.
+        let filtered = argFilter != nil && event.ph != 0x43 && event.ph != 0x4D && event.ph != 0
+        let rank = builder.rank, strings = strings, scan = scan
         while true {
             guard c == 0x22 else { throw Cursor.syntax(cur.i, "expected a member name") }
-            let key = try cur.internString(strings, scan)
+            let key: UInt32
+            (key, cur.i) = try cur.internedString(strings, scan)
             c = try cur.valueAfterColon()
             if key <= keys.lastSpecial {
                 if key == keys.correlation || key == keys.externalID || key == keys.externalIDLower {
@@ -394,9 +400,7 @@ final class TraceParser {
                     continue
                 }
             }
-            // Filtered loads drop other args unread, but keep every arg of counters and metadata
-            // (and of events whose `ph` comes after their args).
-            if let argFilter, event.ph != 0x43, event.ph != 0x4D, event.ph != 0, !argFilter.keeps(key) {
+            if filtered, !argFilter!.keeps(key, strings) {
                 try cur.skipValue()
                 guard let next = try nextMember(&cur, &argsNext) else { break }
                 c = next
@@ -410,8 +414,8 @@ final class TraceParser {
                 try cur.skipValue()
                 value = ArgValue(text: strings.internPadded(UnsafeRawPointer(cur.buf + start), cur.i - start))
             }
-            builder.rank.args.key.append(key)
-            builder.rank.args.value.append(value)
+            rank.args.key.append(key)
+            rank.args.value.append(value)
             guard let next = try nextMember(&cur, &argsNext) else { break }
             c = next
         }

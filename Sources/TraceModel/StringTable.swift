@@ -25,6 +25,7 @@ public final class StringTable: @unchecked Sendable {
     deinit {
         arena.deallocate()
         slots.deallocate()
+        shortCache.deallocate()
     }
 
     /// Number of distinct strings, including the empty string.
@@ -43,24 +44,39 @@ public final class StringTable: @unchecked Sendable {
     /// Like `intern(_:_:)`, for callers that guarantee 16 readable bytes at `base` whatever
     /// `count` is (a parser's padded buffer): strings of up to 16 bytes go through a small
     /// direct-mapped cache first, which skips hashing and probing for repeated short strings.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func internPadded(_ base: UnsafeRawPointer, _ count: Int) -> UInt32 {
         guard count <= 16 else { return intern(base, count) }
         let w0 = base.loadUnaligned(as: UInt64.self) & Self.lowBytesMask(count)
         let w1 = count > 8 ? base.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & Self.lowBytesMask(count - 8) : 0
         let key = (w0 ^ (w1 &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(count)) &* 0xBF58_476D_1CE4_E5B9
-        let slot = Int(truncatingIfNeeded: key >> 56)
-        let entry = shortCache[slot]
-        if entry.w0 == w0 && entry.w1 == w1 && entry.count == UInt32(count) { return entry.id }
+        let entry = shortCache + Int(truncatingIfNeeded: key >> 56)
+        if entry.pointee.w0 == w0 && entry.pointee.w1 == w1 && entry.pointee.count == UInt32(count) { return entry.pointee.id }
         let id = intern(base, count)
-        shortCache[slot] = ShortEntry(w0: w0, w1: w1, count: UInt32(count), id: id)
+        entry.pointee = ShortEntry(w0: w0, w1: w1, count: UInt32(count), id: id)
         return id
     }
 
-    private struct ShortEntry { var w0: UInt64, w1: UInt64, count: UInt32, id: UInt32 }
-    private var shortCache = [ShortEntry](repeating: ShortEntry(w0: 0, w1: 0, count: .max, id: 0), count: 256)
+    @usableFromInline
+    struct ShortEntry {
+        @usableFromInline var w0: UInt64, w1: UInt64, count: UInt32, id: UInt32
+        @usableFromInline init(w0: UInt64, w1: UInt64, count: UInt32, id: UInt32) {
+            self.w0 = w0
+            self.w1 = w1
+            self.count = count
+            self.id = id
+        }
+    }
 
-    @inline(__always) private static func lowBytesMask(_ n: Int) -> UInt64 {
+    /// 256 entries of the short-string cache.
+    @usableFromInline let shortCache: UnsafeMutablePointer<ShortEntry> = {
+        let p = UnsafeMutablePointer<ShortEntry>.allocate(capacity: 256)
+        p.initialize(repeating: ShortEntry(w0: 0, w1: 0, count: .max, id: 0), count: 256)
+        return p
+    }()
+
+    @inlinable @inline(__always)
+    static func lowBytesMask(_ n: Int) -> UInt64 {
         n >= 8 ? .max : (UInt64(1) << UInt64(n * 8)) &- 1
     }
 
@@ -166,22 +182,34 @@ public final class StringTable: @unchecked Sendable {
         slotMask = newMask
     }
 
-    /// Byte equality, word by word (short strings dominate; a libc call costs more than the compare).
+    /// Byte equality, word by word (short strings dominate; a libc call costs more than the
+    /// compare). From 8 bytes on, the last word is compared overlapping the one before.
     @inline(__always)
     static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
-        var i = 0
-        while i + 8 <= n {
-            if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
-            i += 8
+        if n >= 8 {
+            var i = 0
+            while i + 8 < n {
+                if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+                i += 8
+            }
+            return a.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
         }
-        while i < n {
-            if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
-            i += 1
-        }
-        return true
+        return tail(a, n) == tail(b, n)
     }
 
-    /// A fast 64-bit hash of a byte string (word-at-a-time multiply-xorshift).
+    /// The `n` (below 8) bytes at `p` as a little-endian word.
+    @inline(__always)
+    static func tail(_ p: UnsafeRawPointer, _ n: Int) -> UInt64 {
+        var v: UInt64 = 0
+        var k = 0
+        if n & 4 != 0 { v = UInt64(p.loadUnaligned(as: UInt32.self)); k = 4 }
+        if n & 2 != 0 { v |= UInt64(p.loadUnaligned(fromByteOffset: k, as: UInt16.self)) << UInt64(k * 8); k += 2 }
+        if n & 1 != 0 { v |= UInt64(p.load(fromByteOffset: k, as: UInt8.self)) << UInt64(k * 8) }
+        return v
+    }
+
+    /// A fast 64-bit hash of a byte string (word-at-a-time multiply-xorshift; the last partial
+    /// word as a little-endian value).
     @inline(__always)
     static func hash(_ p: UnsafeRawPointer, _ n: Int) -> UInt64 {
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: n)
@@ -191,12 +219,10 @@ public final class StringTable: @unchecked Sendable {
             h ^= h >> 31
             i += 8
         }
-        if i < n {
-            var v: UInt64 = 0
-            while i < n {
-                v = (v << 8) | UInt64(p.load(fromByteOffset: i, as: UInt8.self))
-                i += 1
-            }
+        let rest = n - i
+        if rest > 0 {
+            // From 8 bytes on, the tail is the top of the last (overlapping) word.
+            let v = n >= 8 ? p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) >> UInt64((8 - rest) * 8) : tail(p, rest)
             h = (h ^ v) &* 0x94D0_49BB_1331_11EB
             h ^= h >> 29
         }
