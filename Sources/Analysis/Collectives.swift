@@ -149,6 +149,7 @@ extension Analyzer {
         let timeline = analysis.timeline
         var result: [CollectiveInstance] = []
         var kindOfName: [String: CollectiveKind] = [:]
+        var algorithmOfName: [UInt32: String?] = [:]  // per kernel name id
         for i in chosen.sorted(by: { s.start[$0] < s.start[$1] }) {
             func arg(_ k: UInt32?) -> ArgValue? { k.flatMap { trace.arg(ofSlice: i, key: $0) } }
             let sliceName = trace.strings[s.name[i]]
@@ -175,7 +176,8 @@ extension Analyzer {
             var instance = CollectiveInstance(rank: trace.rank, group: group, seq: seq, name: name, slice: i, start: s.start[i],
                                               dur: s.dur[i], bytes: bytes, groupSize: groupSize, dtype: dtype)
             if s.kind[i] == .kernel {
-                instance.algorithm = Self.ncclAlgorithm(sliceName)
+                if algorithmOfName[s.name[i]] == nil { algorithmOfName[s.name[i]] = .some(Self.ncclAlgorithm(sliceName)) }
+                instance.algorithm = algorithmOfName[s.name[i]]!
                 instance.exposed = timeline.exposed(s.start[i]..<s.start[i] + s.dur[i], device: trace.tracks.pid[Int(s.track[i])], trace: trace)
             }
             if let bytes, let n = groupSize, n > 0, s.dur[i] > 0 {

@@ -238,7 +238,8 @@ extension Analyzer {
             let k = windows.partitionPoint { $0.range.upperBound > t }
             return k < windows.count && windows[k].range.contains(t) ? k : nil
         }
-        let counted = inclusiveCounted(trace)
+        let operatorKeys = operatorKeys(trace)
+        let counted = inclusiveCounted(trace, key: operatorKeys)
         let dims = trace.strings.lookup(Analyzer.inputDimsKey)
         // Operator keys: (name id, phase) -> row of per-step sums (-1: none yet).
         let phases = Phase.allCases.count
@@ -261,7 +262,7 @@ extension Analyzer {
             for i in trace.tracks.sliceRange[t] {
                 while let top = stack.last, top.slice != Int(s.parent[i]) { stack.removeLast() }
                 let parentNode = stack.last?.node ?? -1
-                guard trace.isOperator(i) else {
+                guard operatorKeys[i] != .max else {
                     stack.append((i, parentNode))
                     continue
                 }
@@ -382,11 +383,29 @@ extension Analyzer {
         }
     }
 
+    /// Per slice: its name id when it is an operator (`RankTrace.isOperator`), else `.max`; the
+    /// name test is made once per distinct name.
+    static func operatorKeys(_ trace: RankTrace) -> [UInt32] {
+        let s = trace.slices
+        var stepName = [Int8](repeating: -1, count: trace.strings.count)  // -1 unknown, else 0 or 1
+        return (0..<s.count).map { i in
+            switch s.kind[i] {
+            case .cpuOp, .userAnnotation, .runtime, .driver:
+                guard trace.tracks.kind[Int(s.track[i])] == .cpuThread else { return .max }
+                let name = s.name[i]
+                if stepName[Int(name)] < 0 { stepName[Int(name)] = trace.strings.hasPrefix(name, "ProfilerStep#") ? 1 : 0 }
+                return stepName[Int(name)] == 0 ? name : .max
+            default:
+                return .max
+            }
+        }
+    }
+
     /// For each operator slice: false when an ancestor on its track has the same name (so its
     /// duration is already inside that ancestor's inclusive time).
     static func inclusiveCounted(_ trace: RankTrace, key: [UInt32]? = nil) -> [Bool] {
         let s = trace.slices
-        let keys = key ?? (0..<s.count).map { trace.isOperator($0) ? s.name[$0] : .max }
+        let keys = key ?? operatorKeys(trace)
         var active = [Int32](repeating: 0, count: trace.strings.count)
         var counted = [Bool](repeating: true, count: s.count)
         var stack: [Int] = []

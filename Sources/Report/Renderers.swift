@@ -522,7 +522,8 @@ final class JSONWriter {
 
     func key(_ k: String) {
         separator()
-        output += JSONText.quote(k) + ":"
+        JSONText.appendQuoted(k, to: &output)
+        output += ":"
         needsComma[needsComma.count - 1] = false
     }
 
@@ -531,7 +532,10 @@ final class JSONWriter {
         output += text
     }
 
-    func string(_ s: String) { value(JSONText.quote(s)) }
+    func string(_ s: String) {
+        separator()
+        JSONText.appendQuoted(s, to: &output)
+    }
     func int<I: BinaryInteger>(_ v: I) { value(String(v)) }
     func null() { value("null") }
     /// A preformatted JSON number.

@@ -67,8 +67,19 @@ public enum JSONText {
 
     /// `s` as a JSON string literal, with quotes.
     public static func quote(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
+        var out = ""
+        appendQuoted(s, to: &out)
+        return out
+    }
+
+    /// Appends `s` as a JSON string literal to `out` (as `quote`, without a temporary).
+    public static func appendQuoted(_ s: String, to out: inout String) {
+        out += "\""
+        defer { out += "\"" }
+        guard s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) else {
+            out += s
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""
@@ -85,7 +96,6 @@ public enum JSONText {
                 }
             }
         }
-        return out + "\""
     }
 
     /// `s` safe to print on a terminal: C0/C1 control characters and DEL become visible escapes
