@@ -13,13 +13,15 @@ the machine's drift hits every command alike:
   diff saved  stepscope diff BASE.samples.json DIR2 --format json
 
 and prints, per command, the best wall time of all rounds, the CPU time (user + sys) of that
-run, the peak RSS, and the wall time relative to the best report. Build the release binary
-first: swift build -c release --product stepscope.
+run, the peak RSS, and the wall time relative to the best report; then the median over rounds
+of each round's own ratio to that round's report (robust when the machine's speed drifts
+between rounds). Build the release binary first: swift build -c release --product stepscope.
 """
 
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -71,12 +73,17 @@ def main():
             ("diff (saved baseline)", [a.bin, "diff", saved, sides[1], "--format", "json"]),
         ]
         best = {}
+        ratios = {label: [] for label, _ in commands}
         for r in range(a.runs):
+            walls = {}
             for label, cmd in commands:
                 wall, cpu, rss = timed(cmd)
+                walls[label] = wall
                 print("  round %d  %-22s %6.3f s wall  %6.3f s cpu  %7.1f MiB" % (r + 1, label, wall, cpu, rss / 1024))
                 if label not in best or wall < best[label][0]:
                     best[label] = (wall, cpu, rss)
+            for label in walls:
+                ratios[label].append(walls[label] / walls["report"])
         size = os.path.getsize(trace) / 1e6
         print("\ntrace: %s (%.1f MB) on both sides; best of %d rounds" % (os.path.basename(trace), size, a.runs))
         print("%-22s %8s %8s %13s %14s" % ("", "wall s", "cpu s", "peak RSS MiB", "vs one report"))
@@ -84,6 +91,8 @@ def main():
         for label, _ in commands:
             wall, cpu, rss = best[label]
             print("%-22s %8.3f %8.3f %13.1f %13.2fx" % (label, wall, cpu, rss / 1024, wall / ref))
+        print("median of the rounds' own ratios: " + ", ".join(
+            "%s %.2fx" % (label, statistics.median(ratios[label])) for label, _ in commands[1:]))
     finally:
         shutil.rmtree(tmp)
 

@@ -7,6 +7,8 @@ struct WellKnownKeys {
     let memory, name, labels, sortIndex: UInt32
     let processName, threadName, processLabels, processSortIndex, threadSortIndex: UInt32
     let bytes, totalAllocated, totalReserved, addr, deviceType, deviceID: UInt32
+    /// The `python_function` category.
+    let pythonFunction: UInt32
 
     init(_ s: StringTable) {
         correlation = s.intern("correlation")
@@ -27,6 +29,7 @@ struct WellKnownKeys {
         let memoryKeys = Self.memoryArgs.map { s.intern($0) }
         (bytes, totalAllocated, totalReserved) = (memoryKeys[0], memoryKeys[1], memoryKeys[2])
         (addr, deviceType, deviceID) = (memoryKeys[3], memoryKeys[4], memoryKeys[5])
+        pythonFunction = s.intern("python_function")
     }
 
     /// Arg keys of non-metadata events that the builder itself reads (`[memory]` events), in the

@@ -8,7 +8,9 @@ import Glibc
 public struct ImportOptions: Sendable {
     /// Arg keys to keep (beyond those the importer reads itself, and every arg of counter and
     /// metadata events); nil keeps every arg. Dropping the rest skips interning their values,
-    /// for callers that read only a few args (`stepscope diff`).
+    /// for callers that read only a few args (`stepscope diff`). Such a load also skips the args
+    /// of `python_function` events unread (their slices then have no args, correlation or
+    /// External id: Kineto writes none there, and no operator or flow rule reads them).
     public var argKeys: Set<String>?
     /// Cores this load may use (default: all); with one, a file is not split in two.
     public var cores: Int?

@@ -317,7 +317,11 @@ final class TraceParser {
             case .name:
                 (event.name, cur.i) = c == 0x22 ? try cur.internedString(strings, scan) : try cur.internedScalar(strings, scan)
             case .args:
-                if c == 0x7B { cur.i = try parseArgs(cur, &event) } else { try cur.skipValue() }
+                if c == 0x7B && !(argFilter != nil && event.cat == keys.pythonFunction) {
+                    cur.i = try parseArgs(cur, &event)
+                } else {
+                    try cur.skipValue()
+                }
             case .scope:
                 if c == 0x22 { event.scope = try firstByte(&cur, c, "s") } else { try cur.skipValue() }
             case .other:

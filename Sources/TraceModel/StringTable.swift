@@ -26,6 +26,7 @@ public final class StringTable: @unchecked Sendable {
         arena.deallocate()
         slots.deallocate()
         shortCache.deallocate()
+        longCache.deallocate()
     }
 
     /// Number of distinct strings, including the empty string.
@@ -46,7 +47,7 @@ public final class StringTable: @unchecked Sendable {
     /// direct-mapped cache first, which skips hashing and probing for repeated short strings.
     @inlinable @inline(__always)
     public func internPadded(_ base: UnsafeRawPointer, _ count: Int) -> UInt32 {
-        guard count <= 16 else { return intern(base, count) }
+        guard count <= 16 else { return internLong(base, count) }
         let w0 = base.loadUnaligned(as: UInt64.self) & Self.lowBytesMask(count)
         let w1 = count > 8 ? base.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & Self.lowBytesMask(count - 8) : 0
         let key = (w0 ^ (w1 &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(count)) &* 0xBF58_476D_1CE4_E5B9
@@ -67,6 +68,31 @@ public final class StringTable: @unchecked Sendable {
             self.id = id
         }
     }
+
+    /// `intern` for strings of more than 16 bytes through a direct-mapped cache keyed by their
+    /// length and first and last words: a hit is confirmed by comparing the bytes, which skips
+    /// hashing the whole string (kernel names run to hundreds of bytes) and probing the table.
+    @usableFromInline
+    func internLong(_ base: UnsafeRawPointer, _ count: Int) -> UInt32 {
+        let first = base.loadUnaligned(as: UInt64.self), last = base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        let key = (first ^ (last &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(count)) &* 0xBF58_476D_1CE4_E5B9
+        let entry = longCache + Int(truncatingIfNeeded: key >> 52)
+        let cached = Int(entry.pointee)
+        if cached > 0, Int(offsets[cached + 1] - offsets[cached]) == count,
+           Self.equal(UnsafeRawPointer(arena + Int(offsets[cached])), base, count) {
+            return UInt32(cached)
+        }
+        let id = intern(base, count)
+        entry.pointee = id
+        return id
+    }
+
+    /// 4096 ids of the long-string cache (0: empty).
+    private let longCache: UnsafeMutablePointer<UInt32> = {
+        let p = UnsafeMutablePointer<UInt32>.allocate(capacity: 4096)
+        p.initialize(repeating: 0, count: 4096)
+        return p
+    }()
 
     /// 256 entries of the short-string cache.
     @usableFromInline let shortCache: UnsafeMutablePointer<ShortEntry> = {

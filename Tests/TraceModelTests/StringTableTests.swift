@@ -171,4 +171,22 @@ final class StringTableTests: XCTestCase {
         XCTAssertEqual(t[prefix], "aten")
         XCTAssertEqual(t.count, 4)
     }
+
+    /// Long strings that share their length and first and last words (the long-string cache's
+    /// key) but differ in the middle keep distinct ids, however they interleave.
+    func testLongStringsSharingTheCacheKey() {
+        let t = StringTable()
+        let names = (0..<50).map { "void kernel<" + String(repeating: "x", count: $0 % 7) + "\($0 % 10)" + String(repeating: "y", count: 6 - $0 % 7) + ">(float*)" }
+        var ids: [String: UInt32] = [:]
+        for round in 0..<3 {
+            for name in names.shuffled() {
+                var padded = Array(name.utf8) + [UInt8](repeating: 0xEE, count: 16)
+                let id = padded.withUnsafeMutableBytes { t.internPadded($0.baseAddress!, name.utf8.count) }
+                XCTAssertEqual(t[id], name)
+                if round == 0, ids[name] == nil { ids[name] = id } else { XCTAssertEqual(ids[name], id, name) }
+            }
+        }
+        XCTAssertEqual(Set(ids.values).count, Set(names).count)
+        XCTAssertEqual(t.count, Set(names).count + 1)
+    }
 }
