@@ -257,8 +257,10 @@ extension Analyzer {
         var nodes: [(parent: Int32, name: UInt32)] = []
         var nodeSelf: [Double] = []
         var stack: [(slice: Int, node: Int32)] = []
+        let selfTime = a.facts.selfTime, gpuInclusive = a.facts.gpuInclusive, phaseOf = a.facts.phase
         for t in trace.cpuTracks {
             stack.removeAll()
+            var window = 0  // slices come by start, so their step only moves forwards
             for i in trace.tracks.sliceRange[t] {
                 while let top = stack.last, top.slice != Int(s.parent[i]) { stack.removeLast() }
                 let parentNode = stack.last?.node ?? -1
@@ -273,8 +275,11 @@ extension Analyzer {
                     nodeSelf.append(0)
                 }
                 stack.append((i, node))
-                guard let si = step(of: s.start[i]) else { continue }
-                let phase = a.facts.phase[i]
+                let start = s.start[i]
+                while window < windows.count && windows[window].range.upperBound <= start { window += 1 }
+                guard window < windows.count && windows[window].range.contains(start) else { continue }
+                let si = window
+                let phase = phaseOf[i]
                 let opKey = Int(s.name[i]) * phases + phase.rawValue
                 var k = Int(keyIndex[opKey])
                 if k < 0 {
@@ -284,8 +289,8 @@ extension Analyzer {
                     sums.append()
                     callCounts.append(0)
                 }
-                sums.add(k, si, slice: i, analysis: a, counted: counted[i], dur: s.dur[i])
-                nodeSelf[Int(node)] += Double(a.facts.selfTime[i])
+                sums.add(k, si, selfTime: selfTime[i], dur: s.dur[i], gpu: gpuInclusive[i], counted: counted[i])
+                nodeSelf[Int(node)] += Double(selfTime[i])
                 callCounts[k] += 1
                 if let dims, let v = trace.arg(ofSlice: i, key: dims), !v.isInteger {
                     let pair = UInt64(k) << 32 | UInt64(v.text)
@@ -294,7 +299,7 @@ extension Analyzer {
                         shapeOf.append(pair)
                         shapeSums.append()
                     }
-                    shapeSums.add(j, si, slice: i, analysis: a, counted: counted[i], dur: s.dur[i])
+                    shapeSums.add(j, si, selfTime: selfTime[i], dur: s.dur[i], gpu: gpuInclusive[i], counted: counted[i])
                 }
             }
         }
@@ -341,22 +346,26 @@ extension Analyzer {
     /// Per-step self, inclusive and GPU sums of a growing list of operator keys.
     struct StepSums {
         let steps: Int
-        var selfTime: [[Double]] = [], total: [[Double]] = [], gpu: [[Double]] = []
+        /// Row k's value in step si is at k * steps + si.
+        var selfTime: [Double] = [], total: [Double] = [], gpu: [Double] = []
 
         init(steps: Int) { self.steps = steps }
 
         mutating func append() {
-            selfTime.append([Double](repeating: 0, count: steps))
-            total.append([Double](repeating: 0, count: steps))
-            gpu.append([Double](repeating: 0, count: steps))
+            selfTime.append(contentsOf: repeatElement(0, count: steps))
+            total.append(contentsOf: repeatElement(0, count: steps))
+            gpu.append(contentsOf: repeatElement(0, count: steps))
         }
 
-        /// Adds slice `i` to row `k` in step `si`; its inclusive times only when `counted`.
-        mutating func add(_ k: Int, _ si: Int, slice i: Int, analysis a: RankAnalysis, counted: Bool, dur: Int64) {
-            selfTime[k][si] += Double(a.facts.selfTime[i])
+        /// Adds a slice's self time to row `k` in step `si`, and its inclusive and GPU times when
+        /// `counted`.
+        @inline(__always)
+        mutating func add(_ k: Int, _ si: Int, selfTime: Int64, dur: Int64, gpu: Int64, counted: Bool) {
+            let at = k * steps + si
+            self.selfTime[at] += Double(selfTime)
             if counted {
-                total[k][si] += Double(dur)
-                gpu[k][si] += Double(a.facts.gpuInclusive[i])
+                total[at] += Double(dur)
+                self.gpu[at] += Double(gpu)
             }
         }
 
@@ -365,21 +374,22 @@ extension Analyzer {
         /// when that is.
         func emit(_ k: Int, label: String, windows: [(index: Int, range: Range<Int64>)], steps: Int,
                   _ put: (MetricKey, [Double]) -> Void) {
+            let base = k * self.steps
             var timed = false, onGPU = false
             for si in windows.indices {
-                if selfTime[k][si] != 0 || total[k][si] != 0 { timed = true }
-                if gpu[k][si] != 0 { onGPU = true }
+                if selfTime[base + si] != 0 || total[base + si] != 0 { timed = true }
+                if gpu[base + si] != 0 { onGPU = true }
             }
             func row(_ values: [Double]) -> [Double] {
                 var r = [Double](repeating: 0, count: steps)
-                for (si, w) in windows.enumerated() { r[w.index] = values[si] }
+                for (si, w) in windows.enumerated() { r[w.index] = values[base + si] }
                 return r
             }
             if timed {
-                put(MetricKey(.opSelf, label), row(selfTime[k]))
-                put(MetricKey(.opTotal, label), row(total[k]))
+                put(MetricKey(.opSelf, label), row(selfTime))
+                put(MetricKey(.opTotal, label), row(total))
             }
-            if onGPU { put(MetricKey(.opGPU, label), row(gpu[k])) }
+            if onGPU { put(MetricKey(.opGPU, label), row(gpu)) }
         }
     }
 
