@@ -396,18 +396,10 @@ extension Analyzer {
     /// Per slice: its name id when it is an operator (`RankTrace.isOperator`), else `.max`; the
     /// name test is made once per distinct name.
     static func operatorKeys(_ trace: RankTrace) -> [UInt32] {
-        let s = trace.slices
-        var stepName = [Int8](repeating: -1, count: trace.strings.count)  // -1 unknown, else 0 or 1
-        return (0..<s.count).map { i in
-            switch s.kind[i] {
-            case .cpuOp, .userAnnotation, .runtime, .driver:
-                guard trace.tracks.kind[Int(s.track[i])] == .cpuThread else { return .max }
-                let name = s.name[i]
-                if stepName[Int(name)] < 0 { stepName[Int(name)] = trace.strings.hasPrefix(name, "ProfilerStep#") ? 1 : 0 }
-                return stepName[Int(name)] == 0 ? name : .max
-            default:
-                return .max
-            }
+        var steps = StepNames(trace.strings)
+        return (0..<trace.slices.count).map { i in
+            let name = trace.slices.name[i]
+            return trace.isOperatorKind(i) && !steps.contains(name) ? name : .max
         }
     }
 

@@ -131,7 +131,7 @@ public final class PhaseClassifier {
     }
 
     private func classify(_ id: UInt32) -> Phase? {
-        if strings.hasPrefix(id, "ProfilerStep#") { return nil }
+        if strings.hasPrefix(id, StepNames.prefix) { return nil }
         if !rules.isEmpty {
             let scalars = Array(strings[id].unicodeScalars)
             for (phase, pattern) in rules where globMatch(pattern, scalars) { return phase }

@@ -89,11 +89,14 @@ public struct KernelStat: Sendable, Equatable {
 extension RankTrace {
     /// True for operator slices: CPU-track ops, annotations and launch calls, except steps.
     public func isOperator(_ i: Int) -> Bool {
+        isOperatorKind(i) && !strings.hasPrefix(slices.name[i], StepNames.prefix)
+    }
+
+    /// `isOperator` before the step-name test: an op, annotation or launch call on a CPU thread.
+    func isOperatorKind(_ i: Int) -> Bool {
         switch slices.kind[i] {
-        case .cpuOp, .userAnnotation, .runtime, .driver:
-            return tracks.kind[Int(slices.track[i])] == .cpuThread && !strings.hasPrefix(slices.name[i], "ProfilerStep#")
-        default:
-            return false
+        case .cpuOp, .userAnnotation, .runtime, .driver: return tracks.kind[Int(slices.track[i])] == .cpuThread
+        default: return false
         }
     }
 }
@@ -139,7 +142,7 @@ public enum Analyzer {
     static func findSteps(_ trace: RankTrace) -> (slices: [Int], track: Int) {
         var perTrack: [Int: [Int]] = [:]
         for t in trace.cpuTracks {
-            for i in trace.tracks.sliceRange[t] where trace.strings.hasPrefix(trace.slices.name[i], "ProfilerStep#") {
+            for i in trace.tracks.sliceRange[t] where trace.strings.hasPrefix(trace.slices.name[i], StepNames.prefix) {
                 perTrack[t, default: []].append(i)
             }
         }

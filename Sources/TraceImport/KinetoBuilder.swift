@@ -653,7 +653,7 @@ final class KinetoBuilder {
     private func link(originalIndex: [Int32]) {
         let s = rank.slices, trackKinds = rank.tracks.kind
         let n = s.count
-        var isStep = [Int8](repeating: -1, count: rank.strings.count)  // per name: -1 unknown, else 0 or 1
+        var steps = StepNames(rank.strings)
         var hasGPU = false
         // The launches (by correlation) and ops (by External id) GPU activity can link to.
         var launches: [Int32] = [], ops: [Int32] = []
@@ -662,10 +662,9 @@ final class KinetoBuilder {
             if k.isGPUActivity { hasGPU = true; continue }
             guard trackKinds[Int(s.track[i])] == .cpuThread else { continue }
             if k.isLaunch, s.correlation[i] >= 0 { launches.append(Int32(i)) }
-            guard s.externalID[i] >= 0, k == .cpuOp || k.isLaunch || k == .userAnnotation else { continue }
-            let name = Int(s.name[i])
-            if isStep[name] < 0 { isStep[name] = rank.strings.hasPrefix(s.name[i], "ProfilerStep#") ? 1 : 0 }
-            if isStep[name] == 0 { ops.append(Int32(i)) }
+            if s.externalID[i] >= 0, k == .cpuOp || k.isLaunch || k == .userAnnotation, !steps.contains(s.name[i]) {
+                ops.append(Int32(i))
+            }
         }
         var byCorrelation = IDIndex(launches.lazy.map { s.correlation[Int($0)] })
         for i in launches { _ = byCorrelation.value(for: s.correlation[Int(i)], inserting: i) }
