@@ -208,34 +208,24 @@ final class TraceParser {
                 return e.key
             }
         }
-        let (key, next) = try Self.anyMemberKey(cur)
+        let (key, next) = try anyMemberKey(cur)
         cur.i = next
         return key
     }
 
-    /// `memberKey` for any name: the key and the position after the name.
+    /// `memberKey` for any name (near the window's end, escaped or unknown): the key and the
+    /// position after the name. The name's raw bytes are looked up in `keyTable` as a word.
     @inline(never)
-    private static func anyMemberKey(_ start: Cursor) throws(ScanError) -> (Key, Int) {
+    private func anyMemberKey(_ start: Cursor) throws(ScanError) -> (Key, Int) {
         var cur = start
         let s = try cur.scanString()
-        return (key(cur.buf + s.start, s.end - s.start), cur.i)
-    }
-
-    private static func key(_ k: UnsafeMutablePointer<UInt8>, _ length: Int) -> Key {
-        switch length {
-        case 1 where k[0] == 0x73: return .scope
-        case 2 where k[0] == 0x70 && k[1] == 0x68: return .ph
-        case 2 where k[0] == 0x74 && k[1] == 0x73: return .ts
-        case 2 where k[0] == 0x69 && k[1] == 0x64: return .id
-        case 2 where k[0] == 0x62 && k[1] == 0x70: return .bp
-        case 3 where k[0] == 0x63 && k[1] == 0x61 && k[2] == 0x74: return .cat
-        case 3 where k[0] == 0x70 && k[1] == 0x69 && k[2] == 0x64: return .pid
-        case 3 where k[0] == 0x74 && k[1] == 0x69 && k[2] == 0x64: return .tid
-        case 3 where k[0] == 0x64 && k[1] == 0x75 && k[2] == 0x72: return .dur
-        case 4 where k[0] == 0x6E && k[1] == 0x61 && k[2] == 0x6D && k[3] == 0x65: return .name
-        case 4 where k[0] == 0x61 && k[1] == 0x72 && k[2] == 0x67 && k[3] == 0x73: return .args
-        default: return .other
-        }
+        let n = s.end - s.start
+        if n == 1 && cur.buf[s.start] == 0x73 { return (.scope, cur.i) }
+        guard n <= 6 else { return (.other, cur.i) }
+        var w: UInt64 = 0x22 | 0x22 << UInt64(8 * (n + 1))
+        for k in 0..<n { w |= UInt64(cur.buf[s.start + k]) << UInt64(8 * (k + 1)) }
+        let e = keyTable[Self.keySlot(w)]
+        return (w & e.mask == e.pattern ? e.key : .other, cur.i)
     }
 
     /// A quoted member name as a word pattern: the quotes and letters, and a mask covering them.
@@ -389,37 +379,24 @@ final class TraceParser {
             let key: UInt32
             (key, cur.i) = try cur.internedString(strings, scan)
             c = try cur.valueAfterColon()
-            if key <= keys.lastSpecial {
-                if key == keys.correlation || key == keys.externalID || key == keys.externalIDLower {
-                    if let v = try cur.parseSmallInteger() {
-                        if key == keys.correlation { event.correlation = v } else { event.externalID = v }
-                        guard let next = try nextMember(&cur, &argsNext) else { break }
-                        c = next
-                        continue
-                    }
-                } else if key == keys.evIdx || key == keys.recordFunctionID {
-                    try cur.skipValue()
-                    guard let next = try nextMember(&cur, &argsNext) else { break }
-                    c = next
-                    continue
-                }
-            }
-            if filtered, !argFilter!.keeps(key, strings) {
+            let special = key <= keys.lastSpecial
+            if special, key == keys.correlation || key == keys.externalID || key == keys.externalIDLower,
+               let v = try cur.parseSmallInteger() {
+                if key == keys.correlation { event.correlation = v } else { event.externalID = v }
+            } else if special && (key == keys.evIdx || key == keys.recordFunctionID) || filtered && !argFilter!.keeps(key, strings) {
                 try cur.skipValue()
-                guard let next = try nextMember(&cur, &argsNext) else { break }
-                c = next
-                continue
-            }
-            let value: ArgValue
-            if (c == 0x2D || (c >= 0x30 && c <= 0x39)), let v = try cur.parseSmallInteger() {
-                value = ArgValue(integer: v)
             } else {
-                let start = cur.i
-                try cur.skipValue()
-                value = ArgValue(text: strings.internPadded(UnsafeRawPointer(cur.buf + start), cur.i - start))
+                let value: ArgValue
+                if (c == 0x2D || (c >= 0x30 && c <= 0x39)), let v = try cur.parseSmallInteger() {
+                    value = ArgValue(integer: v)
+                } else {
+                    let start = cur.i
+                    try cur.skipValue()
+                    value = ArgValue(text: strings.internPadded(UnsafeRawPointer(cur.buf + start), cur.i - start))
+                }
+                rank.args.key.append(key)
+                rank.args.value.append(value)
             }
-            rank.args.key.append(key)
-            rank.args.value.append(value)
             guard let next = try nextMember(&cur, &argsNext) else { break }
             c = next
         }

@@ -50,8 +50,7 @@ public final class StringTable: @unchecked Sendable {
         guard count <= 16 else { return internLong(base, count) }
         let w0 = base.loadUnaligned(as: UInt64.self) & Self.lowBytesMask(count)
         let w1 = count > 8 ? base.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & Self.lowBytesMask(count - 8) : 0
-        let key = (w0 ^ (w1 &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(count)) &* 0xBF58_476D_1CE4_E5B9
-        let entry = shortCache + Int(truncatingIfNeeded: key >> 56)
+        let entry = shortCache + Int(truncatingIfNeeded: Self.cacheKey(w0, w1, count) >> 56)
         if entry.pointee.w0 == w0 && entry.pointee.w1 == w1 && entry.pointee.count == UInt32(count) { return entry.pointee.id }
         let id = intern(base, count)
         entry.pointee = ShortEntry(w0: w0, w1: w1, count: UInt32(count), id: id)
@@ -75,8 +74,7 @@ public final class StringTable: @unchecked Sendable {
     @usableFromInline
     func internLong(_ base: UnsafeRawPointer, _ count: Int) -> UInt32 {
         let first = base.loadUnaligned(as: UInt64.self), last = base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-        let key = (first ^ (last &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(count)) &* 0xBF58_476D_1CE4_E5B9
-        let entry = longCache + Int(truncatingIfNeeded: key >> 52)
+        let entry = longCache + Int(truncatingIfNeeded: Self.cacheKey(first, last, count) >> 52)
         let cached = Int(entry.pointee)
         if cached > 0, Int(offsets[cached + 1] - offsets[cached]) == count,
            Self.equal(UnsafeRawPointer(arena + Int(offsets[cached])), base, count) {
@@ -100,6 +98,12 @@ public final class StringTable: @unchecked Sendable {
         p.initialize(repeating: ShortEntry(w0: 0, w1: 0, count: .max, id: 0), count: 256)
         return p
     }()
+
+    /// A cache slot's hash (take its top bits) of two words of a string and its length.
+    @inlinable @inline(__always)
+    static func cacheKey(_ a: UInt64, _ b: UInt64, _ count: Int) -> UInt64 {
+        (a ^ (b &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(count)) &* 0xBF58_476D_1CE4_E5B9
+    }
 
     @inlinable @inline(__always)
     static func lowBytesMask(_ n: Int) -> UInt64 {
