@@ -183,6 +183,9 @@ final class KinetoBuilder {
         return k
     }
 
+    /// Counts an event a lean load skipped unread (see `ImportOptions.argKeys`).
+    func countSkipped(_ ph: UInt8) { phaseCounts[Int(ph)] += 1 }
+
     /// Adds one parsed event to the model.
     @inline(__always)
     func consume(_ e: inout RawEvent) {

@@ -23,6 +23,8 @@ struct RawEvent {
     var argStart = 0
     var correlation: Int64 = -1
     var externalID: Int64 = -1
+    /// Set when a lean load skipped the event's members after `ph` (a flow event).
+    var skipped = false
     /// Absolute byte offset of the event's `{`.
     var offset: Int64 = 0
 }
@@ -43,6 +45,8 @@ final class ScanBuffer {
     private var source: any ByteSource
     /// Scratch space for unescaping strings.
     private var scratch: [UInt8] = []
+    /// Recently interned short strings and numbers (see `Cursor.internedString`, `internedScalar`).
+    let quoted = QuotedCache(), numbers = QuotedCache()
 
     /// `base` is the input offset of the first byte `source` yields.
     init(source: any ByteSource, capacity: Int = 8 << 20, base: Int64 = 0) {
@@ -55,8 +59,9 @@ final class ScanBuffer {
 
     deinit { buf.deallocate() }
 
-    /// Readable bytes past `end`, so short strings can be loaded as whole words.
-    static let padding = 16
+    /// Readable bytes past `end`, so short strings can be loaded as whole words (three words from
+    /// the byte after a quote).
+    static let padding = 32
 
     var bytesConsumed: Int64 { source.bytesConsumed }
 
@@ -95,6 +100,61 @@ final class ScanBuffer {
         let ok = Array(body).withUnsafeBufferPointer { b in JSONText.unescape(ArraySlice(b), into: &scratch) }
         guard ok else { throw .syntax(position: start, message: "invalid escape in string") }
         return scratch.withUnsafeBytes { strings.intern($0) }
+    }
+}
+
+/// Short strings recently interned from a buffer, keyed by their first word: each entry holds the
+/// bytes after the opening quote up to and including the closing one (at most 24), so a repeated
+/// string (an arg key, a category, an operator name) is recognised with three word compares. A
+/// cache of numbers holds their text and the byte that ends it instead.
+final class QuotedCache {
+    /// One string: its bytes and closing quote as three masked words, their length, and its id.
+    struct Entry {
+        var w0: UInt64 = .max, w1: UInt64 = 0, w2: UInt64 = 0  // .max under mask 0xFF never matches
+        var m0: UInt64 = 0xFF, m1: UInt64 = 0, m2: UInt64 = 0
+        var length = 1
+        var id: UInt32 = 0
+
+        init() {}
+
+        /// The `length` bytes at `p` (a string's bytes and its closing quote), or an empty entry
+        /// when they do not fit.
+        init(_ p: UnsafeRawPointer, length: Int, id: UInt32) {
+            guard length <= 24 else { return }
+            self.length = length
+            self.id = id
+            m0 = StringTable.lowBytesMask(length)
+            m1 = length > 8 ? StringTable.lowBytesMask(length - 8) : 0
+            m2 = length > 16 ? StringTable.lowBytesMask(length - 16) : 0
+            w0 = p.loadUnaligned(as: UInt64.self) & m0
+            w1 = p.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & m1
+            w2 = p.loadUnaligned(fromByteOffset: 16, as: UInt64.self) & m2
+        }
+
+        /// The id and length when the bytes at `p` (24 of them readable) start with this entry's.
+        @inline(__always)
+        func match(_ p: UnsafeRawPointer) -> (id: UInt32, length: Int)? {
+            let a = (p.loadUnaligned(as: UInt64.self) & m0) ^ w0
+            let b = (p.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & m1) ^ w1
+            let c = (p.loadUnaligned(fromByteOffset: 16, as: UInt64.self) & m2) ^ w2
+            return a | b | c == 0 ? (id, length) : nil
+        }
+    }
+
+    static let slots = 512
+    private let entries: UnsafeMutablePointer<Entry>
+
+    init() {
+        entries = .allocate(capacity: Self.slots)
+        entries.initialize(repeating: Entry(), count: Self.slots)
+    }
+
+    deinit { entries.deallocate() }
+
+    /// The entry for the string whose bytes start at `p`.
+    @inline(__always)
+    func entry(_ p: UnsafeRawPointer) -> UnsafeMutablePointer<Entry> {
+        entries + Int(truncatingIfNeeded: (p.loadUnaligned(as: UInt64.self) &* 0x9E37_79B9_7F4A_7C15) >> 55)
     }
 }
 
@@ -190,22 +250,38 @@ struct Cursor {
 
     /// Interns the string at `i` (unescaped): its id and the position after its closing quote.
     /// By value, so that a caller's cursor stays in registers even when this is not inlined.
+    ///
+    /// A string seen recently is recognised without scanning for its end: the words after the
+    /// quote are compared with a `QuotedCache` entry, which holds the string's bytes and its
+    /// closing quote. A match cannot run past `end`: the byte there is 0, and no entry holds one.
     @inline(__always)
     func internedString(_ strings: StringTable, _ scan: ScanBuffer) throws(ScanError) -> (UInt32, Int) {
         guard buf[i] == 0x22 else { throw Self.syntax(i, "expected a string") }
+        let p = UnsafeRawPointer(buf + i + 1)
+        let entry = scan.quoted.entry(p)
+        if let hit = entry.pointee.match(p) { return (hit.id, i + 1 + hit.length) }
         var c = self
         let s = try c.scanString()
-        if !s.escaped { return (strings.internPadded(UnsafeRawPointer(buf + s.start), s.end - s.start), c.i) }
-        return (try scan.internEscaped(s.start, s.end, strings), c.i)
+        if s.escaped { return (try scan.internEscaped(s.start, s.end, strings), c.i) }
+        let id = strings.internPadded(p, s.end - s.start)
+        entry.pointee = QuotedCache.Entry(p, length: c.i - i - 1, id: id)
+        return (id, c.i)
     }
 
     /// Interns a pid/tid/id value (a string's content or a number's text), as `internedString`.
+    /// A number seen recently is recognised by its `QuotedCache` entry: its text and the byte
+    /// after it (which ends it).
     @inline(__always)
     func internedScalar(_ strings: StringTable, _ scan: ScanBuffer) throws(ScanError) -> (UInt32, Int) {
         if buf[i] == 0x22 { return try internedString(strings, scan) }
+        let p = UnsafeRawPointer(buf + i)
+        let entry = scan.numbers.entry(p)
+        if let hit = entry.pointee.match(p) { return (hit.id, i + hit.length - 1) }
         var c = self
         try c.scanNumberText()
-        return (strings.internPadded(UnsafeRawPointer(buf + i), c.i - i), c.i)
+        let id = strings.internPadded(p, c.i - i)
+        if buf[c.i] >= 0x20 { entry.pointee = QuotedCache.Entry(p, length: c.i - i + 1, id: id) }
+        return (id, c.i)
     }
 
     /// Scans a JSON number's text; `i` ends after it. Throws underflow when it touches `end`.
@@ -316,18 +392,8 @@ struct Cursor {
         switch first {
         case 0x22: _ = try c.scanString()
         case 0x7B, 0x5B:
-            var depth = 0
-            while true {
-                let b = buf[c.i]
-                if b == 0x22 { _ = try c.scanString(); continue }
-                if b == 0x7B || b == 0x5B { depth += 1 } else if b == 0x7D || b == 0x5D {
-                    depth -= 1
-                    if depth == 0 { return c.i + 1 }
-                } else if b == 0 && c.i >= end {
-                    throw .underflow
-                }
-                c.i += 1
-            }
+            c.i += 1
+            return try c.endOfContainer()
         case 0x74: try c.literal("true")
         case 0x66: try c.literal("false")
         case 0x6E: try c.literal("null")
@@ -336,6 +402,56 @@ struct Cursor {
             try c.scanNumberText()
         }
         return c.i
+    }
+
+    /// The position after the `}` or `]` that closes the object or array `i` is inside. Strings
+    /// are stepped over and brackets counted; nothing else is checked.
+    @inline(__always)
+    func endOfContainer() throws(ScanError) -> Int {
+        var c = self
+        var depth = 1
+        while true {
+            let b = buf[c.i]
+            if b == 0x22 { _ = try c.scanString(); continue }
+            if b == 0x7B || b == 0x5B { depth += 1 } else if b == 0x7D || b == 0x5D {
+                depth -= 1
+                if depth == 0 { return c.i + 1 }
+            } else if b == 0 && c.i >= end {
+                throw .underflow
+            }
+            c.i += 1
+        }
+    }
+
+    /// `endOfContainer` for an object that holds mostly strings and numbers (a flow event, a
+    /// `python_function` event's args): eight bytes at a time to the next quote, bracket or brace;
+    /// a nested object or array is left to `endOfContainer`. (Arrays of shapes and types, with a
+    /// bracket or quote every few bytes, are faster byte by byte.)
+    @inline(__always)
+    func endOfFlatContainer() throws(ScanError) -> Int {
+        var c = self
+        let lows: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        while true {
+            let v = UnsafeRawPointer(buf + c.i).loadUnaligned(as: UInt64.self)
+            // `| 0x20` folds `[` `]` onto `{` `}`; each term flags bytes equal to one target (the
+            // lowest flagged byte is always a real one: borrows only carry upwards).
+            let x = v | 0x2020_2020_2020_2020
+            let q = v ^ 0x2222_2222_2222_2222, open = x ^ 0x7B7B_7B7B_7B7B_7B7B, close = x ^ 0x7D7D_7D7D_7D7D_7D7D
+            let special = (((q &- lows) & ~q) | ((open &- lows) & ~open) | ((close &- lows) & ~close) | ((v &- lows) & ~v)) & highs
+            if special == 0 {
+                c.i += 8
+                continue
+            }
+            c.i += special.trailingZeroBitCount >> 3
+            switch buf[c.i] {
+            case 0x22: _ = try c.scanString()
+            case 0x7D, 0x5D: return c.i + 1
+            case 0x7B, 0x5B: return try c.endOfContainer()
+            default:  // a 0 byte: the one at `end`, or one in the data (not JSON; skipped as before)
+                if c.i >= end { throw .underflow }
+                c.i += 1
+            }
+        }
     }
 
     private mutating func literal(_ word: StaticString) throws(ScanError) {
@@ -369,8 +485,8 @@ struct Separator {
 
         /// The `n` (at most 16) bytes at `p`; matching advances by `advance` bytes.
         init(_ p: UnsafeRawPointer, count n: Int, advance: Int) {
-            lowMask = n >= 8 ? .max : (1 << UInt64(n * 8)) &- 1
-            highMask = n <= 8 ? 0 : n == 16 ? .max : (1 << UInt64((n - 8) * 8)) &- 1
+            lowMask = StringTable.lowBytesMask(n)
+            highMask = n <= 8 ? 0 : StringTable.lowBytesMask(n - 8)
             low = p.loadUnaligned(as: UInt64.self) & lowMask
             high = n > 8 ? p.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & highMask : 0
             length = advance

@@ -150,6 +150,11 @@ final class TraceParser {
                 builder.rank.args.removeLast(builder.rank.args.count - argMark)
                 throw error
             }
+            if event.skipped {
+                builder.rank.args.removeLast(builder.rank.args.count - argMark)
+                builder.countSkipped(event.ph)
+                return cur.i
+            }
             guard TimeRange.contains(event.ts), !event.hasDur || TimeRange.contains(event.ts, plus: event.dur) else {
                 throw Cursor.syntax(Int(event.offset - scan.base), "ts + dur is out of range (more than 146 years from the epoch)")
             }
@@ -285,6 +290,11 @@ final class TraceParser {
             switch key {
             case .ph:
                 event.ph = try firstByte(&cur, c, "ph")
+                // Lean loads read nothing of flow events (no analysis reads flows) but their phase.
+                if argFilter != nil && (event.ph == 0x73 || event.ph == 0x74 || event.ph == 0x66) {
+                    event.skipped = true
+                    return try cur.endOfFlatContainer()
+                }
             case .ts:
                 guard c == 0x2D || (c >= 0x30 && c <= 0x39) else { throw Cursor.syntax(cur.i, "ts must be a number") }
                 event.ts = try cur.parseMicros()
@@ -307,7 +317,10 @@ final class TraceParser {
             case .name:
                 (event.name, cur.i) = c == 0x22 ? try cur.internedString(strings, scan) : try cur.internedScalar(strings, scan)
             case .args:
-                if c == 0x7B && !(argFilter != nil && event.cat == keys.pythonFunction) {
+                if c == 0x7B && argFilter != nil && event.cat == keys.pythonFunction {
+                    cur.i += 1
+                    cur.i = try cur.endOfFlatContainer()
+                } else if c == 0x7B {
                     cur.i = try parseArgs(cur, &event)
                 } else {
                     try cur.skipValue()

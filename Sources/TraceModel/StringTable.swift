@@ -105,8 +105,9 @@ public final class StringTable: @unchecked Sendable {
         (a ^ (b &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(count)) &* 0xBF58_476D_1CE4_E5B9
     }
 
+    /// A mask of the low `n` bytes of a little-endian word (all of them from 8 on).
     @inlinable @inline(__always)
-    static func lowBytesMask(_ n: Int) -> UInt64 {
+    public static func lowBytesMask(_ n: Int) -> UInt64 {
         n >= 8 ? .max : (UInt64(1) << UInt64(n * 8)) &- 1
     }
 

@@ -52,4 +52,26 @@ final class ArgFilterTests: XCTestCase {
         let all = try load(split: false, keys: nil)
         XCTAssertEqual(argKeys(all, "aten::mm"), ["Input Dims", "Input type", "Sequence number"])
     }
+
+    /// Filtered loads skip flow events and `python_function` args unread, objects nested in them
+    /// included, and count the flows; a full load keeps them.
+    func testFilteredLoadsSkipFlowsAndPythonArgs() throws {
+        let text = TestSupport.kineto([[
+            #"{"ph": "s", "id": 1, "pid": 1, "tid": 1, "ts": 1, "cat": "ac2g", "name": "a}c\"2g"}"#,
+            #"{"ph": "f", "id": 1, "pid": 0, "tid": 7, "ts": 2, "cat": "ac2g", "name": "ac2g", "args": {"x": [1, {"y": "}"}]}, "bp": "e"}"#,
+            #"{"ph": "X", "cat": "python_function", "name": "f.py(1): g", "pid": 1, "tid": 1, "ts": 3, "dur": 4, "args": {"Python id": 5, "nested": {"a": ["]"]}, "CallFrom": "x"}}"#,
+            #"{"ph": "X", "cat": "cpu_op", "name": "after", "pid": 1, "tid": 1, "ts": 4, "dur": 1}"#,
+        ].joined(separator: ",\n")])
+        for keys in [nil, Set(["Input Dims"])] {
+            let trace = RankTrace(source: "f.json", rank: 0)
+            let builder = KinetoBuilder(rank: trace, argKeys: keys)
+            try TraceParser(source: MemorySource(Array(text.utf8)), file: "f.json", builder: builder, bufferSize: 32).run()
+            try builder.finish()
+            XCTAssertEqual(trace.flows.count, keys == nil ? 2 : 0)
+            XCTAssertEqual(trace.eventCounts[UInt8(ascii: "s")], 1)
+            XCTAssertEqual(trace.eventCounts[UInt8(ascii: "f")], 1)
+            XCTAssertEqual(argKeys(trace, "f.py(1): g"), keys == nil ? ["Python id", "nested", "CallFrom"] : [])
+            XCTAssertEqual(slices(trace, "after").count, 1)
+        }
+    }
 }

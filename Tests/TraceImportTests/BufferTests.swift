@@ -177,6 +177,36 @@ final class BufferTests: XCTestCase {
         }
     }
 
+    /// Strings and numbers the parser recognises from recent ones (by their bytes and the closing
+    /// quote or ending byte) keep their own ids: prefixes of each other, a shared first word,
+    /// lengths around the 24 bytes an entry holds, escapes, and any buffer size.
+    func testRecentStringsAndNumbersKeepTheirOwnIds() throws {
+        // JSON text of the names (two escaped ones).
+        let names = ["aten::add", "aten::add_", "aten::ad", "aten::addmm", #"aten::add\\"#, #"aten::add\"x"#,
+                     String(repeating: "n", count: 22), String(repeating: "n", count: 23), String(repeating: "n", count: 24),
+                     String(repeating: "n", count: 25), "a", "", "aten::add"]
+        let pids = ["1", "12", "123", "12", "1.5", "-1", "12e1", "\"12\""]
+        var events: [String] = []
+        var expected: [(name: String, pid: String)] = []
+        for i in 0..<60 {
+            let name = names[i % names.count], pid = pids[i % pids.count]
+            let separator = [", ", ",", " ,\n  "][i % 3]
+            events.append(#"{"ph": "X""# + separator + #""name": "\#(name)""# + separator + #""pid": \#(pid)"#
+                          + separator + #""tid": 1, "ts": \#(i), "dur": 0}"#)
+            expected.append((name.replacingOccurrences(of: #"\\"#, with: #"\"#).replacingOccurrences(of: #"\""#, with: #"""#),
+                             pid.replacingOccurrences(of: "\"", with: "")))
+        }
+        let text = "{\"traceEvents\": [" + events.joined(separator: ",\n") + "]}"
+        for size in [16, 37, 100, 4096, 1 << 20] {
+            let t = try parseWithBuffer(Array(text.utf8), bufferSize: size)
+            let got = (0..<t.slices.count).sorted { t.slices.start[$0] < t.slices.start[$1] }.map { i in
+                (t.name(ofSlice: i), t.strings[t.tracks.pid[Int(t.slices.track[i])]])
+            }
+            XCTAssertEqual(got.map(\.0), expected.map(\.name), "buffer \(size)")
+            XCTAssertEqual(got.map(\.1), expected.map(\.pid), "buffer \(size)")
+        }
+    }
+
     /// A control byte where whitespace belongs is an error, also where a learned separator almost
     /// matches.
     func testControlByteBetweenMembers() {
