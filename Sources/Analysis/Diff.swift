@@ -234,74 +234,77 @@ extension Analyzer {
             stepIndex[step.name].map { (index: $0, range: step.start..<step.start + step.dur) }
         }
         guard !windows.isEmpty else { return }
-        func step(of t: Int64) -> Int? {
-            let k = windows.partitionPoint { $0.range.upperBound > t }
-            return k < windows.count && windows[k].range.contains(t) ? k : nil
-        }
         let operatorKeys = operatorKeys(trace)
-        let counted = inclusiveCounted(trace, key: operatorKeys)
         let dims = trace.strings.lookup(Analyzer.inputDimsKey)
-        // Operator keys: (name id, phase) -> row of per-step sums (-1: none yet).
+        // Operator keys: (name id, phase) -> row (-1: none yet); and (row, dims text id) -> shape row.
         let phases = Phase.allCases.count
         var keyIndex = [Int32](repeating: -1, count: trace.strings.count * phases)
         var keyOf: [(name: UInt32, phase: Phase)] = []
-        var sums = StepSums(steps: windows.count)
-        let runSteps = stepIndex.count
-        var callCounts: [Double] = []
-        // The same sums per (operator key, shapes): key index << 32 | dims text id.
         var shapeIndex = IntMap()
         var shapeOf: [UInt64] = []
-        var shapeSums = StepSums(steps: windows.count)
-        // Folded stacks as a tree of (parent node, name id) with self time per node.
+        // Folded stacks: a tree of operator nodes (parent node, name id). A slice's node is its own
+        // when it is an operator, else its parent's (-1 at the top). A node whose path above it has
+        // its name is not counted in inclusive time: the `inclusiveCounted` rule, for name keys.
         var nodeIndex = IntMap()
         var nodes: [(parent: Int32, name: UInt32)] = []
-        var nodeSelf: [Double] = []
-        var stack: [(slice: Int, node: Int32)] = []
-        let selfTime = a.facts.selfTime, gpuInclusive = a.facts.gpuInclusive, phaseOf = a.facts.phase
+        var nodeCounted: [Bool] = []
+        var nodeOf = [Int32](repeating: -1, count: s.count)
+        // Operator slices that start inside a step, with their step, rows and node.
+        var hits: [(slice: Int32, step: Int32, key: Int32, shape: Int32, node: Int32)] = []
         for t in trace.cpuTracks {
-            stack.removeAll()
             var window = 0  // slices come by start, so their step only moves forwards
             for i in trace.tracks.sliceRange[t] {
-                while let top = stack.last, top.slice != Int(s.parent[i]) { stack.removeLast() }
-                let parentNode = stack.last?.node ?? -1
-                guard operatorKeys[i] != .max else {
-                    stack.append((i, parentNode))
+                let p = Int(s.parent[i])
+                let parentNode = p >= 0 ? nodeOf[p] : -1
+                let name = operatorKeys[i]
+                guard name != .max else {
+                    nodeOf[i] = parentNode
                     continue
                 }
-                let nodeKey = UInt64(UInt32(bitPattern: parentNode)) << 32 | UInt64(s.name[i])
-                let node = nodeIndex.value(for: nodeKey, inserting: Int32(nodes.count))
+                let node = nodeIndex.value(for: UInt64(UInt32(bitPattern: parentNode)) << 32 | UInt64(name), inserting: Int32(nodes.count))
                 if node == nodes.count {
-                    nodes.append((parentNode, s.name[i]))
-                    nodeSelf.append(0)
+                    var counted = true
+                    var above = parentNode
+                    while above >= 0 && counted {
+                        counted = nodes[Int(above)].name != name
+                        above = nodes[Int(above)].parent
+                    }
+                    nodes.append((parentNode, name))
+                    nodeCounted.append(counted)
                 }
-                stack.append((i, node))
+                nodeOf[i] = node
                 let start = s.start[i]
                 while window < windows.count && windows[window].range.upperBound <= start { window += 1 }
                 guard window < windows.count && windows[window].range.contains(start) else { continue }
-                let si = window
-                let phase = phaseOf[i]
-                let opKey = Int(s.name[i]) * phases + phase.rawValue
-                var k = Int(keyIndex[opKey])
+                let phase = a.facts.phase[i]
+                let opKey = Int(name) * phases + phase.rawValue
+                var k = keyIndex[opKey]
                 if k < 0 {
-                    k = keyOf.count
-                    keyIndex[opKey] = Int32(k)
-                    keyOf.append((s.name[i], phase))
-                    sums.append()
-                    callCounts.append(0)
+                    k = Int32(keyOf.count)
+                    keyIndex[opKey] = k
+                    keyOf.append((name, phase))
                 }
-                sums.add(k, si, selfTime: selfTime[i], dur: s.dur[i], gpu: gpuInclusive[i], counted: counted[i])
-                nodeSelf[Int(node)] += Double(selfTime[i])
-                callCounts[k] += 1
+                var shape: Int32 = -1
                 if let dims, let v = trace.arg(ofSlice: i, key: dims), !v.isInteger {
                     let pair = UInt64(k) << 32 | UInt64(v.text)
-                    let j = Int(shapeIndex.value(for: pair, inserting: Int32(shapeOf.count)))
-                    if j == shapeOf.count {
-                        shapeOf.append(pair)
-                        shapeSums.append()
-                    }
-                    shapeSums.add(j, si, selfTime: selfTime[i], dur: s.dur[i], gpu: gpuInclusive[i], counted: counted[i])
+                    shape = shapeIndex.value(for: pair, inserting: Int32(shapeOf.count))
+                    if shape == shapeOf.count { shapeOf.append(pair) }
                 }
+                hits.append((Int32(i), Int32(window), k, shape, node))
             }
+        }
+        var sums = StepSums(steps: windows.count, rows: keyOf.count)
+        var shapeSums = StepSums(steps: windows.count, rows: shapeOf.count)
+        var nodeSelf = [Double](repeating: 0, count: nodes.count)
+        var callCounts = [Double](repeating: 0, count: keyOf.count)
+        let selfTime = a.facts.selfTime, gpuInclusive = a.facts.gpuInclusive
+        for h in hits {
+            let i = Int(h.slice), si = Int(h.step), counted = nodeCounted[Int(h.node)]
+            let value = (selfTime: Double(selfTime[i]), total: Double(s.dur[i]), gpu: Double(gpuInclusive[i]))
+            sums.add(Int(h.key), si, value, counted: counted)
+            if h.shape >= 0 { shapeSums.add(Int(h.shape), si, value, counted: counted) }
+            nodeSelf[Int(h.node)] += value.selfTime
+            callCounts[Int(h.key)] += 1
         }
         var normalized: [UInt32: String] = [:]
         func name(_ id: UInt32) -> String {
@@ -312,12 +315,12 @@ extension Analyzer {
         }
         let labels = keyOf.map { name($0.name) + " [" + $0.phase.name + "]" }
         for (k, label) in labels.enumerated() {
-            sums.emit(k, label: label, windows: windows, steps: runSteps, rows.put)
+            sums.emit(k, label: label, windows: windows, steps: stepIndex.count, rows.put)
             calls[label, default: 0] += callCounts[k]
         }
         for (j, pair) in shapeOf.enumerated() {
             let shape = trace.strings[UInt32(truncatingIfNeeded: pair)]
-            shapeSums.emit(j, label: labels[Int(pair >> 32)], windows: windows, steps: runSteps) { rows.putShape($0, shape, $1) }
+            shapeSums.emit(j, label: labels[Int(pair >> 32)], windows: windows, steps: stepIndex.count) { rows.putShape($0, shape, $1) }
         }
         var paths = [String](repeating: "", count: nodes.count)
         for (n, node) in nodes.enumerated() {
@@ -325,47 +328,54 @@ extension Analyzer {
             paths[n] = node.parent < 0 ? name(node.name) : paths[Int(node.parent)] + ";" + name(node.name)
             if nodeSelf[n] != 0 { folded[paths[n], default: 0] += nodeSelf[n] }
         }
+        stepKernels(trace, windows: windows, steps: stepIndex.count) { rows.put(MetricKey(.kernel, name($0)), $1) }
+    }
+
+    /// Per-step total time of each GPU activity name (rows with some time only), by name id.
+    private static func stepKernels(_ trace: RankTrace, windows: [(index: Int, range: Range<Int64>)], steps: Int,
+                                    _ put: (UInt32, [Double]) -> Void) {
+        let s = trace.slices
         var kernelRow = [Int32](repeating: -1, count: trace.strings.count)  // per name id
         var kernelNames: [UInt32] = []
-        var kernelSums: [[Double]] = []
+        var kernelSums: [Double] = []  // row r's value in run step x at r * steps + x
         for i in 0..<s.count where s.kind[i].isGPUActivity {
-            guard let si = step(of: s.start[i]) else { continue }
+            let t = s.start[i]
+            let w = windows.partitionPoint { $0.range.upperBound > t }
+            guard w < windows.count && windows[w].range.contains(t) else { continue }
             let id = s.name[i]
             if kernelRow[Int(id)] < 0 {
                 kernelRow[Int(id)] = Int32(kernelNames.count)
                 kernelNames.append(id)
-                kernelSums.append([Double](repeating: 0, count: runSteps))
+                kernelSums.append(contentsOf: repeatElement(0, count: steps))
             }
-            kernelSums[Int(kernelRow[Int(id)])][windows[si].index] += Double(s.dur[i])
+            kernelSums[Int(kernelRow[Int(id)]) * steps + windows[w].index] += Double(s.dur[i])
         }
-        for (id, row) in zip(kernelNames, kernelSums) where row.contains(where: { $0 != 0 }) {
-            rows.put(MetricKey(.kernel, name(id)), row)
+        for (r, id) in kernelNames.enumerated() {
+            let row = Array(kernelSums[r * steps..<(r + 1) * steps])
+            if row.contains(where: { $0 != 0 }) { put(id, row) }
         }
     }
 
-    /// Per-step self, inclusive and GPU sums of a growing list of operator keys.
+    /// Per-step self, inclusive and GPU sums of a fixed number of rows (operator keys).
     struct StepSums {
         let steps: Int
-        /// Row k's value in step si is at k * steps + si.
-        var selfTime: [Double] = [], total: [Double] = [], gpu: [Double] = []
+        /// Row k's self, inclusive and GPU values in step si are at (3k + 0, 1, 2) * steps + si.
+        var values: [Double]
 
-        init(steps: Int) { self.steps = steps }
-
-        mutating func append() {
-            selfTime.append(contentsOf: repeatElement(0, count: steps))
-            total.append(contentsOf: repeatElement(0, count: steps))
-            gpu.append(contentsOf: repeatElement(0, count: steps))
+        init(steps: Int, rows: Int) {
+            self.steps = steps
+            values = [Double](repeating: 0, count: 3 * rows * steps)
         }
 
         /// Adds a slice's self time to row `k` in step `si`, and its inclusive and GPU times when
         /// `counted`.
         @inline(__always)
-        mutating func add(_ k: Int, _ si: Int, selfTime: Int64, dur: Int64, gpu: Int64, counted: Bool) {
-            let at = k * steps + si
-            self.selfTime[at] += Double(selfTime)
+        mutating func add(_ k: Int, _ si: Int, _ v: (selfTime: Double, total: Double, gpu: Double), counted: Bool) {
+            let at = 3 * k * steps + si
+            values[at] += v.selfTime
             if counted {
-                total[at] += Double(dur)
-                self.gpu[at] += Double(gpu)
+                values[at + steps] += v.total
+                values[at + 2 * steps] += v.gpu
             }
         }
 
@@ -374,22 +384,19 @@ extension Analyzer {
         /// when that is.
         func emit(_ k: Int, label: String, windows: [(index: Int, range: Range<Int64>)], steps: Int,
                   _ put: (MetricKey, [Double]) -> Void) {
-            let base = k * self.steps
-            var timed = false, onGPU = false
-            for si in windows.indices {
-                if selfTime[base + si] != 0 || total[base + si] != 0 { timed = true }
-                if gpu[base + si] != 0 { onGPU = true }
-            }
-            func row(_ values: [Double]) -> [Double] {
+            let base = 3 * k * self.steps
+            func row(_ m: Int) -> [Double] {
                 var r = [Double](repeating: 0, count: steps)
-                for (si, w) in windows.enumerated() { r[w.index] = values[base + si] }
+                for (si, w) in windows.enumerated() { r[w.index] = values[base + m * self.steps + si] }
                 return r
             }
+            let timed = (0..<2 * self.steps).contains { values[base + $0] != 0 }
+            let onGPU = (0..<self.steps).contains { values[base + 2 * self.steps + $0] != 0 }
             if timed {
-                put(MetricKey(.opSelf, label), row(selfTime))
-                put(MetricKey(.opTotal, label), row(total))
+                put(MetricKey(.opSelf, label), row(0))
+                put(MetricKey(.opTotal, label), row(1))
             }
-            if onGPU { put(MetricKey(.opGPU, label), row(gpu)) }
+            if onGPU { put(MetricKey(.opGPU, label), row(2)) }
         }
     }
 
@@ -443,20 +450,23 @@ extension Analyzer {
             default: return options.operatorMinFractionOfStep * stepMedian
             }
         }
-        var rows: [MetricDiff] = []
-        for key in common {
+        // Each metric's test, medians and interval, on all cores.
+        let compared = concurrentMap(common.count) { i in
+            let key = common[i]
             // +1 ns keeps a ratio defined when a step lacks the metric (a zero sample).
-            let b = base.metrics[key]!.map { $0 + 1 }, c = candidate.metrics[key]!.map { $0 + 1 }
-            let test = MannWhitney.test(b, c)
-            let bm = Verdict.median(b) - 1, cm = Verdict.median(c) - 1
+            let b = base.metrics[key]!.map { $0 + 1 }.sorted(), c = candidate.metrics[key]!.map { $0 + 1 }.sorted()
+            let test = MannWhitney.test(sorted: b, c)
+            let bm = Verdict.median(sorted: b), cm = Verdict.median(sorted: c)
             // An operator whose medians both stay under the absolute minimum cannot change by more
             // than it: no interval is computed for it (O(n1 n2) each, for thousands of operators)
             // and its verdict is noise.
-            let small = (key.kind == .opSelf || key.kind == .opTotal) && max(bm, cm) <= minAbsolute(key.kind)
-            rows.append(MetricDiff(key: key, baseMedian: bm, candidateMedian: cm,
-                                   estimate: small ? nil : HodgesLehmann.ratio(base: b, candidate: c, confidence: 1 - options.alpha),
-                                   p: test.p, adjustedP: test.p, verdict: .noise, threshold: options.thresholds[key.kind] ?? 0.1))
+            let small = (key.kind == .opSelf || key.kind == .opTotal) && max(bm - 1, cm - 1) <= minAbsolute(key.kind)
+            let row = MetricDiff(key: key, baseMedian: bm - 1, candidateMedian: cm - 1,
+                                 estimate: small ? nil : HodgesLehmann.ratio(base: b, candidate: c, confidence: 1 - options.alpha),
+                                 p: test.p, adjustedP: test.p, verdict: .noise, threshold: options.thresholds[key.kind] ?? 0.1)
+            return (row: row, change: cm - bm)
         }
+        var rows = compared.map(\.row)
         // Holm over the gate metrics, Benjamini-Hochberg within the operator and kernel families.
         let families: [[Int]] = [
             rows.indices.filter { [.step, .phase, .memory, .exposedComm, .commWait].contains(rows[$0].key.kind) },
@@ -473,13 +483,13 @@ extension Analyzer {
         let decidable = MannWhitney.smallestP(base.steps.count, candidate.steps.count) <= options.alpha
         for i in rows.indices {
             let key = rows[i].key
-            guard rows[i].estimate != nil || key.kind == .step else {
-                rows[i].verdict = decidable ? .noise : .inconclusive
+            guard decidable, let estimate = rows[i].estimate else {
+                // No interval: a step metric with a sample that is not positive, or a small operator.
+                rows[i].verdict = decidable && key.kind != .step ? .noise : .inconclusive
                 continue
             }
-            rows[i].verdict = Verdict.classify(base: base.metrics[key]!.map { $0 + 1 }, candidate: candidate.metrics[key]!.map { $0 + 1 },
-                                               threshold: rows[i].threshold, minAbsolute: minAbsolute(key.kind), alpha: options.alpha,
-                                               adjustedP: rows[i].adjustedP, estimate: rows[i].estimate)
+            rows[i].verdict = Verdict.classify(p: rows[i].adjustedP, estimate: estimate, change: compared[i].change,
+                                               threshold: rows[i].threshold, minAbsolute: minAbsolute(key.kind), alpha: options.alpha)
         }
         let gates = rows.filter { $0.key.kind.gates }
         let verdict: DiffVerdict

@@ -60,24 +60,28 @@ public enum MannWhitney {
     /// Pass `exactLimit: 0` to force the normal approximation, `.max` to use the exact distribution
     /// whenever there are no ties (with ties it is never used). Values must not be NaN.
     public static func test(_ x: [Double], _ y: [Double], exactLimit: Int = MannWhitney.exactLimit) -> MannWhitneyResult {
-        let n1 = x.count, n2 = y.count
-        guard n1 > 0, n2 > 0 else { return MannWhitneyResult(u1: 0, u2: 0, p: 1, method: .insufficient) }
         precondition(!x.contains(where: \.isNaN) && !y.contains(where: \.isNaN), "Mann-Whitney samples must not be NaN")
-        let n = n1 + n2
-        let values = x + y
-        let order = values.indices.sorted { values[$0] < values[$1] }
-        // Mid-ranks: a tie group at sorted positions i...j (0-based) has rank (i + j + 2) / 2.
+        return test(sorted: x.sorted(), y.sorted(), exactLimit: exactLimit)
+    }
+
+    /// `test` of samples sorted ascending.
+    static func test(sorted x: [Double], _ y: [Double], exactLimit: Int = MannWhitney.exactLimit) -> MannWhitneyResult {
+        let n1 = x.count, n2 = y.count, n = n1 + n2
+        guard n1 > 0, n2 > 0 else { return MannWhitneyResult(u1: 0, u2: 0, p: 1, method: .insufficient) }
+        // Mid-ranks: a tie group at merged positions first ..< first + t (0-based) has rank
+        // (2 first + t + 1) / 2. The samples are merged group by group.
         var r1 = 0.0
         var tieTerm = 0.0
-        var i = 0
-        while i < n {
-            var j = i
-            while j + 1 < n, values[order[j + 1]] == values[order[i]] { j += 1 }
-            let rank = Double(i + j + 2) / 2
-            for k in i...j where order[k] < n1 { r1 += rank }
-            let t = Double(j - i + 1)
-            tieTerm += t * t * t - t
-            i = j + 1
+        var i = 0, j = 0
+        while i < n1 || j < n2 {
+            let v = j >= n2 || (i < n1 && x[i] <= y[j]) ? x[i] : y[j]
+            var xi = i, yj = j
+            while xi < n1 && x[xi] == v { xi += 1 }
+            while yj < n2 && y[yj] == v { yj += 1 }
+            let t = (xi - i) + (yj - j)
+            r1 += Double(2 * (i + j) + t + 1) / 2 * Double(xi - i)
+            tieTerm += Double(t) * Double(t) * Double(t) - Double(t)
+            (i, j) = (xi, yj)
         }
         let u1 = r1 - Double(n1) * Double(n1 + 1) / 2
         let u2 = Double(n1) * Double(n2) - u1
@@ -168,11 +172,12 @@ public enum HodgesLehmann {
         guard !base.isEmpty, !candidate.isEmpty, base.allSatisfy(valid), candidate.allSatisfy(valid) else { return nil }
         let n1 = base.count, n2 = candidate.count, m = n1 * n2
         let logBase = base.map { log($0) }
-        var d: [Double] = []
-        d.reserveCapacity(m)
-        for c in candidate {
-            let lc = log(c)
-            for lb in logBase { d.append(lc - lb) }
+        var d = [Double](unsafeUninitializedCapacity: m) { d, count in
+            for (j, c) in candidate.enumerated() {
+                let lc = log(c)
+                for (i, lb) in logBase.enumerated() { d.initializeElement(at: j * n1 + i, to: lc - lb) }
+            }
+            count = m
         }
         let z = StandardNormal.quantile((1 + confidence) / 2)
         let reach = z * (Double(n1 * n2 * (n1 + n2 + 1)) / 12).squareRoot()
@@ -185,7 +190,11 @@ public enum HodgesLehmann {
 
     /// Rearranges `a` so that each of `positions` holds the value sorting would put there
     /// (Hoare's selection, one pass per position over what is right of the previous one).
-    static func select(_ a: inout [Double], at positions: [Int]) {
+    static func select(_ array: inout [Double], at positions: [Int]) {
+        array.withUnsafeMutableBufferPointer { select($0, at: positions) }
+    }
+
+    private static func select(_ a: UnsafeMutableBufferPointer<Double>, at positions: [Int]) {
         var lo = 0
         for p in positions.sorted() where p >= lo {
             var l = lo, r = a.count - 1
@@ -286,17 +295,25 @@ public enum Verdict {
         guard MannWhitney.smallestP(base.count, candidate.count) <= alpha,
               let estimate = known ?? HodgesLehmann.ratio(base: base, candidate: candidate, confidence: 1 - alpha)
         else { return .inconclusive }
-        let p = adjustedP ?? MannWhitney.test(base, candidate).p
+        return classify(p: adjustedP ?? MannWhitney.test(base, candidate).p, estimate: estimate, change: median(candidate) - median(base),
+                        threshold: threshold, minAbsolute: minAbsolute, alpha: alpha)
+    }
+
+    /// `classify` of samples that can be decided, from their p, interval and change of median
+    /// (candidate - base).
+    static func classify(p: Double, estimate: RatioEstimate, change: Double, threshold: Double, minAbsolute: Double,
+                         alpha: Double) -> MetricVerdict {
         guard p <= alpha else { return .noise }
-        let change = median(candidate) - median(base)
         if estimate.lower > 1 + threshold, change > minAbsolute { return .regression }
         if estimate.upper < 1 / (1 + threshold), -change > minAbsolute { return .improvement }
         return .noise
     }
 
     /// The sample median (mean of the two middle values for an even count); the sample is not empty.
-    static func median(_ values: [Double]) -> Double {
-        let s = values.sorted()
+    static func median(_ values: [Double]) -> Double { median(sorted: values.sorted()) }
+
+    /// `median` of a sample sorted ascending.
+    static func median(sorted s: [Double]) -> Double {
         let n = s.count
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2
     }

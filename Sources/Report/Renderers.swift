@@ -512,50 +512,49 @@ extension String {
 
 /// A minimal streaming JSON writer with deterministic output.
 final class JSONWriter {
-    private(set) var output = ""
+    /// The document so far, UTF-8.
+    private(set) var bytes: [UInt8] = []
     private var needsComma = [false]
 
+    /// The document so far.
+    var output: String { String(decoding: bytes, as: UTF8.self) }
+
     private func separator() {
-        if needsComma[needsComma.count - 1] { output += "," }
+        if needsComma[needsComma.count - 1] { bytes.append(0x2C) }
         needsComma[needsComma.count - 1] = true
     }
 
     func key(_ k: String) {
         separator()
-        JSONText.appendQuoted(k, to: &output)
-        output += ":"
+        JSONText.appendQuoted(k, to: &bytes)
+        bytes.append(0x3A)
         needsComma[needsComma.count - 1] = false
     }
 
     private func value(_ text: String) {
         separator()
-        output += text
+        bytes.append(contentsOf: text.utf8)
     }
 
     func string(_ s: String) {
         separator()
-        JSONText.appendQuoted(s, to: &output)
+        JSONText.appendQuoted(s, to: &bytes)
     }
     func int<I: BinaryInteger>(_ v: I) { value(String(v)) }
     func null() { value("null") }
     /// A preformatted JSON number.
     func raw(_ text: String) { value(text) }
 
-    func object(_ body: () -> Void) {
-        separator()
-        output += "{"
-        needsComma.append(false)
-        body()
-        needsComma.removeLast()
-        output += "}"
-    }
+    func object(_ body: () -> Void) { container(0x7B, 0x7D, body) }
 
-    func array(_ body: () -> Void) {
+    func array(_ body: () -> Void) { container(0x5B, 0x5D, body) }
+
+    private func container(_ open: UInt8, _ close: UInt8, _ body: () -> Void) {
         separator()
-        output += "["
+        bytes.append(open)
         needsComma.append(false)
         body()
         needsComma.removeLast()
-        output += "]"
+        bytes.append(close)
     }
 }

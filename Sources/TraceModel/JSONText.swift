@@ -67,33 +67,31 @@ public enum JSONText {
 
     /// `s` as a JSON string literal, with quotes.
     public static func quote(_ s: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
         appendQuoted(s, to: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends `s` as a JSON string literal to `out` (as `quote`, without a temporary).
-    public static func appendQuoted(_ s: String, to out: inout String) {
-        out += "\""
-        defer { out += "\"" }
+    /// Appends `s` as a JSON string literal, UTF-8 encoded, to `out`: `"` and `\` escaped,
+    /// newline, return and tab as `\n` `\r` `\t`, other control characters and DEL as `\u00XX`.
+    public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        out.append(0x22)
+        defer { out.append(0x22) }
         guard s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) else {
-            out += s
+            out.append(contentsOf: s.utf8)
             return
         }
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 || u.value == 0x7F {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
+        // Bytes below 0x80 are whole characters in UTF-8, so escaping byte by byte is exact.
+        for b in s.utf8 {
+            switch b {
+            case 0x22, 0x5C: out += [0x5C, b]
+            case 0x0A: out += [0x5C, UInt8(ascii: "n")]
+            case 0x0D: out += [0x5C, UInt8(ascii: "r")]
+            case 0x09: out += [0x5C, UInt8(ascii: "t")]
+            case 0..<0x20, 0x7F:
+                let hex = Array("0123456789abcdef".utf8)
+                out += [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]]
+            default: out.append(b)
             }
         }
     }

@@ -139,4 +139,27 @@ final class DiffModelTests: XCTestCase {
         XCTAssertEqual(s.shapeMetrics[MetricKey(.opTotal, "aten::mm [\(phase)]")]?["[[8, 64]]"], [20_000, 30_000])
         XCTAssertEqual(s.dropping(SkipSteps.count(1)).shapeMetrics[key]?["[[16, 64]]"], [0])
     }
+
+    /// An operator inside another call of itself (directly or under other operators) adds to
+    /// inclusive time once, as in the report's operator table; the folded stacks keep the nesting.
+    func testInclusiveTimeCountsAnOperatorInsideItselfOnce() throws {
+        let trace = try TestSupport.trace(TestSupport.kineto([
+            x("ProfilerStep#1", "user_annotation", "0", "100", "1", "1", ""),
+            x("aten::add", "cpu_op", "10", "50", "1", "1", ""),
+            x("aten::mul", "cpu_op", "12", "30", "1", "1", ""),
+            x("aten::add", "cpu_op", "15", "10", "1", "1", ""),
+            x("aten::add", "cpu_op", "45", "5", "1", "1", ""),
+            x("aten::add", "cpu_op", "70", "20", "1", "1", ""),
+        ]))
+        let a = Analyzer.analyze(trace, options: AnalysisOptions())
+        let s = Analyzer.samples(run: TraceRun(ranks: [trace]), analyses: [a], memory: [[]], communication: nil)
+        let phase = a.facts.phase[sliceIndex(trace, "aten::mul")].name
+        XCTAssertEqual(s.metrics[MetricKey(.opTotal, "aten::add [\(phase)]")], [70_000])
+        XCTAssertEqual(s.metrics[MetricKey(.opTotal, "aten::mul [\(phase)]")], [30_000])
+        XCTAssertEqual(s.metrics[MetricKey(.opSelf, "aten::add [\(phase)]")], [(50 - 30 - 5 + 10 + 5 + 20) * 1000])
+        XCTAssertEqual(Double(op(a, "aten::add").totalNs), s.metrics[MetricKey(.opTotal, "aten::add [\(phase)]")]?.first)
+        XCTAssertEqual(s.calls["aten::add [\(phase)]"], 4)
+        XCTAssertEqual(s.folded["aten::add;aten::mul;aten::add"], 10_000)
+        XCTAssertEqual(s.folded["aten::add"], 15_000 + 20_000)
+    }
 }
