@@ -59,6 +59,9 @@ struct GPUTimeline: Sendable {
     var devices: [[Activity]] = []
     /// Device index by the pid of its stream tracks.
     var deviceIndex: [UInt32: Int] = [:]
+    /// Per device, the latest end among its activities up to each index (so a window's first
+    /// overlapping activity is found by binary search).
+    var endsSoFar: [[Int64]] = []
     /// Merged intervals of compute kernels per device.
     var computeCover: [[Range<Int64>]] = []
     /// Merged intervals of synchronisation calls on the host.
@@ -103,6 +106,13 @@ struct GPUTimeline: Sendable {
             }
         }
         for d in devices.indices { devices[d].sort { $0.start < $1.start } }
+        endsSoFar = devices.map { list in
+            var latest = Int64.min
+            return list.map { a in
+                latest = max(latest, a.end)
+                return latest
+            }
+        }
         deviceIndex = byDevice
         computeCover = devices.map { list in Analyzer.mergeIntervals(list.filter { $0.kind == .compute }.map { $0.start..<$0.end }) }
         var syncIntervals: [Range<Int64>] = []
@@ -121,17 +131,25 @@ struct GPUTimeline: Sendable {
     /// The breakdown over `window`, summed over devices.
     func breakdown(_ window: Range<Int64>) -> GPUBreakdown {
         var total = GPUBreakdown()
-        for activities in devices where !activities.isEmpty { total += breakdown(activities, window) }
+        for d in devices.indices where !devices[d].isEmpty { total += breakdown(device: d, window) }
         return total
     }
 
-    private func breakdown(_ activities: [Activity], _ window: Range<Int64>) -> GPUBreakdown {
+    private func breakdown(device d: Int, _ window: Range<Int64>) -> GPUBreakdown {
+        let activities = devices[d]
         var b = GPUBreakdown()
-        // Boundary events inside the window: +1/-1 per kind; starts carry their activity.
+        // Boundary events inside the window: +1/-1 per kind; starts carry their activity. Before
+        // `first` every activity ends by the window's start; from the first that starts at its
+        // end on, none overlaps it.
         var events: [(t: Int64, delta: Int, kind: Kind, activity: Int)] = []
-        for (n, a) in activities.enumerated() where a.end > window.lowerBound && a.start < window.upperBound {
-            events.append((max(a.start, window.lowerBound), 1, a.kind, n))
-            events.append((min(a.end, window.upperBound), -1, a.kind, n))
+        var n = endsSoFar[d].partitionPoint { $0 > window.lowerBound }
+        while n < activities.count && activities[n].start < window.upperBound {
+            let a = activities[n]
+            if a.end > window.lowerBound {
+                events.append((max(a.start, window.lowerBound), 1, a.kind, n))
+                events.append((min(a.end, window.upperBound), -1, a.kind, n))
+            }
+            n += 1
         }
         // Ends before starts at the same time, so touching activities leave no zero-length gap.
         events.sort { $0.t != $1.t ? $0.t < $1.t : $0.delta < $1.delta }

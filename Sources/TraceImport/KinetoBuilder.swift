@@ -90,6 +90,8 @@ final class KinetoBuilder {
 
     /// Which args the parser keeps (nil: all).
     let argFilter: ArgFilter?
+    /// Slices read so far; `finish` moves them into `rank.slices`.
+    private let slices: SliceStaging
 
     /// `expectedBytes` (the JSON size, when known) sizes the tables up front, so they are not
     /// copied while growing. `argKeys` (when given) are the args to keep besides the importer's own.
@@ -97,8 +99,8 @@ final class KinetoBuilder {
         self.rank = rank
         keys = WellKnownKeys(rank.strings)
         argFilter = argKeys.map { ArgFilter(keep: $0.union(WellKnownKeys.memoryArgs)) }
+        slices = SliceStaging(capacity: Int(expectedBytes / 400))
         if expectedBytes > 0 {
-            rank.slices.reserveCapacity(Int(expectedBytes / 400))
             rank.args.key.reserveCapacity(Int(expectedBytes / 180))
             rank.args.value.reserveCapacity(Int(expectedBytes / 180))
         }
@@ -202,7 +204,7 @@ final class KinetoBuilder {
         case 0x42:  // B
             guard timestamped(e) else { return }
             let t = track(pid: e.pid, tid: e.tid)
-            openBegins[t, default: []].append(rank.slices.count)
+            openBegins[t, default: []].append(slices.count)
             appendSlice(e, track: t, dur: -1)
         case 0x45:  // E
             dropArgs(e)
@@ -213,7 +215,7 @@ final class KinetoBuilder {
                 rank.warnings.add("unmatched-end", "E event at byte \(e.offset) closes nothing")
                 return
             }
-            rank.slices.dur[open] = max(0, e.ts - rank.slices.start[open])
+            slices.close(open, at: e.ts)
         case 0x69, 0x49:  // i, I
             guard timestamped(e) else { return }
             if e.name == keys.memory { memoryEvent(e) } else {
@@ -241,7 +243,7 @@ final class KinetoBuilder {
         case 0x62:  // b
             guard timestamped(e) else { return }
             let t = asyncTrack(pid: e.pid, cat: e.cat)
-            openAsync[AsyncKey(pid: e.pid, cat: e.cat, id: e.id), default: []].append(rank.slices.count)
+            openAsync[AsyncKey(pid: e.pid, cat: e.cat, id: e.id), default: []].append(slices.count)
             appendSlice(e, track: t, dur: -1)
         case 0x65:  // e
             dropArgs(e)
@@ -252,7 +254,7 @@ final class KinetoBuilder {
                 rank.warnings.add("unmatched-end", "async end at byte \(e.offset) closes nothing")
                 return
             }
-            rank.slices.dur[open] = max(0, e.ts - rank.slices.start[open])
+            slices.close(open, at: e.ts)
         case 0x6E:  // n: an async instant
             guard timestamped(e) else { return }
             rank.instants.ts.append(e.ts)
@@ -287,16 +289,9 @@ final class KinetoBuilder {
 
     @inline(__always)
     private func appendSlice(_ e: RawEvent, track t: UInt32, dur: Int64) {
-        rank.slices.start.append(e.ts)
-        rank.slices.dur.append(dur)
-        rank.slices.name.append(e.name)
-        rank.slices.category.append(e.cat)
-        rank.slices.kind.append(kind(ofCategory: e.cat))
-        rank.slices.track.append(t)
-        rank.slices.correlation.append(e.correlation)
-        rank.slices.externalID.append(e.externalID)
-        rank.slices.argStart.append(UInt32(e.argStart))
-        rank.slices.argCount.append(UInt16(clamping: rank.args.count - e.argStart))
+        slices.append(start: e.ts, dur: dur, name: e.name, category: e.cat, kind: kind(ofCategory: e.cat), track: t,
+                      correlation: e.correlation, externalID: e.externalID, argStart: UInt32(e.argStart),
+                      argCount: UInt16(clamping: rank.args.count - e.argStart))
     }
 
     private func asyncTrack(pid: UInt32, cat: UInt32) -> UInt32 {
@@ -427,22 +422,13 @@ final class KinetoBuilder {
         rank.args.key.append(contentsOf: other.args.key.lazy.map { map[Int($0)] }); other.args.key = []
         rank.args.value.append(contentsOf: other.args.value.lazy.map(remap)); other.args.value = []
 
-        let sliceBase = rank.slices.count
-        rank.slices.start += other.slices.start; other.slices.start = []
-        rank.slices.dur += other.slices.dur; other.slices.dur = []
-        rank.slices.name.append(contentsOf: other.slices.name.lazy.map { map[Int($0)] }); other.slices.name = []
-        rank.slices.category.append(contentsOf: other.slices.category.lazy.map { map[Int($0)] }); other.slices.category = []
-        rank.slices.kind += other.slices.kind; other.slices.kind = []
-        rank.slices.track.append(contentsOf: other.slices.track.lazy.map { trackMap[Int($0)] }); other.slices.track = []
-        rank.slices.correlation += other.slices.correlation; other.slices.correlation = []
-        rank.slices.externalID += other.slices.externalID; other.slices.externalID = []
-        rank.slices.argStart.append(contentsOf: other.slices.argStart.lazy.map { $0 + argBase }); other.slices.argStart = []
-        rank.slices.argCount += other.slices.argCount; other.slices.argCount = []
+        let sliceBase = slices.count
+        slices.append(part.slices, strings: map, tracks: trackMap, argBase: argBase)
 
         for end in part.pendingEnds {
             let t = trackMap[Int(end.track)]
             if let open = openBegins[t]?.popLast() {
-                rank.slices.dur[open] = max(0, end.ts - rank.slices.start[open])
+                slices.close(open, at: end.ts)
             } else {
                 rank.warnings.add("unmatched-end", "E event closes nothing")
             }
@@ -451,7 +437,7 @@ final class KinetoBuilder {
         func remapKey(_ k: AsyncKey) -> AsyncKey { AsyncKey(pid: map[Int(k.pid)], cat: map[Int(k.cat)], id: map[Int(k.id)]) }
         for end in part.pendingAsyncEnds {
             if let open = openAsync[remapKey(end.key)]?.popLast() {
-                rank.slices.dur[open] = max(0, end.ts - rank.slices.start[open])
+                slices.close(open, at: end.ts)
             } else {
                 rank.warnings.add("unmatched-end", "async end closes nothing")
             }
@@ -505,6 +491,7 @@ final class KinetoBuilder {
         for (ph, n) in unknownPhases.sorted(by: { $0.key < $1.key }) {
             rank.warnings.add("unknown-phase", count: n, "phase '\(JSONText.terminalSafe(String(UnicodeScalar(ph))))' skipped")
         }
+        rank.slices = slices.moveToTable()
         let unclosed = openBegins.values.reduce(0) { $0 + $1.count } + openAsync.values.reduce(0) { $0 + $1.count }
         if unclosed > 0 { rank.warnings.add("unclosed-begin", count: unclosed, "B event never closed by an E") }
         try applyTimeBase()

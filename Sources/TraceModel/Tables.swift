@@ -84,13 +84,6 @@ public struct SliceTable: Sendable {
 
     /// End as written (start + dur).
     @inline(__always) public func end(_ i: Int) -> Int64 { start[i] + dur[i] }
-
-    public mutating func reserveCapacity(_ n: Int) {
-        start.reserveCapacity(n); dur.reserveCapacity(n); name.reserveCapacity(n)
-        category.reserveCapacity(n); kind.reserveCapacity(n); track.reserveCapacity(n)
-        correlation.reserveCapacity(n); externalID.reserveCapacity(n)
-        argStart.reserveCapacity(n); argCount.reserveCapacity(n)
-    }
 }
 
 /// Event args as (key, value) pairs. A value is an inline integer or the interned raw JSON text.
