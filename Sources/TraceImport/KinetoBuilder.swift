@@ -491,13 +491,12 @@ final class KinetoBuilder {
         for (ph, n) in unknownPhases.sorted(by: { $0.key < $1.key }) {
             rank.warnings.add("unknown-phase", count: n, "phase '\(JSONText.terminalSafe(String(UnicodeScalar(ph))))' skipped")
         }
-        rank.slices = slices.moveToTable()
         let unclosed = openBegins.values.reduce(0) { $0 + $1.count } + openAsync.values.reduce(0) { $0 + $1.count }
         if unclosed > 0 { rank.warnings.add("unclosed-begin", count: unclosed, "B event never closed by an E") }
         try applyTimeBase()
         classifyTracks()
         let order = sortedOrder()
-        permuteSlices(order)
+        rank.slices = slices.gather(order)
         nest()
         link(originalIndex: order)
     }
@@ -510,16 +509,22 @@ final class KinetoBuilder {
         guard TimeRange.contains(base) else {
             throw ImportError(file: rank.source, message: "baseTimeNanoseconds \(base) is out of range")
         }
-        func shift(_ column: inout [Int64], extra: [Int64]? = nil) throws(ImportError) {
+        func shift(_ column: inout [Int64]) throws(ImportError) {
             for i in column.indices {
                 let t = column[i] + base
-                guard TimeRange.contains(t), extra.map({ TimeRange.contains(t, plus: $0[i]) }) ?? true else {
+                guard TimeRange.contains(t) else {
                     throw ImportError(file: rank.source, message: "baseTimeNanoseconds + ts is out of range (more than 146 years from the epoch)")
                 }
                 column[i] = t
             }
         }
-        try shift(&rank.slices.start, extra: rank.slices.dur.map { max($0, 0) })
+        for i in 0..<slices.count {
+            let t = slices.start[i] + base
+            guard TimeRange.contains(t), TimeRange.contains(t, plus: max(slices.dur[i], 0)) else {
+                throw ImportError(file: rank.source, message: "baseTimeNanoseconds + ts is out of range (more than 146 years from the epoch)")
+            }
+            slices.start[i] = t
+        }
         try shift(&rank.instants.ts)
         try shift(&rank.memory.ts)
         try shift(&rank.counters.ts)
@@ -531,9 +536,9 @@ final class KinetoBuilder {
         var gpu = [Bool](repeating: false, count: n)
         var real = [Bool](repeating: false, count: n)
         var any = [Bool](repeating: false, count: n)
-        for i in 0..<rank.slices.count {
-            let t = Int(rank.slices.track[i])
-            let k = rank.slices.kind[i]
+        for i in 0..<slices.count {
+            let t = Int(slices.track[i])
+            let k = slices.kind[i]
             any[t] = true
             if k.isGPU { gpu[t] = true }
             if k != .trace { real[t] = true }
@@ -546,19 +551,18 @@ final class KinetoBuilder {
     /// Slice indices grouped by track, each group ordered by start, then duration descending, then
     /// file order. Unclosed begins (dur -1) are left out.
     private func sortedOrder() -> [Int32] {
-        let n = rank.slices.count
+        let n = slices.count, start = slices.start, dur = slices.dur, track = slices.track
         var counts = [Int](repeating: 0, count: rank.tracks.count + 1)
-        for i in 0..<n where rank.slices.dur[i] >= 0 { counts[Int(rank.slices.track[i]) + 1] += 1 }
+        for i in 0..<n where dur[i] >= 0 { counts[Int(track[i]) + 1] += 1 }
         for t in 0..<rank.tracks.count { counts[t + 1] += counts[t] }
         var ranges: [Range<Int>] = (0..<rank.tracks.count).map { counts[$0]..<counts[$0 + 1] }
         var order = [Int32](repeating: 0, count: counts[rank.tracks.count])
         var next = counts
-        for i in 0..<n where rank.slices.dur[i] >= 0 {
-            let t = Int(rank.slices.track[i])
+        for i in 0..<n where dur[i] >= 0 {
+            let t = Int(track[i])
             order[next[t]] = Int32(i)
             next[t] += 1
         }
-        let start = rank.slices.start, dur = rank.slices.dur
         @inline(__always) func before(_ a: Int32, _ b: Int32) -> Bool {
             let sa = start[Int(a)], sb = start[Int(b)]
             if sa != sb { return sa < sb }
@@ -578,23 +582,6 @@ final class KinetoBuilder {
         }
         ranges.removeAll()
         return order
-    }
-
-    private func permuteSlices(_ order: [Int32]) {
-        func gather<T>(_ column: [T]) -> [T] { order.map { column[Int($0)] } }
-        var s = rank.slices
-        rank.slices = SliceTable()  // drop the old columns as the new ones are built
-        s.start = gather(s.start)
-        s.dur = gather(s.dur)
-        s.name = gather(s.name)
-        s.category = gather(s.category)
-        s.kind = gather(s.kind)
-        s.track = gather(s.track)
-        s.correlation = gather(s.correlation)
-        s.externalID = gather(s.externalID)
-        s.argStart = gather(s.argStart)
-        s.argCount = gather(s.argCount)
-        rank.slices = s
     }
 
     private func nest() {

@@ -1,17 +1,18 @@
 import TraceModel
 
 /// Slices as the parser appends them: raw columns sharing one count, so appending a slice is ten
-/// stores (a Swift array held by a class checks its uniqueness on every append). `moveToTable`
-/// hands them to the model as `SliceTable` columns when the parse is done.
+/// stores (a Swift array held by a class checks its uniqueness on every append). `gather` hands
+/// them to the model as `SliceTable` columns in the order `KinetoBuilder.finish` sorts them.
 final class SliceStaging {
     private(set) var count = 0
     private var capacity = 0
+    // Columns `finish` reads (and shifts, for `start`) before gathering.
     private(set) var start: UnsafeMutablePointer<Int64>
     private(set) var dur: UnsafeMutablePointer<Int64>
+    private(set) var kind: UnsafeMutablePointer<SliceKind>
+    private(set) var track: UnsafeMutablePointer<UInt32>
     private var name: UnsafeMutablePointer<UInt32>
     private var category: UnsafeMutablePointer<UInt32>
-    private var kind: UnsafeMutablePointer<SliceKind>
-    private var track: UnsafeMutablePointer<UInt32>
     private var correlation: UnsafeMutablePointer<Int64>
     private var externalID: UnsafeMutablePointer<Int64>
     private var argStart: UnsafeMutablePointer<UInt32>
@@ -76,14 +77,21 @@ final class SliceStaging {
         capacity = newCapacity
     }
 
-    /// The slices as model columns (in append order); this staging is left empty.
-    func moveToTable() -> SliceTable {
-        func column<T>(_ p: UnsafeMutablePointer<T>) -> [T] { Array(UnsafeBufferPointer(start: p, count: count)) }
+    /// The slices at `order` (indices) as model columns; each column is freed once gathered, so
+    /// the old and new copies of the table never coexist whole. This staging is left empty.
+    func gather(_ order: [Int32]) -> SliceTable {
+        func column<T>(_ p: inout UnsafeMutablePointer<T>) -> [T] {
+            let source = p
+            let gathered = order.map { source[Int($0)] }
+            p.deallocate()
+            p = .allocate(capacity: 1)
+            return gathered
+        }
         var t = SliceTable()
-        t.start = column(start); t.dur = column(dur); t.name = column(name); t.category = column(category)
-        t.kind = column(kind); t.track = column(track); t.correlation = column(correlation)
-        t.externalID = column(externalID); t.argStart = column(argStart); t.argCount = column(argCount)
-        count = 0
+        t.start = column(&start); t.dur = column(&dur); t.name = column(&name); t.category = column(&category)
+        t.kind = column(&kind); t.track = column(&track); t.correlation = column(&correlation)
+        t.externalID = column(&externalID); t.argStart = column(&argStart); t.argCount = column(&argCount)
+        (count, capacity) = (0, 1)
         return t
     }
 }

@@ -10,7 +10,9 @@ public struct ImportOptions: Sendable {
     /// metadata events); nil keeps every arg. Dropping the rest skips interning their values,
     /// for callers that read only a few args (`stepscope diff`). Such a load also skips the args
     /// of `python_function` events unread (their slices then have no args, correlation or
-    /// External id: Kineto writes none there, and no operator or flow rule reads them).
+    /// External id: Kineto writes none there, and no operator or flow rule reads them), and flow
+    /// events after their `ph` (counted in `eventCounts`, but `flows` stays empty: the analyses
+    /// link GPU activity by correlation and External id args, not by flows).
     public var argKeys: Set<String>?
     /// Cores this load may use (default: all); with one, a file is not split in two.
     public var cores: Int?
