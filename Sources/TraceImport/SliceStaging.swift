@@ -28,9 +28,7 @@ final class SliceStaging {
         (argStart, argCount) = (.allocate(capacity: self.capacity), .allocate(capacity: self.capacity))
     }
 
-    deinit { release() }
-
-    private func release() {
+    deinit {
         start.deallocate(); dur.deallocate(); name.deallocate(); category.deallocate(); kind.deallocate()
         track.deallocate(); correlation.deallocate(); externalID.deallocate(); argStart.deallocate(); argCount.deallocate()
     }
