@@ -138,9 +138,9 @@ struct GPUTimeline: Sendable {
     private func breakdown(device d: Int, _ window: Range<Int64>) -> GPUBreakdown {
         let activities = devices[d]
         var b = GPUBreakdown()
-        // Boundary events inside the window: +1/-1 per kind; starts carry their activity. Before
-        // `first` every activity ends by the window's start; from the first that starts at its
-        // end on, none overlaps it.
+        // Boundary events inside the window: +1/-1 per kind; starts carry their activity. Every
+        // activity before the binary search's index ends by the window's start; from the first
+        // that starts at the window's end on, none overlaps it.
         var events: [(t: Int64, delta: Int, kind: Kind, activity: Int)] = []
         var n = endsSoFar[d].partitionPoint { $0 > window.lowerBound }
         while n < activities.count && activities[n].start < window.upperBound {

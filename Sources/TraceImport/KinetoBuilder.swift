@@ -90,7 +90,7 @@ final class KinetoBuilder {
 
     /// Which args the parser keeps (nil: all).
     let argFilter: ArgFilter?
-    /// Slices read so far; `finish` moves them into `rank.slices`.
+    /// Slices read so far; `finish` gathers them into `rank.slices` in track order.
     private let slices: SliceStaging
 
     /// `expectedBytes` (the JSON size, when known) sizes the tables up front, so they are not
@@ -509,22 +509,18 @@ final class KinetoBuilder {
         guard TimeRange.contains(base) else {
             throw ImportError(file: rank.source, message: "baseTimeNanoseconds \(base) is out of range")
         }
-        func shift(_ column: inout [Int64]) throws(ImportError) {
-            for i in column.indices {
-                let t = column[i] + base
-                guard TimeRange.contains(t) else {
-                    throw ImportError(file: rank.source, message: "baseTimeNanoseconds + ts is out of range (more than 146 years from the epoch)")
-                }
-                column[i] = t
-            }
-        }
-        for i in 0..<slices.count {
-            let t = slices.start[i] + base
-            guard TimeRange.contains(t), TimeRange.contains(t, plus: max(slices.dur[i], 0)) else {
+        /// `ts + base`, which (and whose end `dur` later) must stay in range.
+        func shifted(_ ts: Int64, dur: Int64 = 0) throws(ImportError) -> Int64 {
+            let t = ts + base
+            guard TimeRange.contains(t), TimeRange.contains(t, plus: max(dur, 0)) else {
                 throw ImportError(file: rank.source, message: "baseTimeNanoseconds + ts is out of range (more than 146 years from the epoch)")
             }
-            slices.start[i] = t
+            return t
         }
+        func shift(_ column: inout [Int64]) throws(ImportError) {
+            for i in column.indices { column[i] = try shifted(column[i]) }
+        }
+        for i in 0..<slices.count { slices.start[i] = try shifted(slices.start[i], dur: slices.dur[i]) }
         try shift(&rank.instants.ts)
         try shift(&rank.memory.ts)
         try shift(&rank.counters.ts)

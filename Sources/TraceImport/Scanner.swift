@@ -220,14 +220,11 @@ struct Cursor {
         var escaped = false
         while true {
             // Eight bytes at a time up to the first quote, backslash or control byte (the 0 at
-            // `end` is one, so this stops there; the padding keeps the load in bounds). The
-            // lowest flagged byte is always a real one: borrows only carry upwards.
+            // `end` is one, so this stops there; the padding keeps the load in bounds).
             while true {
                 let v = UnsafeRawPointer(buf + j).loadUnaligned(as: UInt64.self)
-                let lows: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-                let q = v ^ 0x2222_2222_2222_2222
-                let b = v ^ 0x5C5C_5C5C_5C5C_5C5C
-                let special = (((q &- lows) & ~q) | ((b &- lows) & ~b) | ((v &- 0x2020_2020_2020_2020) & ~v)) & highs
+                let control = (v &- 0x2020_2020_2020_2020) & ~v & 0x8080_8080_8080_8080  // bytes below 0x20
+                let special = Self.zeroBytes(v ^ 0x2222_2222_2222_2222) | Self.zeroBytes(v ^ 0x5C5C_5C5C_5C5C_5C5C) | control
                 if special != 0 {
                     j += special.trailingZeroBitCount >> 3
                     break
@@ -404,6 +401,12 @@ struct Cursor {
         return c.i
     }
 
+    /// The high bit of each 0 byte of `v` (XOR a word with a repeated byte to find that byte). The
+    /// lowest flagged byte is always a real one (borrows only carry upwards), so OR-ed terms stop
+    /// at the first byte any of them flags.
+    @inline(__always)
+    static func zeroBytes(_ v: UInt64) -> UInt64 { (v &- 0x0101_0101_0101_0101) & ~v & 0x8080_8080_8080_8080 }
+
     /// The position after the `}` or `]` that closes the object or array `i` is inside. Strings
     /// are stepped over and brackets counted; nothing else is checked.
     @inline(__always)
@@ -430,14 +433,12 @@ struct Cursor {
     @inline(__always)
     func endOfFlatContainer() throws(ScanError) -> Int {
         var c = self
-        let lows: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
         while true {
             let v = UnsafeRawPointer(buf + c.i).loadUnaligned(as: UInt64.self)
-            // `| 0x20` folds `[` `]` onto `{` `}`; each term flags bytes equal to one target (the
-            // lowest flagged byte is always a real one: borrows only carry upwards).
+            // `| 0x20` folds `[` `]` onto `{` `}`; each term flags the bytes equal to one target.
             let x = v | 0x2020_2020_2020_2020
-            let q = v ^ 0x2222_2222_2222_2222, open = x ^ 0x7B7B_7B7B_7B7B_7B7B, close = x ^ 0x7D7D_7D7D_7D7D_7D7D
-            let special = (((q &- lows) & ~q) | ((open &- lows) & ~open) | ((close &- lows) & ~close) | ((v &- lows) & ~v)) & highs
+            let special = Self.zeroBytes(v ^ 0x2222_2222_2222_2222) | Self.zeroBytes(x ^ 0x7B7B_7B7B_7B7B_7B7B)
+                | Self.zeroBytes(x ^ 0x7D7D_7D7D_7D7D_7D7D) | Self.zeroBytes(v)
             if special == 0 {
                 c.i += 8
                 continue
