@@ -1,5 +1,3 @@
-import TraceModel
-
 /// A parsed JSON value, for the small top-level members (`distributedInfo`, `deviceProperties`).
 /// Numbers keep their text so integers stay exact.
 public indirect enum JSONValue: Equatable, Sendable {
@@ -67,6 +65,10 @@ public indirect enum JSONValue: Equatable, Sendable {
 public struct JSONValueError: Error, Equatable {
     public var offset: Int
     public var message: String
+    public init(offset: Int, message: String) {
+        self.offset = offset
+        self.message = message
+    }
 }
 
 private struct JSONValueParser {
