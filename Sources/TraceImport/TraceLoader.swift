@@ -11,8 +11,8 @@ public struct ImportOptions: Sendable {
     /// for callers that read only a few args (`stepscope diff`). Such a load also skips the args
     /// of `python_function` events unread (their slices then have no args, correlation or
     /// External id: Kineto writes none there, and no operator or flow rule reads them), and flow
-    /// events after their `ph` (counted in `eventCounts`, but `flows` stays empty: the analyses
-    /// link GPU activity by correlation and External id args, not by flows).
+    /// events after their `ph` (counted in `eventCounts`, as in every load: the model keeps no flows,
+    /// since device activity is linked by correlation and External id args).
     public var argKeys: Set<String>?
     /// Cores this load may use (default: all); with one, a file is not split in two.
     public var cores: Int?
@@ -97,8 +97,8 @@ public enum TraceLoader {
         DispatchQueue.global().async(group: group) { second.run() }
         // Sized for the whole file: the second half is appended without regrowing (untouched
         // reserved pages cost no memory).
-        let builder = KinetoBuilder(rank: trace, expectedBytes: file.size, argKeys: options.argKeys)
-        let parser = TraceParser(source: file, file: path, builder: builder)
+        let decoder = KinetoDecoder(builder: TimelineBuilder(rank: trace, expectedBytes: file.size), argKeys: options.argKeys)
+        let parser = TraceParser(source: file, file: path, decoder: decoder)
         parser.stopAt = split.offset
         if let progress { parser.progress = { progress(path, $0, $1) } }
         let firstResult: Result<Void, ImportError>
@@ -109,13 +109,13 @@ public enum TraceLoader {
             switch second.result {
             case let .failure(e)?: throw e
             case let .success(part)?:
-                do { try builder.absorb(part) } catch let e as ImportError { throw e } catch {
+                do { try decoder.absorb(part) } catch let e as ImportError { throw e } catch {
                     throw ImportError(file: path, message: "invalid top-level member after the events")
                 }
             case nil: throw ImportError(file: path, message: "second half not parsed")
             }
         }
-        try builder.finish()
+        try decoder.finish()
     }
 
     /// The second half of a split file, parsed on another thread.
@@ -125,7 +125,7 @@ public enum TraceLoader {
         let rank: Int
         let progress: Progress?
         let options: ImportOptions
-        var result: Result<KinetoBuilder, ImportError>?
+        var result: Result<KinetoDecoder, ImportError>?
 
         init(path: String, split: (offset: Int64, bareArray: Bool), rank: Int, progress: Progress?, options: ImportOptions) {
             self.path = path
@@ -139,13 +139,13 @@ public enum TraceLoader {
             do throws(ImportError) {
                 let file = try FileSource(path: path, offset: split.offset)
                 defer { file.close() }
-                let builder = KinetoBuilder(rank: RankTrace(source: path, rank: rank), expectedBytes: file.size - split.offset,
-                                            argKeys: options.argKeys)
+                let builder = TimelineBuilder(rank: RankTrace(source: path, rank: rank), expectedBytes: file.size - split.offset)
                 builder.isContinuation = true
-                let parser = TraceParser(source: file, file: path, builder: builder, continuationAt: split.offset, bareArray: split.bareArray)
+                let decoder = KinetoDecoder(builder: builder, argKeys: options.argKeys)
+                let parser = TraceParser(source: file, file: path, decoder: decoder, continuationAt: split.offset, bareArray: split.bareArray)
                 if let progress { parser.progress = { [path] in progress(path, $0, $1) } }
                 try parser.run()
-                result = .success(builder)
+                result = .success(decoder)
             } catch {
                 result = .failure(error)
             }
@@ -169,11 +169,11 @@ public enum TraceLoader {
 
     static func parse(source: any ByteSource, name: String, into trace: RankTrace, expectedBytes: Int64 = 0,
                       progress: Progress?, options: ImportOptions) throws(ImportError) {
-        let builder = KinetoBuilder(rank: trace, expectedBytes: expectedBytes, argKeys: options.argKeys)
-        let parser = TraceParser(source: source, file: name, builder: builder)
+        let decoder = KinetoDecoder(builder: TimelineBuilder(rank: trace, expectedBytes: expectedBytes), argKeys: options.argKeys)
+        let parser = TraceParser(source: source, file: name, decoder: decoder)
         if let progress { parser.progress = { progress(name, $0, $1) } }
         try parser.run()
-        try builder.finish()
+        try decoder.finish()
     }
 
     /// Loads paths (files or directories of trace files) as one run, up to `jobs` files at a time

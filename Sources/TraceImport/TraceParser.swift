@@ -1,14 +1,15 @@
 import TraceModel
 
 /// Streams a Chrome-trace JSON document (object with `traceEvents`, or a bare array that may lack
-/// its closing `]`) through a `KinetoBuilder`, one event at a time, in a bounded buffer.
+/// its closing `]`) into a `KinetoDecoder`, one event at a time, in a bounded buffer: the tokenizer of
+/// every Chrome-trace source.
 final class TraceParser {
     private let scan: ScanBuffer
-    private let builder: KinetoBuilder
+    private let decoder: KinetoDecoder
+    private let builder: TimelineBuilder
     private let file: String
     private let strings: StringTable
     private let keys: WellKnownKeys
-    private var argFilter: ArgFilter?
     private let keyTable = TraceParser.makeKeyTable()
     private var eventOpen = Separator(), eventNext = Separator(), argsOpen = Separator(), argsNext = Separator()
 
@@ -28,7 +29,7 @@ final class TraceParser {
 
     /// `continuationOf` starts the parser inside the events array at input offset `base` (the
     /// second part of a split file); `bareArray` says which form the document has.
-    init(source: any ByteSource, file: String, builder: KinetoBuilder, bufferSize: Int = 8 << 20,
+    init(source: any ByteSource, file: String, decoder: KinetoDecoder, bufferSize: Int = 8 << 20,
          continuationAt base: Int64? = nil, bareArray: Bool = false) {
         scan = ScanBuffer(source: source, capacity: bufferSize, base: base ?? 0)
         reportedBytes = base ?? 0  // a continuation's file starts at its offset
@@ -36,11 +37,11 @@ final class TraceParser {
             state = .events
             self.bareArray = bareArray
         }
-        self.builder = builder
+        self.decoder = decoder
+        builder = decoder.builder
         self.file = file
         strings = builder.rank.strings
-        keys = builder.keys
-        argFilter = builder.argFilter
+        keys = decoder.keys
     }
 
     deinit { keyTable.deallocate() }
@@ -55,7 +56,7 @@ final class TraceParser {
     private func reportProgress() {
         guard let progress else { return }
         // The first half of a split file reads past its stop; its bytes end there.
-        let bytes = min(scan.bytesConsumed, stopAt), events = builder.eventsConsumed
+        let bytes = min(scan.bytesConsumed, stopAt), events = decoder.eventsConsumed
         progress(bytes - reportedBytes, events - reportedEvents)
         reportedBytes = bytes
         reportedEvents = events
@@ -142,23 +143,23 @@ final class TraceParser {
                 if here == stopAt { state = .stopped; return cur.i }
                 missedStop = true
             }
-            let argMark = builder.rank.args.count
+            let argMark = builder.argMark
             var event = RawEvent()
             do {
                 cur.i = try parseEvent(cur, &event)
             } catch {
-                builder.rank.args.removeLast(builder.rank.args.count - argMark)
+                builder.discardArgs(from: argMark)
                 throw error
             }
             if event.skipped {
-                builder.rank.args.removeLast(builder.rank.args.count - argMark)
-                builder.countSkipped(event.ph)
+                builder.discardArgs(from: argMark)
+                decoder.countSkipped(event.ph)
                 return cur.i
             }
             guard TimeRange.contains(event.ts), !event.hasDur || TimeRange.contains(event.ts, plus: event.dur) else {
                 throw Cursor.syntax(Int(event.offset - scan.base), "ts + dur is out of range (more than 146 years from the epoch)")
             }
-            builder.consume(&event)
+            decoder.consume(&event)
         case .afterEvents:
             if try cur.nextMember(close: 0x7D) { state = .topObject } else { state = .done }
         case .done, .stopped:
@@ -188,7 +189,7 @@ final class TraceParser {
         let text = Array(UnsafeBufferPointer(start: cur.buf + valueStart, count: cur.i - valueStart))
         let more = try cur.nextMember(close: 0x7D)
         do {
-            try builder.topLevel(name, text)
+            try decoder.topLevel(name, text)
         } catch let e as JSONValueError {
             throw Cursor.syntax(valueStart + e.offset, "in \(name): \(e.message)")
         } catch {
@@ -280,7 +281,7 @@ final class TraceParser {
     private func parseEvent(_ start: Cursor, _ event: inout RawEvent) throws(ScanError) -> Int {
         var cur = start
         event.offset = scan.base + Int64(cur.i)
-        event.argStart = builder.rank.args.count
+        event.argStart = builder.argMark
         cur.i += 1
         guard var c = try firstMember(&cur, &eventOpen) else { return cur.i }
         while true {
@@ -290,8 +291,7 @@ final class TraceParser {
             switch key {
             case .ph:
                 event.ph = try firstByte(&cur, c, "ph")
-                // Lean loads read nothing of flow events (no analysis reads flows) but their phase.
-                if argFilter != nil && (event.ph == 0x73 || event.ph == 0x74 || event.ph == 0x66) {
+                if decoder.skipsAfterPhase(event.ph) {
                     event.skipped = true
                     return try cur.endOfFlatContainer()
                 }
@@ -317,7 +317,7 @@ final class TraceParser {
             case .name:
                 (event.name, cur.i) = c == 0x22 ? try cur.internedString(strings, scan) : try cur.internedScalar(strings, scan)
             case .args:
-                if c == 0x7B && argFilter != nil && event.cat == keys.pythonFunction {
+                if c == 0x7B && decoder.skipsArgs(category: event.cat) {
                     cur.i += 1
                     cur.i = try cur.endOfFlatContainer()
                 } else if c == 0x7B {
@@ -385,8 +385,8 @@ final class TraceParser {
         // Filtered loads drop other args unread, but keep every arg of counters and metadata (and
         // of events whose `ph` comes after their args). Class references are read once here, not
         // retained and released per arg.
-        let filtered = argFilter != nil && event.ph != 0x43 && event.ph != 0x4D && event.ph != 0
-        let rank = builder.rank, strings = strings, scan = scan
+        let filtered = decoder.filtersArgs(ofPhase: event.ph)
+        let builder = builder, decoder = decoder, strings = strings, scan = scan
         while true {
             guard c == 0x22 else { throw Cursor.syntax(cur.i, "expected a member name") }
             let key: UInt32
@@ -396,7 +396,7 @@ final class TraceParser {
             if special, key == keys.correlation || key == keys.externalID || key == keys.externalIDLower,
                let v = try cur.parseSmallInteger() {
                 if key == keys.correlation { event.correlation = v } else { event.externalID = v }
-            } else if special && (key == keys.evIdx || key == keys.recordFunctionID) || filtered && !argFilter!.keeps(key, strings) {
+            } else if special && decoder.isBookkeeping(key) || filtered && !decoder.keepsInLeanLoad(key) {
                 try cur.skipValue()
             } else {
                 let value: ArgValue
@@ -407,8 +407,7 @@ final class TraceParser {
                     try cur.skipValue()
                     value = ArgValue(text: strings.internPadded(UnsafeRawPointer(cur.buf + start), cur.i - start))
                 }
-                rank.args.key.append(key)
-                rank.args.value.append(value)
+                builder.appendArg(key: key, value: value)
             }
             guard let next = try nextMember(&cur, &argsNext) else { break }
             c = next

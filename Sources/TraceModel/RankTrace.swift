@@ -11,11 +11,10 @@ public final class RankTrace: @unchecked Sendable {
     public var instants = InstantTable()
     public var memory = MemoryTable()
     public var counters = CounterTable()
-    public var flows = FlowTable()
     public var processes: [ProcessInfo] = []
     public var metadata = TraceMetadata()
     public var warnings = Warnings()
-    /// Raw events seen per phase letter (all events, kept or not).
+    /// Raw events seen per phase letter (all events, kept or not: flow events are only counted).
     public var eventCounts: [UInt8: Int] = [:]
 
     public init(source: String, rank: Int, strings: StringTable = StringTable()) {

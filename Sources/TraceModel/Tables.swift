@@ -93,9 +93,11 @@ public struct ArgTable: Sendable {
     public init() {}
     public var count: Int { key.count }
 
-    public mutating func removeLast(_ n: Int) {
-        key.removeLast(n)
-        value.removeLast(n)
+    /// Appends `other`'s rows with keys and text values mapped by `remap`; `other` is emptied.
+    public mutating func append(contentsOf other: inout ArgTable, remap: RowRemap) {
+        key.append(contentsOf: other.key.lazy.map { remap.strings[Int($0)] }); other.key = []
+        value.append(contentsOf: other.value.lazy.map { $0.isInteger ? $0 : ArgValue(text: remap.strings[Int($0.text)]) })
+        other.value = []
     }
 }
 
@@ -122,6 +124,22 @@ public struct InstantTable: Sendable {
     public var argCount: [UInt16] = []
     public init() {}
     public var count: Int { ts.count }
+
+    /// Appends `other`'s rows with ids, tracks and arg positions mapped by `remap`; `other` is emptied.
+    public mutating func append(contentsOf other: inout InstantTable, remap: RowRemap) {
+        ts += other.ts
+        track.append(contentsOf: other.track.lazy.map { remap.tracks[Int($0)] })
+        name.append(contentsOf: other.name.lazy.map { remap.strings[Int($0)] })
+        scope += other.scope
+        argStart.append(contentsOf: other.argStart.lazy.map { $0 + remap.argBase })
+        argCount += other.argCount
+        other = InstantTable()
+    }
+
+    /// Applies `shift` to every time.
+    public mutating func shiftTimes<E: Error>(_ shift: (Int64) throws(E) -> Int64) throws(E) {
+        for i in ts.indices { ts[i] = try shift(ts[i]) }
+    }
 }
 
 /// `[memory]` events: one allocation (bytes > 0) or free (bytes < 0) each.
@@ -136,6 +154,24 @@ public struct MemoryTable: Sendable {
     public var deviceID: [Int16] = []
     public init() {}
     public var count: Int { ts.count }
+
+    /// Appends `other`'s rows with tracks mapped by `remap`; `other` is emptied.
+    public mutating func append(contentsOf other: inout MemoryTable, remap: RowRemap) {
+        ts += other.ts
+        track.append(contentsOf: other.track.lazy.map { remap.tracks[Int($0)] })
+        bytes += other.bytes
+        totalAllocated += other.totalAllocated
+        totalReserved += other.totalReserved
+        addr += other.addr
+        deviceType += other.deviceType
+        deviceID += other.deviceID
+        other = MemoryTable()
+    }
+
+    /// Applies `shift` to every time.
+    public mutating func shiftTimes<E: Error>(_ shift: (Int64) throws(E) -> Int64) throws(E) {
+        for i in ts.indices { ts[i] = try shift(ts[i]) }
+    }
 }
 
 /// Counter samples (`C` events): one row per (event, series).
@@ -148,19 +184,35 @@ public struct CounterTable: Sendable {
     public var value: [Double] = []
     public init() {}
     public var count: Int { ts.count }
+
+    /// Appends `other`'s rows with ids mapped by `remap`; `other` is emptied.
+    public mutating func append(contentsOf other: inout CounterTable, remap: RowRemap) {
+        ts += other.ts
+        pid.append(contentsOf: other.pid.lazy.map { remap.strings[Int($0)] })
+        name.append(contentsOf: other.name.lazy.map { remap.strings[Int($0)] })
+        series.append(contentsOf: other.series.lazy.map { remap.strings[Int($0)] })
+        value += other.value
+        other = CounterTable()
+    }
+
+    /// Applies `shift` to every time.
+    public mutating func shiftTimes<E: Error>(_ shift: (Int64) throws(E) -> Int64) throws(E) {
+        for i in ts.indices { ts[i] = try shift(ts[i]) }
+    }
 }
 
-/// Flow events (`s`, `t`, `f`): arrows between slices, e.g. `ac2g` launches and `fwdbwd` links.
-public struct FlowTable: Sendable {
-    public var ts: [Int64] = []
-    public var track: [UInt32] = []
-    /// Flow id text (interned).
-    public var id: [UInt32] = []
-    public var category: [UInt32] = []
-    /// Phase letter: s, t or f.
-    public var phase: [UInt8] = []
-    /// Binding point: `e` (enclosing slice) or `n` (next slice).
-    public var bindingPoint: [UInt8] = []
-    public init() {}
-    public var count: Int { ts.count }
+/// How rows of one partial trace map into another when the two are merged (the halves of a split
+/// parse): string ids, track ids and the offset of the appended args.
+public struct RowRemap {
+    /// New string id per old string id.
+    public var strings: [UInt32]
+    /// New track per old track.
+    public var tracks: [UInt32]
+    /// Where the appended args begin in the merged arg table.
+    public var argBase: UInt32
+    public init(strings: [UInt32], tracks: [UInt32], argBase: UInt32) {
+        self.strings = strings
+        self.tracks = tracks
+        self.argBase = argBase
+    }
 }

@@ -28,10 +28,10 @@ func importError(_ json: String, name: String = "test.json", file: StaticString 
 /// Parses `bytes` with the internal parser and a buffer of `bufferSize` bytes.
 func parseWithBuffer(_ bytes: [UInt8], bufferSize: Int, name: String = "buf.json") throws(ImportError) -> RankTrace {
     let trace = RankTrace(source: name, rank: 0)
-    let builder = KinetoBuilder(rank: trace)
-    let parser = TraceParser(source: MemorySource(bytes), file: name, builder: builder, bufferSize: bufferSize)
+    let decoder = KinetoDecoder(builder: TimelineBuilder(rank: trace))
+    let parser = TraceParser(source: MemorySource(bytes), file: name, decoder: decoder, bufferSize: bufferSize)
     try parser.run()
-    try builder.finish()
+    try decoder.finish()
     return trace
 }
 
@@ -82,9 +82,6 @@ func dump(_ t: RankTrace) -> String {
     }
     for i in 0..<t.counters.count {
         out += "counter \(s[t.counters.name[i]]) \(s[t.counters.series[i]]) \(t.counters.ts[i]) pid=\(s[t.counters.pid[i]]) \(t.counters.value[i])\n"
-    }
-    for i in 0..<t.flows.count {
-        out += "flow \(t.flows.ts[i]) t=\(t.flows.track[i]) id=\(s[t.flows.id[i]]) cat=\(s[t.flows.category[i]]) ph=\(t.flows.phase[i]) bp=\(t.flows.bindingPoint[i])\n"
     }
     for p in t.processes { out += "process \(s[p.pid]) \(s[p.name]) \(s[p.labels]) \(p.sortIndex)\n" }
     for w in t.warnings.entries { out += "warning \(w.code) \(w.count) \(w.example)\n" }

@@ -150,7 +150,6 @@ final class TimestampImportTests: XCTestCase {
             XCTAssertEqual(t.instants.ts, [base + 11_000])
             XCTAssertEqual(t.memory.ts, [base + 12_000])
             XCTAssertEqual(t.counters.ts, [base + 13_000])
-            XCTAssertEqual(t.flows.ts, [base + 14_000])
             XCTAssertEqual(t.timeBounds?.start, base + 10_000)
             XCTAssertEqual(t.timeBounds?.end, base + 15_000)
         }

@@ -2,7 +2,7 @@ import TraceModel
 
 /// Slices as the parser appends them: raw columns sharing one count, so appending a slice is ten
 /// stores (a Swift array held by a class checks its uniqueness on every append). `gather` hands
-/// them to the model as `SliceTable` columns in the order `KinetoBuilder.finish` sorts them.
+/// them to the model as `SliceTable` columns in the order `TimelineBuilder.finish` sorts them.
 final class SliceStaging {
     private(set) var count = 0
     private var capacity = 0
@@ -49,7 +49,8 @@ final class SliceStaging {
 
     /// Appends `other`'s slices with their string ids, tracks and arg positions mapped into this
     /// trace's (the second part of a split file); `other` is emptied.
-    func append(_ other: SliceStaging, strings map: [UInt32], tracks trackMap: [UInt32], argBase: UInt32) {
+    func append(_ other: SliceStaging, remap: RowRemap) {
+        let map = remap.strings, trackMap = remap.tracks, argBase = remap.argBase
         if count + other.count > capacity { grow(to: count + other.count) }
         for j in 0..<other.count {
             let i = count + j

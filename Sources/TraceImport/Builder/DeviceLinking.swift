@@ -1,0 +1,97 @@
+import TraceModel
+
+// Linking device activity to the host call that launched it, shared by every source: by
+// `correlation` (runtime and driver launches), else by `External id` (the operator).
+extension TimelineBuilder {
+    /// Sets `launcher` for every device activity; `originalIndex` maps sorted slices to input order
+    /// (the earliest, outermost operator of an External id wins).
+    func link(originalIndex: [Int32]) {
+        let s = rank.slices, trackKinds = rank.tracks.kind
+        let n = s.count
+        var steps = StepNames(rank.strings)
+        var hasGPU = false
+        // The launches (by correlation) and ops (by External id) GPU activity can link to.
+        var launches: [Int32] = [], ops: [Int32] = []
+        for i in 0..<n {
+            let k = s.kind[i]
+            if k.isGPUActivity { hasGPU = true; continue }
+            guard trackKinds[Int(s.track[i])] == .cpuThread else { continue }
+            if k.isLaunch, s.correlation[i] >= 0 { launches.append(Int32(i)) }
+            if s.externalID[i] >= 0, k == .cpuOp || k.isLaunch || k == .userAnnotation, !steps.contains(s.name[i]) {
+                ops.append(Int32(i))
+            }
+        }
+        var byCorrelation = IDIndex(launches.lazy.map { s.correlation[Int($0)] })
+        for i in launches { _ = byCorrelation.value(for: s.correlation[Int(i)], inserting: i) }
+        var byExternalID = IDIndex(ops.lazy.map { s.externalID[Int($0)] })
+        for i32 in ops {
+            let i = Int(i32), ext = s.externalID[i]
+            let o = Int(byExternalID.value(for: ext, inserting: i32))
+            if o != i, (s.start[i], -s.dur[i], originalIndex[i]) < (s.start[o], -s.dur[o], originalIndex[o]) {
+                byExternalID.set(ext, i32)
+            }
+        }
+        var launcher = [Int32](repeating: -1, count: n)
+        guard hasGPU else { rank.slices.launcher = launcher; return }
+        var unlinked = 0
+        for i in 0..<n where s.kind[i].isGPUActivity {
+            if let l = byCorrelation[s.correlation[i]] {
+                launcher[i] = l
+            } else if let l = byExternalID[s.externalID[i]] {
+                launcher[i] = l
+            } else {
+                unlinked += 1
+            }
+        }
+        if unlinked > 0 {
+            rank.warnings.add("unlinked-gpu-activity", count: unlinked, "GPU activity with no launching call in the trace")
+        }
+        rank.slices.launcher = launcher
+    }
+}
+
+/// Slice indices by a non-negative id (a correlation or External id): a flat array over the ids'
+/// range when they are dense, as Kineto numbers them, else an `IntMap`.
+struct IDIndex {
+    private var low: Int64 = 0
+    private var table: [Int32] = []  // index by id - low; -1: none
+    private var map: IntMap?
+
+    /// An empty index sized for `ids` (not negative).
+    init(_ ids: some Sequence<Int64>) {
+        var low = Int64.max, high = Int64.min, count = 0
+        for id in ids {
+            low = min(low, id)
+            high = max(high, id)
+            count += 1
+        }
+        guard count > 0 else { return }
+        if high - low < 4 * Int64(count) + 4096 {
+            self.low = low
+            table = [Int32](repeating: -1, count: Int(high - low) + 1)
+        } else {
+            map = IntMap(capacity: count)
+        }
+    }
+
+    /// The index of `id`, if present (nil for negative ids).
+    subscript(id: Int64) -> Int32? {
+        if let map { return id >= 0 ? map[UInt64(id)] : nil }
+        let k = id &- low
+        guard k >= 0, k < table.count, table[Int(k)] >= 0 else { return nil }
+        return table[Int(k)]
+    }
+
+    /// The index of `id` (one of the ids given at creation); when absent, `value` is added first.
+    mutating func value(for id: Int64, inserting value: Int32) -> Int32 {
+        if map != nil { return map!.value(for: UInt64(id), inserting: value) }
+        let k = Int(id - low)
+        if table[k] < 0 { table[k] = value }
+        return table[k]
+    }
+
+    /// Sets the index of `id` (one of the ids given at creation).
+    mutating func set(_ id: Int64, _ value: Int32) {
+        if map != nil { map!.set(UInt64(id), value) } else { table[Int(id - low)] = value }
+    }
+}
