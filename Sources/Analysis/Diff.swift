@@ -162,15 +162,8 @@ extension Analyzer {
                                communication: CommunicationReport?) -> RunSamples {
         var out = RunSamples()
         out.ranks = run.ranks.count
-        // Steps by name across ranks, in first-seen order; a step's time is its slowest rank's.
-        var order: [String] = []
-        var dur: [String: Int64] = [:]
-        for a in analyses {
-            for s in a.steps {
-                if dur[s.name] == nil { order.append(s.name) }
-                dur[s.name] = max(dur[s.name] ?? 0, s.dur)
-            }
-        }
+        let runSteps = RunStep.run(analyses)
+        let order = runSteps.map(\.name)
         out.steps = order
         let stepIndex = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
         let zeros = [Double](repeating: 0, count: order.count)
@@ -556,4 +549,23 @@ extension Analyzer {
         let tenths = Int((v * 10).rounded())
         return tenths % 10 == 0 ? String(tenths / 10) : "\(tenths / 10).\(abs(tenths % 10))"
     }
+}
+
+/// The selections of metrics every presentation of a diff shows.
+extension DiffResult {
+    /// Gate metrics other than operators; a phase or device at zero in both runs is left out.
+    public var gateRows: [MetricDiff] {
+        metrics.filter { $0.key.kind.gates && $0.key.kind != .opSelf && $0.key.kind != .opGPU
+            && ($0.key.kind == .step || $0.baseMedian != 0 || $0.candidateMedian != 0) }
+    }
+    /// Operator (self and GPU time) and kernel rows, largest change first.
+    public var operatorRows: [MetricDiff] {
+        metrics.filter { [.opSelf, .opGPU, .kernel].contains($0.key.kind) }
+            .sorted { changeOf($0) != changeOf($1) ? changeOf($0) > changeOf($1) : $0.key < $1.key }
+    }
+    /// Gate metrics that regressed.
+    public var regressions: [MetricDiff] { metrics.filter { $0.key.kind.gates && $0.verdict == .regression } }
+
+    /// The size of a metric's change of medians.
+    public func changeOf(_ m: MetricDiff) -> Double { abs(m.candidateMedian - m.baseMedian) }
 }

@@ -1,4 +1,5 @@
 import Analysis
+import Formatting
 import TraceModel
 
 /// Output formats of `stepscope diff`.
@@ -19,52 +20,6 @@ extension DiffResult {
         case .junit: return renderJUnit()
         case .folded: return renderFolded()
         }
-    }
-
-    /// Gate rows first (step, phases, ...), then operators, each by kind then name.
-    /// Gate metrics other than operators; a phase or device at zero in both runs is left out.
-    public var gateRows: [MetricDiff] {
-        metrics.filter { $0.key.kind.gates && $0.key.kind != .opSelf && $0.key.kind != .opGPU
-            && ($0.key.kind == .step || $0.baseMedian != 0 || $0.candidateMedian != 0) }
-    }
-    /// Operator (self and GPU time) and kernel rows, largest change first.
-    var operatorRows: [MetricDiff] {
-        metrics.filter { [.opSelf, .opGPU, .kernel].contains($0.key.kind) }
-            .sorted { changeOf($0) != changeOf($1) ? changeOf($0) > changeOf($1) : $0.key < $1.key }
-    }
-    var regressions: [MetricDiff] { metrics.filter { $0.key.kind.gates && $0.verdict == .regression } }
-
-    func changeOf(_ m: MetricDiff) -> Double { abs(m.candidateMedian - m.baseMedian) }
-
-    /// How a metric is named in tables (`phase forward`, `op self aten::mm [forward]`).
-    public func label(_ key: MetricKey) -> String {
-        switch key.kind {
-        case .step: return "step time"
-        case .phase: return "phase \(key.name)"
-        case .memory: return "memory peak \(key.name)"
-        case .exposedComm: return "exposed communication"
-        case .commWait: return "collective wait"
-        case .opSelf: return "op self \(key.name)"
-        case .opGPU: return "op GPU \(key.name)"
-        case .opTotal: return "op total \(key.name)"
-        case .kernel: return "kernel \(key.name)"
-        }
-    }
-
-    /// A metric value in its unit (bytes for memory, else a duration).
-    public func value(_ key: MetricKey, _ v: Double) -> String {
-        key.kind == .memory ? formatBytes(Int64(v)) : formatDuration(Int64(v.rounded()))
-    }
-
-    /// The change with its interval: `+12.0% [+8.1%, +15.9%]`, `-` without one.
-    public func ratioText(_ m: MetricDiff) -> String {
-        guard let e = m.estimate else { return "-" }
-        return "\(signedPercent(e.ratio)) [\(signedPercent(e.lower)), \(signedPercent(e.upper))]"
-    }
-
-    func signedPercent(_ ratio: Double) -> String {
-        let pct = (ratio - 1) * 100
-        return (pct >= 0 ? "+" : "") + formatFixed(pct, 1) + "%"
     }
 
     var verdictLine: String {

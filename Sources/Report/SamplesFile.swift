@@ -1,4 +1,5 @@
 import Analysis
+import Formatting
 import TraceImport
 import TraceModel
 

@@ -1,5 +1,5 @@
 import Analysis
-import Report
+import Formatting
 
 /// Communication across ranks: the collectives table (duration, exposed time, bandwidth, wait per
 /// rank), a rank x step heat map of wait, and each step's straggler with what it was doing.

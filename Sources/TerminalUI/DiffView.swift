@@ -1,5 +1,5 @@
 import Analysis
-import Report
+import Formatting
 
 /// Two runs compared: the verdict and gate table, and a differential flame graph of the
 /// candidate's stacks (red slower, blue faster, grey when not significant), with vanished frames apart.

@@ -1,4 +1,5 @@
 import Analysis
+import Formatting
 import TraceModel
 
 /// An aggregated call tree (the model behind an icicle): node 0 is the root, every other node one

@@ -1,5 +1,5 @@
 import Analysis
-import Report
+import Formatting
 
 /// The flame graph view: an icicle of one rank's CPU operator nesting, by CPU or launched GPU time,
 /// for all steps or one, all phases or one.

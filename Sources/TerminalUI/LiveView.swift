@@ -1,5 +1,5 @@
 import Analysis
-import Report
+import Formatting
 
 /// What `stepscope top` shows at one refresh: the last seconds of samples of a running process.
 /// Shares are fractions of the window's samples; names are made terminal-safe by the views.

@@ -1,4 +1,5 @@
 import Dispatch
+import Formatting
 
 /// Bytes and events read per file while a run loads; written by loader threads, read by the UI.
 public final class LoadProgress: @unchecked Sendable {

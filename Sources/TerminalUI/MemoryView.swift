@@ -1,5 +1,5 @@
 import Analysis
-import Report
+import Formatting
 
 /// Memory of the selected rank: allocated and reserved bytes over time per device (a block chart,
 /// the peak marked), the live allocations at the peak by operator and phase, and per-step peaks.

@@ -1,5 +1,5 @@
 import Analysis
-import Report
+import Formatting
 
 /// The operators table of the selected rank: sortable, filterable by text and phase; Enter shows an
 /// operator's call sites and kernels.

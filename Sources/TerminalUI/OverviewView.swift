@@ -1,5 +1,5 @@
 import Analysis
-import Report
+import Formatting
 import TraceModel
 
 /// The overview: steps as bars split by phase, the step-time distribution, top operators, the GPU

@@ -1,6 +1,6 @@
 import Analysis
 import Dispatch
-import Report
+import Formatting
 import TraceModel
 
 /// Everything the views show about one run, computed once when the UI opens.

@@ -91,10 +91,6 @@ public func clipped(_ s: String, _ width: Int) -> String {
     return out + "…"
 }
 
-/// A trace string made safe for the terminal: control characters escaped (`JSONText.terminalSafe`).
-@inline(__always)
-public func safe(_ s: String) -> String { JSONText.terminalSafe(s) }
-
 /// A virtual screen: rows x columns of cells that views draw into and the backend copies out.
 public struct ScreenBuffer: Equatable, Sendable {
     public private(set) var rows: Int

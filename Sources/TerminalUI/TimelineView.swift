@@ -1,5 +1,5 @@
 import Analysis
-import Report
+import Formatting
 import TraceModel
 
 /// The timeline: one row per thread (and nesting level), GPU stream and rank, slices drawn to

@@ -1,6 +1,7 @@
 import Analysis
 import CursesBackend
 import Dispatch
+import Formatting
 import Report
 import func Sampler.monotonicSeconds
 import TerminalUI

@@ -1,5 +1,6 @@
 import Analysis
 import Foundation
+import Formatting
 import Report
 import TestSupport
 import TraceImport

@@ -1,5 +1,5 @@
 import Analysis
-import Report
+import Formatting
 import TerminalUI
 import TestSupport
 import TraceImport

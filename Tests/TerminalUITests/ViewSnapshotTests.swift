@@ -1,6 +1,6 @@
 import Analysis
 import Foundation
-import Report
+import Formatting
 import TerminalUI
 import TestSupport
 import TraceImport

@@ -7,7 +7,7 @@
 // a scripted key sequence; each key is one frame: handle the key, render the whole screen. Prints
 // the worst and p99 frame time per view (docs/performance.md).
 import Dispatch
-import Report
+import Analysis
 import TerminalUI
 import TraceImport
 import TraceModel

@@ -1,5 +1,7 @@
-import Analysis
 import TraceModel
+
+// Run-level analysis: every rank's analysis, the run's steps, memory and communication, assembled
+// once for the report, the terminal UI and the diff.
 
 /// Distribution of step durations (nearest-rank percentiles).
 public struct StepStats: Sendable, Equatable {
@@ -28,6 +30,24 @@ public struct RunStep: Sendable, Equatable {
     public var name: String
     public var dur: Int64
     public var slowestRank: Int
+
+    /// The run's steps from its ranks' analyses: steps match by name, in first-seen order, and a
+    /// step lasts as long as its slowest rank's (the first rank of that length).
+    public static func run(_ analyses: [RankAnalysis]) -> [RunStep] {
+        var byName: [String: Int] = [:]
+        var steps: [RunStep] = []
+        for a in analyses {
+            for s in a.steps {
+                if let i = byName[s.name] {
+                    if s.dur > steps[i].dur { steps[i] = RunStep(name: s.name, dur: s.dur, slowestRank: a.rank) }
+                } else {
+                    byName[s.name] = steps.count
+                    steps.append(RunStep(name: s.name, dur: s.dur, slowestRank: a.rank))
+                }
+            }
+        }
+        return steps
+    }
 }
 
 /// One rank's part of a report.
@@ -70,19 +90,7 @@ public struct RunReport: Sendable {
                        warnings: trace.warnings.entries, metadata: trace.metadata,
                        memory: MemoryAnalysis.analyze(trace, analysis: a))
         }
-        var byName: [String: RunStep] = [:]
-        var order: [String] = []
-        for a in analyses {
-            for s in a.steps {
-                if let existing = byName[s.name] {
-                    if s.dur > existing.dur { byName[s.name] = RunStep(name: s.name, dur: s.dur, slowestRank: a.rank) }
-                } else {
-                    byName[s.name] = RunStep(name: s.name, dur: s.dur, slowestRank: a.rank)
-                    order.append(s.name)
-                }
-            }
-        }
-        steps = order.map { byName[$0]! }
+        steps = RunStep.run(analyses)
         stepStats = StepStats(steps.map(\.dur))
         var runWarnings = run.warnings
         let comm = Analyzer.communication(Array(zip(run.ranks, analyses)).map { (trace: $0.0, analysis: $0.1) })

@@ -1,4 +1,4 @@
-import Report
+import Formatting
 import XCTest
 
 /// Number formatting, including the widths that once crashed (zero decimals).
