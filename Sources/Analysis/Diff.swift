@@ -227,7 +227,7 @@ extension Analyzer {
             stepIndex[step.name].map { (index: $0, range: step.start..<step.start + step.dur) }
         }
         guard !windows.isEmpty else { return }
-        let operatorKeys = operatorKeys(trace)
+        let operatorKeys = a.attribution.key, counted = a.attribution.counted
         let dims = trace.strings.lookup(Analyzer.inputDimsKey)
         // Operator keys: (name id, phase) -> row (-1: none yet); and (row, dims text id) -> shape row.
         let phases = Phase.allCases.count
@@ -236,11 +236,9 @@ extension Analyzer {
         var shapeIndex = IntMap()
         var shapeOf: [UInt64] = []
         // Folded stacks: a tree of operator nodes (parent node, name id). A slice's node is its own
-        // when it is an operator, else its parent's (-1 at the top). A node whose path above it has
-        // its name is not counted in inclusive time: the `inclusiveCounted` rule, for name keys.
+        // when it is an operator, else its parent's (-1 at the top).
         var nodeIndex = IntMap()
         var nodes: [(parent: Int32, name: UInt32)] = []
-        var nodeCounted: [Bool] = []
         var nodeOf = [Int32](repeating: -1, count: s.count)
         // Operator slices that start inside a step, with their step, rows and node.
         var hits: [(slice: Int32, step: Int32, key: Int32, shape: Int32, node: Int32)] = []
@@ -255,16 +253,7 @@ extension Analyzer {
                     continue
                 }
                 let node = nodeIndex.value(for: UInt64(UInt32(bitPattern: parentNode)) << 32 | UInt64(name), inserting: Int32(nodes.count))
-                if node == nodes.count {
-                    var counted = true
-                    var above = parentNode
-                    while above >= 0 && counted {
-                        counted = nodes[Int(above)].name != name
-                        above = nodes[Int(above)].parent
-                    }
-                    nodes.append((parentNode, name))
-                    nodeCounted.append(counted)
-                }
+                if node == nodes.count { nodes.append((parentNode, name)) }
                 nodeOf[i] = node
                 let start = s.start[i]
                 while window < windows.count && windows[window].range.upperBound <= start { window += 1 }
@@ -292,7 +281,7 @@ extension Analyzer {
         var callCounts = [Double](repeating: 0, count: keyOf.count)
         let selfTime = a.facts.selfTime, gpuInclusive = a.facts.gpuInclusive
         for h in hits {
-            let i = Int(h.slice), si = Int(h.step), counted = nodeCounted[Int(h.node)]
+            let i = Int(h.slice), si = Int(h.step), counted = counted[i]
             let value = (selfTime: Double(selfTime[i]), total: Double(s.dur[i]), gpu: Double(gpuInclusive[i]))
             sums.add(Int(h.key), si, value, counted: counted)
             if h.shape >= 0 { shapeSums.add(Int(h.shape), si, value, counted: counted) }
@@ -391,43 +380,6 @@ extension Analyzer {
             }
             if onGPU { put(MetricKey(.opGPU, label), row(2)) }
         }
-    }
-
-    /// Per slice: its name id when it is an operator (`RankTrace.isOperator`), else `.max`; the
-    /// name test is made once per distinct name.
-    static func operatorKeys(_ trace: RankTrace) -> [UInt32] {
-        var steps = StepNames(trace.strings)
-        return (0..<trace.slices.count).map { i in
-            let name = trace.slices.name[i]
-            return trace.isOperatorKind(i) && !steps.contains(name) ? name : .max
-        }
-    }
-
-    /// For each operator slice: false when an ancestor on its track has the same name (so its
-    /// duration is already inside that ancestor's inclusive time).
-    static func inclusiveCounted(_ trace: RankTrace, key: [UInt32]? = nil) -> [Bool] {
-        let s = trace.slices
-        let keys = key ?? operatorKeys(trace)
-        var active = [Int32](repeating: 0, count: trace.strings.count)
-        var counted = [Bool](repeating: true, count: s.count)
-        var stack: [Int] = []
-        for t in trace.cpuTracks {
-            stack.removeAll(keepingCapacity: true)
-            for i in trace.tracks.sliceRange[t] {
-                let parent = Int(s.parent[i])
-                while let top = stack.last, top != parent {
-                    if keys[top] != .max { active[Int(keys[top])] -= 1 }
-                    stack.removeLast()
-                }
-                if keys[i] != .max {
-                    if active[Int(keys[i])] > 0 { counted[i] = false }
-                    active[Int(keys[i])] += 1
-                }
-                stack.append(i)
-            }
-            for top in stack where keys[top] != .max { active[Int(keys[top])] -= 1 }
-        }
-        return counted
     }
 
     /// Compares two runs' samples (docs/diff.md).

@@ -2,21 +2,23 @@ import TraceModel
 
 extension Analyzer {
     /// Operator and kernel tables of a rank (docs/definitions.md, "Operators").
-    static func aggregate(_ trace: RankTrace, facts: SliceFacts, byShape: Bool) -> (ops: [OperatorStat], kernels: [KernelStat], gpuTotal: Int64) {
+    static func aggregate(_ trace: RankTrace, facts: SliceFacts, attribution: OperatorAttribution,
+                          byShape: Bool) -> (ops: [OperatorStat], kernels: [KernelStat], gpuTotal: Int64) {
         let s = trace.slices
         let n = s.count
         let shapeKey = trace.strings.lookup(Analyzer.inputDimsKey)
-        // Key of each operator slice (an interned id), or UInt32.max for non-operators.
-        var key = [UInt32](repeating: .max, count: n)
-        for i in 0..<n where trace.isOperator(i) {
-            if byShape, let k = shapeKey, let dims = trace.arg(ofSlice: i, key: k) {
-                key[i] = trace.strings.intern(trace.strings[s.name[i]] + "\u{0}" + trace.argText(dims))
-            } else {
-                key[i] = s.name[i]
+        // Key of each operator slice (an interned id), or UInt32.max for non-operators: its name,
+        // or with `byShape` its name and `Input Dims`, counted by the same inclusive rule.
+        var key = attribution.key
+        var counted = attribution.counted
+        if byShape, let k = shapeKey {
+            for i in 0..<n where key[i] != .max {
+                if let dims = trace.arg(ofSlice: i, key: k) {
+                    key[i] = trace.strings.intern(trace.strings[s.name[i]] + "\u{0}" + trace.argText(dims))
+                }
             }
+            counted = OperatorAttribution.counted(trace, key: key)
         }
-        // A slice is counted in total_ns unless an ancestor has the same key.
-        let counted = inclusiveCounted(trace, key: key)
         var opIndex: [UInt32: Int] = [:]
         var ops: [OperatorStat] = []
         for i in 0..<n where key[i] != .max {

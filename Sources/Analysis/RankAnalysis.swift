@@ -48,6 +48,8 @@ public struct RankAnalysis: Sendable {
     public var operators: [OperatorStat]
     public var kernels: [KernelStat]
     public var facts: SliceFacts
+    /// Operators, their owners and the inclusive-counting rule, per slice.
+    public var attribution: OperatorAttribution
     /// Total GPU activity time (kernels, memcpys, memsets).
     public var gpuActivityNs: Int64
     /// GPU activity per device, kept for the communication analysis.
@@ -132,9 +134,12 @@ public enum Analyzer {
         for s in steps { total += s.phases }
         var gpu: GPUBreakdown?
         for s in steps { if let g = s.gpu { gpu = (gpu ?? GPUBreakdown()); gpu! += g } }
-        let (ops, kernels, gpuTotal) = options.operatorTables ? aggregate(trace, facts: facts, byShape: options.byShape) : ([], [], 0)
+        let attribution = OperatorAttribution(trace)
+        let (ops, kernels, gpuTotal) = options.operatorTables
+            ? aggregate(trace, facts: facts, attribution: attribution, byShape: options.byShape) : ([], [], 0)
         return RankAnalysis(rank: trace.rank, source: trace.source, steps: steps, stepTrack: stepTrack, phases: total, gpu: gpu,
-                            operators: ops, kernels: kernels, facts: facts, gpuActivityNs: gpuTotal, timeline: timeline)
+                            operators: ops, kernels: kernels, facts: facts, attribution: attribution, gpuActivityNs: gpuTotal,
+                            timeline: timeline)
     }
 
     /// `ProfilerStep#N` slices on the thread with the most of them, ordered by start; with none,

@@ -83,24 +83,20 @@ public final class RankModel: @unchecked Sendable {
         // (each name once per kernel).
         var callers: [UInt32: [UInt32: Int]] = [:]
         var kernels: [UInt32: [UInt32: Int64]] = [:]
-        func nearestOperator(_ i: Int) -> Int {
-            var p = i
-            while p >= 0, !trace.isOperator(p) { p = Int(s.parent[p]) }
-            return p
-        }
+        let ops = report.analysis.attribution
         for i in 0..<s.count {
-            if trace.isOperator(i) {
-                let c = nearestOperator(Int(s.parent[i]))
+            if ops.key[i] != .max {
+                let c = ops.caller(of: i, in: trace)
                 callers[s.name[i], default: [:]][c >= 0 ? s.name[c] : UInt32.max, default: 0] += 1
             } else if s.kind[i].isGPUActivity, !s.launcher.isEmpty, s.launcher[i] >= 0 {
-                var p = nearestOperator(Int(s.launcher[i]))
+                var p = Int(ops.owner[Int(s.launcher[i])])
                 var seen: [UInt32] = []
                 while p >= 0 {
                     if !seen.contains(s.name[p]) {
                         seen.append(s.name[p])
                         kernels[s.name[p], default: [:]][s.name[i], default: 0] += s.dur[i]
                     }
-                    p = nearestOperator(Int(s.parent[p]))
+                    p = ops.caller(of: p, in: trace)
                 }
             }
         }

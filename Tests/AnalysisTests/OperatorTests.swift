@@ -201,3 +201,39 @@ final class OperatorTests: XCTestCase {
         XCTAssertEqual(op(a, "aten::a").totalNs, 15_000)
     }
 }
+
+/// The per-slice attribution every operator figure is read from (report, diff samples, UI).
+final class OperatorAttributionTests: XCTestCase {
+    let x = TestSupport.x
+
+    func testKeysOwnersCallersAndCounting() throws {
+        let (t, a) = try analyzed(TestSupport.kineto([
+            x("ProfilerStep#1", "user_annotation", "0", "300", "1", "1", ""),
+            x("train.py(3): step", "python_function", "1", "290", "1", "1", ""),
+            x("aten::linear", "cpu_op", "2", "100", "1", "1", ""),
+            x("aten::linear", "cpu_op", "3", "50", "1", "1", ""),
+            x("nn.py(9): forward", "python_function", "4", "20", "1", "1", ""),
+            x("aten::mm", "cpu_op", "5", "10", "1", "1", ""),
+            x("k", "kernel", "30", "7", "0", "7", ""),
+        ]))
+        let ops = a.attribution
+        let step = sliceIndex(t, "ProfilerStep#1"), py = sliceIndex(t, "train.py(3): step")
+        let mm = sliceIndex(t, "aten::mm"), inner = sliceIndex(t, "nn.py(9): forward")
+        let linears = (0..<t.slices.count).filter { t.name(ofSlice: $0) == "aten::linear" }.sorted { t.slices.start[$0] < t.slices.start[$1] }
+        // Steps and Python frames are not operators, and have no operator above them.
+        XCTAssertEqual(ops.key[step], .max)
+        XCTAssertEqual(ops.owner[step], -1)
+        XCTAssertEqual(ops.owner[py], -1)
+        // A Python frame between operators belongs to the operator above it.
+        XCTAssertEqual(ops.owner[inner], Int32(linears[1]))
+        XCTAssertEqual(ops.owner[mm], Int32(mm))
+        XCTAssertEqual(ops.caller(of: mm, in: t), linears[1])
+        XCTAssertEqual(ops.caller(of: linears[1], in: t), linears[0])
+        XCTAssertEqual(ops.caller(of: linears[0], in: t), -1)
+        // The nested aten::linear is inside the outer one's inclusive time; aten::mm is not nested in itself.
+        XCTAssertEqual(ops.counted[linears[0]], true)
+        XCTAssertEqual(ops.counted[linears[1]], false)
+        XCTAssertEqual(ops.counted[mm], true)
+        XCTAssertEqual(op(a, "aten::linear").totalNs, 100_000)
+    }
+}

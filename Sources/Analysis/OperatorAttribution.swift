@@ -1,0 +1,63 @@
+import TraceModel
+
+/// Which slices are operators, which operator each slice belongs to, and whether an operator's
+/// duration counts in its name's inclusive time: computed once per rank (docs/definitions.md,
+/// "Operators") and read by the operator tables, the diff's per-step samples and the UI.
+public struct OperatorAttribution: Sendable {
+    /// Per slice: its name id when it is an operator (`RankTrace.isOperator`), else `.max`.
+    public let key: [UInt32]
+    /// Per slice: the operator at or above it on its track (itself for an operator), or -1.
+    public let owner: [Int32]
+    /// Per operator slice: false when an ancestor has the same name, so its duration is already
+    /// inside that ancestor's inclusive time (true for every other slice).
+    public let counted: [Bool]
+
+    /// The attribution of every slice of `trace` (the step-name test is made once per name).
+    public init(_ trace: RankTrace) {
+        let s = trace.slices
+        var steps = StepNames(trace.strings)
+        let key = (0..<s.count).map { i in
+            let name = s.name[i]
+            return trace.isOperatorKind(i) && !steps.contains(name) ? name : UInt32.max
+        }
+        var owner = [Int32](repeating: -1, count: s.count)
+        for i in 0..<s.count {  // parents precede their children
+            if key[i] != .max { owner[i] = Int32(i) } else if s.parent[i] >= 0 { owner[i] = owner[Int(s.parent[i])] }
+        }
+        self.key = key
+        self.owner = owner
+        counted = Self.counted(trace, key: key)
+    }
+
+    /// The operator that called slice `i`'s operator: the nearest operator strictly above it, or -1.
+    public func caller(of i: Int, in trace: RankTrace) -> Int {
+        let p = Int(trace.slices.parent[i])
+        return p >= 0 ? Int(owner[p]) : -1
+    }
+
+    /// The inclusive-counting rule for any keying of the operators (`key[i]`, `.max` for a slice
+    /// that is not one): a slice counts unless an ancestor on its track has the same key.
+    public static func counted(_ trace: RankTrace, key keys: [UInt32]) -> [Bool] {
+        let s = trace.slices
+        var active = [Int32](repeating: 0, count: trace.strings.count)
+        var counted = [Bool](repeating: true, count: s.count)
+        var stack: [Int] = []
+        for t in trace.cpuTracks {
+            stack.removeAll(keepingCapacity: true)
+            for i in trace.tracks.sliceRange[t] {
+                let parent = Int(s.parent[i])
+                while let top = stack.last, top != parent {
+                    if keys[top] != .max { active[Int(keys[top])] -= 1 }
+                    stack.removeLast()
+                }
+                if keys[i] != .max {
+                    if active[Int(keys[i])] > 0 { counted[i] = false }
+                    active[Int(keys[i])] += 1
+                }
+                stack.append(i)
+            }
+            for top in stack where keys[top] != .max { active[Int(keys[top])] -= 1 }
+        }
+        return counted
+    }
+}
