@@ -217,13 +217,6 @@ public final class SamplingSession {
     }
 }
 
-/// Seconds on the monotonic clock.
-public func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
 /// Wall-clock nanoseconds since the epoch.
 func wallNanoseconds() -> Int64 {
     var ts = timespec()

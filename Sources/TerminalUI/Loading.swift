@@ -1,5 +1,5 @@
-import Dispatch
 import Formatting
+import TraceModel
 
 /// Bytes and events read per file while a run loads; written by loader threads, read by the UI.
 public final class LoadProgress: @unchecked Sendable {
@@ -10,7 +10,7 @@ public final class LoadProgress: @unchecked Sendable {
         public var bytes: Int64 = 0
         public var events = 0
     }
-    private let lock = DispatchSemaphore(value: 1)
+    private let lock = Locked(())
     private var files: [File] = []
     private var index: [String: Int] = [:]
     private var stage = "reading"
@@ -39,11 +39,7 @@ public final class LoadProgress: @unchecked Sendable {
     /// A consistent copy of the figures.
     public var snapshot: (stage: String, files: [File]) { locked { (stage, files) } }
 
-    private func locked<R>(_ body: () -> R) -> R {
-        lock.wait()
-        defer { lock.signal() }
-        return body()
-    }
+    private func locked<R>(_ body: () -> R) -> R { lock.locked(body) }
 
     /// Draws the loading screen: one line per file with a bar, bytes and events.
     public func render(into screen: inout ScreenBuffer, elapsed: Double) {

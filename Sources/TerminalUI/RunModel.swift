@@ -1,5 +1,4 @@
 import Analysis
-import Dispatch
 import Formatting
 import TraceModel
 
@@ -15,11 +14,7 @@ public final class RunModel: @unchecked Sendable {
     public init(run: TraceRun, report: RunReport) {
         self.run = run
         self.report = report
-        let slots = RankSlots(count: run.ranks.count)
-        DispatchQueue.concurrentPerform(iterations: run.ranks.count) { r in
-            slots.set(r, RankModel(trace: run.ranks[r], report: report.ranks[r]))
-        }
-        ranks = slots.models.map { $0! }
+        ranks = concurrentMap(run.ranks.count) { r in RankModel(trace: run.ranks[r], report: report.ranks[r]) }
         var lo = Int64.max, hi = Int64.min
         for t in run.ranks {
             if let b = t.timeBounds {
@@ -28,18 +23,6 @@ public final class RunModel: @unchecked Sendable {
             }
         }
         bounds = lo < hi ? lo..<hi : 0..<1
-    }
-}
-
-/// Models written from several threads, one slot each.
-private final class RankSlots: @unchecked Sendable {
-    private let lock = DispatchSemaphore(value: 1)
-    private(set) var models: [RankModel?]
-    init(count: Int) { models = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ m: RankModel) {
-        lock.wait()
-        models[i] = m
-        lock.signal()
     }
 }
 

@@ -11,7 +11,7 @@ final class PrefetchSource<Inner: ByteSource>: ByteSource, @unchecked Sendable {
     }
 
     private var inner: Inner
-    private let lock = NSLockLite()
+    private let lock = Locked(())
     private let filledSignal = DispatchSemaphore(value: 0)
     private let freeSignal: DispatchSemaphore
     private let finished = DispatchSemaphore(value: 0)

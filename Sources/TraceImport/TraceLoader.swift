@@ -188,25 +188,21 @@ public enum TraceLoader {
         for p in paths { found += try expand(p) }
         let files = found
         guard !files.isEmpty else { throw ImportError(file: paths.joined(separator: " "), message: "no trace files found") }
-        let cores = max(1, options.cores ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let cores = max(1, options.cores ?? processorCount)
         let workers = max(1, min(jobs ?? cores, files.count))
         let threshold = workers == 1 && cores > 1 ? splitThreshold : .max
-        let slots = ResultSlots(count: files.count)
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while let i = slots.claim() {
-                do throws(ImportError) {
-                    slots.set(i, .success(try load(path: files[i], rank: i, progress: progress, splitThreshold: threshold, options: options)))
-                } catch {
-                    slots.set(i, .failure(error))
-                }
+        let results = concurrentMap(files.count, workers: workers) { i -> Result<RankTrace, ImportError> in
+            do throws(ImportError) {
+                return .success(try load(path: files[i], rank: i, progress: progress, splitThreshold: threshold, options: options))
+            } catch {
+                return .failure(error)
             }
         }
         var traces: [RankTrace] = []
-        for r in slots.results {
+        for r in results {
             switch r {
-            case let .success(t)?: traces.append(t)
-            case let .failure(e)?: throw e
-            case nil: throw ImportError(file: files[traces.count], message: "not loaded")
+            case let .success(t): traces.append(t)
+            case let .failure(e): throw e
             }
         }
         return assembleRun(traces, files: files)
@@ -290,36 +286,5 @@ public enum TraceLoader {
         var magic: (UInt8, UInt8) = (0, 0)
         let n = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 2, 0) }
         return n == 2 && magic.0 == 0x1F && magic.1 == 0x8B
-    }
-}
-
-/// Results written by concurrent loaders, one slot each.
-private final class ResultSlots: @unchecked Sendable {
-    private let lock = NSLockLite()
-    private(set) var results: [Result<RankTrace, ImportError>?]
-    private var claimed = 0
-    init(count: Int) { results = Array(repeating: nil, count: count) }
-    /// The next slot no worker has taken yet.
-    func claim() -> Int? {
-        lock.locked { () -> Int? in
-            guard claimed < results.count else { return nil }
-            claimed += 1
-            return claimed - 1
-        }
-    }
-    func set(_ i: Int, _ r: Result<RankTrace, ImportError>) {
-        lock.locked { results[i] = r }
-    }
-}
-
-/// A pthread mutex (Foundation-free).
-final class NSLockLite: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func locked<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
     }
 }

@@ -3,7 +3,6 @@ import CursesBackend
 import Dispatch
 import Formatting
 import Report
-import func Sampler.monotonicSeconds
 import TerminalUI
 import TraceImport
 import TraceModel
@@ -61,18 +60,9 @@ func browseDiff(_ result: DiffResult, name: String) -> Bool {
 
 /// The loaded model or the error, handed from the loading thread to the UI thread.
 private final class Outcome: @unchecked Sendable {
-    private let lock = DispatchSemaphore(value: 1)
-    private var value: Result<RunModel, ImportError>?
-    func finish(_ r: Result<RunModel, ImportError>) {
-        lock.wait()
-        value = r
-        lock.signal()
-    }
-    var result: Result<RunModel, ImportError>? {
-        lock.wait()
-        defer { lock.signal() }
-        return value
-    }
+    private let value = Locked<Result<RunModel, ImportError>?>(nil)
+    func finish(_ r: Result<RunModel, ImportError>) { value.withLock { $0 = r } }
+    var result: Result<RunModel, ImportError>? { value.withLock { $0 } }
 }
 
 /// Size of a file in bytes (0 when it cannot be read), for the progress bars.

@@ -97,17 +97,15 @@ struct DiffCommand: ParsableCommand {
         let sides = [base, candidate]
         let saved = sides.map(isSamplesFile)
         let traces = saved.filter { !$0 }.count
-        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        let importOptions = ImportOptions(argKeys: Analyzer.argumentKeys, cores: max(1, cores / max(1, traces)))
-        let results = SideResults()
-        DispatchQueue.concurrentPerform(iterations: 2) { i in
+        let importOptions = ImportOptions(argKeys: Analyzer.argumentKeys, cores: max(1, processorCount / max(1, traces)))
+        let results = concurrentMap(2) { i -> Result<RunSamples, ImportError> in
             do throws(ImportError) {
-                results.set(i, .success(try loadSamples(sides[i], saved: saved[i], options: analysisOptions, importOptions: importOptions)))
+                return .success(try loadSamples(sides[i], saved: saved[i], options: analysisOptions, importOptions: importOptions))
             } catch {
-                results.set(i, .failure(error))
+                return .failure(error)
             }
         }
-        let baseSamples = try results.get(0).dropping(options.skip), candidateSamples = try results.get(1).dropping(options.skip)
+        let baseSamples = try results[0].get().dropping(options.skip), candidateSamples = try results[1].get().dropping(options.skip)
         for (path, side) in [(base, baseSamples), (candidate, candidateSamples)] where side.steps.isEmpty && side.skipped.isEmpty {
             throw CLIError(description: "\(path): no steps to compare (the trace has no slices)")
         }
@@ -123,26 +121,6 @@ struct DiffCommand: ParsableCommand {
         case .regression: throw ExitCode(1)
         case .inconclusive where failOn == "inconclusive": throw ExitCode(3)
         default: break
-        }
-    }
-}
-
-/// The two loaded sides of a diff, written from two threads.
-private final class SideResults: @unchecked Sendable {
-    private var results: [Result<RunSamples, ImportError>?] = [nil, nil]
-    private let lock = DispatchSemaphore(value: 1)
-
-    func set(_ i: Int, _ r: Result<RunSamples, ImportError>) {
-        lock.wait()
-        results[i] = r
-        lock.signal()
-    }
-
-    func get(_ i: Int) throws -> RunSamples {
-        switch results[i] {
-        case let .success(s)?: return s
-        case let .failure(e)?: throw e
-        case nil: throw CLIError(description: "run not loaded")
         }
     }
 }

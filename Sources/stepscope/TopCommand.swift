@@ -2,6 +2,7 @@ import ArgumentParser
 import CursesBackend
 import Sampler
 import TerminalUI
+import TraceModel
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -112,7 +112,7 @@ extension SplitTests {
             var bytes: Int64 = 0
             var events = 0
             var calls = 0
-            let lock = NSLockLite()
+            let lock = Locked(())
         }
         for split in [false, true] {
             let totals = Totals()
