@@ -33,6 +33,10 @@ public final class RankModel: @unchecked Sendable {
     public var analysis: RankAnalysis { report.analysis }
     public let flame: FlameTree
     public let lanes: [Lane]
+    /// One lane per counter series (`C` events: memory, RSS of a recording, ...).
+    public let counterLanes: [CounterLane]
+    /// Instant events per track, ordered by time: (time, name id).
+    let instants: [Int: [(ts: Int64, name: UInt32)]]
     /// GPU activities launched by each slice: `launched[launchedStart[i] ..< launchedStart[i + 1]]`.
     let launchedStart: [Int32]
     let launched: [Int32]
@@ -45,6 +49,11 @@ public final class RankModel: @unchecked Sendable {
         self.report = report
         flame = FlameTree(trace: trace, analysis: report.analysis)
         lanes = Lane.lanes(of: trace)
+        counterLanes = CounterLane.lanes(of: trace)
+        var instants: [Int: [(ts: Int64, name: UInt32)]] = [:]
+        for k in 0..<trace.instants.count { instants[Int(trace.instants.track[k]), default: []].append((trace.instants.ts[k], trace.instants.name[k])) }
+        for t in instants.keys { instants[t]!.sort { $0.ts < $1.ts } }
+        self.instants = instants
         let s = trace.slices
         var counts = [Int32](repeating: 0, count: s.count + 1)
         if !s.launcher.isEmpty {
@@ -99,11 +108,75 @@ public final class RankModel: @unchecked Sendable {
             .sorted { $0.count != $1.count ? $0.count > $1.count : $0.name < $1.name }
     }
 
+    /// Instants of track `track` at times in `range`.
+    public func instants(on track: Int, in range: Range<Int64>) -> ArraySlice<(ts: Int64, name: UInt32)> {
+        guard let list = instants[track] else { return [] }
+        let lo = list.partitionPoint { $0.ts >= range.lowerBound }, hi = list.partitionPoint { $0.ts >= range.upperBound }
+        return list[lo..<max(lo, hi)]
+    }
+
+    /// The process name of track `track` (from the metadata), or nil.
+    public func processName(of track: Int) -> String? {
+        let pid = trace.tracks.pid[track]
+        guard let p = trace.processes.first(where: { $0.pid == pid }), p.name != 0 else { return nil }
+        return trace.strings[p.name]
+    }
+
     /// Kernels launched inside operator `name`, most GPU time first.
     public func kernels(of name: String) -> [(name: String, ns: Int64)] {
         guard let id = trace.strings.lookup(name), let k = kernelsOf[id] else { return [] }
         return k.map { (name: safe(trace.strings[$0.key]), ns: $0.value) }
             .sorted { $0.ns != $1.ns ? $0.ns > $1.ns : $0.name < $1.name }
+    }
+}
+
+/// One timeline row of a counter series: its samples by time and their range.
+public struct CounterLane: Sendable {
+    public var rank: Int
+    /// Terminal-safe `counter name: series`.
+    public var name: String
+    public var ts: [Int64]
+    public var values: [Double]
+    public var low: Double
+    public var high: Double
+
+    /// Lanes of a rank's counters, one per (process, counter, series), in first-seen order.
+    static func lanes(of trace: RankTrace) -> [CounterLane] {
+        let c = trace.counters
+        var index: [[UInt32]: Int] = [:]
+        var out: [CounterLane] = []
+        for k in 0..<c.count {
+            let key = [c.pid[k], c.name[k], c.series[k]]
+            let i: Int
+            if let found = index[key] { i = found } else {
+                i = out.count
+                index[key] = i
+                out.append(CounterLane(rank: trace.rank, name: safe(trace.strings[c.name[k]] + ": " + trace.strings[c.series[k]]),
+                                       ts: [], values: [], low: .infinity, high: -.infinity))
+            }
+            out[i].ts.append(c.ts[k])
+            out[i].values.append(c.value[k])
+            out[i].low = min(out[i].low, c.value[k])
+            out[i].high = max(out[i].high, c.value[k])
+        }
+        for i in out.indices where zip(out[i].ts, out[i].ts.dropFirst()).contains(where: { $0 > $1 }) {
+            let order = out[i].ts.indices.sorted { out[i].ts[$0] < out[i].ts[$1] }
+            out[i].ts = order.map { out[i].ts[$0] }
+            out[i].values = order.map { out[i].values[$0] }
+        }
+        return out
+    }
+
+    /// The value in force at `t` (the last sample at or before it), or nil before the first.
+    public func value(at t: Int64) -> Double? {
+        let k = ts.partitionPoint { $0 > t }
+        return k > 0 ? values[k - 1] : nil
+    }
+
+    /// The row label in `width` columns.
+    public func label(width: Int) -> String {
+        let head = "r\(rank) "
+        return head + clipped(name, width - displayWidth(head))
     }
 }
 
@@ -124,10 +197,21 @@ public struct Lane: Sendable {
     /// Lanes of a rank: per CPU thread the three shallowest depths that hold something other than
     /// Python frames (the operators under a deep Python stack), then per GPU stream the shallowest
     /// depth with kernels, memcpys or memsets (under any GPU annotations); empty ones left out.
+    /// Threads and streams are ordered as the trace's sort indexes say (process, then thread),
+    /// else in trace order.
     static func lanes(of trace: RankTrace) -> [Lane] {
         var out: [Lane] = []
         let s = trace.slices
-        for t in trace.cpuTracks + trace.gpuTracks {
+        var processOrder: [UInt32: Int64] = [:]
+        for p in trace.processes { processOrder[p.pid] = p.sortIndex }
+        func ordered(_ tracks: [Int]) -> [Int] {
+            tracks.sorted { a, b in
+                let ka = (processOrder[trace.tracks.pid[a]] ?? 0, trace.tracks.sortIndex[a], a)
+                let kb = (processOrder[trace.tracks.pid[b]] ?? 0, trace.tracks.sortIndex[b], b)
+                return ka < kb
+            }
+        }
+        for t in ordered(trace.cpuTracks) + ordered(trace.gpuTracks) {
             let gpu = trace.tracks.kind[t] == .gpuStream
             var depths = Set<Int>()
             for i in trace.tracks.sliceRange[t] where gpu ? s.kind[i].isGPUActivity : s.kind[i] != .pythonFunction {

@@ -2,12 +2,18 @@ import Analysis
 import Formatting
 import TraceModel
 
-/// The timeline: one row per thread (and nesting level), GPU stream and rank, slices drawn to
-/// scale; zoom, pan and a selected slice with its details.
+/// The timeline: one row per thread (and nesting level), GPU stream, counter series and rank,
+/// slices drawn to scale with the instants of their thread marked; zoom, pan and a selected slice
+/// (or counter, or instant) with its details.
 public final class TimelineView: View {
     let context: ViewContext
-    /// Lanes of every rank, in rank order: (rank index, lane).
-    let lanes: [(rank: Int, lane: Lane)]
+    /// One timeline row: slices of a lane, or a counter series, of the rank at `rank` (an index).
+    enum Row {
+        case slices(rank: Int, lane: Lane)
+        case counter(rank: Int, lane: CounterLane)
+    }
+    /// Rows of every rank, in rank order: its slice lanes, then its counters.
+    let lanes: [Row]
     public private(set) var window: Range<Int64>
     /// Time under the cursor column.
     public private(set) var cursorTime: Int64
@@ -17,7 +23,9 @@ public final class TimelineView: View {
 
     public init(_ context: ViewContext) {
         self.context = context
-        lanes = context.model.ranks.enumerated().flatMap { r, m in m.lanes.map { (r, $0) } }
+        lanes = context.model.ranks.enumerated().flatMap { r, m in
+            m.lanes.map { Row.slices(rank: r, lane: $0) } + m.counterLanes.map { Row.counter(rank: r, lane: $0) }
+        }
         window = context.model.bounds
         cursorTime = window.lowerBound + (window.upperBound - window.lowerBound) / 2
     }
@@ -46,8 +54,7 @@ public final class TimelineView: View {
 
     /// The slice of the selected lane under the cursor (or the nearest in the cursor's column).
     public func selectedSlice(width: Int) -> (rank: Int, slice: Int)? {
-        guard laneCursor.selected < lanes.count else { return nil }
-        let (r, lane) = lanes[laneCursor.selected]
+        guard laneCursor.selected < lanes.count, case let .slices(r, lane) = lanes[laneCursor.selected] else { return nil }
         let s = context.model.ranks[r].trace.slices
         let half = Int64(nsPerCol(width) / 2)
         var k = lane.firstEnding(after: cursorTime - half)
@@ -67,10 +74,17 @@ public final class TimelineView: View {
         drawAxis(&screen, row: area.row, rect: lr)
         for k in 0..<lr.height where laneCursor.first + k < lanes.count {
             let li = laneCursor.first + k
-            let (r, lane) = lanes[li]
             let sel = li == laneCursor.selected
-            screen.text(lane.label(width: TimelineView.labelWidth - 1), row: lr.row + k, col: area.col, width: TimelineView.labelWidth - 1, style: sel ? Theme.selected : Theme.dim)
-            drawLane(&screen, lane, model: context.model.ranks[r], row: lr.row + k, rect: lr)
+            let style = sel ? Theme.selected : Theme.dim, width = TimelineView.labelWidth - 1
+            switch lanes[li] {
+            case let .slices(r, lane):
+                screen.text(lane.label(width: width), row: lr.row + k, col: area.col, width: width, style: style)
+                drawLane(&screen, lane, model: context.model.ranks[r], row: lr.row + k, rect: lr)
+                drawInstants(&screen, lane, model: context.model.ranks[r], row: lr.row + k, rect: lr)
+            case let .counter(_, lane):
+                screen.text(lane.label(width: width), row: lr.row + k, col: area.col, width: width, style: style)
+                drawCounter(&screen, lane, row: lr.row + k, rect: lr)
+            }
         }
         let cc = column(of: cursorTime, width: lr.width)
         if cc >= 0 && cc < lr.width {
@@ -122,8 +136,53 @@ public final class TimelineView: View {
         }
     }
 
+    /// Draws a counter series as a bar per column: the value in force at the column's start,
+    /// scaled between the series' minimum and maximum.
+    private func drawCounter(_ screen: inout ScreenBuffer, _ lane: CounterLane, row: Int, rect: Rect) {
+        let bars: [Unicode.Scalar] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+        let npc = nsPerCol(rect.width), span = lane.high - lane.low
+        for c in 0..<rect.width {
+            guard let v = lane.value(at: window.lowerBound + Int64(Double(c) * npc)) else { continue }
+            let level = span > 0 ? min(7, Int((v - lane.low) / span * 7.999)) : 3
+            screen.put(bars[level], row: row, col: rect.col + c, style: Theme.dim)
+        }
+    }
+
+    /// Marks the instants of the lane's thread (on its outermost lane only) as `◆`.
+    private func drawInstants(_ screen: inout ScreenBuffer, _ lane: Lane, model: RankModel, row: Int, rect: Rect) {
+        guard !model.lanes.contains(where: { $0.track == lane.track && $0.depth < lane.depth }) else { return }
+        let npc = nsPerCol(rect.width)
+        for instant in model.instants(on: lane.track, in: window) {
+            let c = Int(Double(instant.ts - window.lowerBound) / npc)
+            if c >= 0 && c < rect.width { screen.put("◆", row: row, col: rect.col + c, style: Theme.heading) }
+        }
+    }
+
+    /// The instant of the selected lane's thread in the cursor's column, if any.
+    private func selectedInstant(width: Int) -> (rank: Int, ts: Int64, name: String)? {
+        guard laneCursor.selected < lanes.count, case let .slices(r, lane) = lanes[laneCursor.selected] else { return nil }
+        let m = context.model.ranks[r]
+        let half = Int64(nsPerCol(width) / 2)
+        guard let i = m.instants(on: lane.track, in: cursorTime - half..<cursorTime + half + 1).first else { return nil }
+        return (r, i.ts, m.trace.strings[i.name])
+    }
+
     private func drawDetails(_ screen: inout ScreenBuffer, _ r: Rect, width: Int) {
         screen.fill(row: r.row, col: r.col, height: 1, width: r.width, scalar: 0x2500, style: Theme.dim)
+        let origin = context.model.bounds.lowerBound
+        if laneCursor.selected < lanes.count, case let .counter(_, lane) = lanes[laneCursor.selected] {
+            screen.text(lane.name, row: r.row + 1, col: r.col + 1, width: r.width - 2, style: Theme.heading)
+            let now = lane.value(at: cursorTime).map { formatFixed($0, 2) } ?? "no sample yet"
+            screen.text("at +\(formatDuration(cursorTime - origin)): \(now) · range \(formatFixed(lane.low, 2)) to \(formatFixed(lane.high, 2))"
+                        + " · \(lane.ts.count) samples", row: r.row + 2, col: r.col + 1, width: r.width - 2)
+            return
+        }
+        if let instant = selectedInstant(width: width) {
+            screen.text(safe(instant.name), row: r.row + 1, col: r.col + 1, width: r.width - 2, style: Theme.heading)
+            screen.text("rank \(context.model.ranks[instant.rank].trace.rank) · instant at +\(formatDuration(instant.ts - origin))",
+                        row: r.row + 2, col: r.col + 1, width: r.width - 2)
+            return
+        }
         guard let (ri, i) = selectedSlice(width: width) else {
             screen.text("no slice under the cursor", row: r.row + 1, col: r.col + 1, style: Theme.dim)
             return
@@ -131,7 +190,8 @@ public final class TimelineView: View {
         let m = context.model.ranks[ri]
         let t = m.trace, s = t.slices
         screen.text(safe(t.name(ofSlice: i)), row: r.row + 1, col: r.col + 1, width: r.width - 2, style: Theme.heading)
-        let head = "rank \(t.rank) · \(kindName(s.kind[i])) · \(formatDuration(s.dur[i])) at +\(formatDuration(s.start[i] - context.model.bounds.lowerBound))"
+        let process = m.processName(of: Int(s.track[i])).map { " · " + safe($0) } ?? ""
+        let head = "rank \(t.rank)\(process) · \(kindName(s.kind[i])) · \(formatDuration(s.dur[i])) at +\(formatDuration(s.start[i] - origin))"
             + " · phase \(m.analysis.facts.phase[i].name) · self \(formatDuration(m.analysis.facts.selfTime[i]))"
         screen.text(head, row: r.row + 2, col: r.col + 1, width: r.width - 2)
         let args = t.args(ofSlice: i).map { "\($0.key)=\($0.value)" }.joined(separator: " ")
