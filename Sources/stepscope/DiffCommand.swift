@@ -22,21 +22,23 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: "The candidate run.")
     var candidate: String
 
-    @Option(name: .long, help: "Standard output format: text, json, markdown, junit or folded.")
-    var format: String = "text"
-
-    @Option(name: .long, parsing: .singleValue, help: "Also write FORMAT to PATH (FORMAT=PATH), repeatable.")
-    var output: [String] = []
+    @Option(name: .long, help: "Standard output format.")
+    var format: DiffFormat = .text
 
     @Option(name: .long, parsing: .singleValue,
-            help: "Threshold in percent per metric kind (step, phase, operator, kernel, memory, comm), e.g. step=3; repeatable.")
-    var threshold: [String] = []
+            help: ArgumentHelp("Also write FORMAT (text, json, markdown, junit, folded) to PATH; repeatable.", valueName: "FORMAT=PATH"))
+    var output: [OutputSpec] = []
 
-    @Option(name: .long, help: "Leading warm-up steps to drop: a number, or 'auto'.")
-    var skipSteps: String = "0"
+    @Option(name: .long, parsing: .singleValue,
+            help: ArgumentHelp("Threshold in percent per metric kind (step, phase, operator, kernel, memory, comm), e.g. step=3; repeatable.",
+                               valueName: "METRIC=PCT"))
+    var threshold: [ThresholdSpec] = []
 
-    @Option(name: .long, help: "What fails the run: regression (default) or inconclusive (also exit 3 when undecided).")
-    var failOn: String = "regression"
+    @Option(name: .long, help: ArgumentHelp("Leading warm-up steps to drop: a number, or 'auto'.", valueName: "N|auto"))
+    var skipSteps: SkipSteps = .count(0)
+
+    @Option(name: .long, help: "What fails the run: a regression, or also an undecided result (exit 3).")
+    var failOn: FailOn = .regression
 
     @Option(name: .long, help: "Write a two-count folded-stack file (a differential flame graph) to PATH.")
     var folded: String?
@@ -44,53 +46,17 @@ struct DiffCommand: ParsableCommand {
     @Option(name: .long, help: "Phase rules file, as for report.")
     var phaseRules: String?
 
-    func validate() throws {
-        guard DiffFormat(rawValue: format) != nil else { throw ValidationError("unknown format '\(format)' (text, json, markdown, junit, folded)") }
-        guard failOn == "regression" || failOn == "inconclusive" else { throw ValidationError("--fail-on takes regression or inconclusive") }
-        _ = try outputs()
-        _ = try diffOptions()
-    }
-
-    func outputs() throws -> [(DiffFormat, String)] {
-        try output.map { spec in
-            guard let eq = spec.firstIndex(of: "="), let f = DiffFormat(rawValue: String(spec[..<eq])), spec.index(after: eq) < spec.endIndex else {
-                throw ValidationError("--output takes FORMAT=PATH with FORMAT one of text, json, markdown, junit, folded; got '\(spec)'")
-            }
-            return (f, String(spec[spec.index(after: eq)...]))
-        }
-    }
-
-    func diffOptions() throws -> DiffOptions {
+    func diffOptions() -> DiffOptions {
         var options = DiffOptions()
-        if skipSteps == "auto" {
-            options.skip = .auto
-        } else if let n = Int(skipSteps), n >= 0 {
-            options.skip = .count(n)
-        } else {
-            throw ValidationError("--skip-steps takes a number or 'auto'")
-        }
+        options.skip = skipSteps
         for spec in threshold {
-            let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let pct = Double(parts[1].hasSuffix("%") ? String(parts[1].dropLast()) : parts[1]), pct >= 0 else {
-                throw ValidationError("--threshold takes METRIC=PERCENT, e.g. step=5; got '\(spec)'")
-            }
-            let kinds: [MetricKind]
-            switch parts[0] {
-            case "step": kinds = [.step]
-            case "phase": kinds = [.phase]
-            case "operator", "op": kinds = [.opSelf, .opTotal]
-            case "kernel": kinds = [.kernel]
-            case "memory": kinds = [.memory]
-            case "comm": kinds = [.exposedComm, .commWait]
-            default: throw ValidationError("unknown metric '\(parts[0])' in --threshold (step, phase, operator, kernel, memory, comm)")
-            }
-            for k in kinds { options.thresholds[k] = pct / 100 }
+            for k in spec.kinds { options.thresholds[k] = spec.fraction }
         }
         return options
     }
 
     func run() throws {
-        let options = try diffOptions()
+        let options = diffOptions()
         let analysisOptions = AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules), operatorTables: false)
         // Both sides load at once, sharing the cores; a side that is a samples file is only read.
         // Traces keep only the args the analyses read.
@@ -110,16 +76,16 @@ struct DiffCommand: ParsableCommand {
             throw CLIError(description: "\(path): no steps to compare (the trace has no slices)")
         }
         let result = Analyzer.diff(base: baseSamples, candidate: candidateSamples, options: options)
-        for (f, path) in try outputs() { try writeOutput(result.render(f), to: path) }
+        for o in output { try writeOutput(result.render(o.format), to: o.path) }
         if let folded { try writeOutput(result.render(.folded), to: folded) }
         // In a terminal, with no output asked for, the diff view instead of the text.
-        let interactive = isatty(1) == 1 && isatty(0) == 1 && format == "text" && output.isEmpty && folded == nil
+        let interactive = isatty(1) == 1 && isatty(0) == 1 && format == .text && output.isEmpty && folded == nil
         if !interactive || !browseDiff(result, name: "\(base) → \(candidate)") {
-            writeAll(1, result.render(DiffFormat(rawValue: format)!))
+            writeAll(1, result.render(format))
         }
         switch result.verdict {
         case .regression: throw ExitCode(1)
-        case .inconclusive where failOn == "inconclusive": throw ExitCode(3)
+        case .inconclusive where failOn == .inconclusive: throw ExitCode(3)
         default: break
         }
     }

@@ -120,14 +120,13 @@ struct RecordCommand: ParsableCommand {
     var output: String?
 
     @Option(name: .long, help: "Output format: chrome (Perfetto and stepscope report), folded or speedscope.")
-    var format: String = "chrome"
+    var format: ProfileFormat = .chrome
 
     @Argument(parsing: .postTerminator, help: "A command to launch and profile (after '--').")
     var command: [String] = []
 
     func validate() throws {
         try target.validate(command: command)
-        guard ProfileFormat(rawValue: format) != nil else { throw ValidationError("unknown format '\(format)' (chrome, folded, speedscope)") }
         if let duration, !(duration > 0) { throw ValidationError("--duration must be positive") }
     }
 
@@ -136,7 +135,6 @@ struct RecordCommand: ParsableCommand {
         let launched = command.isEmpty ? nil : try LaunchedProcess(command)
         defer { launched?.finish() }
         let pid = try launched?.pythonProcess(timeout: 30, native: target.native) ?? resolvePythonPid(target.pid!)
-        let format = ProfileFormat(rawValue: format)!
         let path = output ?? "stepscope-\(pid)" + (format == .chrome ? ".json" : format == .folded ? ".folded" : ".speedscope.json")
         // Fail before sampling, not after, when the output cannot be written; the probe leaves no
         // empty file behind when attaching fails.

@@ -37,20 +37,23 @@ struct LoadOptions: ParsableArguments {
     @Option(name: .long, help: "Rank files to load at a time (default: one per core; 1 loads them one by one).")
     var jobs: Int?
 
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    }
+
     func analysisOptions() throws -> AnalysisOptions {
         AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules), byShape: byShape)
     }
 
     func loadRun(_ options: ImportOptions = ImportOptions()) throws -> TraceRun {
-        if let jobs, jobs < 1 { throw CLIError(description: "--jobs must be at least 1") }
-        return try TraceLoader.loadRun(paths: paths, jobs: jobs, options: options)
+        try TraceLoader.loadRun(paths: paths, jobs: jobs, options: options)
     }
 }
 
 /// Options of the printed report (shared by `report` and `view`, which prints it without a terminal).
 struct ReportOptions: ParsableArguments {
-    @Option(name: .long, help: "Output format: text, json or markdown.")
-    var format: String = "text"
+    @Option(name: .long, help: "Output format.")
+    var format: ReportFormat = .text
 
     @Option(name: .long, help: "Rows in the operator and kernel tables (text and markdown).")
     var top: Int = 15
@@ -59,16 +62,13 @@ struct ReportOptions: ParsableArguments {
     var output: String?
 
     func validate() throws {
-        guard ReportFormat(rawValue: format) != nil else {
-            throw ValidationError("unknown format '\(format)' (text, json, markdown)")
-        }
         guard top > 0 else { throw ValidationError("--top must be positive") }
     }
 
     /// Loads the run and writes the report.
     func print(_ load: LoadOptions) throws {
         let report = RunReport(run: try load.loadRun(), options: try load.analysisOptions())
-        try writeOutput(report.render(ReportFormat(rawValue: format)!, top: top), to: output)
+        try writeOutput(report.render(format, top: top), to: output)
     }
 }
 
@@ -96,7 +96,7 @@ struct ViewCommand: ParsableCommand {
     @OptionGroup var report: ReportOptions
 
     func run() throws {
-        guard isatty(1) == 1, isatty(0) == 1, report.format == "text", report.output == nil else { return try report.print(load) }
+        guard isatty(1) == 1, isatty(0) == 1, report.format == .text, report.output == nil else { return try report.print(load) }
         try browse(load, report: report)
     }
 }

@@ -450,12 +450,13 @@ final class DiffTests: XCTestCase {
         let a = twoSteps([100, 102]), b = twoSteps([101, 100])
         let cases: [([String], String)] = [
             ([a, b, "--threshold", "step=abc"], "--threshold"),
-            ([a, b, "--threshold", "bogus=5"], "unknown metric 'bogus'"),
             ([a, b, "--threshold", "step"], "--threshold"),
             ([a, b, "--threshold", "step=-3"], "--threshold"),
+            ([a, b, "--threshold", "bogus=5"], "'bogus=5' is invalid for '--threshold <METRIC=PCT>'"),
+            ([a, b, "--threshold", "step=inf"], "--threshold"),
             ([a, b, "--skip-steps", "x"], "--skip-steps"),
             ([a, b, "--skip-steps=-1"], "--skip-steps"),
-            ([a, b, "--format", "yaml"], "unknown format 'yaml'"),
+            ([a, b, "--format", "yaml"], "'yaml' is invalid for '--format <format>'. Please provide one of 'text', 'json', 'markdown', 'junit' or 'folded'"),
             ([a, b, "--fail-on", "never"], "--fail-on"),
             ([a, b, "--output", "json"], "--output"),
             ([a, "/nonexistent/candidate.json"], "/nonexistent/candidate.json"),
