@@ -1,3 +1,4 @@
+import CISAL
 import CZlib
 #if canImport(Glibc)
 import Glibc
@@ -40,6 +41,32 @@ public struct FileSource: ByteSource {
     /// Closes the file.
     public func close() { _ = Glibc.close(fd) }
 
+    /// The file type bits of `st_mode` (`S_IFREG`, `S_IFIFO`, ...).
+    var fileType: mode_t {
+        var st = stat()
+        return fstat(fd, &st) == 0 ? st.st_mode & S_IFMT : 0
+    }
+
+    /// Whether a regular file starts with the gzip magic bytes (read in place: the position stays).
+    func hasGzipMagic() -> Bool {
+        var magic: (UInt8, UInt8) = (0, 0)
+        let n = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 2, 0) }
+        return n == 2 && magic.0 == 0x1F && magic.1 == 0x8B
+    }
+
+    /// Reads until `count` bytes or the end of the input (a pipe may return fewer per read).
+    mutating func readHead(_ count: Int) throws(ImportError) -> [UInt8] {
+        let head = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 1)
+        defer { head.deallocate() }
+        var filled = 0
+        while filled < count {
+            let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: head[filled...]))
+            if n == 0 { break }
+            filled += n
+        }
+        return Array(head[0..<filled])
+    }
+
     /// Up to the first `count` bytes of the file at `path` (a regular file; directories give []).
     public static func readPrefix(path: String, count: Int) throws(ImportError) -> [UInt8] {
         var st = stat()
@@ -79,68 +106,151 @@ public struct FileSource: ByteSource {
     }
 }
 
+/// The library that inflates gzip: ISA-L (several times faster), or zlib.
+public enum Inflater: Sendable {
+    case isal, zlib
+
+    /// ISA-L unless the environment says `STEPSCOPE_INFLATE=zlib` (to compare the two).
+    public static let preferred: Inflater = getenv("STEPSCOPE_INFLATE").map { String(cString: $0) } == "zlib" ? .zlib : .isal
+}
+
 /// Inflates a gzip stream (several members allowed) from another source, block by block.
+///
+/// ISA-L inflates; zlib takes over for a stream whose member header carries a header CRC (FHCRC),
+/// which ISA-L 2.30 mis-checks when the header arrives in pieces, and when `Inflater.zlib` is asked for.
 public struct GzipSource<Inner: ByteSource>: ByteSource {
+    private enum Step { case progress, memberEnd, failed(String) }
+
     private var inner: Inner
     private let path: String
-    private let stream: UnsafeMutablePointer<z_stream>
+    private var isal: UnsafeMutablePointer<inflate_state>?
+    private var zlib: UnsafeMutablePointer<z_stream>?
     private let input: UnsafeMutableRawBufferPointer
+    /// Valid input bytes are `input[inStart..<inEnd]`.
+    private var inStart = 0
+    private var inEnd = 0
     private var innerDone = false
     private var memberDone = false
+    private var memberStart = true
     private var produced: Int64 = 0
 
     /// Wraps `inner`; `path` names the file in errors.
-    public init(_ inner: Inner, path: String, blockSize: Int = 1 << 20) throws(ImportError) {
+    public init(_ inner: Inner, path: String, blockSize: Int = 1 << 20, inflater: Inflater = .preferred) throws(ImportError) {
         self.inner = inner
         self.path = path
-        guard let s = czlib_stream_create() else { throw ImportError(file: path, message: "out of memory") }
-        stream = s
         input = .allocate(byteCount: blockSize, alignment: 16)
-        guard czlib_inflate_init_auto(stream) == Z_OK else {
+        switch inflater {
+        case .isal:
+            guard let state = cisal_gzip_create() else { input.deallocate(); throw ImportError(file: path, message: "out of memory") }
+            isal = state
+        case .zlib:
+            do throws(ImportError) { try startZlib() } catch { input.deallocate(); throw error }
+        }
+    }
+
+    private mutating func startZlib() throws(ImportError) {
+        guard let s = czlib_stream_create() else { throw ImportError(file: path, message: "out of memory") }
+        guard czlib_inflate_init_auto(s) == Z_OK else {
+            czlib_stream_destroy(s)
             throw ImportError(file: path, message: "cannot initialise zlib")
         }
+        zlib = s
     }
 
     public var bytesConsumed: Int64 { inner.bytesConsumed }
 
-    /// Frees zlib state and the input block.
+    /// Frees the inflater's state and the input block.
     public func close() {
-        inflateEnd(stream)
-        czlib_stream_destroy(stream)
+        if let isal { cisal_destroy(isal) }
+        if let zlib {
+            inflateEnd(zlib)
+            czlib_stream_destroy(zlib)
+        }
         input.deallocate()
     }
 
-    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImportError) -> Int {
-        stream.pointee.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
-        stream.pointee.avail_out = uInt(min(buffer.count, Int(UInt32.max)))
-        while stream.pointee.avail_out > 0 {
-            if stream.pointee.avail_in == 0 && !innerDone {
-                let n = try inner.read(into: input)
-                if n == 0 { innerDone = true } else {
-                    stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                    stream.pointee.avail_in = uInt(n)
-                }
+    /// Reads until at least `count` input bytes are buffered or the input ends.
+    private mutating func buffer(atLeast count: Int) throws(ImportError) {
+        while inEnd - inStart < count && !innerDone {
+            if inStart == inEnd || inEnd == input.count {
+                let kept = inEnd - inStart
+                if kept > 0 { input.baseAddress!.copyMemory(from: input.baseAddress! + inStart, byteCount: kept) }
+                inStart = 0
+                inEnd = kept
             }
+            let n = try inner.read(into: UnsafeMutableRawBufferPointer(rebasing: input[inEnd...]))
+            if n == 0 { innerDone = true } else { inEnd += n }
+        }
+    }
+
+    /// One inflate call from the buffered input into `out`; advances `inStart`.
+    private mutating func step(_ out: UnsafeMutableRawPointer, _ outCount: inout Int) -> Step {
+        let next = input.baseAddress!.assumingMemoryBound(to: UInt8.self) + inStart
+        let avail = UInt32(inEnd - inStart)
+        let room = UInt32(min(outCount, Int(UInt32.max)))
+        if let s = isal {
+            s.pointee.next_in = next
+            s.pointee.avail_in = avail
+            s.pointee.next_out = out.assumingMemoryBound(to: UInt8.self)
+            s.pointee.avail_out = room
+            let rc = isal_inflate(s)
+            inStart = inEnd - Int(s.pointee.avail_in)
+            outCount -= Int(room - s.pointee.avail_out)
+            if rc < 0 { return .failed(String(cString: cisal_error_message(rc))) }
+            return cisal_member_finished(s) ? .memberEnd : .progress
+        }
+        let s = zlib!
+        s.pointee.next_in = next
+        s.pointee.avail_in = uInt(avail)
+        s.pointee.next_out = out.assumingMemoryBound(to: Bytef.self)
+        s.pointee.avail_out = uInt(room)
+        let rc = inflate(s, Z_NO_FLUSH)
+        inStart = inEnd - Int(s.pointee.avail_in)
+        outCount -= Int(room - UInt32(s.pointee.avail_out))
+        if rc == Z_STREAM_END { return .memberEnd }
+        if rc != Z_OK && rc != Z_BUF_ERROR { return .failed(s.pointee.msg.map { String(cString: $0) } ?? "code \(rc)") }
+        return .progress
+    }
+
+    /// At the start of a member: hand the rest of the stream to zlib if its header has a header CRC.
+    private mutating func checkHeader() throws(ImportError) {
+        try buffer(atLeast: 4)
+        guard isal != nil, inEnd - inStart >= 4, input[inStart + 3] & 0x02 != 0 else { return }
+        try startZlib()
+        cisal_destroy(isal!)
+        isal = nil
+    }
+
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImportError) -> Int {
+        var left = buffer.count
+        while left > 0 {
+            if inStart == inEnd && !innerDone { try self.buffer(atLeast: 1) }
             if memberDone {
                 // Another gzip member may follow the one that just ended.
-                if stream.pointee.avail_in == 0 && innerDone { break }
-                inflateReset(stream)
+                if inStart == inEnd && innerDone { break }
+                if let isal { cisal_gzip_reset(isal) } else { inflateReset(zlib!) }
                 memberDone = false
+                memberStart = true
             }
-            if stream.pointee.avail_in == 0 && innerDone {
-                throw ImportError(file: path, offset: produced + Int64(buffer.count - Int(stream.pointee.avail_out)),
-                                  message: "truncated gzip data (uncompressed offset)")
+            if memberStart {
+                try checkHeader()
+                memberStart = false
             }
-            let rc = inflate(stream, Z_NO_FLUSH)
-            if rc == Z_STREAM_END {
+            let before = (inStart, left)
+            switch step(buffer.baseAddress! + (buffer.count - left), &left) {
+            case .memberEnd:
                 memberDone = true
-            } else if rc != Z_OK && rc != Z_BUF_ERROR {
-                let msg = stream.pointee.msg.map { String(cString: $0) } ?? "code \(rc)"
-                throw ImportError(file: path, offset: inner.bytesConsumed - Int64(stream.pointee.avail_in),
-                                  message: "corrupt gzip data: \(msg)")
+            case let .failed(message):
+                throw ImportError(file: path, offset: inner.bytesConsumed - Int64(inEnd - inStart),
+                                  message: "corrupt gzip data: " + message)
+            case .progress:
+                if innerDone && inStart == inEnd && before == (inStart, left) {
+                    throw ImportError(file: path, offset: produced + Int64(buffer.count - left),
+                                      message: "truncated gzip data (uncompressed offset)")
+                }
             }
         }
-        let n = buffer.count - Int(stream.pointee.avail_out)
+        let n = buffer.count - left
         produced += Int64(n)
         return n
     }
@@ -158,6 +268,28 @@ public struct MemorySource: ByteSource {
         bytes.withUnsafeBytes { src in
             buffer.baseAddress!.copyMemory(from: src.baseAddress! + position, byteCount: n)
         }
+        position += n
+        return n
+    }
+}
+
+/// Bytes already read from a stream (to sniff its format), then the rest of the stream.
+struct ReplaySource<Inner: ByteSource>: ByteSource {
+    private let head: [UInt8]
+    private var position = 0
+    private var inner: Inner
+
+    init(_ head: [UInt8], then inner: Inner) {
+        self.head = head
+        self.inner = inner
+    }
+
+    var bytesConsumed: Int64 { inner.bytesConsumed - Int64(head.count - position) }
+
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImportError) -> Int {
+        guard position < head.count else { return try inner.read(into: buffer) }
+        let n = min(buffer.count, head.count - position)
+        head.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + position, byteCount: n) }
         position += n
         return n
     }
