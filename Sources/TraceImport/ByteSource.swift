@@ -116,15 +116,17 @@ public enum Inflater: Sendable {
 
 /// Inflates a gzip stream (several members allowed) from another source, block by block.
 ///
-/// ISA-L inflates; zlib takes over for a stream whose member header carries a header CRC (FHCRC),
-/// which ISA-L 2.30 mis-checks when the header arrives in pieces, and when `Inflater.zlib` is asked for.
+/// ISA-L inflates, given each member's header whole (its streaming header parser mis-reads some
+/// headers that arrive in pieces, as a pipe delivers them); zlib takes over from a member whose
+/// header does not fit in the input block, and inflates everything when `Inflater.zlib` is asked for.
 public struct GzipSource<Inner: ByteSource>: ByteSource {
     private enum Step { case progress, memberEnd, failed(String) }
 
     private var inner: Inner
     private let path: String
-    private var isal: UnsafeMutablePointer<inflate_state>?
-    private var zlib: UnsafeMutablePointer<z_stream>?
+    private let isal: UnsafeMutablePointer<inflate_state>
+    private let zlib: UnsafeMutablePointer<z_stream>
+    private var useZlib: Bool
     private let input: UnsafeMutableRawBufferPointer
     /// Valid input bytes are `input[inStart..<inEnd]`.
     private var inStart = 0
@@ -136,41 +138,37 @@ public struct GzipSource<Inner: ByteSource>: ByteSource {
 
     /// Wraps `inner`; `path` names the file in errors.
     public init(_ inner: Inner, path: String, blockSize: Int = 1 << 20, inflater: Inflater = .preferred) throws(ImportError) {
-        self.inner = inner
-        self.path = path
-        input = .allocate(byteCount: blockSize, alignment: 16)
-        switch inflater {
-        case .isal:
-            guard let state = cisal_gzip_create() else { input.deallocate(); throw ImportError(file: path, message: "out of memory") }
-            isal = state
-        case .zlib:
-            do throws(ImportError) { try startZlib() } catch { input.deallocate(); throw error }
+        guard let state = cisal_gzip_create() else { throw ImportError(file: path, message: "out of memory") }
+        guard let stream = czlib_stream_create() else {
+            cisal_destroy(state)
+            throw ImportError(file: path, message: "out of memory")
         }
-    }
-
-    private mutating func startZlib() throws(ImportError) {
-        guard let s = czlib_stream_create() else { throw ImportError(file: path, message: "out of memory") }
-        guard czlib_inflate_init_auto(s) == Z_OK else {
-            czlib_stream_destroy(s)
+        guard czlib_inflate_init_auto(stream) == Z_OK else {
+            cisal_destroy(state)
+            czlib_stream_destroy(stream)
             throw ImportError(file: path, message: "cannot initialise zlib")
         }
-        zlib = s
+        self.inner = inner
+        self.path = path
+        isal = state
+        zlib = stream
+        useZlib = inflater == .zlib
+        input = .allocate(byteCount: blockSize, alignment: 16)
     }
 
     public var bytesConsumed: Int64 { inner.bytesConsumed }
 
-    /// Frees the inflater's state and the input block.
+    /// Frees the inflaters' state and the input block.
     public func close() {
-        if let isal { cisal_destroy(isal) }
-        if let zlib {
-            inflateEnd(zlib)
-            czlib_stream_destroy(zlib)
-        }
+        cisal_destroy(isal)
+        inflateEnd(zlib)
+        czlib_stream_destroy(zlib)
         input.deallocate()
     }
 
-    /// Reads until at least `count` input bytes are buffered or the input ends.
+    /// Reads until at least `count` input bytes (at most a block) are buffered or the input ends.
     private mutating func buffer(atLeast count: Int) throws(ImportError) {
+        let count = min(count, input.count)
         while inEnd - inStart < count && !innerDone {
             if inStart == inEnd || inEnd == input.count {
                 let kept = inEnd - inStart
@@ -183,42 +181,60 @@ public struct GzipSource<Inner: ByteSource>: ByteSource {
         }
     }
 
+    /// Buffers the whole header of the member starting at `inStart`; false when it is longer
+    /// than the input block. A header cut short or without the magic bytes is left to the inflater.
+    private mutating func bufferHeader() throws(ImportError) -> Bool {
+        try buffer(atLeast: 10)
+        guard inEnd - inStart >= 10, input[inStart] == 0x1F, input[inStart + 1] == 0x8B else { return true }
+        let flags = input[inStart + 3]
+        var length = 10
+        if flags & 0x04 != 0 {  // FEXTRA: a 2-byte length, then the field
+            try buffer(atLeast: length + 2)
+            guard inEnd - inStart >= length + 2 else { return true }
+            length += 2 + Int(input[inStart + length]) + Int(input[inStart + length + 1]) << 8
+        }
+        for flag: UInt8 in [0x08, 0x10] where flags & flag != 0 {  // FNAME, FCOMMENT: zero-terminated
+            while true {
+                try buffer(atLeast: length + 1)
+                if inEnd - inStart <= length { return inEnd - inStart < input.count }
+                if let zero = input[(inStart + length)..<inEnd].firstIndex(of: 0) {
+                    length = zero - inStart + 1
+                    break
+                }
+                length = inEnd - inStart
+            }
+        }
+        if flags & 0x02 != 0 { length += 2 }  // FHCRC
+        try buffer(atLeast: length)
+        return length <= input.count
+    }
+
     /// One inflate call from the buffered input into `out`; advances `inStart`.
     private mutating func step(_ out: UnsafeMutableRawPointer, _ outCount: inout Int) -> Step {
         let next = input.baseAddress!.assumingMemoryBound(to: UInt8.self) + inStart
         let avail = UInt32(inEnd - inStart)
         let room = UInt32(min(outCount, Int(UInt32.max)))
-        if let s = isal {
-            s.pointee.next_in = next
-            s.pointee.avail_in = avail
-            s.pointee.next_out = out.assumingMemoryBound(to: UInt8.self)
-            s.pointee.avail_out = room
-            let rc = isal_inflate(s)
-            inStart = inEnd - Int(s.pointee.avail_in)
-            outCount -= Int(room - s.pointee.avail_out)
+        if !useZlib {
+            isal.pointee.next_in = next
+            isal.pointee.avail_in = avail
+            isal.pointee.next_out = out.assumingMemoryBound(to: UInt8.self)
+            isal.pointee.avail_out = room
+            let rc = isal_inflate(isal)
+            inStart = inEnd - Int(isal.pointee.avail_in)
+            outCount -= Int(room - isal.pointee.avail_out)
             if rc < 0 { return .failed(String(cString: cisal_error_message(rc))) }
-            return cisal_member_finished(s) ? .memberEnd : .progress
+            return cisal_member_finished(isal) ? .memberEnd : .progress
         }
-        let s = zlib!
-        s.pointee.next_in = next
-        s.pointee.avail_in = uInt(avail)
-        s.pointee.next_out = out.assumingMemoryBound(to: Bytef.self)
-        s.pointee.avail_out = uInt(room)
-        let rc = inflate(s, Z_NO_FLUSH)
-        inStart = inEnd - Int(s.pointee.avail_in)
-        outCount -= Int(room - UInt32(s.pointee.avail_out))
+        zlib.pointee.next_in = next
+        zlib.pointee.avail_in = uInt(avail)
+        zlib.pointee.next_out = out.assumingMemoryBound(to: Bytef.self)
+        zlib.pointee.avail_out = uInt(room)
+        let rc = inflate(zlib, Z_NO_FLUSH)
+        inStart = inEnd - Int(zlib.pointee.avail_in)
+        outCount -= Int(room - UInt32(zlib.pointee.avail_out))
         if rc == Z_STREAM_END { return .memberEnd }
-        if rc != Z_OK && rc != Z_BUF_ERROR { return .failed(s.pointee.msg.map { String(cString: $0) } ?? "code \(rc)") }
+        if rc != Z_OK && rc != Z_BUF_ERROR { return .failed(zlib.pointee.msg.map { String(cString: $0) } ?? "code \(rc)") }
         return .progress
-    }
-
-    /// At the start of a member: hand the rest of the stream to zlib if its header has a header CRC.
-    private mutating func checkHeader() throws(ImportError) {
-        try buffer(atLeast: 4)
-        guard isal != nil, inEnd - inStart >= 4, input[inStart + 3] & 0x02 != 0 else { return }
-        try startZlib()
-        cisal_destroy(isal!)
-        isal = nil
     }
 
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImportError) -> Int {
@@ -228,12 +244,15 @@ public struct GzipSource<Inner: ByteSource>: ByteSource {
             if memberDone {
                 // Another gzip member may follow the one that just ended.
                 if inStart == inEnd && innerDone { break }
-                if let isal { cisal_gzip_reset(isal) } else { inflateReset(zlib!) }
+                if useZlib { inflateReset(zlib) } else { cisal_gzip_reset(isal) }
                 memberDone = false
                 memberStart = true
             }
             if memberStart {
-                try checkHeader()
+                if !useZlib, try !bufferHeader() {
+                    useZlib = true
+                    inflateReset(zlib)
+                }
                 memberStart = false
             }
             let before = (inStart, left)
