@@ -54,6 +54,16 @@ public struct FileSource: ByteSource {
         return n == 2 && magic.0 == 0x1F && magic.1 == 0x8B
     }
 
+    /// The inflated size of a gzip file, to size the tables: its last member's ISIZE trailer (the
+    /// whole stream's size when it has one member under 4 GiB), else 8 times the file (also for pipes).
+    func inflatedSizeGuess() -> Int64 {
+        let size = self.size
+        var trailer: UInt32 = 0
+        let n = withUnsafeMutableBytes(of: &trailer) { pread(fd, $0.baseAddress, 4, off_t(max(0, size - 4))) }
+        let isize = Int64(UInt32(littleEndian: trailer))
+        return n == 4 && isize >= size && isize <= size * 1032 ? isize : size * 8  // deflate shrinks at most 1032:1
+    }
+
     /// Reads until `count` bytes or the end of the input (a pipe may return fewer per read).
     mutating func readHead(_ count: Int) throws(ImportError) -> [UInt8] {
         let head = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 1)

@@ -46,7 +46,7 @@ public enum TraceLoader {
             let source = try GzipSource(compressed, path: path)
             defer { source.close() }
             // Inflate on another core while this one parses.
-            try parse(source: PrefetchSource(source), name: path, into: trace, expectedBytes: file.size * 8, progress: progress,
+            try parse(source: PrefetchSource(source), name: path, into: trace, expectedBytes: file.inflatedSizeGuess(), progress: progress,
                       options: options)
         }
         if type != S_IFREG {

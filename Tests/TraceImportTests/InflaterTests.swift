@@ -206,6 +206,21 @@ final class InflaterTests: XCTestCase {
         }
     }
 
+    func testTablesAreSizedFromTheGzipTrailer() throws {
+        let text = document(300)
+        let gz = gzipped(text)
+        let path = TestSupport.temporaryPath(".json.gz")
+        defer { unlink(path) }
+        for (bytes, expected) in [(gz, Int64(text.count)),
+                                  (gz + gzipped([1]), Int64(gz.count + 21) * 8),  // the last member's size is too small: a guess
+                                  (Array(gz.prefix(gz.count - 4)) + [0xFF, 0xFF, 0xFF, 0x7F], Int64(gz.count) * 8)] {
+            TestSupport.writeFile(path, bytes)
+            let file = try FileSource(path: path)
+            defer { file.close() }
+            XCTAssertEqual(file.inflatedSizeGuess(), expected)
+        }
+    }
+
     func testTheEnvironmentPicksTheInflater() {
         let expected: Inflater = getenv("STEPSCOPE_INFLATE").map { String(cString: $0) } == "zlib" ? .zlib : .isal
         XCTAssertEqual(Inflater.preferred, expected)
