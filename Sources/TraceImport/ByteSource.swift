@@ -273,9 +273,16 @@ public struct GzipSource<Inner: ByteSource>: ByteSource {
                 throw ImportError(file: path, offset: inner.bytesConsumed - Int64(inEnd - inStart),
                                   message: "corrupt gzip data: " + message)
             case .progress:
-                if innerDone && inStart == inEnd && before == (inStart, left) {
+                guard before == (inStart, left) else { break }
+                // No progress: the inflater needs more input than is buffered.
+                if innerDone {
                     throw ImportError(file: path, offset: produced + Int64(buffer.count - left),
                                       message: "truncated gzip data (uncompressed offset)")
+                }
+                let buffered = inEnd - inStart
+                try self.buffer(atLeast: buffered + 1)
+                if inEnd - inStart == buffered && !innerDone {
+                    throw ImportError(file: path, offset: inner.bytesConsumed - Int64(buffered), message: "corrupt gzip data: inflater stalled")
                 }
             }
         }
