@@ -27,7 +27,7 @@ final class ISALShimTests: XCTestCase {
         var members = 0
         var block = [UInt8](repeating: 0, count: 1000)
         var input = gz
-        return try input.withUnsafeMutableBufferPointer { inBytes in
+        return input.withUnsafeMutableBufferPointer { inBytes in
             var offset = 0
             while true {
                 if state.pointee.avail_in == 0 {
