@@ -291,7 +291,6 @@ public enum TraceLoader {
         let prefix = path.hasSuffix("/") ? path : path + "/"
         return names.sorted().map { prefix + $0 }
     }
-
 }
 
 /// Results written by concurrent loaders, one slot each.
