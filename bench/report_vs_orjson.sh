@@ -9,9 +9,12 @@
 # 3. measures, best of $RUNS runs each (wall seconds, peak RSS of the child process):
 #      orjson     python3 -c "import orjson; orjson.loads(open(F,'rb').read())"
 #      stepscope  .build/release/stepscope report F --format json > /dev/null
-#      stepscope  the same on F.gz
+#      stepscope  the same on F.gz, inflated by ISA-L (the default)
+#      stepscope  the same on F.gz with STEPSCOPE_INFLATE=zlib (the zlib fallback)
+#    the three stepscope rows alternate run by run, so the machine's drift hits them alike
 # 4. prints a table: wall s, MB/s (of the uncompressed JSON), peak RSS MiB, RSS / JSON size,
-#    and the speed of each run relative to orjson.
+#    the speed of each run relative to orjson and the least CPU time (user + system) of a run;
+#    then each .gz row's wall over the plain one.
 #
 # Environment knobs:
 #   RUNS=3            runs per measurement (the best is reported)
@@ -80,37 +83,53 @@ t0 = time.perf_counter()
 with open(sys.argv[1], "wb") as err:
     rc = subprocess.call(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=err)
 wall = time.perf_counter() - t0
-rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+rss_kb = usage.ru_maxrss
 if sys.platform == "darwin":
     rss_kb //= 1024            # bytes on macOS, KiB on Linux
-print("%.4f %d %d" % (wall, rss_kb, rc))
+print("%.4f %d %d %.3f" % (wall, rss_kb, rc, usage.ru_utime + usage.ru_stime))
 '
 
+# run_once LABEL RUN CMD...  -> one run; keeps the best wall, the highest RSS and the least CPU per label
+declare -A BEST BEST_RSS BEST_CPU
+run_once() {
+  local label="$1" i="$2"; shift 2
+  local out wall rss rc cpu
+  out=$("$PYTHON" -c "$MEASURE_PY" "$ERRLOG" "$@")
+  read -r wall rss rc cpu <<<"$out"
+  if [[ "$rc" != 0 ]]; then
+    echo "report_vs_orjson: error: '$label' exited with status $rc:" >&2
+    echo "  command: $*" >&2
+    tail -n 20 "$ERRLOG" | sed 's/^/  | /' >&2
+    exit 1
+  fi
+  printf '   %-30s run %d: %7.3f s  %8.1f MiB  cpu %6.3f s\n' "$label" "$i" "$wall" "$(awk "BEGIN{print $rss/1024}")" "$cpu"
+  if [[ -z "${BEST[$label]:-}" ]] || awk "BEGIN{exit !($wall < ${BEST[$label]})}"; then BEST[$label]="$wall"; fi
+  (( rss > ${BEST_RSS[$label]:-0} )) && BEST_RSS[$label]="$rss"
+  if [[ -z "${BEST_CPU[$label]:-}" ]] || awk "BEGIN{exit !($cpu < ${BEST_CPU[$label]})}"; then BEST_CPU[$label]="$cpu"; fi
+  return 0
+}
+record() { printf '%s\t%s\t%s\t%s\n' "$1" "${BEST[$1]}" "${BEST_RSS[$1]}" "${BEST_CPU[$1]}" >> "$RESULTS"; }
+
 measure() {
-  local label="$1"; shift
-  local best="" best_rss=0 i out wall rss rc
-  for ((i = 1; i <= RUNS; i++)); do
-    out=$("$PYTHON" -c "$MEASURE_PY" "$ERRLOG" "$@")
-    read -r wall rss rc <<<"$out"
-    if [[ "$rc" != 0 ]]; then
-      echo "report_vs_orjson: error: '$label' exited with status $rc:" >&2
-      echo "  command: $*" >&2
-      tail -n 20 "$ERRLOG" | sed 's/^/  | /' >&2
-      exit 1
-    fi
-    printf '   %-26s run %d: %7.3f s  %8.1f MiB\n' "$label" "$i" "$wall" "$(awk "BEGIN{print $rss/1024}")"
-    if [[ -z "$best" ]] || awk "BEGIN{exit !($wall < $best)}"; then best="$wall"; fi
-    (( rss > best_rss )) && best_rss="$rss"
-  done
-  printf '%s\t%s\t%s\n' "$label" "$best" "$best_rss" >> "$RESULTS"
+  local label="$1" i; shift
+  for ((i = 1; i <= RUNS; i++)); do run_once "$label" "$i" "$@"; done
+  record "$label"
 }
 
 echo "== input: $JSON ($(awk "BEGIN{printf \"%.1f\", $JSON_BYTES/1e6}") MB), $GZ ($(awk "BEGIN{printf \"%.1f\", $GZ_BYTES/1e6}") MB)"
 echo "== measuring (best of $RUNS)"
 measure "orjson.loads" "$PYTHON" -c "import orjson, sys; orjson.loads(open(sys.argv[1], 'rb').read())" "$JSON"
 if [[ "${ORJSON_ONLY:-0}" != 1 ]]; then
-  measure "stepscope report .json" "$BIN" report "$JSON" --format json
-  measure "stepscope report .json.gz" "$BIN" report "$GZ" --format json
+  # STEPSCOPE_INFLATE=zlib makes stepscope inflate with zlib instead of ISA-L
+  for ((i = 1; i <= RUNS; i++)); do
+    run_once "stepscope report .json" "$i" env STEPSCOPE_INFLATE=isal "$BIN" report "$JSON" --format json
+    run_once "stepscope report .json.gz" "$i" env STEPSCOPE_INFLATE=isal "$BIN" report "$GZ" --format json
+    run_once "stepscope report .json.gz zlib" "$i" env STEPSCOPE_INFLATE=zlib "$BIN" report "$GZ" --format json
+  done
+  record "stepscope report .json"
+  record "stepscope report .json.gz"
+  record "stepscope report .json.gz zlib"
 fi
 
 # --- 4. table -----------------------------------------------------------------
@@ -122,9 +141,15 @@ base = float(rows[0][1])   # orjson wall time
 mb = json_bytes / 1e6
 print()
 print("trace: %.1f MB JSON (%.1f MB gzip); MB/s and RSS/size use the uncompressed JSON size" % (mb, gz_bytes / 1e6))
-print("%-26s %9s %9s %14s %10s %14s" % ("", "wall s", "MB/s", "peak RSS MiB", "RSS/size", "speed vs orjson"))
-for label, wall, rss in rows:
+print("%-30s %9s %9s %14s %10s %14s %7s" % ("", "wall s", "MB/s", "peak RSS MiB", "RSS/size", "speed vs orjson", "CPU s"))
+for label, wall, rss, cpu in rows:
     w, r = float(wall), int(rss) * 1024
-    print("%-26s %9.3f %9.1f %14.1f %10.2f %13.2fx" % (label, w, mb / w, r / 2**20, r / json_bytes, base / w))
+    print("%-30s %9.3f %9.1f %14.1f %10.2f %13.2fx %7.3f" % (label, w, mb / w, r / 2**20, r / json_bytes, base / w, float(cpu)))
 print("\nspeed vs orjson = orjson wall / this wall (> 1: faster than orjson). orjson includes Python start-up and the file read.")
+print("CPU s = the least user + system time of a run (all threads).")
+walls = {label: float(wall) for label, wall, _, _ in rows}
+plain = walls.get("stepscope report .json")
+for label in ("stepscope report .json.gz", "stepscope report .json.gz zlib"):
+    if plain and label in walls:
+        print("%s / .json: %.2fx" % (label, walls[label] / plain))
 EOF

@@ -3,11 +3,12 @@
 #   libncursesw5-dev  the terminal UI (CCurses)
 #   libunwind-dev     remote native unwinding for the sampler (CUnwind; pulls liblzma-dev)
 #   libelf-dev        ELF symbol tables for the sampler (CElf)
-#   zlib1g-dev        streaming gzip inflate for .json.gz traces (CZlib)
+#   zlib1g-dev        streaming gzip inflate for .json.gz traces (CZlib; the fallback inflater)
+#   libisal-dev       Intel ISA-L, the fast inflater for .json.gz traces (CISAL)
 #   gzip              used by tests to make compressed fixtures
 #   tmux              the terminal UI's end-to-end test runs stepscope in a tmux pane (Tests/CLITests/TUITests.swift)
 set -euo pipefail
-packages=(libncursesw5-dev libunwind-dev libelf-dev zlib1g-dev gzip tmux)
+packages=(libncursesw5-dev libunwind-dev libelf-dev zlib1g-dev libisal-dev gzip tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,3 +1,4 @@
+import CISAL
 import CZlib
 #if canImport(Glibc)
 import Glibc
@@ -40,6 +41,42 @@ public struct FileSource: ByteSource {
     /// Closes the file.
     public func close() { _ = Glibc.close(fd) }
 
+    /// The file type bits of `st_mode` (`S_IFREG`, `S_IFIFO`, ...).
+    var fileType: mode_t {
+        var st = stat()
+        return fstat(fd, &st) == 0 ? st.st_mode & S_IFMT : 0
+    }
+
+    /// Whether a regular file starts with the gzip magic bytes (read in place: the position stays).
+    func hasGzipMagic() -> Bool {
+        var magic: (UInt8, UInt8) = (0, 0)
+        let n = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 2, 0) }
+        return n == 2 && magic.0 == 0x1F && magic.1 == 0x8B
+    }
+
+    /// The inflated size of a gzip file, to size the tables: its last member's ISIZE trailer (the
+    /// whole stream's size when it has one member under 4 GiB), else 8 times the file (also for pipes).
+    func inflatedSizeGuess() -> Int64 {
+        let size = self.size
+        var trailer: UInt32 = 0
+        let n = withUnsafeMutableBytes(of: &trailer) { pread(fd, $0.baseAddress, 4, off_t(max(0, size - 4))) }
+        let isize = Int64(UInt32(littleEndian: trailer))
+        return n == 4 && isize >= size && isize <= size * 1032 ? isize : size * 8  // deflate shrinks at most 1032:1
+    }
+
+    /// Reads until `count` bytes or the end of the input (a pipe may return fewer per read).
+    mutating func readHead(_ count: Int) throws(ImportError) -> [UInt8] {
+        let head = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 1)
+        defer { head.deallocate() }
+        var filled = 0
+        while filled < count {
+            let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: head[filled...]))
+            if n == 0 { break }
+            filled += n
+        }
+        return Array(head[0..<filled])
+    }
+
     /// Up to the first `count` bytes of the file at `path` (a regular file; directories give []).
     public static func readPrefix(path: String, count: Int) throws(ImportError) -> [UInt8] {
         var st = stat()
@@ -79,68 +116,177 @@ public struct FileSource: ByteSource {
     }
 }
 
+/// The library that inflates gzip: ISA-L (several times faster), or zlib.
+public enum Inflater: Sendable {
+    case isal, zlib
+
+    /// ISA-L unless the environment says `STEPSCOPE_INFLATE=zlib` (to compare the two).
+    public static let preferred: Inflater = getenv("STEPSCOPE_INFLATE").map { String(cString: $0) } == "zlib" ? .zlib : .isal
+}
+
 /// Inflates a gzip stream (several members allowed) from another source, block by block.
+///
+/// ISA-L inflates, given each member's header whole (its streaming header parser mis-reads some
+/// headers that arrive in pieces, as a pipe delivers them); zlib takes over from a member whose
+/// header does not fit in the input block, and inflates everything when `Inflater.zlib` is asked for.
 public struct GzipSource<Inner: ByteSource>: ByteSource {
+    private enum Step { case progress, memberEnd, failed(String) }
+
     private var inner: Inner
     private let path: String
-    private let stream: UnsafeMutablePointer<z_stream>
+    private let isal: UnsafeMutablePointer<inflate_state>
+    private let zlib: UnsafeMutablePointer<z_stream>
+    private var useZlib: Bool
     private let input: UnsafeMutableRawBufferPointer
+    /// Valid input bytes are `input[inStart..<inEnd]`.
+    private var inStart = 0
+    private var inEnd = 0
     private var innerDone = false
     private var memberDone = false
+    private var memberStart = true
     private var produced: Int64 = 0
 
     /// Wraps `inner`; `path` names the file in errors.
-    public init(_ inner: Inner, path: String, blockSize: Int = 1 << 20) throws(ImportError) {
-        self.inner = inner
-        self.path = path
-        guard let s = czlib_stream_create() else { throw ImportError(file: path, message: "out of memory") }
-        stream = s
-        input = .allocate(byteCount: blockSize, alignment: 16)
+    public init(_ inner: Inner, path: String, blockSize: Int = 1 << 20, inflater: Inflater = .preferred) throws(ImportError) {
+        guard let state = cisal_gzip_create() else { throw ImportError(file: path, message: "out of memory") }
+        guard let stream = czlib_stream_create() else {
+            cisal_destroy(state)
+            throw ImportError(file: path, message: "out of memory")
+        }
         guard czlib_inflate_init_auto(stream) == Z_OK else {
+            cisal_destroy(state)
+            czlib_stream_destroy(stream)
             throw ImportError(file: path, message: "cannot initialise zlib")
         }
+        self.inner = inner
+        self.path = path
+        isal = state
+        zlib = stream
+        useZlib = inflater == .zlib
+        input = .allocate(byteCount: blockSize, alignment: 16)
     }
 
     public var bytesConsumed: Int64 { inner.bytesConsumed }
 
-    /// Frees zlib state and the input block.
+    /// Frees the inflaters' state and the input block.
     public func close() {
-        inflateEnd(stream)
-        czlib_stream_destroy(stream)
+        cisal_destroy(isal)
+        inflateEnd(zlib)
+        czlib_stream_destroy(zlib)
         input.deallocate()
     }
 
-    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImportError) -> Int {
-        stream.pointee.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
-        stream.pointee.avail_out = uInt(min(buffer.count, Int(UInt32.max)))
-        while stream.pointee.avail_out > 0 {
-            if stream.pointee.avail_in == 0 && !innerDone {
-                let n = try inner.read(into: input)
-                if n == 0 { innerDone = true } else {
-                    stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                    stream.pointee.avail_in = uInt(n)
+    /// Reads until at least `count` input bytes (at most a block) are buffered or the input ends.
+    private mutating func buffer(atLeast count: Int) throws(ImportError) {
+        let count = min(count, input.count)
+        while inEnd - inStart < count && !innerDone {
+            if inStart == inEnd || inEnd == input.count {
+                let kept = inEnd - inStart
+                if kept > 0 { input.baseAddress!.copyMemory(from: input.baseAddress! + inStart, byteCount: kept) }
+                inStart = 0
+                inEnd = kept
+            }
+            let n = try inner.read(into: UnsafeMutableRawBufferPointer(rebasing: input[inEnd...]))
+            if n == 0 { innerDone = true } else { inEnd += n }
+        }
+    }
+
+    /// Buffers the whole header of the member starting at `inStart`; false when it is longer
+    /// than the input block. A header cut short or without the magic bytes is left to the inflater.
+    private mutating func bufferHeader() throws(ImportError) -> Bool {
+        try buffer(atLeast: 10)
+        guard inEnd - inStart >= 10, input[inStart] == 0x1F, input[inStart + 1] == 0x8B else { return true }
+        let flags = input[inStart + 3]
+        var length = 10
+        if flags & 0x04 != 0 {  // FEXTRA: a 2-byte length, then the field
+            try buffer(atLeast: length + 2)
+            guard inEnd - inStart >= length + 2 else { return true }
+            length += 2 + Int(input[inStart + length]) + Int(input[inStart + length + 1]) << 8
+        }
+        for flag: UInt8 in [0x08, 0x10] where flags & flag != 0 {  // FNAME, FCOMMENT: zero-terminated
+            while true {
+                try buffer(atLeast: length + 1)
+                if inEnd - inStart <= length { return inEnd - inStart < input.count }
+                if let zero = input[(inStart + length)..<inEnd].firstIndex(of: 0) {
+                    length = zero - inStart + 1
+                    break
                 }
-            }
-            if memberDone {
-                // Another gzip member may follow the one that just ended.
-                if stream.pointee.avail_in == 0 && innerDone { break }
-                inflateReset(stream)
-                memberDone = false
-            }
-            if stream.pointee.avail_in == 0 && innerDone {
-                throw ImportError(file: path, offset: produced + Int64(buffer.count - Int(stream.pointee.avail_out)),
-                                  message: "truncated gzip data (uncompressed offset)")
-            }
-            let rc = inflate(stream, Z_NO_FLUSH)
-            if rc == Z_STREAM_END {
-                memberDone = true
-            } else if rc != Z_OK && rc != Z_BUF_ERROR {
-                let msg = stream.pointee.msg.map { String(cString: $0) } ?? "code \(rc)"
-                throw ImportError(file: path, offset: inner.bytesConsumed - Int64(stream.pointee.avail_in),
-                                  message: "corrupt gzip data: \(msg)")
+                length = inEnd - inStart
             }
         }
-        let n = buffer.count - Int(stream.pointee.avail_out)
+        if flags & 0x02 != 0 { length += 2 }  // FHCRC
+        try buffer(atLeast: length)
+        return length <= input.count
+    }
+
+    /// One inflate call from the buffered input into `out`; advances `inStart`.
+    private mutating func step(_ out: UnsafeMutableRawPointer, _ outCount: inout Int) -> Step {
+        let next = input.baseAddress!.assumingMemoryBound(to: UInt8.self) + inStart
+        let avail = UInt32(inEnd - inStart)
+        let room = UInt32(min(outCount, Int(UInt32.max)))
+        if !useZlib {
+            isal.pointee.next_in = next
+            isal.pointee.avail_in = avail
+            isal.pointee.next_out = out.assumingMemoryBound(to: UInt8.self)
+            isal.pointee.avail_out = room
+            let rc = isal_inflate(isal)
+            inStart = inEnd - Int(isal.pointee.avail_in)
+            outCount -= Int(room - isal.pointee.avail_out)
+            if rc < 0 { return .failed(String(cString: cisal_error_message(rc))) }
+            return cisal_member_finished(isal) ? .memberEnd : .progress
+        }
+        zlib.pointee.next_in = next
+        zlib.pointee.avail_in = uInt(avail)
+        zlib.pointee.next_out = out.assumingMemoryBound(to: Bytef.self)
+        zlib.pointee.avail_out = uInt(room)
+        let rc = inflate(zlib, Z_NO_FLUSH)
+        inStart = inEnd - Int(zlib.pointee.avail_in)
+        outCount -= Int(room - UInt32(zlib.pointee.avail_out))
+        if rc == Z_STREAM_END { return .memberEnd }
+        if rc != Z_OK && rc != Z_BUF_ERROR { return .failed(zlib.pointee.msg.map { String(cString: $0) } ?? "code \(rc)") }
+        return .progress
+    }
+
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImportError) -> Int {
+        var left = buffer.count
+        while left > 0 {
+            if inStart == inEnd && !innerDone { try self.buffer(atLeast: 1) }
+            if memberDone {
+                // Another gzip member may follow the one that just ended.
+                if inStart == inEnd && innerDone { break }
+                if useZlib { inflateReset(zlib) } else { cisal_gzip_reset(isal) }
+                memberDone = false
+                memberStart = true
+            }
+            if memberStart {
+                if !useZlib, try !bufferHeader() {
+                    useZlib = true
+                    inflateReset(zlib)
+                }
+                memberStart = false
+            }
+            let before = (inStart, left)
+            switch step(buffer.baseAddress! + (buffer.count - left), &left) {
+            case .memberEnd:
+                memberDone = true
+            case let .failed(message):
+                throw ImportError(file: path, offset: inner.bytesConsumed - Int64(inEnd - inStart),
+                                  message: "corrupt gzip data: " + message)
+            case .progress:
+                guard before == (inStart, left) else { break }
+                // No progress: the inflater needs more input than is buffered.
+                if innerDone {
+                    throw ImportError(file: path, offset: produced + Int64(buffer.count - left),
+                                      message: "truncated gzip data (uncompressed offset)")
+                }
+                let buffered = inEnd - inStart
+                try self.buffer(atLeast: buffered + 1)
+                if inEnd - inStart == buffered && !innerDone {
+                    throw ImportError(file: path, offset: inner.bytesConsumed - Int64(buffered), message: "corrupt gzip data: inflater stalled")
+                }
+            }
+        }
+        let n = buffer.count - left
         produced += Int64(n)
         return n
     }
@@ -158,6 +304,28 @@ public struct MemorySource: ByteSource {
         bytes.withUnsafeBytes { src in
             buffer.baseAddress!.copyMemory(from: src.baseAddress! + position, byteCount: n)
         }
+        position += n
+        return n
+    }
+}
+
+/// Bytes already read from a stream (to sniff its format), then the rest of the stream.
+struct ReplaySource<Inner: ByteSource>: ByteSource {
+    private let head: [UInt8]
+    private var position = 0
+    private var inner: Inner
+
+    init(_ head: [UInt8], then inner: Inner) {
+        self.head = head
+        self.inner = inner
+    }
+
+    var bytesConsumed: Int64 { inner.bytesConsumed - Int64(head.count - position) }
+
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImportError) -> Int {
+        guard position < head.count else { return try inner.read(into: buffer) }
+        let n = min(buffer.count, head.count - position)
+        head.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + position, byteCount: n) }
         position += n
         return n
     }

@@ -3,7 +3,7 @@ import TraceModel
 
 /// Runs another source (gzip inflation) on a background thread, a few blocks ahead of the parser,
 /// so inflating and parsing use two cores. Memory stays bounded: `depth` blocks of `blockSize`.
-final class PrefetchSource<Inner: ByteSource>: ByteSource, @unchecked Sendable {
+final class PrefetchSource<Inner: ByteSource & SendableMetatype>: ByteSource, @unchecked Sendable {
     private struct Block {
         var bytes: UnsafeMutableRawBufferPointer
         var count: Int

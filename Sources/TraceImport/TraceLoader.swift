@@ -37,16 +37,29 @@ public enum TraceLoader {
     /// Plain files at least `splitThreshold` bytes long are parsed as two halves on two cores.
     static func load(path: String, rank: Int, progress: Progress?, splitThreshold: Int64,
                      options: ImportOptions = ImportOptions()) throws(ImportError) -> RankTrace {
-        let gzip = try hasGzipMagic(path)
-        let file = try FileSource(path: path)
+        var file = try FileSource(path: path)
         defer { file.close() }
+        let type = file.fileType
+        if type == S_IFDIR { throw ImportError(file: path, message: "is a directory") }
         let trace = RankTrace(source: path, rank: rank)
-        if gzip {
-            let source = try GzipSource(file, path: path)
+        func parseGzip<S: ByteSource>(_ compressed: S) throws(ImportError) {
+            let source = try GzipSource(compressed, path: path)
             defer { source.close() }
             // Inflate on another core while this one parses.
-            try parse(source: PrefetchSource(source), name: path, into: trace, expectedBytes: file.size * 8, progress: progress,
+            try parse(source: PrefetchSource(source), name: path, into: trace, expectedBytes: file.inflatedSizeGuess(), progress: progress,
                       options: options)
+        }
+        if type != S_IFREG {
+            // A pipe, FIFO or process substitution: sniff the first bytes read, then replay them.
+            let head = try file.readHead(2)
+            let stream = ReplaySource(head, then: file)
+            if head.withUnsafeBytes({ isGzip($0) }) {
+                try parseGzip(stream)
+            } else {
+                try parse(source: stream, name: path, into: trace, expectedBytes: file.size, progress: progress, options: options)
+            }
+        } else if file.hasGzipMagic() {
+            try parseGzip(file)
         } else if file.size >= splitThreshold, let split = try splitPoint(path: path, size: file.size) {
             try parseInTwo(file: file, path: path, split: split, into: trace, progress: progress, options: options)
         } else {
@@ -273,18 +286,5 @@ public enum TraceLoader {
         }
         let prefix = path.hasSuffix("/") ? path : path + "/"
         return names.sorted().map { prefix + $0 }
-    }
-
-    static func hasGzipMagic(_ path: String) throws(ImportError) -> Bool {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ImportError(file: path, message: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var st = stat()
-        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR {
-            throw ImportError(file: path, message: "is a directory")
-        }
-        var magic: (UInt8, UInt8) = (0, 0)
-        let n = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 2, 0) }
-        return n == 2 && magic.0 == 0x1F && magic.1 == 0x8B
     }
 }

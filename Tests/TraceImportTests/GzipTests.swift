@@ -64,7 +64,8 @@ final class GzipTests: XCTestCase {
             do {
                 _ = try TraceLoader.load(bytes: cut, name: "cut.json.gz")
                 XCTFail("truncated gzip loaded (kept \(keep) bytes)")
-            } catch let e as ImportError {
+            } catch {
+                let e = error
                 XCTAssertEqual(e.file, "cut.json.gz")
                 XCTAssertTrue(e.message.contains("truncated gzip"), e.message)
                 let offset = try XCTUnwrap(e.offset)
