@@ -127,12 +127,16 @@ struct TraceCommand: ParsableCommand {
         if let start = broker.startTimeMs {
             let wait = max(0, Double(start - wallClockMs()) / 1000)
             writeAll(2, "stepscope: all \(targets.count) processes took the request; tracing \(window) in \(formatSeconds(wait))\n")
+        } else if iterations != nil {
+            writeAll(2, "stepscope: process \(names) took the request; Kineto traces its next \(window)\n")
         } else {
             writeAll(2, "stepscope: process \(names) took the request; Kineto warms up (5 s), then traces \(window)\n")
         }
 
         let traces = try waitForTraces(targets, logFiles: logFiles, startTimeMs: broker.startTimeMs, servedAt: servedAt)
-        let paths = try place(traces, destination: destination)
+        var ranks: [Int32: String] = [:]
+        for (p, env) in zip(targets, envs) { ranks[p] = env["RANK"] }
+        let paths = try place(traces, destination: destination, ranks: ranks)
         let shown = destination.isDirectory ? destination.path : paths[0]
         if isatty(0) == 1 && isatty(1) == 1 {
             try browse(try LoadOptions.parse([shown]), report: try ReportOptions.parse([]))
@@ -233,12 +237,14 @@ struct TraceCommand: ParsableCommand {
         return found
     }
 
-    /// Moves the traces to the destination; the final paths.
-    func place(_ traces: [Int32: String], destination: (path: String, isDirectory: Bool)) throws -> [String] {
+    /// Moves the traces to the destination, in a directory named after each process's `RANK`
+    /// when it has one (on-demand traces have no `distributedInfo`); the final paths.
+    func place(_ traces: [Int32: String], destination: (path: String, isDirectory: Bool), ranks: [Int32: String]) throws -> [String] {
         var out: [String] = []
         for (p, source) in traces.sorted(by: { $0.key < $1.key }) {
             let gzip = isGzip(source)
-            var target = destination.isDirectory ? destination.path + "/stepscope-trace-\(p).json" : destination.path
+            let name = ranks[p].flatMap { Int($0) }.map { "stepscope-trace-rank\($0)-\(p).json" } ?? "stepscope-trace-\(p).json"
+            var target = destination.isDirectory ? destination.path + "/" + name : destination.path
             if gzip && !target.hasSuffix(".gz") { target += ".gz" }
             try moveFile(source, to: target)
             out.append(target)

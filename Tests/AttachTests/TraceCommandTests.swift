@@ -117,7 +117,10 @@ final class TraceCommandTests: XCTestCase {
         XCTAssertEqual(configs.count, 2, r.stderr)
         XCTAssertEqual(Set(configs).count, 1, "one window: \(configs)")
         XCTAssertNotEqual(configs.first, "PROFILE_START_TIME=0")
-        XCTAssertEqual(Spawned.output("ls '\(out)' | wc -l"), "2")
+        let files = (Spawned.output("ls '\(out)'") ?? "").split(separator: "\n")
+        XCTAssertEqual(files.count, 2)
+        XCTAssertTrue(files.first?.hasPrefix("stepscope-trace-rank0-") ?? false, "\(files)")
+        XCTAssertTrue(files.last?.hasPrefix("stepscope-trace-rank1-") ?? false, "\(files)")
         XCTAssertTrue(r.stdout.contains("2 ranks"), r.stdout)
     }
 
