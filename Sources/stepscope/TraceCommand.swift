@@ -108,7 +108,7 @@ struct TraceCommand: ParsableCommand {
             }
             guard monotonicSeconds() < deadline else {
                 let missing = targets.filter { !broker.polled.contains($0) }.map(String.init).joined(separator: ", ")
-                throw CLIError(description: "no poll from process \(missing) within \(Int(timeout)) s (Kineto polls every 5 s, up to 15 s after a daemon was absent; is torch imported yet? raise --timeout)")
+                throw CLIError(description: "no poll from process \(missing) within \(Int(timeout)) s (Kineto polls every 5 s, about every 10 s while no daemon answered; is torch imported yet? raise --timeout)")
             }
             guard let datagram = socket.receive(timeout: 0.25) else { continue }
             let (reply, event) = broker.answer(datagram.bytes, nowMs: wallClockMs())
