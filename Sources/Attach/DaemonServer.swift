@@ -160,6 +160,8 @@ public struct RequestBroker {
     private let config: (_ pid: Int32, _ startTimeMs: Int64?) -> String
     public private(set) var served: Set<Int32> = []
     public private(set) var polled: Set<Int32> = []
+    /// Targets that polled without the activities bit: their profiler is busy (a trace running).
+    public private(set) var busy: Set<Int32> = []
     /// The common start time, fixed once every target has polled.
     public private(set) var startTimeMs: Int64?
 
@@ -187,6 +189,7 @@ public struct RequestBroker {
             let request: KinetoRequest
             do { request = try KinetoRequest(payload: message.payload) } catch { return (nil, .malformed(error)) }
             let empty = KinetoRequest.reply(config: "")
+            if let pid = request.pid, targets.contains(pid), !request.wantsActivities { busy.insert(pid) }
             guard let pid = request.pid, targets.contains(pid), !served.contains(pid), request.wantsActivities else {
                 return (empty, .answeredEmpty(pid: request.pid))
             }

@@ -107,8 +107,11 @@ struct TraceCommand: ParsableCommand {
                 throw CLIError(description: "process \(gone) exited before it took the trace request")
             }
             guard monotonicSeconds() < deadline else {
-                let missing = targets.filter { !broker.polled.contains($0) }.map(String.init).joined(separator: ", ")
-                throw CLIError(description: "no poll from process \(missing) within \(Int(timeout)) s (Kineto polls every 5 s, about every 10 s while no daemon answered; is torch imported yet? raise --timeout)")
+                let missing = targets.filter { !broker.polled.contains($0) }
+                if let p = missing.first(where: { broker.busy.contains($0) }) {
+                    throw CLIError(description: "process \(p) polls but its profiler is busy (a torch.profiler running in the job?); try again when it is done")
+                }
+                throw CLIError(description: "no poll from process \(missing.map(String.init).joined(separator: ", ")) within \(Int(timeout)) s (Kineto polls every 5 s, about every 10 s while no daemon answered; is torch imported yet? raise --timeout)")
             }
             guard let datagram = socket.receive(timeout: 0.25) else { continue }
             let (reply, event) = broker.answer(datagram.bytes, nowMs: wallClockMs())
@@ -139,20 +142,27 @@ struct TraceCommand: ParsableCommand {
         let paths = try place(traces, destination: destination, ranks: ranks)
         let shown = destination.isDirectory ? destination.path : paths[0]
         if isatty(0) == 1 && isatty(1) == 1 {
-            try browse(try LoadOptions.parse([shown]), report: try ReportOptions.parse([]))
+            try browse(try LoadOptions.parse(["--", shown]), report: try ReportOptions.parse([]))
         } else {
             writeAll(2, "stepscope: trace written to \(JSONText.terminalSafe(shown))\n")
-            try ReportOptions.parse([]).print(try LoadOptions.parse([shown]))
+            try ReportOptions.parse([]).print(try LoadOptions.parse(["--", shown]))
         }
     }
 
     /// The processes to trace, each checked for the daemon hook.
-    func resolveTargets() throws -> [Int32] {
+    /// The `--pid` values, in order, without repeats.
+    func givenPids() throws -> [Int32] {
         var given: [Int32] = []
         for item in pid.flatMap({ $0.split(separator: ",") }) {
             guard let p = Int32(trimmed(item)), p > 0 else { throw CLIError(description: "--pid: '\(JSONText.terminalSafe(String(item)))' is not a process id") }
             if !given.contains(p) { given.append(p) }
         }
+        return given
+    }
+
+    func resolveTargets() throws -> [Int32] {
+        let given = try givenPids()
+        if given.isEmpty && !all { throw CLIError(description: "give --pid PID (or --all)") }
         for p in given where !ProcFS.isAlive(p) { throw CLIError(description: "no process \(p)") }
         var targets = given
         if all {
@@ -188,7 +198,7 @@ struct TraceCommand: ParsableCommand {
             if !existed { unlink(path) }
             return (path, false)
         }
-        let dir = output ?? "stepscope-trace-\(pid.first.map { $0.split(separator: ",")[0] }.map(String.init) ?? String(targets[0]))"
+        let dir = output ?? "stepscope-trace-\((try? givenPids().first) ?? targets[0])"
         if mkdir(dir, 0o755) != 0 && errno != EEXIST { throw CLIError(description: "\(dir): \(String(cString: strerror(errno)))") }
         guard access(dir, W_OK) == 0 else { throw CLIError(description: "\(dir): not a writable directory") }
         return (dir, true)

@@ -25,6 +25,7 @@ final class BrokerTests: XCTestCase {
         var b = broker([12816])
         let busy = b.answer(try captured("req-none.bin"), nowMs: 0)
         XCTAssertEqual(config(busy.reply), "", "a poll without the activities bit gets an empty config")
+        XCTAssertEqual(b.busy, [12816], "its profiler is busy")
         XCTAssertTrue(b.pending)
         let first = b.answer(try captured("req-activities.bin"), nowMs: 0)
         XCTAssertEqual(first.event, .served(pid: 12816, startTimeMs: nil))

@@ -1,4 +1,5 @@
 import Analysis
+import Attach
 import TestSupport
 import TraceImport
 import XCTest
@@ -53,6 +54,19 @@ final class TraceCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("no poll from process \(target.pid) within 1 s"), r.stderr)
         XCTAssertEqual(Spawned.output("grep -c ' @dynolog@$' /proc/net/unix || true"), "0", "the socket is released")
+    }
+
+    /// A running dynolog holds @dynolog: stepscope says so and points at `dyno gputrace`.
+    func testHeldSocketPointsAtDyno() throws {
+        try requireFreeSocket()
+        let dynolog = try DaemonSocket()
+        defer { dynolog.close() }
+        let target = try Spawned(["/bin/sleep", "30"], environment: ["KINETO_USE_DAEMON": "1"], waitForReady: false)
+        defer { target.kill() }
+        let r = TestSupport.run(["trace", "--pid", "\(target.pid)"])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("@dynolog is held by another process"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("dyno gputrace --pids \(target.pid)"), r.stderr)
     }
 
     func testTraceOfAFakeClientWithThePidSuffix() throws {
