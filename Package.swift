@@ -39,8 +39,10 @@ let package = Package(
         .target(name: "TerminalUI", dependencies: ["TraceModel", "Analysis", "Formatting"]),
         .target(name: "CursesBackend", dependencies: ["CCurses", "TerminalUI"]),
         .target(name: "Sampler", dependencies: ["TraceModel", "Analysis", "CUnwind", "CElf"]),
+        // On-demand Kineto traces: stepscope answers as dynolog over its Unix datagram socket.
+        .target(name: "Attach", dependencies: ["Sampler"]),
         .executableTarget(name: "stepscope", dependencies: [
-            "TraceModel", "TraceImport", "Analysis", "Formatting", "Report", "TerminalUI", "CursesBackend", "Sampler",
+            "TraceModel", "TraceImport", "Analysis", "Formatting", "Report", "TerminalUI", "CursesBackend", "Sampler", "Attach",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Frame-time benchmark of the terminal UI: drives every view through the virtual screen.
@@ -61,5 +63,7 @@ let package = Package(
                     exclude: ["Snapshots"]),
         .testTarget(name: "SamplerTests", dependencies: ["Sampler", "Analysis", "TraceImport", "TestSupport", "CUnwind"],
                     exclude: ["Programs"]),
+        .testTarget(name: "AttachTests", dependencies: ["Attach", "Analysis", "Report", "TraceImport", "TestSupport"],
+                    exclude: ["Fixtures", "Programs"]),
     ]
 )

@@ -5,7 +5,8 @@ public struct Step: Sendable, Equatable {
     public var name: String
     public var start: Int64
     public var dur: Int64
-    /// The `ProfilerStep#N` slice, or -1 for the whole-trace step.
+    /// The `ProfilerStep#N` slice, the `Optimizer.step#` slice an inferred step begins after, or
+    /// -1 for the whole-trace step.
     public var slice: Int
     public var phases: PhaseTimes
     /// GPU busy/idle breakdown over the step; nil when the rank has no GPU activity.
@@ -42,6 +43,8 @@ public struct RankAnalysis: Sendable {
     public var steps: [Step]
     /// The track holding the steps, or -1 when the rank has no CPU slices.
     public var stepTrack: Int
+    /// True when the trace has no `ProfilerStep#N` and the steps come from the optimizer.
+    public var stepsInferred: Bool
     public var phases: PhaseTimes
     /// GPU breakdown summed over the steps; nil when the rank has no GPU activity.
     public var gpu: GPUBreakdown?
@@ -108,13 +111,13 @@ public enum Analyzer {
     /// Analyses one rank.
     public static func analyze(_ trace: RankTrace, options: AnalysisOptions = AnalysisOptions()) -> RankAnalysis {
         let classifier = PhaseClassifier(strings: trace.strings, rules: options.phaseRules)
-        let (stepSlices, stepTrack) = findSteps(trace)
+        let (stepWindows, stepTrack, stepsInferred) = findSteps(trace)
         let autograd = autogradTracks(trace, stepTrack: stepTrack)
         let facts = sliceFacts(trace, classifier: classifier, autograd: autograd)
         let coverage = backwardCoverage(trace, facts: facts, autograd: autograd)
         let timeline = GPUTimeline(trace)
         var steps: [Step] = []
-        if stepSlices.isEmpty {
+        if stepWindows.isEmpty {
             if let bounds = trace.timeBounds, stepTrack >= 0 {
                 let window = bounds.start..<bounds.end
                 let phases = partition(trace, track: stepTrack, after: -1, window: window, facts: facts, coverage: coverage)
@@ -122,12 +125,11 @@ public enum Analyzer {
                                   gpu: timeline.isEmpty ? nil : timeline.breakdown(window)))
             }
         } else {
-            for s in stepSlices {
-                let start = trace.slices.start[s]
-                let window = start..<start + trace.slices.dur[s]
-                let phases = partition(trace, track: stepTrack, after: s, window: window, facts: facts, coverage: coverage)
-                steps.append(Step(name: trace.strings[trace.slices.name[s]], start: start, dur: trace.slices.dur[s], slice: s, phases: phases,
-                                  gpu: timeline.isEmpty ? nil : timeline.breakdown(window)))
+            for w in stepWindows {
+                let window = w.window
+                let phases = partition(trace, track: stepTrack, after: w.slice, window: window, facts: facts, coverage: coverage)
+                steps.append(Step(name: w.name, start: window.lowerBound, dur: window.upperBound - window.lowerBound, slice: w.slice,
+                                  phases: phases, gpu: timeline.isEmpty ? nil : timeline.breakdown(window)))
             }
         }
         var total = PhaseTimes()
@@ -137,14 +139,16 @@ public enum Analyzer {
         let attribution = OperatorAttribution(trace)
         let (ops, kernels, gpuTotal) = options.operatorTables
             ? aggregate(trace, facts: facts, attribution: attribution, byShape: options.byShape) : ([], [], 0)
-        return RankAnalysis(rank: trace.rank, source: trace.source, steps: steps, stepTrack: stepTrack, phases: total, gpu: gpu,
-                            operators: ops, kernels: kernels, facts: facts, attribution: attribution, gpuActivityNs: gpuTotal,
+        return RankAnalysis(rank: trace.rank, source: trace.source, steps: steps, stepTrack: stepTrack, stepsInferred: stepsInferred,
+                            phases: total, gpu: gpu, operators: ops, kernels: kernels, facts: facts, attribution: attribution,
+                            gpuActivityNs: gpuTotal,
                             timeline: timeline)
     }
 
     /// `ProfilerStep#N` slices on the thread with the most of them, ordered by start; with none,
-    /// the CPU track with the largest depth-0 total.
-    static func findSteps(_ trace: RankTrace) -> (slices: [Int], track: Int) {
+    /// the steps inferred from the optimizer (`inferredSteps`); with neither, no steps and the CPU
+    /// track with the largest depth-0 total.
+    static func findSteps(_ trace: RankTrace) -> (steps: [StepWindow], track: Int, inferred: Bool) {
         var perTrack: [Int: [Int]] = [:]
         for t in trace.cpuTracks {
             for i in trace.tracks.sliceRange[t] where trace.strings.hasPrefix(trace.slices.name[i], StepNames.prefix) {
@@ -152,8 +156,12 @@ public enum Analyzer {
             }
         }
         if let best = perTrack.max(by: { a, b in a.value.count != b.value.count ? a.value.count < b.value.count : a.key > b.key }) {
-            return (best.value, best.key)
+            let steps = best.value.map { i in
+                StepWindow(name: trace.strings[trace.slices.name[i]], window: trace.slices.start[i]..<trace.slices.start[i] + trace.slices.dur[i], slice: i)
+            }
+            return (steps, best.key, false)
         }
+        if let inferred = inferredSteps(trace) { return (inferred.steps, inferred.track, true) }
         var bestTrack = -1
         var bestTotal: Int64 = -1
         for t in trace.cpuTracks {
@@ -161,7 +169,7 @@ public enum Analyzer {
             for i in trace.tracks.sliceRange[t] where trace.slices.depth[i] == 0 { total += trace.slices.dur[i] }
             if total > bestTotal { bestTotal = total; bestTrack = t }
         }
-        return ([], bestTrack)
+        return ([], bestTrack, false)
     }
 
     static func autogradTracks(_ trace: RankTrace, stepTrack: Int) -> Set<Int> {

@@ -87,7 +87,7 @@ public struct RunReport: Sendable {
         ranks = zip(run.ranks, analyses).map { trace, a in
             RankReport(analysis: a, stepStats: StepStats(a.steps.map(\.dur)),
                        eventCounts: trace.eventCounts.sorted { $0.key < $1.key }.map { (String(UnicodeScalar($0.key)), $0.value) },
-                       warnings: trace.warnings.entries, metadata: trace.metadata,
+                       warnings: a.warnings(of: trace).entries, metadata: trace.metadata,
                        memory: MemoryAnalysis.analyze(trace, analysis: a))
         }
         steps = RunStep.run(analyses)
