@@ -1,16 +1,16 @@
 import TraceModel
 
 /// Streams a Chrome-trace JSON document (object with `traceEvents`, or a bare array that may lack
-/// its closing `]`) into a `KinetoDecoder`, one event at a time, in a bounded buffer: the tokenizer of
-/// every Chrome-trace source.
-final class TraceParser {
+/// its closing `]`) into a decoder of its dialect, one event at a time, in a bounded buffer: the
+/// tokenizer of every Chrome-trace source.
+final class TraceParser<Decoder: ChromeTraceDecoder> {
     private let scan: ScanBuffer
-    private let decoder: KinetoDecoder
+    private let decoder: Decoder
     private let builder: TimelineBuilder
     private let file: String
     private let strings: StringTable
     private let keys: WellKnownKeys
-    private let keyTable = TraceParser.makeKeyTable()
+    private let keyTable = TraceParser<Decoder>.makeKeyTable()
     private var eventOpen = Separator(), eventNext = Separator(), argsOpen = Separator(), argsNext = Separator()
 
     private enum State { case start, topObject, events, afterEvents, done, stopped }
@@ -29,7 +29,7 @@ final class TraceParser {
 
     /// `continuationOf` starts the parser inside the events array at input offset `base` (the
     /// second part of a split file); `bareArray` says which form the document has.
-    init(source: any ByteSource, file: String, decoder: KinetoDecoder, bufferSize: Int = 8 << 20,
+    init(source: any ByteSource, file: String, decoder: Decoder, bufferSize: Int = 8 << 20,
          continuationAt base: Int64? = nil, bareArray: Bool = false) {
         scan = ScanBuffer(source: source, capacity: bufferSize, base: base ?? 0)
         reportedBytes = base ?? 0  // a continuation's file starts at its offset
