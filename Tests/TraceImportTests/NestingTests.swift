@@ -21,6 +21,29 @@ final class NestingTests: XCTestCase {
         XCTAssertEqual(t.warnings.count("overlapping-slices"), 0)
     }
 
+    /// The tie rule: the slice that encloses is the outer one (longer first at one start); for exact
+    /// ties (same start and duration) the one read first is the outer one, as Kineto writes parents
+    /// first, whatever the event form (X or B/E) and however deep the chain.
+    func testExactTiesNestInFileOrderForCompleteAndBeginEndSlices() throws {
+        let t = try load(TestSupport.kineto([
+            TestSupport.x("main", ts: "0", dur: "10"),
+            #"{"ph": "B", "name": "run", "pid": 1, "tid": 1, "ts": 0}"#,
+            TestSupport.x("step", ts: "0", dur: "10"),
+            #"{"ph": "E", "pid": 1, "tid": 1, "ts": 10}"#,
+            TestSupport.x("inner", ts: "0", dur: "4"),
+        ]))
+        XCTAssertEqual(names(t), ["main", "run", "step", "inner"])
+        XCTAssertEqual(t.slices.parent, [-1, 0, 1, 2])
+        XCTAssertEqual(t.slices.depth, [0, 1, 2, 3])
+        // The same events in the reverse order nest the other way round: file order decides ties.
+        let r = try load(TestSupport.kineto([
+            TestSupport.x("step", ts: "0", dur: "10"),
+            TestSupport.x("main", ts: "0", dur: "10"),
+        ]))
+        XCTAssertEqual(names(r), ["step", "main"])
+        XCTAssertEqual(r.slices.parent, [-1, 0])
+    }
+
     func testSlicesAreGroupedByTrackInTrackOrder() throws {
         let t = try load(TestSupport.kineto([
             TestSupport.x("t1-late", ts: "9", dur: "1", tid: "1"),
