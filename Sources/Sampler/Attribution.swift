@@ -62,7 +62,8 @@ public final class Attributor {
         return result
     }
 
-    private func phase(frame f: Int32) -> Phase? {
+    /// The phase frame `f` shows by itself (user rules, then its file and name), nil when none.
+    func phase(frame f: Int32) -> Phase? {
         if let known = framePhase[f] { return known }
         let name = profile.strings[profile.frames.name[Int(f)]]
         let file = profile.strings[profile.frames.file[Int(f)]]
