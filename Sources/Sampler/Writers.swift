@@ -227,6 +227,7 @@ public struct ProfileWriter {
         case .backward: return "[sampled] backward"
         case .optimizer: return "[sampled] optimizer"
         case .communication: return "c10d::[sampled] communication"
+        case .startup: return "[sampled] startup"
         case .other, .idle: return "[sampled] other"
         }
     }
