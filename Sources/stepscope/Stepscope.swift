@@ -13,7 +13,7 @@ struct Stepscope: ParsableCommand {
         commandName: "stepscope",
         abstract: "Terminal profiler and trace analyzer for ML training.",
         version: "0.1.0",
-        subcommands: [ViewCommand.self, ReportCommand.self, DiffCommand.self, SummaryCommand.self, RecordCommand.self, TopCommand.self],
+        subcommands: [ViewCommand.self, ReportCommand.self, DiffCommand.self, SummaryCommand.self, RecordCommand.self, TopCommand.self, DumpCommand.self],
         defaultSubcommand: ViewCommand.self
     )
 }
