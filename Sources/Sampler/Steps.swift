@@ -17,7 +17,7 @@ struct StepFinder {
     let profile: SampledProfile
     let attributor: Attributor
     /// Fewer samples per step than this (at the median step) cannot place the boundaries.
-    static let minimumSamplesPerStep = 5.0
+    static let minimumSamplesPerStep = 3.0
     /// Steps longer than this factor of the median look like two steps whose boundary was missed.
     static let mergedFactor = 1.5
 

@@ -90,7 +90,7 @@ final class LiveSamplingTests: XCTestCase {
         let json = ProfileWriter(profile: p).chrome()
         let trace = try TraceLoader.load(bytes: Array(json.utf8), name: "sampled.json")
         let analysis = Analyzer.analyze(trace)
-        XCTAssertGreaterThan(analysis.steps.count, 10, "optimizer runs should delimit steps")
+        XCTAssertGreaterThan(analysis.steps.count, 10, "the loop frame's lines should delimit steps: \(ProfileWriter(profile: p).steps()?.warning ?? "")")
         XCTAssertEqual(analysis.steps.first?.name, "ProfilerStep#0")
         // Inside the steps, each sample lasts until the thread's next sample (at most five mean
         // intervals, the rest of a longer gap being idle): the report's phase times are those
@@ -109,6 +109,33 @@ final class LiveSamplingTests: XCTestCase {
             let got = Double(reported[phase]) / Double(reported.total)
             XCTAssertEqual(got, Double(weighted[phase]) / Double(weighted.total), accuracy: 0.01, "\(phase.name) in the report")
         }
+    }
+
+    /// A live loop of 65 ms steps sampled at the default 100 Hz: about one step per iteration with
+    /// the program's own median step time (it writes its step starts), no fake short steps.
+    func testStepsOfALiveLoopAtTheDefaultRate() throws {
+        let truthFile = TestSupport.temporaryPath(".txt")
+        defer { unlink(truthFile) }
+        let steps = 46
+        let target = try TestProcess([try Programs.python(), Programs.dir + "/steps.py", "\(steps)", truthFile])
+        defer { target.kill() }
+        let session = try record(target.pid, seconds: 30)  // ends when the program exits
+        let starts = TestSupport.readFile(truthFile).split(separator: "\n").compactMap { Int64($0) }
+        XCTAssertEqual(starts.count, steps + 1)
+        let truth = zip(starts, starts.dropFirst()).map { $1 - $0 }.sorted()
+        let found = try XCTUnwrap(ProfileWriter(profile: session.profile).steps())
+        if found.intervals.count == 1 {
+            // Sampling fell far behind on a loaded machine: then the steps must not be invented.
+            XCTAssertTrue(found.warning?.contains("--rate") == true, found.warning ?? "no warning")
+            throw XCTSkip("sampling too slow here to resolve 65 ms steps: \(found.warning ?? "")")
+        }
+        // The first and last iterations are partial: steps - 2 whole steps at most.
+        XCTAssertLessThanOrEqual(found.intervals.count, steps - 2)
+        XCTAssertGreaterThanOrEqual(found.intervals.count, (steps - 2) * 8 / 10, found.warning ?? "")
+        let durations = found.intervals.map { $0.upperBound - $0.lowerBound }.sorted()
+        let median = Double(durations[durations.count / 2]), trueMedian = Double(truth[truth.count / 2])
+        XCTAssertEqual(median / trueMedian, 1, accuracy: 0.15, "median \(median / 1e6) ms, the program's \(trueMedian / 1e6) ms")
+        XCTAssertGreaterThan(Double(durations.first!), 0.4 * trueMedian, "no fake short steps")
     }
 
     /// `stepscope record` end to end: Chrome JSON that `stepscope report` reads; folded and
