@@ -180,6 +180,27 @@ final class LiveSamplingTests: XCTestCase {
         XCTAssertTrue(TestSupport.readFile(out).contains("heavy_work"))
     }
 
+    /// Launch mode: a slow import under torch/optim is startup, not optimizer, in the written
+    /// trace's report; the optimizer that runs afterwards is still optimizer.
+    func testLaunchModeCountsImportsAsStartup() throws {
+        let python = try Programs.python()
+        let out = TestSupport.temporaryPath(".json")
+        defer { unlink(out) }
+        let r = TestSupport.run(["record", "-o", out, "--", python, Programs.dir + "/startup.py", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let trace = try TraceLoader.load(path: out)
+        // The phase markers' time by phase (the import runs before any step, so outside the steps).
+        let s = trace.slices
+        func markers(_ phase: Phase) -> [Int] { (0..<s.count).filter { trace.strings[s.name[$0]] == ProfileWriter.markerName(phase) } }
+        func seconds(_ phase: Phase) -> Double { Double(markers(phase).reduce(0) { $0 + s.dur[$1] }) / 1e9 }
+        XCTAssertEqual(seconds(.startup), 0.8, accuracy: 0.3, "the 0.8 s import")
+        XCTAssertGreaterThan(seconds(.optimizer), 0.5, "the 1 s of SGD.step after it")
+        // No sample inside the import counts as optimizer.
+        let importEnd = markers(.startup).map { s.end($0) }.max() ?? 0
+        let earlyOptimizer = markers(.optimizer).filter { s.start[$0] < importEnd - 100_000_000 }
+        XCTAssertEqual(earlyOptimizer.count, 0, "optimizer markers before the import ended")
+    }
+
     func testBadTargetsGiveOneLineErrors() {
         for args in [["record", "--pid", "999999999"], ["record", "--pid", "\(getpid())", "--rate", "0"], ["record"],
                      ["record", "--pid", "1", "--format", "svg"], ["record", "--pid", "\(getpid())", "-o", "/nonexistent/x.json"]] {
