@@ -10,8 +10,9 @@ import Glibc
 
 /// Samples real interpreters running programs whose hot functions and phases are known.
 final class LiveSamplingTests: XCTestCase {
-    func record(_ pid: Int32, seconds: Double, native: Bool = false) throws -> SamplingSession {
+    func record(_ pid: Int32, seconds: Double, native: Bool = false, rate: Double = 100) throws -> SamplingSession {
         var options = SamplerOptions()
+        options.rate = rate
         options.duration = seconds
         options.native = native
         let session = try SamplingSession(pid: pid, options: options)
@@ -74,7 +75,9 @@ final class LiveSamplingTests: XCTestCase {
     func testPhasesFromFramesAndReportConsistency() throws {
         let target = try TestProcess([try Programs.python(), Programs.dir + "/phases.py", "60"])
         defer { target.kill() }
-        let session = try record(target.pid, seconds: 2.5)
+        // Its steps last 20-50 ms (by machine load): 400 Hz resolves them (100 Hz may not, and
+        // then one step spans the recording, see testStepsOfALiveLoopAtTheDefaultRate).
+        let session = try record(target.pid, seconds: 2.5, rate: 400)
         let p = session.profile
         let attributor = Attributor(profile: p)
         let main = p.samples(ofThread: target.pid)

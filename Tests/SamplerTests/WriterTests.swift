@@ -48,7 +48,8 @@ final class WriterTests: XCTestCase {
 
     /// A training loop's frames at time `t` of a loop with the given part durations (ms):
     /// data (idle, waiting for a batch), forward, backward, optimizer, each a line of `train`.
-    func loopStack(_ t: Int64, parts: [Int64]) -> (stack: [Frame], active: Bool) {
+    /// With `nested`, `main` loads the batch and calls `train_step`, which runs the other parts.
+    func loopStack(_ t: Int64, parts: [Int64], nested: Bool = false) -> (stack: [Frame], active: Bool) {
         let step = parts.reduce(0, +) * 1_000_000
         var offset = t % step
         let outer: [Frame] = [(.python, "<module>", "/app/train.py", 50), (.python, "train", "/app/train.py", 10)]
@@ -57,7 +58,8 @@ final class WriterTests: XCTestCase {
         for (k, ms) in parts.enumerated() {
             if offset < ms * 1_000_000 {
                 var o = outer
-                o[1].line = 10 + Int32(k)
+                o[1].line = nested ? (k == 0 ? 10 : 11) : 10 + Int32(k)
+                if nested && k > 0 { o += [(.python, "train_step", "/app/train.py", 20 + Int32(k))] }
                 return (o + [inner[k]], k != 0)
             }
             offset -= ms * 1_000_000
@@ -66,7 +68,7 @@ final class WriterTests: XCTestCase {
     }
 
     /// Samples of a loop at random exponential intervals with mean `intervalMs`, for `steps` steps.
-    func loopProfile(parts: [Int64], steps: Int, intervalMs: Double, seed: UInt64 = 42) -> SampledProfile {
+    func loopProfile(parts: [Int64], steps: Int, intervalMs: Double, nested: Bool = false, seed: UInt64 = 42) -> SampledProfile {
         let p = SampledProfile(intervalNs: Int64(intervalMs * 1e6))
         var state = seed
         func uniform() -> Double {
@@ -76,7 +78,7 @@ final class WriterTests: XCTestCase {
         let end = Int64(steps) * parts.reduce(0, +) * 1_000_000
         var t: Int64 = 0
         while t < end {
-            let (stack, active) = loopStack(t, parts: parts)
+            let (stack, active) = loopStack(t, parts: parts, nested: nested)
             add(p, 1_700_000_000_000_000_000 + t, stack, active: active)
             t += Int64(-log(uniform()) * intervalMs * 1e6)
         }
@@ -98,6 +100,17 @@ final class WriterTests: XCTestCase {
         // The report reads the same steps back.
         let trace = try TraceLoader.load(bytes: Array(ProfileWriter(profile: p).chrome().utf8), name: "loop.json")
         XCTAssertEqual(Analyzer.analyze(trace).steps.count, found.intervals.count)
+    }
+
+    /// The optimizer called from a `train_step` function while the loop in `main` loads the
+    /// batch: `train_step` is the loop frame, and its lines wrap around at each call.
+    func testStepsWhenTheOptimizerIsCalledFromAStepFunction() throws {
+        let p = loopProfile(parts: [5, 30, 25, 5], steps: 60, intervalMs: 2, nested: true)
+        let found = try XCTUnwrap(ProfileWriter(profile: p).steps())
+        XCTAssertEqual(found.intervals.count, 58)
+        XCTAssertNil(found.warning)
+        let durations = found.intervals.map { $0.upperBound - $0.lowerBound }.sorted()
+        XCTAssertEqual(Double(durations[durations.count / 2]) / 1e6, 65, accuracy: 2)
     }
 
     /// The same loop at 500 Hz: every step resolved, no warning.
