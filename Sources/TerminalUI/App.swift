@@ -43,7 +43,7 @@ public final class App {
 
     /// The keys every view shares, as this app has them: one number per view, `r` only with ranks.
     var globalKeys: [(String, String)] {
-        [("1-\(views.count), Tab, S-Tab", "switch view"), ("?", "this help (any key closes it)"), ("q", "quit")]
+        (views.count > 1 ? [("1-\(views.count), Tab, S-Tab", "switch view")] : []) + [("?", "this help (any key closes it)"), ("q", "quit")]
             + (context == nil ? [] : [("r", "next rank")]) + [("arrows, hjkl", "move"), ("PgUp PgDn Home End", "scroll")]
     }
 
