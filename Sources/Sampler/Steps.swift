@@ -18,7 +18,9 @@ struct StepFinder {
     let attributor: Attributor
     /// Fewer samples per step than this (at the median step) cannot place the boundaries.
     static let minimumSamplesPerStep = 3.0
-    /// Steps longer than this factor of the median look like two steps whose boundary was missed.
+    /// A step longer than this factor of the median that holds a sampling gap of over half the
+    /// median (where a whole iteration could have passed unseen) looks like two merged steps; a
+    /// step that is long while samples stay dense is a slow step (an evaluation, a stall).
     static let mergedFactor = 1.5
 
     /// The loop frame: the callers' stack node (-1 at the root), and the function's name and file.
@@ -77,10 +79,18 @@ struct StepFinder {
         }
         // A boundary lies after the last sample of one iteration: the next sample starts the next step.
         var boundaries: [Int64] = []
+        // Gaps between consecutive positions that show no boundary: (start, length).
+        var gaps: [(start: Int64, length: Int64)] = []
         var last: (position: Int32, k: Int)?
         for (k, i) in samples.enumerated() {
             guard let p = position(i, in: loop) else { continue }
-            if let l = last, p < l.position { boundaries.append(time[samples[l.k + 1]]) }
+            if let l = last {
+                if p < l.position {
+                    boundaries.append(time[samples[l.k + 1]])
+                } else {
+                    gaps.append((time[samples[l.k]], time[i] - time[samples[l.k]]))
+                }
+            }
             last = (p, k)
         }
         guard boundaries.count >= 2 else {
@@ -99,14 +109,21 @@ struct StepFinder {
             return SampledSteps(intervals: whole, warning: "steps of about \(formatNs(median)) are too short for sampling at \(Int(rate.rounded())) Hz "
                 + "(\(formatOne(perStep)) samples per step): steps are not delimited; record with --rate \(advice) or more")
         }
-        let merged = durations.filter { Double($0) > Self.mergedFactor * Double(median) }.count
+        // Both in time order: one pass finds the long steps that hold a suspect gap.
+        let suspect = gaps.filter { $0.length * 2 > median }.map(\.start)
+        var merged = 0, g = 0
+        for step in intervals {
+            while g < suspect.count && suspect[g] < step.lowerBound { g += 1 }
+            if g < suspect.count && suspect[g] < step.upperBound
+                && Double(step.upperBound - step.lowerBound) > Self.mergedFactor * Double(median) { merged += 1 }
+        }
         if merged * 4 > durations.count {
             return SampledSteps(intervals: whole, warning: "step boundaries are ambiguous (\(merged) of \(durations.count) steps last over "
-                + "\(formatOne(Self.mergedFactor))x the median \(formatNs(median))): steps are not delimited; record with --rate \(advice) or more")
+                + "\(formatOne(Self.mergedFactor))x the median \(formatNs(median)) across a gap in the samples): steps are not delimited; record with --rate \(advice) or more")
         }
         if merged > 0 {
             return SampledSteps(intervals: intervals, warning: "\(merged) of \(intervals.count) steps last over \(formatOne(Self.mergedFactor))x the median "
-                + "\(formatNs(median)): their boundaries were likely missed at \(Int(rate.rounded())) Hz; --rate \(advice) resolves them better")
+                + "\(formatNs(median)) across a gap in the samples: their boundaries were likely missed at \(Int(rate.rounded())) Hz; --rate \(advice) resolves them better")
         }
         return SampledSteps(intervals: intervals, warning: nil)
     }

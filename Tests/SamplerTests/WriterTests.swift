@@ -46,12 +46,11 @@ final class WriterTests: XCTestCase {
         XCTAssertEqual(s.dur[clone], 30_000_000)
     }
 
-    /// A training loop's frames at time `t` of a loop with the given part durations (ms):
+    /// A training loop's frames at `offset` ns into a step with the given part durations (ms):
     /// data (idle, waiting for a batch), forward, backward, optimizer, each a line of `train`.
     /// With `nested`, `main` loads the batch and calls `train_step`, which runs the other parts.
-    func loopStack(_ t: Int64, parts: [Int64], nested: Bool = false) -> (stack: [Frame], active: Bool) {
-        let step = parts.reduce(0, +) * 1_000_000
-        var offset = t % step
+    func loopStack(_ offset: Int64, parts: [Int64], nested: Bool = false) -> (stack: [Frame], active: Bool) {
+        var offset = offset
         let outer: [Frame] = [(.python, "<module>", "/app/train.py", 50), (.python, "train", "/app/train.py", 10)]
         let inner: [Frame] = [(.python, "fetch", "/app/data.py", 3), (.python, "Model.forward", "/app/model.py", 20),
                               (.python, "backward", "/x/torch/autograd/__init__.py", 200), (.python, "Adam.step", "/x/torch/optim/adam.py", 120)]
@@ -67,22 +66,41 @@ final class WriterTests: XCTestCase {
         fatalError("offset past the step")
     }
 
-    /// Samples of a loop at random exponential intervals with mean `intervalMs`, for `steps` steps.
-    func loopProfile(parts: [Int64], steps: Int, intervalMs: Double, nested: Bool = false, seed: UInt64 = 42) -> SampledProfile {
+    /// Samples of a loop at random exponential intervals with mean `intervalMs`, for `steps` steps;
+    /// with `slowEvery`, every such step has a forward three times as long.
+    func loopProfile(parts: [Int64], steps: Int, intervalMs: Double, nested: Bool = false, slowEvery: Int = 0,
+                     seed: UInt64 = 42) -> SampledProfile {
         let p = SampledProfile(intervalNs: Int64(intervalMs * 1e6))
         var state = seed
         func uniform() -> Double {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return (Double(state >> 11) + 1) / Double(1 << 53)
         }
-        let end = Int64(steps) * parts.reduce(0, +) * 1_000_000
-        var t: Int64 = 0
-        while t < end {
-            let (stack, active) = loopStack(t, parts: parts, nested: nested)
+        func partsOf(_ n: Int) -> [Int64] { slowEvery > 0 && n % slowEvery == 0 ? [parts[0], 3 * parts[1]] + parts[2...] : parts }
+        var t: Int64 = 0, stepStart: Int64 = 0, n = 0
+        while n < steps {
+            let length = partsOf(n).reduce(0, +) * 1_000_000
+            if t >= stepStart + length {
+                stepStart += length
+                n += 1
+                continue
+            }
+            let (stack, active) = loopStack(t - stepStart, parts: partsOf(n), nested: nested)
             add(p, 1_700_000_000_000_000_000 + t, stack, active: active)
             t += Int64(-log(uniform()) * intervalMs * 1e6)
         }
         return p
+    }
+
+    /// Slow steps (every fifth with a triple forward) under dense samples are slow steps, not
+    /// missed boundaries: every step kept, no warning.
+    func testSlowStepsWithDenseSamplesAreNotAmbiguous() throws {
+        let p = loopProfile(parts: [5, 30, 25, 5], steps: 60, intervalMs: 2, slowEvery: 5)
+        let found = try XCTUnwrap(ProfileWriter(profile: p).steps())
+        XCTAssertEqual(found.intervals.count, 58)
+        XCTAssertNil(found.warning)
+        // Steps 0, 5, ..., 55 are slow; step 0 is the partial first one, outside the steps.
+        XCTAssertEqual(found.intervals.filter { $0.upperBound - $0.lowerBound > 100_000_000 }.count, 11)
     }
 
     /// 151 steps of 65 ms (a 5 ms optimizer call) at 100 Hz: about one step per iteration with
