@@ -2,7 +2,7 @@ import TraceModel
 
 /// Training phases that time is attributed to.
 public enum Phase: Int, CaseIterable, Sendable, Comparable {
-    case data, forward, backward, optimizer, communication, other, idle
+    case data, forward, backward, optimizer, communication, startup, other, idle
 
     /// The name used in reports, JSON and rule files.
     public var name: String {
@@ -12,6 +12,7 @@ public enum Phase: Int, CaseIterable, Sendable, Comparable {
         case .backward: return "backward"
         case .optimizer: return "optimizer"
         case .communication: return "communication"
+        case .startup: return "startup"
         case .other: return "other"
         case .idle: return "idle"
         }
@@ -66,7 +67,7 @@ public struct PhaseRule: Sendable, Equatable {
             let pattern = trimmed[trimmed.index(after: colon)...].trimmingSpaces
             guard let phase = Phase(name: String(phaseName)), phase != .idle else {
                 throw PhaseRuleError(file: file, line: n + 1,
-                                     message: "unknown phase '\(phaseName)' (data, forward, backward, optimizer, communication, other)")
+                                     message: "unknown phase '\(phaseName)' (data, forward, backward, optimizer, communication, startup, other)")
             }
             guard !pattern.isEmpty else { throw PhaseRuleError(file: file, line: n + 1, message: "empty pattern") }
             rules.append(PhaseRule(phase: phase, pattern: String(pattern)))
@@ -139,16 +140,20 @@ public final class PhaseClassifier {
         return strings.withBytes(id) { Self.builtIn(utf8: $0) }
     }
 
-    /// The built-in rules 2-7 for a name.
+    /// The built-in rules 2-8 for a name.
     public static func builtIn(_ name: String) -> Phase? {
         var name = name
         return name.withUTF8 { builtIn(utf8: $0) }
     }
 
-    /// The built-in rules 2-7 for a name's UTF-8 bytes. "Lower-cased" lowers ASCII letters only.
+    /// The built-in rules 2-8 for a name's UTF-8 bytes. "Lower-cased" lowers ASCII letters only.
     public static func builtIn(utf8 name: UnsafeBufferPointer<UInt8>) -> Phase? {
         func prefix(_ p: StaticString) -> Bool {
             p.utf8CodeUnitCount <= name.count && memcmp(name.baseAddress!, p.utf8Start, p.utf8CodeUnitCount) == 0
+        }
+        func suffix(_ p: StaticString) -> Bool {
+            p.utf8CodeUnitCount <= name.count
+                && memcmp(name.baseAddress! + name.count - p.utf8CodeUnitCount, p.utf8Start, p.utf8CodeUnitCount) == 0
         }
         func lowerContains(_ p: StaticString) -> Bool {
             let m = p.utf8CodeUnitCount, n = name.count, q = p.utf8Start
@@ -174,6 +179,8 @@ public final class PhaseClassifier {
             || lowerContains("data loading") {
             return .data
         }
+        // A module being loaded, as `with_stack` traces name the frame, and the sampler's marker.
+        if prefix("[sampled] startup") || prefix("<frozen importlib._bootstrap>") && suffix("_find_and_load") { return .startup }
         return nil
     }
 }

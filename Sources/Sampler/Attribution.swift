@@ -9,16 +9,19 @@ public final class Attributor {
     private var stackPhase: [Int32: Phase?] = [:]
     private var stackOps: [Int32: [String]] = [:]
     private var framePhase: [Int32: Phase?] = [:]
+    private var stackImports: [Int32: Bool] = [:]
 
     public init(profile: SampledProfile, rules: [PhaseRule] = []) {
         self.profile = profile
         self.rules = rules.map { ($0.phase, Array($0.pattern.unicodeScalars)) }
     }
 
-    /// The phase of sample `i`: the innermost frame with a phase decides; a sleeping thread is
-    /// `idle` unless it waits for data, communication or the autograd engine; `other` otherwise.
+    /// The phase of sample `i`: `startup` while a module is imported (whatever the imported
+    /// code does); else the innermost frame with a phase decides; a sleeping thread is `idle`
+    /// unless it waits for data, communication or the autograd engine; `other` otherwise.
     public func phase(sample i: Int) -> Phase {
         let s = profile.samples
+        if importing(stack: s.stack[i]) { return .startup }
         // An operator slice named for a phase (aten::convolution_backward) overrides the frames, as
         // its own phase does in the trace analysis.
         let ownOps = operators(sample: i).reversed().lazy.compactMap { self.ownPhase($0) }.first
@@ -48,6 +51,27 @@ public final class Attributor {
         return ops
     }
 
+    /// Whether `stack` holds a frame of the import machinery (cached per stack).
+    func importing(stack: Int32) -> Bool {
+        guard stack >= 0 else { return false }
+        if let known = stackImports[stack] { return known }
+        let result = isImportFrame(profile.stacks.frame[Int(stack)]) || importing(stack: profile.stacks.parent[Int(stack)])
+        stackImports[stack] = result
+        return result
+    }
+
+    private func isImportFrame(_ f: Int32) -> Bool {
+        profile.frames.kind[Int(f)] == .python
+            && Self.isModuleLoad(name: profile.strings[profile.frames.name[Int(f)]], file: profile.strings[profile.frames.file[Int(f)]])
+    }
+
+    /// Whether a Python frame loads a module: `_find_and_load` of `<frozen importlib._bootstrap>`,
+    /// which runs only for a module not imported yet (`import`, `importlib.import_module`), so a
+    /// function-level `from x import y` of a loaded module is not startup.
+    public static func isModuleLoad(name: String, file: String) -> Bool {
+        name == "_find_and_load" && file == "<frozen importlib._bootstrap>"
+    }
+
     /// The phase the frames of `stack` show (innermost frame with one wins), nil when none does.
     func phase(stack: Int32) -> Phase? {
         guard stack >= 0 else { return nil }
@@ -62,7 +86,8 @@ public final class Attributor {
         return result
     }
 
-    private func phase(frame f: Int32) -> Phase? {
+    /// The phase frame `f` shows by itself (user rules, then its file and name), nil when none.
+    func phase(frame f: Int32) -> Phase? {
         if let known = framePhase[f] { return known }
         let name = profile.strings[profile.frames.name[Int(f)]]
         let file = profile.strings[profile.frames.file[Int(f)]]

@@ -39,6 +39,8 @@ public final class LiveProfile {
     private var entries: [Entry] = []
     private var rss: [(pid: Int32, time: Int64, bytes: Int64)] = []
     private var threadNames: [Int64: (pid: Int32, tid: Int32, name: String)] = [:]
+    /// The first and latest sample times absorbed, and the mean sampling interval.
+    private var first = Int64.max, latest = Int64.min, interval: Int64 = 0
 
     struct Entry {
         var time: Int64
@@ -65,7 +67,10 @@ public final class LiveProfile {
     public func absorb(_ profile: SampledProfile) {
         let attributor = Attributor(profile: profile, rules: rules)
         let s = profile.samples
+        interval = profile.intervalNs
         for i in 0..<s.count {
+            first = min(first, s.time[i])
+            latest = max(latest, s.time[i])
             let t = Int(s.thread[i])
             let key = Int64(profile.threads.pid[t]) << 32 | Int64(UInt32(bitPattern: profile.threads.tid[t]))
             if threadNames[key] == nil {
@@ -90,6 +95,10 @@ public final class LiveProfile {
 
     /// Samples in the window.
     public var sampleCount: Int { entries.count }
+
+    /// Nanoseconds the window's samples cover: from the first sample (plus one interval, the last
+    /// sample's share), at most the window; shorter than the window while sampling starts.
+    public var coveredNs: Int64 { latest < first ? 0 : min(windowNs, latest - first + interval) }
 
     /// Share of samples per phase, over all threads with at least one active sample in the window
     /// (threads that only sleep would drown the picture in idle time).
@@ -175,7 +184,8 @@ public final class LiveProfile {
         }
         let safe = JSONText.terminalSafe
         let active = max(entries.filter(\.active).count, 1)
-        var out = "\(safe(title)) — last \(windowNs / 1_000_000_000) s, \(entries.count) samples\n"
+        let tenths = (coveredNs + 50_000_000) / 100_000_000
+        var out = "\(safe(title)) — last \(tenths / 10).\(tenths % 10) s, \(entries.count) samples\n"
         let shares = phaseShares
         out += "phases: " + Phase.allCases.map { "\($0.name) \(pct(shares[$0] ?? 0))" }.joined(separator: "  ") + "\n"
         out += "functions (self, total):\n"

@@ -19,6 +19,21 @@ public enum ThreadState: Character, Sendable {
     case running = "R", sleeping = "S", diskSleep = "D", stopped = "T", tracingStop = "t", zombie = "Z", dead = "X", idle = "I"
     case unknown = "?"
 
+    /// The state in words, as `ps` documents the letters.
+    public var name: String {
+        switch self {
+        case .running: return "running"
+        case .sleeping: return "sleeping"
+        case .diskSleep: return "disk sleep"
+        case .stopped: return "stopped"
+        case .tracingStop: return "tracing stop"
+        case .zombie: return "zombie"
+        case .dead: return "dead"
+        case .idle: return "idle"
+        case .unknown: return "unknown"
+        }
+    }
+
     /// Whether the thread is doing work (on or waiting for a CPU).
     public var isActive: Bool { self == .running || self == .diskSleep }
 }

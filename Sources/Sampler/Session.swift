@@ -66,6 +66,8 @@ public final class SamplingSession {
     /// What the root process runs: "Python 3.11.7", or native only.
     public let version: String
     private var processes: [SampledProcess] = []
+    /// Scheduler state of each thread read at the latest instant, by pid then tid (`dump` shows it).
+    public private(set) var latestStates: [Int32: [Int32: ThreadState]] = [:]
     private var rng = SystemRandomNumberGenerator()
     private var exitedPids = Set<Int32>()
     private var refusedPids = Set<Int32>()
@@ -134,6 +136,7 @@ public final class SamplingSession {
             // just the Python threads' states.
             var states: [Int32: ThreadState] = [:]
             for tid in p.native != nil ? ProcFS.threads(p.pid) : threads.map(\.tid) { states[tid] = ProcFS.threadState(p.pid, tid) }
+            latestStates[p.pid] = states
             var nativeStacks: [Int32: [NativeFrame]] = [:]
             if let unwinder = p.native {
                 // Each Python stack is read again while its thread is stopped, matching its native stack.

@@ -98,6 +98,7 @@ public struct ProfileWriter {
     /// A Chrome trace (JSON object format) that Perfetto opens and `stepscope report` analyses.
     public func chrome() -> String {
         var events: [String] = []
+        var warnings: [String] = []
         let perThread = samplesByThread()
         let stepThread = self.stepThread(perThread)
         for (index, process) in profile.processes.enumerated() {
@@ -114,7 +115,9 @@ public struct ProfileWriter {
             events.append("{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":\(pid),\"tid\":\(phaseTid(tid)),\"args\":{\"sort_index\":\(2 * t)}}")
             events.append("{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":\(pid),\"tid\":\(tid),\"args\":{\"sort_index\":\(2 * t + 1)}}")
             if t == stepThread {
-                for (n, step) in steps(samples, ends).enumerated() {
+                let found = StepFinder(profile: profile, attributor: attributor).steps(samples, ends)
+                if let w = found.warning { warnings.append(w) }
+                for (n, step) in found.intervals.enumerated() {
                     events.append(slice("ProfilerStep#\(n)", cat: "user_annotation", pid: pid, tid: phaseTid(tid), step.lowerBound, step.upperBound))
                 }
             }
@@ -125,7 +128,8 @@ public struct ProfileWriter {
             events.append("{\"ph\":\"C\",\"name\":\"RSS\",\"cat\":\"memory\",\"pid\":\(profile.rss.pid[i]),\"tid\":0,"
                 + "\"ts\":\(micros(profile.rss.time[i])),\"args\":{\"bytes\":\(profile.rss.value[i])}}")
         }
-        return "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"profiler\":\"stepscope record\",\"interval_ns\":\(profile.intervalNs)},"
+        let notes = warnings.isEmpty ? "" : ",\"warnings\":[" + warnings.map(JSONText.quote).joined(separator: ",") + "]"
+        return "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"profiler\":\"stepscope record\",\"interval_ns\":\(profile.intervalNs)\(notes)},"
             + "\"traceEvents\":[\n" + events.joined(separator: ",\n") + "\n]}\n"
     }
 
@@ -146,19 +150,12 @@ public struct ProfileWriter {
         return best
     }
 
-    /// Step intervals of a thread: each ends where an optimizer run ends (the next step begins
-    /// with the first sample after it); one step over the whole thread when there are fewer than two.
-    func steps(_ samples: [Int], _ ends: [Int64]) -> [Range<Int64>] {
-        var boundaries: [Int64] = []
-        var inOptimizer = false
-        for i in samples {
-            let opt = attributor.phase(sample: i) == .optimizer
-            if inOptimizer && !opt { boundaries.append(profile.samples.time[i]) }
-            if opt { inOptimizer = true } else if attributor.phase(sample: i) != .idle { inOptimizer = false }
-        }
-        let first = profile.samples.time[samples[0]], last = ends.last!
-        if boundaries.count < 2 { return [first..<last] }
-        return zip(boundaries, boundaries.dropFirst()).map { $0..<$1 }
+    /// The steps of the step thread (docs/sampler.md, "Steps"), nil when nothing was sampled.
+    public func steps() -> SampledSteps? {
+        let perThread = samplesByThread()
+        let t = stepThread(perThread)
+        guard t >= 0 else { return nil }
+        return StepFinder(profile: profile, attributor: attributor).steps(perThread[t], sampleEnds(perThread[t]))
     }
 
     /// Phase markers (runs of samples with one phase, idle left empty) with nested operator slices.
@@ -192,16 +189,18 @@ public struct ProfileWriter {
     }
 
     /// Nested slices from per-sample paths (outermost first): a slice stays open while consecutive,
-    /// contiguous samples share the path up to it.
+    /// contiguous samples share the path up to it. Each slice is written where it opened, so a
+    /// caller always precedes its callees, also when both have the same start and duration (the
+    /// importer keeps file order for such ties, as Kineto writes parents first).
     func nested<T: Equatable>(_ samples: ArraySlice<Int>, _ ends: ArraySlice<Int64>, pid: Int32, tid: Int64, cat: String,
                               path: (Int) -> [T], into events: inout [String], slice: (T) -> (String, String)) {
-        var open: [(item: T, start: Int64)] = []
+        var open: [(item: T, start: Int64, slot: Int)] = []
         var lastEnd: Int64 = 0
         func close(to depth: Int, at time: Int64) {
             while open.count > depth {
                 let o = open.removeLast()
                 let (name, args) = slice(o.item)
-                events.append(self.slice(name, cat: cat, pid: pid, tid: tid, o.start, time, args: args))
+                events[o.slot] = self.slice(name, cat: cat, pid: pid, tid: tid, o.start, time, args: args)
             }
         }
         for (i, end) in zip(samples, ends) {
@@ -211,7 +210,10 @@ public struct ProfileWriter {
             var common = 0
             while common < open.count && common < items.count && open[common].item == items[common] { common += 1 }
             close(to: common, at: start)
-            for item in items[common...] { open.append((item, start)) }
+            for item in items[common...] {
+                open.append((item, start, events.count))
+                events.append("")  // filled when the slice closes
+            }
             lastEnd = end
         }
         close(to: 0, at: lastEnd)
@@ -225,6 +227,7 @@ public struct ProfileWriter {
         case .backward: return "[sampled] backward"
         case .optimizer: return "[sampled] optimizer"
         case .communication: return "c10d::[sampled] communication"
+        case .startup: return "[sampled] startup"
         case .other, .idle: return "[sampled] other"
         }
     }

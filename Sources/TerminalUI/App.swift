@@ -41,10 +41,11 @@ public final class App {
                            MemoryView(context), CommunicationView(context)], context: context, name: name)
     }
 
-    static let globalKeys: [(String, String)] = [
-        ("1-6, Tab, S-Tab", "switch view"), ("?", "this help (any key closes it)"), ("q", "quit"),
-        ("r", "next rank"), ("arrows, hjkl", "move"), ("PgUp PgDn Home End", "scroll"),
-    ]
+    /// The keys every view shares, as this app has them: one number per view, `r` only with ranks.
+    var globalKeys: [(String, String)] {
+        (views.count > 1 ? [("1-\(views.count), Tab, S-Tab", "switch view")] : []) + [("?", "this help (any key closes it)"), ("q", "quit")]
+            + (context == nil ? [] : [("r", "next rank")]) + [("arrows, hjkl", "move"), ("PgUp PgDn Home End", "scroll")]
+    }
 
     /// The area views draw in for a screen of `rows` x `cols`.
     public static func contentArea(rows: Int, cols: Int) -> Rect { Rect(row: 1, col: 0, height: rows - 2, width: cols) }
@@ -133,7 +134,7 @@ public final class App {
     }
 
     private func drawHelp(_ screen: inout ScreenBuffer) {
-        let entries = App.globalKeys + [("", "")] + views[active].keyHelp
+        let entries = globalKeys + [("", "")] + views[active].keyHelp
         let keyWidth = entries.map { displayWidth($0.0) }.max() ?? 0
         let width = min(screen.cols - 4, max(40, keyWidth + 3 + (entries.map { displayWidth($0.1) }.max() ?? 0)) + 4)
         let height = min(screen.rows - 2, entries.count + 2)

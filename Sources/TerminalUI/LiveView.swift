@@ -31,6 +31,8 @@ public struct LiveSnapshot: Sendable {
     /// The process, e.g. `pid 4242 (CPython 3.11)`.
     public var title = ""
     public var windowSeconds = 0.0
+    /// Seconds the samples cover: the window once full, less while sampling starts.
+    public var coveredSeconds = 0.0
     public var samples = 0
     public var phaseShares: [Phase: Double] = [:]
     public var functions: [Row] = []
@@ -61,8 +63,14 @@ public final class LiveView: View {
     public var isEditing: Bool { false }
     public var keyHelp: [(String, String)] { [("s", "sort by self or total share"), ("j k, PgUp PgDn", "scroll the functions")] }
     public var status: String {
-        "\(safe(snapshot.title)) │ \(snapshot.samples) samples in \(formatFixed(snapshot.windowSeconds, 0)) s │ by "
+        "\(safe(snapshot.title)) │ \(snapshot.samples) samples in \(covered) │ by "
             + (byTotal ? "total" : "self") + (snapshot.notes.first.map { " │ " + safe($0) } ?? "")
+    }
+
+    /// The seconds the samples cover, and of which window while it is not full yet.
+    private var covered: String {
+        let c = snapshot.coveredSeconds, w = snapshot.windowSeconds
+        return c < w ? "\(formatFixed(c, 1)) s of \(formatFixed(w, 0)) s" : "\(formatFixed(w, 0)) s"
     }
 
     private func sorted(_ rows: [LiveSnapshot.Row]) -> [LiveSnapshot.Row] {

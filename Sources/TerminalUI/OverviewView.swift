@@ -32,7 +32,8 @@ public final class OverviewView: View {
         var y = area.row
         // Legend.
         var x = area.col + 1
-        for p in Phase.allCases where x + displayWidth(p.name) + 3 < area.right {
+        // `startup` (module import, in recordings) only where there is some, so the rest fits 80 columns.
+        for p in Phase.allCases where (p != .startup || a.phases[p] > 0) && x + displayWidth(p.name) + 3 < area.right {
             screen.put("█", row: y, col: x, style: Theme.phase(p))
             x += 2
             x += screen.text(p.name, row: y, col: x) + 1

@@ -42,6 +42,7 @@ public enum Theme {
         case .backward: return 172
         case .optimizer: return 133
         case .communication: return 167
+        case .startup: return 110
         case .other: return 245
         case .idle: return 238
         }

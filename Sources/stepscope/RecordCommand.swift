@@ -148,7 +148,8 @@ struct RecordCommand: ParsableCommand {
                  + (target.native ? " with native stacks" : "") + "; Ctrl-C to stop\n")
         let started = time(nil)
         session.run()
-        try writeOutput(ProfileWriter(profile: session.profile, rules: rules).render(format), to: path)
+        let writer = ProfileWriter(profile: session.profile, rules: rules)
+        try writeOutput(writer.render(format), to: path)
         let s = session.stats
         var summary = "stepscope: \(s.samples) samples of \(session.profile.threads.count) threads over \(time(nil) - started) s"
         if !session.exited.isEmpty { summary += "; exited: \(session.exited.map(String.init).joined(separator: ", "))" }
@@ -156,6 +157,9 @@ struct RecordCommand: ParsableCommand {
         if s.unwindFailures > 0 { summary += "; native unwinds failed \(s.unwindFailures)" }
         if s.late > 0 { summary += "; late samples \(s.late) of \(s.ticks)" }
         writeAll(2, summary + "; wrote \(path)\n")
+        if format == .chrome, let warning = writer.steps()?.warning {
+            writeAll(2, "stepscope: warning: \(JSONText.terminalSafe(warning))\n")
+        }
         if s.late * 100 > s.ticks {
             writeAll(2, "stepscope: warning: sampling fell behind \(s.late) of \(s.ticks) times; lower --rate for even coverage\n")
         }

@@ -14,7 +14,7 @@ struct Stepscope: ParsableCommand {
         abstract: "Terminal profiler and trace analyzer for ML training.",
         version: "0.1.0",
         subcommands: [ViewCommand.self, ReportCommand.self, DiffCommand.self, SummaryCommand.self, RecordCommand.self, TopCommand.self,
-                      TraceCommand.self],
+                      DumpCommand.self, TraceCommand.self],
         defaultSubcommand: ViewCommand.self
     )
 }

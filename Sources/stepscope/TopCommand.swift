@@ -106,6 +106,7 @@ extension LiveSnapshot {
         self.init()
         self.title = title
         self.windowSeconds = windowSeconds
+        coveredSeconds = Double(live.coveredNs) / 1e9
         samples = live.sampleCount
         phaseShares = live.phaseShares
         let threads = live.threads

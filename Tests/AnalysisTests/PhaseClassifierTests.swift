@@ -195,7 +195,7 @@ final class PhaseClassifierTests: XCTestCase {
     }
 
     func testPhaseNames() {
-        XCTAssertEqual(Phase.allCases.map(\.name), ["data", "forward", "backward", "optimizer", "communication", "other", "idle"])
+        XCTAssertEqual(Phase.allCases.map(\.name), ["data", "forward", "backward", "optimizer", "communication", "startup", "other", "idle"])
         for p in Phase.allCases { XCTAssertEqual(Phase(name: p.name), p) }
         XCTAssertNil(Phase(name: "Forward"))
     }

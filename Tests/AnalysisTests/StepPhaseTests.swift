@@ -340,6 +340,6 @@ final class StepPhaseTests: XCTestCase {
         XCTAssertEqual(t[.forward], 6)
         XCTAssertEqual(t[.data], 2)
         XCTAssertEqual(t.total, 15)
-        XCTAssertEqual(t.values.count, 7)
+        XCTAssertEqual(t.values.count, 8)
     }
 }

@@ -93,7 +93,7 @@ final class CLITests: XCTestCase {
         let steps = try XCTUnwrap(ranks.first?["steps"] as? [[String: Any]])
         XCTAssertEqual(steps.map { ($0["dur_ns"] as? NSNumber)?.int64Value }, [100_000, 50_000])
         XCTAssertEqual(rankPhases(doc), ["data": 0, "forward": 0, "backward": 30_000, "optimizer": 0,
-                                         "communication": 20_000, "other": 40_000, "idle": 60_000])
+                                         "communication": 20_000, "startup": 0, "other": 40_000, "idle": 60_000])
     }
 
     func testMarkdownReport() {
@@ -101,7 +101,7 @@ final class CLITests: XCTestCase {
         let r = run(["report", "--format", "markdown", path])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.hasPrefix("## stepscope report\n"))
-        XCTAssertTrue(r.stdout.contains("| step | dur | data | forward | backward | optimizer | communication | other | idle |"))
+        XCTAssertTrue(r.stdout.contains("| step | dur | data | forward | backward | optimizer | communication | startup | other | idle |"))
         XCTAssertTrue(r.stdout.contains("|---|---:|"))
         XCTAssertTrue(r.stdout.contains("| self | total | gpu | count | operator |"))
         XCTAssertTrue(r.stdout.contains("`aten::mm`"))
@@ -169,7 +169,7 @@ final class CLITests: XCTestCase {
         let r = run(["report", "--format", "json", "--phase-rules", rules, path])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(rankPhases(try json(r.stdout)), ["data": 20_000, "forward": 40_000, "backward": 30_000, "optimizer": 0,
-                                                        "communication": 0, "other": 0, "idle": 60_000])
+                                                        "communication": 0, "startup": 0, "other": 0, "idle": 60_000])
     }
 
     func testBadRulesFileNamesTheLine() {

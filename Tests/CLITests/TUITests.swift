@@ -168,7 +168,7 @@ final class TUITests: XCTestCase {
         var pane = waitFor("heavy_work")
         XCTAssertTrue(pane.contains("1 Live") && pane.contains("2 Flame"), pane)
         XCTAssertTrue(pane.contains("Threads") && pane.contains("running"), pane)
-        XCTAssertTrue(pane.contains("samples in 10 s"), pane)
+        XCTAssertTrue(pane.contains("samples in "), pane)
         keys("2")
         pane = waitFor("100.0% │ ")
         XCTAssertTrue(pane.contains("heavy_work") && !pane.contains("Threads"), pane)

@@ -23,7 +23,7 @@ the same way. Each file holds (sorted keys, indent 1):
                         are the key texts (null when the event has no such field)
   step_thread           {pid, tid} of the step thread, or null
   steps                 [{name, start_ns, dur_ns}], start_ns absolute (baseTimeNanoseconds + ts)
-  step_phases           [{phase: ns}] per step, all 7 phases, each adds up to the step's dur_ns
+  step_phases           [{phase: ns}] per step, all 8 phases, each adds up to the step's dur_ns
   phases                {phase: ns} summed over steps
   ops                   {name: {count, total_ns, self_ns, gpu_ns}} for every operator name
   gpu_activity_ns       summed dur of all GPU activities
@@ -171,7 +171,7 @@ decimal.getcontext().prec = 100
 decimal.getcontext().Emax = 999999
 decimal.getcontext().Emin = -999999
 
-PHASES = ["data", "forward", "backward", "optimizer", "communication", "other", "idle"]
+PHASES = ["data", "forward", "backward", "optimizer", "communication", "startup", "other", "idle"]
 GPU_CATS = {"kernel", "gpu_memcpy", "gpu_memset", "gpu_user_annotation", "Kernel", "Memcpy", "Memset"}
 ACTIVITY_CATS = {"kernel", "gpu_memcpy", "gpu_memset", "Kernel", "Memcpy", "Memset"}
 RUNTIME_CATS = {"cuda_runtime", "cuda_driver", "Runtime"}
@@ -303,6 +303,9 @@ def own_phase(name, rules):
     if name.startswith("enumerate(DataLoader)") or "dataloader" in low or "data_loader" in low \
             or "data loading" in low:
         return "data"
+    if name.startswith("[sampled] startup") or (name.startswith("<frozen importlib._bootstrap>")
+                                                 and name.endswith("_find_and_load")):
+        return "startup"
     return None
 
 

@@ -67,7 +67,7 @@ final class JSONReportTests: XCTestCase {
         XCTAssertEqual(steps.map { $0["name"] as? String }, ["ProfilerStep#1", "ProfilerStep#2"])
         XCTAssertEqual(steps.map { int($0["start_ns"]) }, [1_000_000, 1_100_000])
         XCTAssertEqual(steps.map { int($0["dur_ns"]) }, [100_000, 60_000])
-        let allPhases = ["data", "forward", "backward", "optimizer", "communication", "other", "idle"]
+        let allPhases = ["data", "forward", "backward", "optimizer", "communication", "startup", "other", "idle"]
         let p1 = try XCTUnwrap(steps[0]["phases"] as? [String: Any])
         XCTAssertEqual(Set(p1.keys), Set(allPhases))
         XCTAssertEqual(int(p1["forward"]), 30_000)
@@ -278,15 +278,15 @@ final class TextReportTests: XCTestCase {
         XCTAssertTrue(md.contains("### Rank 0"))
         XCTAssertTrue(md.contains("### Rank 1"))
         XCTAssertTrue(md.contains("**Run**: n=2"))
-        XCTAssertTrue(md.contains("| step | dur | data | forward | backward | optimizer | communication | other | idle |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"), md)
-        XCTAssertTrue(md.contains("| ProfilerStep#1 | 100.0 us | 0 ns | 30.0 us | 40.0 us | 0 ns | 0 ns | 0 ns | 30.0 us |"), md)
+        XCTAssertTrue(md.contains("| step | dur | data | forward | backward | optimizer | communication | startup | other | idle |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"), md)
+        XCTAssertTrue(md.contains("| ProfilerStep#1 | 100.0 us | 0 ns | 30.0 us | 40.0 us | 0 ns | 0 ns | 0 ns | 0 ns | 30.0 us |"), md)
         XCTAssertTrue(md.contains("| self | total | gpu | count | operator |\n|---:|---:|---:|---:|---|\n"))
         XCTAssertTrue(md.contains("| 25.0 us | 30.0 us | 8.0 us | 2 | `aten::mm` |"), md)
         XCTAssertTrue(md.contains("### Warnings"))
         XCTAssertTrue(md.contains("- rank 0: `unmatched-end` x1:"))
         // Every table row has the same number of cells as its header.
         for line in md.split(separator: "\n") where line.hasPrefix("| step") || line.hasPrefix("| ProfilerStep") {
-            XCTAssertEqual(line.filter { $0 == "|" }.count, 10, String(line))
+            XCTAssertEqual(line.filter { $0 == "|" }.count, 11, String(line))
         }
     }
 }

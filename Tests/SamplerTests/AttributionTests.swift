@@ -1,5 +1,6 @@
 import Analysis
 @testable import Sampler
+import TraceImport
 import TraceModel
 import XCTest
 
@@ -62,6 +63,33 @@ final class AttributionTests: XCTestCase {
         XCTAssertEqual(Attributor.stripOverload("select_int"), "select")
         XCTAssertEqual(Attributor.stripOverload("lerp__Scalar"), "lerp_")
         XCTAssertEqual(Attributor.stripOverload("threshold_backward"), "threshold_backward")
+    }
+
+    /// `import torch` in launch mode: the imported packages' own frames (torch/optim,
+    /// torch/distributed) run under the import machinery, and that is startup, sleeping or not.
+    func testModuleImportIsStartup() throws {
+        let module = (FrameKind.python, "<module>", "/app/train.py")
+        let load = (FrameKind.python, "_find_and_load", "<frozen importlib._bootstrap>")
+        let exec = (FrameKind.python, "exec_module", "<frozen importlib._bootstrap_external>")
+        let stacks = [
+            [module, load, exec, (.python, "<module>", "/x/torch/optim/__init__.py"), (.python, "<module>", "/x/torch/optim/adam.py")],
+            [module, load, exec, (.python, "<module>", "/x/torch/distributed/__init__.py"), (.python, "all_reduce", "/x/torch/distributed/c10d.py")],
+            [module, (.python, "import_module", "/usr/lib/python3.11/importlib/__init__.py"), load],
+            [module, (.python, "main", "/app/train.py"), (.python, "Adam.step", "/x/torch/optim/adam.py")],
+            // `from torch.optim import adam` inside a function, the module loaded already.
+            [module, (.python, "main", "/app/train.py"), (.python, "_handle_fromlist", "<frozen importlib._bootstrap>")],
+        ]
+        let a = Attributor(profile: profile(stacks))
+        XCTAssertEqual((0..<5).map { a.phase(sample: $0) }, [.startup, .startup, .startup, .optimizer, .other])
+        XCTAssertEqual(Attributor(profile: profile(stacks, active: false)).phase(sample: 0), .startup, "waiting for the disk while importing")
+        // The marker the writer uses reads back as startup in the trace analysis.
+        XCTAssertEqual(PhaseClassifier.builtIn(ProfileWriter.markerName(.startup)), .startup)
+        XCTAssertEqual(PhaseClassifier.builtIn("<frozen importlib._bootstrap>(1176): _find_and_load"), .startup, "a with_stack trace's frame")
+        XCTAssertNil(PhaseClassifier.builtIn("<frozen importlib._bootstrap>(1390): _handle_fromlist"))
+        let trace = try TraceLoader.load(bytes: Array(ProfileWriter(profile: profile(stacks)).chrome().utf8), name: "import.json")
+        let phases = Analyzer.analyze(trace).phases
+        XCTAssertGreaterThan(phases[.startup], 0)
+        XCTAssertEqual(phases[.communication], 0)
     }
 
     /// The Chrome writer's flame chart nests frames and merges consecutive samples sharing a prefix.

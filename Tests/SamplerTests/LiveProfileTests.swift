@@ -55,6 +55,19 @@ final class LiveProfileTests: XCTestCase {
         XCTAssertFalse(live.text(title: "t").contains("\u{1b}"))
     }
 
+    /// The summary says how long its samples cover: 1 s after 1 s of samples, not the window.
+    func testSummarySaysTheCoveredDuration() {
+        let live = LiveProfile(windowSeconds: 10)
+        let p = SampledProfile(intervalNs: 10_000_000)
+        for k in 0..<100 { add(p, tid: 1, at: 5 + 0.01 * Double(k), [("train", "/app/t.py")]) }
+        live.absorb(p)
+        XCTAssertEqual(live.coveredNs, 1_000_000_000)
+        XCTAssertTrue(live.text(title: "t").hasPrefix("t — last 1.0 s, 100 samples\n"), live.text(title: "t"))
+        for k in 0..<1500 { add(p, tid: 1, at: 6 + 0.01 * Double(k), [("train", "/app/t.py")]) }
+        live.absorb(p)
+        XCTAssertTrue(live.text(title: "t").hasPrefix("t — last 10.0 s, "), "a full window: \(live.text(title: "t").prefix(40))")
+    }
+
     func testTopCommandPrintsTheRequestedRefreshes() throws {
         let target = try TestProcess([try Programs.python(), Programs.dir + "/hot.py", "60"])
         defer { target.kill() }
@@ -63,5 +76,10 @@ final class LiveProfileTests: XCTestCase {
         XCTAssertEqual(r.stdout.split(separator: "\n").filter { $0.hasPrefix("stepscope top: pid") }.count, 2, r.stdout)
         XCTAssertTrue(r.stdout.contains("heavy_work"), r.stdout)
         XCTAssertTrue(r.stdout.contains("RSS \(target.pid)"), r.stdout)
+        // `--once` after one refresh (1 s) covers about that second, not the 10 s window.
+        let once = TestSupport.run(["top", "--pid", "\(target.pid)", "--once"])
+        XCTAssertEqual(once.status, 0, once.stderr)
+        XCTAssertTrue(once.stdout.contains(" — last 1.0 s, ") || once.stdout.contains(" — last 0.9 s, ")
+                      || once.stdout.contains(" — last 1.1 s, "), once.stdout)
     }
 }

@@ -9,6 +9,7 @@ final class LiveViewTests: XCTestCase {
         var s = LiveSnapshot()
         s.title = "pid 4242 (CPython 3.11)"
         s.windowSeconds = 10
+        s.coveredSeconds = 10
         s.samples = 1000
         s.phaseShares = [.forward: 0.5, .backward: 0.3, .optimizer: 0.1, .idle: 0.1]
         s.functions = [
@@ -80,6 +81,25 @@ final class LiveViewTests: XCTestCase {
         gone.folded = ["other;x": 5]
         flame.update(gone)
         XCTAssertEqual(flame.state.zoom, [])
+    }
+
+    /// The help of `top` lists only keys that work there: two views, no ranks to switch.
+    func testHelpListsOnlyTopsKeys() {
+        let screen = render(App(views: [LiveView(snapshot()), LiveFlameView(snapshot())], name: "top"), "?")
+        let text = screen.text
+        XCTAssertTrue(text.contains("1-2, Tab, S-Tab"), text)
+        XCTAssertFalse(text.contains("1-6"), text)
+        XCTAssertFalse(text.contains("next rank"), text)
+        XCTAssertTrue(text.contains("sort by self or total share"), text)
+    }
+
+    /// While the window fills, the status line says how long the samples cover.
+    func testStatusSaysTheCoveredSeconds() {
+        var s = snapshot()
+        s.coveredSeconds = 1.04
+        s.samples = 100
+        let screen = render(App(views: [LiveView(s)], name: "top"))
+        XCTAssertTrue(screen.line(23).contains("100 samples in 1.0 s of 10 s"), screen.line(23))
     }
 
     func testEmptySnapshot() {
