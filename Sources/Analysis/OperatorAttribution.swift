@@ -12,21 +12,37 @@ public struct OperatorAttribution: Sendable {
     /// inside that ancestor's inclusive time (true for every other slice).
     public let counted: [Bool]
 
-    /// The attribution of every slice of `trace` (the step-name test is made once per name).
+    /// The attribution of every slice of `trace`, in one pass (parents precede their children, so
+    /// a slice's parent is settled before it; the step-name test is made once per name).
     public init(_ trace: RankTrace) {
         let s = trace.slices
+        let n = s.count
         var steps = StepNames(trace.strings)
-        let key = (0..<s.count).map { i in
-            let name = s.name[i]
-            return trace.isOperatorKind(i) && !steps.contains(name) ? name : UInt32.max
-        }
-        var owner = [Int32](repeating: -1, count: s.count)
-        for i in 0..<s.count {  // parents precede their children
-            if key[i] != .max { owner[i] = Int32(i) } else if s.parent[i] >= 0 { owner[i] = owner[Int(s.parent[i])] }
+        var key = [UInt32](repeating: .max, count: n)
+        var owner = [Int32](repeating: -1, count: n)
+        var counted = [Bool](repeating: true, count: n)
+        let parent = s.parent, name = s.name
+        for i in 0..<n {
+            let p = Int(parent[i])
+            let above = p >= 0 ? owner[p] : -1
+            guard trace.isOperatorKind(i), !steps.contains(name[i]) else {
+                owner[i] = above
+                continue
+            }
+            let k = name[i]
+            key[i] = k
+            owner[i] = Int32(i)
+            // Counted unless an operator above it on its track has the same name.
+            var o = above
+            while o >= 0 {
+                if key[Int(o)] == k { counted[i] = false; break }
+                let op = Int(parent[Int(o)])
+                o = op >= 0 ? owner[op] : -1
+            }
         }
         self.key = key
         self.owner = owner
-        counted = Self.counted(trace, key: key)
+        self.counted = counted
     }
 
     /// The operator that called slice `i`'s operator: the nearest operator strictly above it, or -1.
