@@ -115,20 +115,22 @@ public struct MetricDiff: Sendable {
 }
 
 /// The per-call comparison of one operator at one input shape (`opSelf`) or one kernel name
-/// (`kernel`): every call of the key in the kept steps is a sample (docs/diff.md, Few steps).
+/// (`kernel`): the k-th call of the key in the j-th kept step of each run form a pair
+/// (docs/diff.md, Few steps).
 public struct CallDiff: Sendable {
-    /// Medians, Hodges-Lehmann ratio, p and verdict are per call; `adjustedP` is
-    /// Benjamini-Hochberg within the operator and within the kernel keys.
+    /// Medians are per call over all calls; the ratio (median of the pairs' ratios with its
+    /// interval) and p are the sign test's over the pairs; `adjustedP` is Benjamini-Hochberg
+    /// within the operator and within the kernel keys.
     public var metric: MetricDiff
-    public var baseCalls: Int
-    public var candidateCalls: Int
+    /// Pairs of calls compared.
+    public var pairs: Int
     /// The change of the key's median time per step (candidate - base), ns.
     public var stepChangeNs: Double
 }
 
 /// How the step time's verdict was reached when the steps alone are too few for the U test.
 public struct CallDecision: Sendable {
-    /// Calls compared, both runs together, over the keys that could be tested.
+    /// Pairs of calls compared, over the keys that could be tested.
     public var pairedCalls: Int
     /// Keys (operators at a shape, kernels) compared call by call.
     public var keys: Int
@@ -609,10 +611,12 @@ extension Analyzer {
     /// alone are too few.
     public static let minimumStepsForCalls = 3
 
-    /// Each operator (at a shape) and kernel with calls in both runs, compared call by call: a
-    /// two-sided U test over the calls, the Hodges-Lehmann ratio per call, Benjamini-Hochberg
-    /// within operators and within kernels; a key regresses when significant, its interval clears
-    /// the threshold, and its median time per step grows by more than `minAbsolute`.
+    /// Each operator (at a shape) and kernel with calls in both runs, compared call by call: the
+    /// k-th call in the j-th step of one run is paired with the k-th call in the j-th step of the
+    /// other (a step repeats its calls in the same order), a two-sided sign test over the pairs,
+    /// the median pair ratio with its interval, Benjamini-Hochberg within operators and within
+    /// kernels; a key regresses when significant, its interval clears the threshold, and its
+    /// median time per step grows by more than `minAbsolute`.
     static func compareCalls(_ base: RunSamples, _ candidate: RunSamples, options: DiffOptions, minAbsolute: Double) -> [CallDiff] {
         let keys = Set(base.callSamples.keys).intersection(candidate.callSamples.keys).sorted()
         func perStep(_ run: RunSamples, _ key: MetricKey) -> [Double] {
@@ -620,15 +624,21 @@ extension Analyzer {
         }
         let compared = concurrentMap(keys.count) { i -> CallDiff? in
             let key = keys[i]
-            let b = base.callSamples[key]!.joined().map { $0 + 1 }.sorted()
-            let c = candidate.callSamples[key]!.joined().map { $0 + 1 }.sorted()
-            guard MannWhitney.smallestP(b.count, c.count) <= options.alpha,
-                  let estimate = HodgesLehmann.ratio(base: b, candidate: c, confidence: 1 - options.alpha) else { return nil }
-            let p = MannWhitney.test(sorted: b, c).p
+            let bs = base.callSamples[key]!, cs = candidate.callSamples[key]!
+            var b: [Double] = [], c: [Double] = []
+            for j in 0..<min(bs.count, cs.count) {
+                for k in 0..<min(bs[j].count, cs[j].count) {
+                    b.append(bs[j][k] + 1)
+                    c.append(cs[j][k] + 1)
+                }
+            }
+            guard SignTest.smallestP(b.count) <= options.alpha,
+                  let test = SignTest.paired(base: b, candidate: c, confidence: 1 - options.alpha) else { return nil }
             let change = Verdict.median(perStep(candidate, key)) - Verdict.median(perStep(base, key))
-            let row = MetricDiff(key: key, baseMedian: Verdict.median(sorted: b) - 1, candidateMedian: Verdict.median(sorted: c) - 1,
-                                 estimate: estimate, p: p, adjustedP: p, verdict: .noise, threshold: options.thresholds[key.kind] ?? 0.1)
-            return CallDiff(metric: row, baseCalls: b.count, candidateCalls: c.count, stepChangeNs: change)
+            let row = MetricDiff(key: key, baseMedian: Verdict.median(Array(bs.joined())), candidateMedian: Verdict.median(Array(cs.joined())),
+                                 estimate: test.estimate, p: test.p, adjustedP: test.p, verdict: .noise,
+                                 threshold: options.thresholds[key.kind] ?? 0.1)
+            return CallDiff(metric: row, pairs: b.count, stepChangeNs: change)
         }
         var out = compared.compactMap { $0 }
         for kind in [MetricKind.opSelf, .kernel] {
@@ -670,7 +680,7 @@ extension Analyzer {
         } else {
             outcome = max(slower, faster) >= threshold * bm ? .hidden : .noise
         }
-        return CallDecision(pairedCalls: calls.reduce(0) { $0 + $1.baseCalls + $1.candidateCalls }, keys: calls.count,
+        return CallDecision(pairedCalls: calls.reduce(0) { $0 + $1.pairs }, keys: calls.count,
                             separated: cMin > bMax || cMax < bMin, stepRatio: (cm + 1) / (bm + 1),
                             slowerKeys: calls.filter { $0.metric.verdict == .regression }.count,
                             fasterKeys: calls.filter { $0.metric.verdict == .improvement }.count,

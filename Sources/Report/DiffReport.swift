@@ -51,10 +51,10 @@ extension DiffResult {
     }
 
     func callRow(_ c: CallDiff) -> [String] {
-        row(c.metric) + [groupedCount(c.baseCalls) + " / " + groupedCount(c.candidateCalls), formatSignedDuration(c.stepChangeNs)]
+        row(c.metric) + [groupedCount(c.pairs), formatSignedDuration(c.stepChangeNs)]
     }
 
-    static let callColumns = ["", "operator or kernel (per call)", "base", "candidate"] + columns + ["calls", "per step"]
+    static let callColumns = ["", "operator or kernel (per call)", "base", "candidate", "change", "pair ratio [95% CI]", "p", "pairs", "per step"]
 
     /// The structural changes but the `input shapes changed` lines of operators in a shape group.
     var ungroupedStructural: [String] {
@@ -263,8 +263,7 @@ extension DiffResult {
                         w.object {
                             w.key("kind"); w.string(c.metric.key.kind.rawValue)
                             w.key("name"); w.string(c.metric.key.name)
-                            w.key("base_calls"); w.int(c.baseCalls)
-                            w.key("candidate_calls"); w.int(c.candidateCalls)
+                            w.key("pairs"); w.int(c.pairs)
                             w.key("base_median"); w.raw(formatFixed(c.metric.baseMedian, 1))
                             w.key("candidate_median"); w.raw(formatFixed(c.metric.candidateMedian, 1))
                             if let e = c.metric.estimate {
@@ -324,7 +323,7 @@ extension DiffResult {
         for c in slowerCalls {
             let m = c.metric
             let detail = "per call \(value(m.key, m.baseMedian)) -> \(value(m.key, m.candidateMedian)) (\(medianChangeText(m))), "
-                + "HL shift \(ratioText(m)), p=\(formatP(m.adjustedP)), \(c.baseCalls) vs \(c.candidateCalls) calls, "
+                + "median pair ratio \(ratioText(m)), p=\(formatP(m.adjustedP)), \(c.pairs) pairs of calls, "
                 + "\(formatSignedDuration(c.stepChangeNs)) per step"
             out += "  <testcase classname=\"stepscope.calls.\(m.key.kind.rawValue)\" name=\"\(xml(label(m.key)))\">"
                 + "<failure message=\"\(xml("slower call by call: " + detail))\"/></testcase>\n"
