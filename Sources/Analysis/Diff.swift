@@ -601,10 +601,83 @@ extension Analyzer {
         let rest = stepChange - top.reduce(0) { $0 + $1.deltaNs }
         var contributors = top
         if rest != 0 { contributors.append(Contribution(name: "(everything else)", deltaNs: rest)) }
-        return DiffResult(base: base, candidate: candidate, metrics: rows,
-                          added: candKeys.subtracting(baseKeys).sorted(), removed: baseKeys.subtracting(candKeys).sorted(),
+        let added = candKeys.subtracting(baseKeys).sorted(), removed = baseKeys.subtracting(candKeys).sorted()
+        return DiffResult(base: base, candidate: candidate, metrics: rows, added: added, removed: removed,
                           structural: structural, contributors: contributors, stepChangeNs: stepChange, verdict: verdict,
-                          calls: calls, decision: decision)
+                          calls: calls, decision: decision,
+                          shapeGroups: shapeGroups(coarseBase, coarseCandidate, added: added, removed: removed))
+    }
+
+    /// Integers of a shapes text and what is around them: `[[8, 512]]` -> (`[[, ]]`, [8, 512]).
+    static func shapeTokens(_ s: String) -> (skeleton: String, numbers: [Int]) {
+        var skeleton = "", numbers: [Int] = [], current: Int?
+        for u in s.unicodeScalars {
+            if let d = Int(String(u)), u.isASCII {
+                current = (current ?? 0) &* 10 &+ d
+            } else {
+                if let c = current { numbers.append(c); skeleton += "#" }
+                current = nil
+                skeleton.unicodeScalars.append(u)
+            }
+        }
+        if let c = current { numbers.append(c); skeleton += "#" }
+        return (skeleton, numbers)
+    }
+
+    /// Operators whose input shapes changed by one consistent substitution: the dimension change
+    /// `x -> y` seen in the most operators, and every operator each of whose shapes found in one
+    /// run only pairs with a shape of the other run that differs from it only where a dimension d
+    /// became d y / x (the same ratio: a hidden size 512 -> 768 also turns 1536 into 2304) or
+    /// d (y / x)^2 (a flattened 512 x 512 weight). At
+    /// least two operators make a group.
+    static func shapeGroups(_ base: RunSamples, _ candidate: RunSamples, added: [MetricKey], removed: [MetricKey]) -> [ShapeChangeGroup] {
+        typealias Shape = (String, [Int])
+        var changed: [(op: String, removed: [Shape], added: [Shape], base: [Shape], candidate: [Shape])] = []
+        for (key, bShapes) in base.shapeMetrics where key.kind == .opSelf {
+            guard let cShapes = candidate.shapeMetrics[key] else { continue }
+            let bs = Set(bShapes.keys), cs = Set(cShapes.keys)
+            guard bs != cs else { continue }
+            changed.append((key.name, bs.subtracting(cs).sorted().map(shapeTokens), cs.subtracting(bs).sorted().map(shapeTokens),
+                            bs.sorted().map(shapeTokens), cs.sorted().map(shapeTokens)))
+        }
+        changed.sort { $0.op < $1.op }
+        func substitutions(_ a: (String, [Int]), _ b: (String, [Int])) -> [(Int, Int)]? {
+            guard a.0 == b.0, a.1.count == b.1.count else { return nil }
+            let pairs = zip(a.1, b.1).filter { $0 != $1 }
+            return pairs.isEmpty ? nil : pairs
+        }
+        // Votes: each operator counts each substitution it shows once.
+        var votes: [[Int]: Int] = [:]
+        for c in changed {
+            var seen = Set<[Int]>()
+            for r in c.removed { for a in c.added { for (x, y) in substitutions(r, a) ?? [] { seen.insert([x, y]) } } }
+            for s in seen { votes[s, default: 0] += 1 }
+        }
+        guard let best = votes.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key.lexicographicallyPrecedes($1.key) == false }),
+              best.value >= 2 else { return [] }
+        let (x, y) = (best.key[0], best.key[1])
+        func explained(_ r: (String, [Int]), _ a: (String, [Int])) -> Bool {
+            guard let subs = substitutions(r, a) else { return false }
+            // d -> d y/x, or (a product of two such dimensions, a flattened weight) d -> d (y/x)^2.
+            return subs.allSatisfy { s in
+                s.0 > 0 && (s.1.multipliedReportingOverflow(by: x) == s.0.multipliedReportingOverflow(by: y)
+                    || s.1.multipliedReportingOverflow(by: x * x) == s.0.multipliedReportingOverflow(by: y * y))
+            }
+        }
+        var ops: [String] = [], scaled = Set<[Int]>()
+        for c in changed where !c.removed.isEmpty && !c.added.isEmpty
+            && c.removed.allSatisfy({ r in c.candidate.contains { explained(r, $0) } })
+            && c.added.allSatisfy({ a in c.base.contains { explained($0, a) } }) {
+            ops.append(c.op)
+            for r in c.removed { for a in c.added where explained(r, a) { for s in substitutions(r, a)! where s != (x, y) { scaled.insert([s.0, s.1]) } } }
+        }
+        guard ops.count >= 2 else { return [] }
+        let prefixes = ops.map { $0 + " @ " }
+        let members = Set((added + removed).filter { k in
+            [.opSelf, .opTotal, .opGPU].contains(k.kind) && prefixes.contains { k.name.hasPrefix($0) }
+        })
+        let scaledText = scaled.sorted { $0.lexicographicallyPrecedes($1) }.prefix(6).map { "\($0[0]) -> \($0[1])" }
+        return [ShapeChangeGroup(from: x, to: y, operators: ops, scaled: Array(scaledText), members: members)]
     }
 
     /// The fewest steps per run for which the step time is decided from the calls when the steps
