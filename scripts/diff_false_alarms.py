@@ -31,9 +31,14 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from make_diff_pairs import COMMON, MATMUL_OP, MATMUL_FACTOR  # noqa: E402
 
 
+JITTER = [COMMON[COMMON.index("--jitter") + 1]]
+
+
 def generate(out, steps, seed, extra):
+    common = list(COMMON)
+    common[common.index("--jitter") + 1] = JITTER[0]
     if not os.path.isdir(out):
-        subprocess.run([sys.executable, GEN] + COMMON + ["--world-size", "1", "--steps", str(steps), "--seed", str(seed),
+        subprocess.run([sys.executable, GEN] + common + ["--world-size", "1", "--steps", str(steps), "--seed", str(seed),
                         "--ranks-dir", out] + extra, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return out
 
@@ -65,13 +70,15 @@ def main():
     ap.add_argument("--pairs", type=int, default=20)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jitter", default=JITTER[0], help="per-step noise of the runs (default: make_diff_pairs.py's)")
     ap.add_argument("--keep", help="write the runs here and keep them (else a temporary folder)")
     a = ap.parse_args()
+    JITTER[0] = a.jitter
     work = a.keep or tempfile.mkdtemp(prefix="stepscope-false-alarms-")
     os.makedirs(work, exist_ok=True)
     with ThreadPoolExecutor(a.jobs) as pool:
         def run(seed, extra, tag):
-            return pool.submit(generate, os.path.join(work, "%s%d_s%d" % (tag, a.steps, seed)), a.steps, seed, extra)
+            return pool.submit(generate, os.path.join(work, "%s%d_j%s_s%d" % (tag, a.steps, a.jitter, seed)), a.steps, seed, extra)
         slow = ["--slow-op", MATMUL_OP, "--slow-factor", str(MATMUL_FACTOR)]
         noise = [(run(1000 + 2 * i, [], "run"), run(1001 + 2 * i, [], "run")) for i in range(a.pairs)]
         slowed = [(run(1000 + 2 * i, [], "run"), run(3001 + 2 * i, slow, "slow")) for i in range(a.pairs)]
