@@ -41,10 +41,14 @@ public struct RunSamples: Sendable {
     public var folded: [String: Double] = [:]
     /// Per-call samples: each operator call's self time (`opSelf`, keyed `name [phase] @ shapes`,
     /// or `name [phase]` for calls without shapes) and each kernel's duration (`kernel`), one list
-    /// per step of the run, at most `RunSamples.callsPerStep` calls each (evenly spread).
+    /// per step of the run, at most `RunSamples.callsPerStep` calls each (evenly spread); empty
+    /// for runs of more than `RunSamples.callSampleSteps` steps.
     public var callSamples: [MetricKey: [[Double]]] = [:]
     /// The most calls per key and step that `callSamples` keeps.
     public static let callsPerStep = 64
+    /// Runs with more steps keep no per-call samples: the step test decides them (unless
+    /// `--skip-steps` leaves fewer than 4).
+    public static let callSampleSteps = 32
     public init() {}
 }
 
@@ -371,9 +375,10 @@ extension Analyzer {
         var shapeSums = StepSums(steps: windows.count, rows: shapeOf.count)
         var nodeSelf = [Double](repeating: 0, count: nodes.count)
         var callCounts = [Double](repeating: 0, count: keyOf.count)
-        // Per-call self times, by (key or shape row, window): calls without shapes under their key.
-        var keyCalls = [[Double]](repeating: [], count: keyOf.count * windows.count)
-        var shapeCalls = [[Double]](repeating: [], count: shapeOf.count * windows.count)
+        // Per-call self times by shape row and window (at shapeRow * windows + window), and for
+        // calls without shapes by key (at -1 - (key * windows + window)); only for short runs.
+        let keepCalls = stepIndex.count <= RunSamples.callSampleSteps
+        var callLists: [Int: [Double]] = [:]
         let selfTime = a.facts.selfTime, gpuInclusive = a.facts.gpuInclusive
         for h in hits {
             let i = Int(h.slice), si = Int(h.step), counted = counted[i]
@@ -382,10 +387,9 @@ extension Analyzer {
             if h.shape >= 0 { shapeSums.add(Int(h.shape), si, value, counted: counted) }
             nodeSelf[Int(h.node)] += value.selfTime
             callCounts[Int(h.key)] += 1
-            if h.shape >= 0 {
-                shapeCalls[Int(h.shape) * windows.count + si].append(value.selfTime)
-            } else {
-                keyCalls[Int(h.key) * windows.count + si].append(value.selfTime)
+            if keepCalls {
+                let at = h.shape >= 0 ? Int(h.shape) * windows.count + si : -1 - (Int(h.key) * windows.count + si)
+                callLists[at, default: []].append(value.selfTime)
             }
         }
         var normalized: [UInt32: String] = [:]
@@ -399,16 +403,16 @@ extension Analyzer {
         for (k, label) in labels.enumerated() {
             sums.emit(k, label: label, windows: windows, steps: stepIndex.count, rows.put)
             calls[label, default: 0] += callCounts[k]
-            for (si, w) in windows.enumerated() where !keyCalls[k * windows.count + si].isEmpty {
-                rows.putCalls(MetricKey(.opSelf, label), w.index, keyCalls[k * windows.count + si])
+            for (si, w) in windows.enumerated() {
+                if let list = callLists[-1 - (k * windows.count + si)] { rows.putCalls(MetricKey(.opSelf, label), w.index, list) }
             }
         }
         for (j, pair) in shapeOf.enumerated() {
             let shape = trace.strings[UInt32(truncatingIfNeeded: pair)]
             let label = labels[Int(pair >> 32)]
             shapeSums.emit(j, label: label, windows: windows, steps: stepIndex.count) { rows.putShape($0, shape, $1) }
-            for (si, w) in windows.enumerated() where !shapeCalls[j * windows.count + si].isEmpty {
-                rows.putCalls(MetricKey(.opSelf, label + " @ " + shape), w.index, shapeCalls[j * windows.count + si])
+            for (si, w) in windows.enumerated() {
+                if let list = callLists[j * windows.count + si] { rows.putCalls(MetricKey(.opSelf, label + " @ " + shape), w.index, list) }
             }
         }
         var paths = [String](repeating: "", count: nodes.count)
@@ -417,13 +421,13 @@ extension Analyzer {
             paths[n] = node.parent < 0 ? name(node.name) : paths[Int(node.parent)] + ";" + name(node.name)
             if nodeSelf[n] != 0 { folded[paths[n], default: 0] += nodeSelf[n] }
         }
-        stepKernels(trace, windows: windows, steps: stepIndex.count, put: { rows.put(MetricKey(.kernel, name($0)), $1) },
+        stepKernels(trace, windows: windows, steps: stepIndex.count, keepCalls: keepCalls, put: { rows.put(MetricKey(.kernel, name($0)), $1) },
                     putCalls: { rows.putCalls(MetricKey(.kernel, name($0)), $1, $2) })
     }
 
     /// Per-step total time of each GPU activity name (rows with some time only), by name id, and
     /// each activity's duration (name id, run step, durations).
-    private static func stepKernels(_ trace: RankTrace, windows: [(index: Int, range: Range<Int64>)], steps: Int,
+    private static func stepKernels(_ trace: RankTrace, windows: [(index: Int, range: Range<Int64>)], steps: Int, keepCalls: Bool,
                                     put: (UInt32, [Double]) -> Void, putCalls: (UInt32, Int, [Double]) -> Void) {
         let s = trace.slices
         var kernelRow = [Int32](repeating: -1, count: trace.strings.count)  // per name id
@@ -439,17 +443,17 @@ extension Analyzer {
                 kernelRow[Int(id)] = Int32(kernelNames.count)
                 kernelNames.append(id)
                 kernelSums.append(contentsOf: repeatElement(0, count: steps))
-                kernelCalls.append(contentsOf: repeatElement([], count: steps))
+                if keepCalls { kernelCalls.append(contentsOf: repeatElement([], count: steps)) }
             }
             let at = Int(kernelRow[Int(id)]) * steps + windows[w].index
             kernelSums[at] += Double(s.dur[i])
-            kernelCalls[at].append(Double(s.dur[i]))
+            if keepCalls { kernelCalls[at].append(Double(s.dur[i])) }
         }
         for (r, id) in kernelNames.enumerated() {
             let row = Array(kernelSums[r * steps..<(r + 1) * steps])
             guard row.contains(where: { $0 != 0 }) else { continue }
             put(id, row)
-            for x in 0..<steps where !kernelCalls[r * steps + x].isEmpty { putCalls(id, x, kernelCalls[r * steps + x]) }
+            for x in 0..<steps where keepCalls && !kernelCalls[r * steps + x].isEmpty { putCalls(id, x, kernelCalls[r * steps + x]) }
         }
     }
 
