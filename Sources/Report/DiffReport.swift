@@ -38,9 +38,12 @@ extension DiffResult {
     /// shown, the Hodges-Lehmann shift the median of all pairwise ratios.
     static let columns = ["change", "HL shift [95% CI]", "p"]
 
+    /// A metric's table row; the step time decided from the calls shows `calls` for its p (the
+    /// step test's p could not decide; the decision line says how it was decided).
     func row(_ m: MetricDiff) -> [String] {
-        [m.verdict.symbol, safe(clip(label(m.key), 70)), value(m.key, m.baseMedian), value(m.key, m.candidateMedian), medianChangeText(m),
-         ratioText(m), formatP(m.adjustedP)]
+        let decided = m.key.kind == .step && decision.map { [.regression, .improvement, .noise].contains($0.outcome) } == true
+        return [m.verdict.symbol, safe(clip(label(m.key), 70)), value(m.key, m.baseMedian), value(m.key, m.candidateMedian),
+                medianChangeText(m), ratioText(m), decided ? "calls" : formatP(m.adjustedP)]
     }
 
     /// Keys slower or faster call by call, largest change per step first (at most `limit`).
