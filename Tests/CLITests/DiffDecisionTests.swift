@@ -80,6 +80,8 @@ final class DiffDecisionTests: XCTestCase {
         // How the verdict was reached, on the second line.
         XCTAssertTrue(lines.count > 1 && lines[1].hasPrefix("decided from ") && lines[1].contains(" paired calls of "), r.stdout)
         XCTAssertTrue(r.stdout.contains("Slower or faster call by call"), r.stdout)
+        let stepLine = try XCTUnwrap(lines.first { $0.hasPrefix("+  step time") }, r.stdout)
+        XCTAssertTrue(stepLine.hasSuffix(" calls"), "the step test's p did not decide: \(stepLine)")
         let doc = try json(diff([base, slow, "--format", "json"]).stdout)
         XCTAssertEqual(doc["verdict"] as? String, "regression")
         let decision = try XCTUnwrap(doc["call_decision"] as? [String: Any])
