@@ -130,6 +130,17 @@ final class DiffDecisionTests: XCTestCase {
         XCTAssertEqual(r.stdout, diff([base, slow]).stdout, "a summary decides as the trace does")
     }
 
+    func testABadCallSamplesSectionIsAnInputError() throws {
+        let bad = path(".samples.json")
+        TestSupport.writeFile(bad, Array(("{\"schema\":\"stepscope.samples\",\"version\":2,\"ranks\":1,\"steps\":[\"a\"],"
+            + "\"skipped\":[],\"metrics\":[{\"kind\":\"step\",\"name\":\"\",\"values\":[1]}],"
+            + "\"call_samples\":[{\"kind\":\"kernel\",\"name\":\"k\",\"steps\":[[1],[2]]}]}").utf8))
+        let r = diff([bad, bad])
+        XCTAssertEqual(r.status, 2, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.hasPrefix("stepscope: error: ") && r.stderr.contains(bad) && r.stderr.contains("call_samples"), r.stderr)
+        XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, r.stderr)
+    }
+
     /// A 3-step trace whose steps take `step` us, each with ten `aten::mm` calls of `mm` us.
     func threeSteps(_ step: [Int], mm: [Int]) -> String {
         var events: [String] = []
