@@ -17,6 +17,12 @@ writes one run per directory (a gzipped rank file each, ~0.75 MB of JSON per ste
   batch4/       the base configuration with batch 4: every input shape changes, steps get longer
   ranks2_base/, ranks2_same/
                 a 2-rank DDP run (rank 1 is a 1.25x straggler) twice, with different seeds
+  base3/, same3/
+                3 steps each (PyTorch's documented schedule wait=1, warmup=1, active=3), the
+                base configuration with two seeds: noise only, should pass
+  slow3/        3 steps, the matrix multiplications (MATMUL_OP) MATMUL_FACTOR (1.3) times
+                slower with their GPU kernels: the step about 15% slower, should fail
+  hidden3/      3 steps with hidden size (--d-model) 3072 instead of 2048: one structural change
 
 DIR/manifest.json records each run's generator arguments and the slowed operators. Output is
 deterministic (fixed seeds, gzip without timestamps) and takes a few seconds.
@@ -35,6 +41,8 @@ GEN = os.path.join(ROOT, "bench", "gen_kineto.py")
 SLOW_OP = "scaled_dot_product"
 SLOW_FACTOR = 1.3
 WARMUP_STEPS = 2
+MATMUL_OP = "aten::(mm|addmm|bmm|linear|matmul)"
+MATMUL_FACTOR = 1.3
 
 # Model and noise shared by every run. 2 layers keep the traces small; seq 4096 makes attention
 # a visible share of the step (as in long-context training); jitter 0.02 = 2% per-step noise.
@@ -53,6 +61,10 @@ RUNS = [
     ("batch4", 1, 12, 10, ["--batch", "4"]),
     ("ranks2_base", 2, 12, 8, []),
     ("ranks2_same", 2, 12, 9, []),
+    ("base3", 1, 3, 3, []),
+    ("same3", 1, 3, 5, []),
+    ("slow3", 1, 3, 7, ["--slow-op", MATMUL_OP, "--slow-factor", str(MATMUL_FACTOR)]),
+    ("hidden3", 1, 3, 11, ["--d-model", "3072"]),
 ]
 
 

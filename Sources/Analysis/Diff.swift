@@ -39,6 +39,16 @@ public struct RunSamples: Sendable {
     public var shapeMetrics: [MetricKey: [String: [Double]]] = [:]
     /// Folded operator stacks (`a;b;c`) with their self time per step, ns.
     public var folded: [String: Double] = [:]
+    /// Per-call samples: each operator call's self time (`opSelf`, keyed `name [phase] @ shapes`,
+    /// or `name [phase]` for calls without shapes) and each kernel's duration (`kernel`), one list
+    /// per step of the run, at most `RunSamples.callsPerStep` calls each (evenly spread); empty
+    /// for runs of more than `RunSamples.callSampleSteps` steps.
+    public var callSamples: [MetricKey: [[Double]]] = [:]
+    /// The most calls per key and step that `callSamples` keeps.
+    public static let callsPerStep = 64
+    /// Runs with more steps keep no per-call samples: the step test decides them (unless
+    /// `--skip-steps` leaves fewer than 4).
+    public static let callSampleSteps = 32
     public init() {}
 }
 
@@ -65,6 +75,7 @@ extension RunSamples {
         out.steps = Array(steps.dropFirst(n))
         out.metrics = metrics.mapValues { Array($0.dropFirst(n)) }
         out.shapeMetrics = shapeMetrics.mapValues { $0.mapValues { Array($0.dropFirst(n)) } }
+        out.callSamples = callSamples.mapValues { Array($0.dropFirst(n)) }
         return out
     }
 }
@@ -107,6 +118,71 @@ public struct MetricDiff: Sendable {
     public var threshold: Double
 }
 
+/// The per-call comparison of one operator at one input shape (`opSelf`) or one kernel name
+/// (`kernel`): the k-th call of the key in the j-th kept step of each run form a pair
+/// (docs/diff.md, Few steps).
+public struct CallDiff: Sendable {
+    /// Medians are per call over all calls; the ratio (median of the pairs' ratios with its
+    /// interval) and p are the sign test's over the pairs; `adjustedP` is Benjamini-Hochberg
+    /// within the operator and within the kernel keys.
+    public var metric: MetricDiff
+    /// Pairs of calls compared.
+    public var pairs: Int
+    /// The change of the key's median time per step (candidate - base), ns.
+    public var stepChangeNs: Double
+}
+
+/// How the step time's verdict was reached when the steps alone are too few for the U test.
+public struct CallDecision: Sendable {
+    /// Pairs of calls compared, over the keys that could be tested.
+    public var pairedCalls: Int
+    /// Keys (operators at a shape, kernels) compared call by call.
+    public var keys: Int
+    /// Every candidate step slower (or every one faster) than every base step.
+    public var separated: Bool
+    /// Median candidate step / median base step.
+    public var stepRatio: Double
+    /// Keys slower (faster) call by call, with significance after Benjamini-Hochberg.
+    public var slowerKeys: Int
+    public var fasterKeys: Int
+    /// The change of the step time per step that the slower (for an improvement, the faster)
+    /// keys account for, ns: the larger of the operators' sum and the kernels' sum.
+    public var explainedNs: Double
+    public var outcome: Outcome
+
+    /// What the steps and calls showed together.
+    public enum Outcome: String, Sendable {
+        /// Steps separated beyond the threshold, and calls slower that account for it.
+        case regression
+        /// The mirror image.
+        case improvement
+        /// No separated change of the steps beyond the threshold, and no slowdown of calls as large.
+        case noise
+        /// Steps separated beyond the threshold, but the calls do not account for it.
+        case unexplained
+        /// Calls slower by as much as the step threshold, but the steps do not show it.
+        case hidden
+    }
+}
+
+/// Operators whose input shapes changed in one consistent way (a dimension `from` -> `to`,
+/// other dimensions scaled by the same ratio), reported as one structural change.
+public struct ShapeChangeGroup: Sendable {
+    public var from: Int
+    public var to: Int
+    /// The coarse operator keys (`name [phase]`) whose every changed shape the substitution explains.
+    public var operators: [String]
+    /// Other dimension changes seen with the same ratio (`1536 -> 2304`).
+    public var scaled: [String]
+    /// The added and removed metrics (operators at a shape) the group stands for.
+    public var members: Set<MetricKey>
+    /// `dimension 512 -> 768 in 40 ops`.
+    public var summary: String {
+        "dimension \(from) -> \(to) in \(operators.count) op\(operators.count == 1 ? "" : "s")"
+            + (scaled.isEmpty ? "" : " (scaled alike: " + scaled.joined(separator: ", ") + ")")
+    }
+}
+
 /// An operator's share of the change in the median step time.
 public struct Contribution: Sendable, Equatable {
     public var name: String
@@ -132,6 +208,13 @@ public struct DiffResult: Sendable {
     public var contributors: [Contribution]
     public var stepChangeNs: Double
     public var verdict: DiffVerdict
+    /// Per-call comparisons, made when the steps are too few for the step test (else empty).
+    public var calls: [CallDiff] = []
+    /// How the step verdict was reached from the calls, when it was.
+    public var decision: CallDecision?
+    /// Consistent shape changes (a hidden size), standing for their added, removed and
+    /// `input shapes changed` entries.
+    public var shapeGroups: [ShapeChangeGroup] = []
 }
 
 extension Analyzer {
@@ -174,9 +257,12 @@ extension Analyzer {
             raise(&values[key, default: zeros], k, v)
         }
         var shapeValues: [MetricKey: [String: [Double]]] = [:]  // metric -> shapes -> one value per step
+        var callValues: [MetricKey: [[Double]]] = [:]  // key -> one list of calls per step, all ranks
+        let noCalls = [[Double]](repeating: [], count: order.count)
         let rows = Rows(
             put: { key, row in raise(&values[key, default: zeros], row) },
-            putShape: { key, shape, row in raise(&shapeValues[key, default: [:]][shape, default: zeros], row) })
+            putShape: { key, shape, row in raise(&shapeValues[key, default: [:]][shape, default: zeros], row) },
+            putCalls: { key, step, v in callValues[key, default: noCalls][step].append(contentsOf: v) })
         var foldedTotal: [String: Double] = [:]
         var callsTotal: [String: Double] = [:]
         for (r, a) in analyses.enumerated() {
@@ -195,10 +281,18 @@ extension Analyzer {
         for w in communication?.waits ?? [] { put(MetricKey(.commWait, ""), w.step, Double(w.wait)) }
         out.metrics = values
         out.shapeMetrics = shapeValues
+        out.callSamples = callValues.mapValues { $0.map(spread) }
         let n = Double(max(1, out.steps.count))
         out.folded = foldedTotal.mapValues { $0 / n }
         out.calls = callsTotal.mapValues { $0 / n }
         return out
+    }
+
+    /// At most `RunSamples.callsPerStep` of `calls`, evenly spread over them (in call order).
+    static func spread(_ calls: [Double]) -> [Double] {
+        let m = RunSamples.callsPerStep
+        guard calls.count > m else { return calls }
+        return (0..<m).map { calls[$0 * calls.count / m] }
     }
 
     /// Raises `row[k]` to `v` (rows start at 0, so negative values count as 0).
@@ -215,6 +309,8 @@ extension Analyzer {
     struct Rows {
         var put: (MetricKey, [Double]) -> Void
         var putShape: (MetricKey, String, [Double]) -> Void
+        /// Per-call values of a key in one run step (by index).
+        var putCalls: (MetricKey, Int, [Double]) -> Void
     }
 
     /// Per-step operator self and inclusive times (also split by input shapes), kernel times, folded
@@ -279,6 +375,10 @@ extension Analyzer {
         var shapeSums = StepSums(steps: windows.count, rows: shapeOf.count)
         var nodeSelf = [Double](repeating: 0, count: nodes.count)
         var callCounts = [Double](repeating: 0, count: keyOf.count)
+        // Per-call self times by shape row and window (at shapeRow * windows + window), and for
+        // calls without shapes by key (at -1 - (key * windows + window)); only for short runs.
+        let keepCalls = stepIndex.count <= RunSamples.callSampleSteps
+        var callLists: [Int: [Double]] = [:]
         let selfTime = a.facts.selfTime, gpuInclusive = a.facts.gpuInclusive
         for h in hits {
             let i = Int(h.slice), si = Int(h.step), counted = counted[i]
@@ -287,6 +387,10 @@ extension Analyzer {
             if h.shape >= 0 { shapeSums.add(Int(h.shape), si, value, counted: counted) }
             nodeSelf[Int(h.node)] += value.selfTime
             callCounts[Int(h.key)] += 1
+            if keepCalls {
+                let at = h.shape >= 0 ? Int(h.shape) * windows.count + si : -1 - (Int(h.key) * windows.count + si)
+                callLists[at, default: []].append(value.selfTime)
+            }
         }
         var normalized: [UInt32: String] = [:]
         func name(_ id: UInt32) -> String {
@@ -299,10 +403,17 @@ extension Analyzer {
         for (k, label) in labels.enumerated() {
             sums.emit(k, label: label, windows: windows, steps: stepIndex.count, rows.put)
             calls[label, default: 0] += callCounts[k]
+            for (si, w) in windows.enumerated() {
+                if let list = callLists[-1 - (k * windows.count + si)] { rows.putCalls(MetricKey(.opSelf, label), w.index, list) }
+            }
         }
         for (j, pair) in shapeOf.enumerated() {
             let shape = trace.strings[UInt32(truncatingIfNeeded: pair)]
-            shapeSums.emit(j, label: labels[Int(pair >> 32)], windows: windows, steps: stepIndex.count) { rows.putShape($0, shape, $1) }
+            let label = labels[Int(pair >> 32)]
+            shapeSums.emit(j, label: label, windows: windows, steps: stepIndex.count) { rows.putShape($0, shape, $1) }
+            for (si, w) in windows.enumerated() {
+                if let list = callLists[j * windows.count + si] { rows.putCalls(MetricKey(.opSelf, label + " @ " + shape), w.index, list) }
+            }
         }
         var paths = [String](repeating: "", count: nodes.count)
         for (n, node) in nodes.enumerated() {
@@ -310,16 +421,19 @@ extension Analyzer {
             paths[n] = node.parent < 0 ? name(node.name) : paths[Int(node.parent)] + ";" + name(node.name)
             if nodeSelf[n] != 0 { folded[paths[n], default: 0] += nodeSelf[n] }
         }
-        stepKernels(trace, windows: windows, steps: stepIndex.count) { rows.put(MetricKey(.kernel, name($0)), $1) }
+        stepKernels(trace, windows: windows, steps: stepIndex.count, keepCalls: keepCalls, put: { rows.put(MetricKey(.kernel, name($0)), $1) },
+                    putCalls: { rows.putCalls(MetricKey(.kernel, name($0)), $1, $2) })
     }
 
-    /// Per-step total time of each GPU activity name (rows with some time only), by name id.
-    private static func stepKernels(_ trace: RankTrace, windows: [(index: Int, range: Range<Int64>)], steps: Int,
-                                    _ put: (UInt32, [Double]) -> Void) {
+    /// Per-step total time of each GPU activity name (rows with some time only), by name id, and
+    /// each activity's duration (name id, run step, durations).
+    private static func stepKernels(_ trace: RankTrace, windows: [(index: Int, range: Range<Int64>)], steps: Int, keepCalls: Bool,
+                                    put: (UInt32, [Double]) -> Void, putCalls: (UInt32, Int, [Double]) -> Void) {
         let s = trace.slices
         var kernelRow = [Int32](repeating: -1, count: trace.strings.count)  // per name id
         var kernelNames: [UInt32] = []
         var kernelSums: [Double] = []  // row r's value in run step x at r * steps + x
+        var kernelCalls: [[Double]] = []  // row r's durations in run step x at r * steps + x
         for i in 0..<s.count where s.kind[i].isGPUActivity {
             let t = s.start[i]
             let w = windows.partitionPoint { $0.range.upperBound > t }
@@ -329,12 +443,17 @@ extension Analyzer {
                 kernelRow[Int(id)] = Int32(kernelNames.count)
                 kernelNames.append(id)
                 kernelSums.append(contentsOf: repeatElement(0, count: steps))
+                if keepCalls { kernelCalls.append(contentsOf: repeatElement([], count: steps)) }
             }
-            kernelSums[Int(kernelRow[Int(id)]) * steps + windows[w].index] += Double(s.dur[i])
+            let at = Int(kernelRow[Int(id)]) * steps + windows[w].index
+            kernelSums[at] += Double(s.dur[i])
+            if keepCalls { kernelCalls[at].append(Double(s.dur[i])) }
         }
         for (r, id) in kernelNames.enumerated() {
             let row = Array(kernelSums[r * steps..<(r + 1) * steps])
-            if row.contains(where: { $0 != 0 }) { put(id, row) }
+            guard row.contains(where: { $0 != 0 }) else { continue }
+            put(id, row)
+            for x in 0..<steps where keepCalls && !kernelCalls[r * steps + x].isEmpty { putCalls(id, x, kernelCalls[r * steps + x]) }
         }
     }
 
@@ -436,6 +555,22 @@ extension Analyzer {
             rows[i].verdict = Verdict.classify(p: rows[i].adjustedP, estimate: estimate, change: compared[i].change,
                                                threshold: rows[i].threshold, minAbsolute: minAbsolute(key.kind), alpha: options.alpha)
         }
+        // Too few steps for the step test: decide the step time from the calls (docs/diff.md).
+        var calls: [CallDiff] = []
+        var decision: CallDecision?
+        if !decidable, min(base.steps.count, candidate.steps.count) >= minimumStepsForCalls,
+           let s = rows.firstIndex(where: { $0.key.kind == .step }) {
+            calls = compareCalls(base, candidate, options: options, minAbsolute: minAbsolute(.opSelf))
+            if let d = decideStep(base: base, candidate: candidate, calls: calls, threshold: rows[s].threshold) {
+                decision = d
+                switch d.outcome {
+                case .regression: rows[s].verdict = .regression
+                case .improvement: rows[s].verdict = .improvement
+                case .noise: rows[s].verdict = .noise
+                case .unexplained, .hidden: break
+                }
+            }
+        }
         let gates = rows.filter { $0.key.kind.gates }
         let verdict: DiffVerdict
         if gates.contains(where: { $0.verdict == .regression }) {
@@ -470,9 +605,163 @@ extension Analyzer {
         let rest = stepChange - top.reduce(0) { $0 + $1.deltaNs }
         var contributors = top
         if rest != 0 { contributors.append(Contribution(name: "(everything else)", deltaNs: rest)) }
-        return DiffResult(base: base, candidate: candidate, metrics: rows,
-                          added: candKeys.subtracting(baseKeys).sorted(), removed: baseKeys.subtracting(candKeys).sorted(),
-                          structural: structural, contributors: contributors, stepChangeNs: stepChange, verdict: verdict)
+        let added = candKeys.subtracting(baseKeys).sorted(), removed = baseKeys.subtracting(candKeys).sorted()
+        return DiffResult(base: base, candidate: candidate, metrics: rows, added: added, removed: removed,
+                          structural: structural, contributors: contributors, stepChangeNs: stepChange, verdict: verdict,
+                          calls: calls, decision: decision,
+                          shapeGroups: shapeGroups(coarseBase, coarseCandidate, added: added, removed: removed))
+    }
+
+    /// Integers of a shapes text and what is around them: `[[8, 512]]` -> (`[[, ]]`, [8, 512]).
+    static func shapeTokens(_ s: String) -> (skeleton: String, numbers: [Int]) {
+        var skeleton = "", numbers: [Int] = [], current: Int?
+        for u in s.unicodeScalars {
+            if let d = Int(String(u)), u.isASCII {
+                current = (current ?? 0) &* 10 &+ d
+            } else {
+                if let c = current { numbers.append(c); skeleton += "#" }
+                current = nil
+                skeleton.unicodeScalars.append(u)
+            }
+        }
+        if let c = current { numbers.append(c); skeleton += "#" }
+        return (skeleton, numbers)
+    }
+
+    /// Operators whose input shapes changed by one consistent substitution: the dimension change
+    /// `x -> y` seen in the most operators, and every operator each of whose shapes found in one
+    /// run only pairs with a shape of the other run that differs from it only where a dimension d
+    /// became d y / x (the same ratio: a hidden size 512 -> 768 also turns 1536 into 2304) or
+    /// d (y / x)^2 (a flattened 512 x 512 weight). At
+    /// least two operators make a group.
+    static func shapeGroups(_ base: RunSamples, _ candidate: RunSamples, added: [MetricKey], removed: [MetricKey]) -> [ShapeChangeGroup] {
+        typealias Shape = (String, [Int])
+        var changed: [(op: String, removed: [Shape], added: [Shape], base: [Shape], candidate: [Shape])] = []
+        for (key, bShapes) in base.shapeMetrics where key.kind == .opSelf {
+            guard let cShapes = candidate.shapeMetrics[key] else { continue }
+            let bs = Set(bShapes.keys), cs = Set(cShapes.keys)
+            guard bs != cs else { continue }
+            changed.append((key.name, bs.subtracting(cs).sorted().map(shapeTokens), cs.subtracting(bs).sorted().map(shapeTokens),
+                            bs.sorted().map(shapeTokens), cs.sorted().map(shapeTokens)))
+        }
+        changed.sort { $0.op < $1.op }
+        func substitutions(_ a: (String, [Int]), _ b: (String, [Int])) -> [(Int, Int)]? {
+            guard a.0 == b.0, a.1.count == b.1.count else { return nil }
+            let pairs = zip(a.1, b.1).filter { $0 != $1 }
+            return pairs.isEmpty ? nil : pairs
+        }
+        // Votes: each operator counts each substitution it shows once.
+        var votes: [[Int]: Int] = [:]
+        for c in changed {
+            var seen = Set<[Int]>()
+            for r in c.removed { for a in c.added { for (x, y) in substitutions(r, a) ?? [] { seen.insert([x, y]) } } }
+            for s in seen { votes[s, default: 0] += 1 }
+        }
+        guard let best = votes.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key.lexicographicallyPrecedes($1.key) == false }),
+              best.value >= 2 else { return [] }
+        let (x, y) = (best.key[0], best.key[1])
+        func explained(_ r: (String, [Int]), _ a: (String, [Int])) -> Bool {
+            guard let subs = substitutions(r, a) else { return false }
+            // d -> d y/x, or (a product of two such dimensions, a flattened weight) d -> d (y/x)^2.
+            return subs.allSatisfy { s in
+                s.0 > 0 && (s.1.multipliedReportingOverflow(by: x) == s.0.multipliedReportingOverflow(by: y)
+                    || s.1.multipliedReportingOverflow(by: x * x) == s.0.multipliedReportingOverflow(by: y * y))
+            }
+        }
+        var ops: [String] = [], scaled = Set<[Int]>()
+        for c in changed where !c.removed.isEmpty && !c.added.isEmpty
+            && c.removed.allSatisfy({ r in c.candidate.contains { explained(r, $0) } })
+            && c.added.allSatisfy({ a in c.base.contains { explained($0, a) } }) {
+            ops.append(c.op)
+            for r in c.removed { for a in c.added where explained(r, a) { for s in substitutions(r, a)! where s != (x, y) { scaled.insert([s.0, s.1]) } } }
+        }
+        guard ops.count >= 2 else { return [] }
+        let prefixes = ops.map { $0 + " @ " }
+        let members = Set((added + removed).filter { k in
+            [.opSelf, .opTotal, .opGPU].contains(k.kind) && prefixes.contains { k.name.hasPrefix($0) }
+        })
+        let scaledText = scaled.sorted { $0.lexicographicallyPrecedes($1) }.prefix(6).map { "\($0[0]) -> \($0[1])" }
+        return [ShapeChangeGroup(from: x, to: y, operators: ops, scaled: Array(scaledText), members: members)]
+    }
+
+    /// The fewest steps per run for which the step time is decided from the calls when the steps
+    /// alone are too few.
+    public static let minimumStepsForCalls = 3
+
+    /// Each operator (at a shape) and kernel with calls in both runs, compared call by call: the
+    /// k-th call in the j-th step of one run is paired with the k-th call in the j-th step of the
+    /// other (a step repeats its calls in the same order), a two-sided sign test over the pairs,
+    /// the median pair ratio with its interval, Benjamini-Hochberg within operators and within
+    /// kernels; a key regresses when significant, its interval clears the threshold, and its
+    /// median time per step grows by more than `minAbsolute`.
+    static func compareCalls(_ base: RunSamples, _ candidate: RunSamples, options: DiffOptions, minAbsolute: Double) -> [CallDiff] {
+        let keys = Set(base.callSamples.keys).intersection(candidate.callSamples.keys).sorted()
+        func perStep(_ run: RunSamples, _ key: MetricKey) -> [Double] {
+            run.metrics[key] ?? run.callSamples[key]!.map { $0.reduce(0, +) }
+        }
+        let compared = concurrentMap(keys.count) { i -> CallDiff? in
+            let key = keys[i]
+            let bs = base.callSamples[key]!, cs = candidate.callSamples[key]!
+            var b: [Double] = [], c: [Double] = []
+            for j in 0..<min(bs.count, cs.count) {
+                for k in 0..<min(bs[j].count, cs[j].count) {
+                    b.append(bs[j][k] + 1)
+                    c.append(cs[j][k] + 1)
+                }
+            }
+            guard SignTest.smallestP(b.count) <= options.alpha,
+                  let test = SignTest.paired(base: b, candidate: c, confidence: 1 - options.alpha) else { return nil }
+            let change = Verdict.median(perStep(candidate, key)) - Verdict.median(perStep(base, key))
+            let row = MetricDiff(key: key, baseMedian: Verdict.median(Array(bs.joined())), candidateMedian: Verdict.median(Array(cs.joined())),
+                                 estimate: test.estimate, p: test.p, adjustedP: test.p, verdict: .noise,
+                                 threshold: options.thresholds[key.kind] ?? 0.1)
+            return CallDiff(metric: row, pairs: b.count, stepChangeNs: change)
+        }
+        var out = compared.compactMap { $0 }
+        for kind in [MetricKind.opSelf, .kernel] {
+            let members = out.indices.filter { out[$0].metric.key.kind == kind }
+            guard !members.isEmpty else { continue }
+            let adjusted = BenjaminiHochberg.adjust(members.map { out[$0].metric.p })
+            for (k, i) in members.enumerated() {
+                out[i].metric.adjustedP = adjusted[k]
+                out[i].metric.verdict = Verdict.classify(p: adjusted[k], estimate: out[i].metric.estimate!, change: out[i].stepChangeNs,
+                                                         threshold: out[i].metric.threshold, minAbsolute: minAbsolute, alpha: options.alpha)
+            }
+        }
+        return out
+    }
+
+    /// The step time's verdict from too few steps and the calls: a regression needs both every
+    /// candidate step slower than every base step with the median step beyond the threshold, and
+    /// keys slower call by call whose change per step accounts for at least half the threshold's
+    /// worth of the base step (operators and kernels counted apart, the larger taken, as kernels
+    /// run under operators); an improvement is the mirror image. nil when no key could be tested.
+    static func decideStep(base: RunSamples, candidate: RunSamples, calls: [CallDiff], threshold: Double) -> CallDecision? {
+        guard !calls.isEmpty, let b = base.metrics[MetricKey(.step, "")], let c = candidate.metrics[MetricKey(.step, "")],
+              let bMin = b.min(), let bMax = b.max(), let cMin = c.min(), let cMax = c.max() else { return nil }
+        let bm = Verdict.median(b), cm = Verdict.median(c)
+        let up = cMin > bMax && cm > (1 + threshold) * bm
+        let down = cMax < bMin && cm * (1 + threshold) < bm
+        func explained(_ v: MetricVerdict) -> Double {
+            let keys = calls.filter { $0.metric.verdict == v }
+            let sum = { (kind: MetricKind) in abs(keys.filter { $0.metric.key.kind == kind }.reduce(0) { $0 + $1.stepChangeNs }) }
+            return max(sum(.opSelf), sum(.kernel))
+        }
+        let slower = explained(.regression), faster = explained(.improvement)
+        let needed = threshold / 2 * bm
+        let outcome: CallDecision.Outcome
+        if up {
+            outcome = slower >= needed ? .regression : .unexplained
+        } else if down {
+            outcome = faster >= needed ? .improvement : .unexplained
+        } else {
+            outcome = max(slower, faster) >= threshold * bm ? .hidden : .noise
+        }
+        return CallDecision(pairedCalls: calls.reduce(0) { $0 + $1.pairs }, keys: calls.count,
+                            separated: cMin > bMax || cMax < bMin, stepRatio: (cm + 1) / (bm + 1),
+                            slowerKeys: calls.filter { $0.metric.verdict == .regression }.count,
+                            fasterKeys: calls.filter { $0.metric.verdict == .improvement }.count,
+                            explainedNs: down ? faster : slower, outcome: outcome)
     }
 
     /// The runs with each operator keyed by its input shapes too (`name [phase] @ shapes`) where

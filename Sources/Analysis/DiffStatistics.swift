@@ -219,6 +219,43 @@ public enum HodgesLehmann {
     }
 }
 
+/// The two-sided sign test of paired samples, with the median ratio and its distribution-free interval.
+public enum SignTest {
+    /// With d the differences ln(candidate[i]) - ln(base[i]) of the pairs, zeros left out (n of them
+    /// left, `pos` positive): p = min(1, 2 P(X <= min(pos, n - pos))) for X ~ Binomial(n, 1/2)
+    /// (scipy.stats.binomtest's two-sided p for p = 1/2); ratio = exp(median of all d, zeros
+    /// included), the interval exp(d[k]), exp(d[m - 1 - k]) over the m sorted d with
+    /// k = max(0, floor((m - z sqrt(m)) / 2)), z the normal quantile at (1 + confidence) / 2.
+    /// nil when there are no pairs or a value is not positive and finite.
+    public static func paired(base: [Double], candidate: [Double], confidence: Double = 0.95) -> (p: Double, estimate: RatioEstimate)? {
+        precondition(base.count == candidate.count, "the sign test needs pairs")
+        let valid: (Double) -> Bool = { $0 > 0 && $0.isFinite }
+        guard !base.isEmpty, base.allSatisfy(valid), candidate.allSatisfy(valid) else { return nil }
+        var d = zip(base, candidate).map { log($1) - log($0) }
+        d.sort()
+        let pos = d.filter { $0 > 0 }.count, neg = d.filter { $0 < 0 }.count
+        let p = min(1, 2 * binomialLowerTail(pos + neg, upTo: min(pos, neg)))
+        let m = d.count
+        let z = StandardNormal.quantile((1 + confidence) / 2)
+        let k = max(0, Int(((Double(m) - z * Double(m).squareRoot()) / 2).rounded(.down)))
+        let middle = m % 2 == 1 ? d[m / 2] : (d[m / 2 - 1] + d[m / 2]) / 2
+        return (p, RatioEstimate(ratio: exp(middle), lower: exp(d[min(k, m - 1)]), upper: exp(d[max(0, m - 1 - k)])))
+    }
+
+    /// The smallest two-sided p of `n` pairs: 2 / 2^n (1 when n is 0).
+    public static func smallestP(_ n: Int) -> Double { n == 0 ? 1 : min(1, 2 * pow(0.5, Double(n))) }
+
+    /// P(X <= upTo) for X ~ Binomial(n, 1/2), summed in log space.
+    static func binomialLowerTail(_ n: Int, upTo: Int) -> Double {
+        guard n > 0 else { return 1 }
+        var total = 0.0
+        for i in 0...max(0, upTo) where i <= n {
+            total += exp(lgamma(Double(n + 1)) - lgamma(Double(i + 1)) - lgamma(Double(n - i + 1)) - Double(n) * log(2.0))
+        }
+        return min(1, total)
+    }
+}
+
 /// Holm's step-down adjustment of p-values (family-wise error), as statsmodels' `holm`.
 public enum Holm {
     /// With p sorted ascending (0-based rank r of m), the adjusted value is

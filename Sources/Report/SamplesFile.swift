@@ -31,6 +31,7 @@ public enum SamplesFile {
             }
             w.key("calls"); w.object { for (k, v) in r.calls.sorted(by: { $0.key < $1.key }) { w.key(k); w.raw(formatFixed(v, 3)) } }
             w.key("folded"); w.object { for (k, v) in r.folded.sorted(by: { $0.key < $1.key }) { w.key(k); w.raw(formatFixed(v, 1)) } }
+            encodeCallSamples(w, r)
         }
         return w.output + "\n"
     }
@@ -85,7 +86,46 @@ public enum SamplesFile {
         }
         if case let .object(members)? = doc["calls"] { for (k, v) in members { r.calls[k] = try number(v, "calls") } }
         if case let .object(members)? = doc["folded"] { for (k, v) in members { r.folded[k] = try number(v, "folded") } }
+        try decodeCallSamples(doc, into: &r, file: file)
         return r
+    }
+}
+
+// Per-call samples (`RunSamples.callSamples`), an optional section of version 2:
+// "call_samples": [{"kind": "op_self"|"kernel", "name": KEY, "steps": [[ns, ...] per step]}].
+extension SamplesFile {
+    static func encodeCallSamples(_ w: JSONWriter, _ r: RunSamples) {
+        w.key("call_samples")
+        w.array {
+            for (key, steps) in r.callSamples.sorted(by: { $0.key < $1.key }) {
+                w.object {
+                    w.key("kind"); w.string(key.kind.rawValue)
+                    w.key("name"); w.string(key.name)
+                    w.key("steps"); w.array { for calls in steps { w.array { for v in calls { w.raw(formatFixed(v, 1)) } } } }
+                }
+            }
+        }
+    }
+
+    static func decodeCallSamples(_ doc: JSONValue, into r: inout RunSamples, file: String) throws(ImportError) {
+        for m in doc["call_samples"]?.array ?? [] {
+            guard let kindName = m["kind"]?.string, let kind = MetricKind(rawValue: kindName), let name = m["name"]?.string,
+                  let steps = m["steps"]?.array, steps.count == r.steps.count else {
+                throw ImportError(file: file, message: "call_samples[]: unknown kind, missing name, or not one list per step")
+            }
+            var lists: [[Double]] = []
+            for calls in steps {
+                var values: [Double] = []
+                for v in calls.array ?? [] {
+                    guard case let .number(t) = v, let d = Double(t), d.isFinite else {
+                        throw ImportError(file: file, message: "call_samples[] \(name): values must be numbers")
+                    }
+                    values.append(d)
+                }
+                lists.append(values)
+            }
+            r.callSamples[MetricKey(kind, name)] = lists
+        }
     }
 }
 

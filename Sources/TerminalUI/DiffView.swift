@@ -71,13 +71,15 @@ public final class DiffView: View {
         let head = " \(result.verdict.rawValue.uppercased()) "
         screen.text(head, row: area.row, col: area.col + 1, style: verdictStyle)
         screen.text("\(result.base.steps.count) base steps, \(result.candidate.steps.count) candidate steps; median step change "
-                    + (result.stepChangeNs >= 0 ? "+" : "") + formatDuration(Int64(result.stepChangeNs)),
+                    + (result.stepChangeNs >= 0 ? "+" : "") + formatDuration(Int64(result.stepChangeNs))
+                    + (result.decisionText.map { "; " + $0 } ?? ""),
                     row: area.row, col: area.col + displayWidth(head) + 2, width: area.width - displayWidth(head) - 3)
         let (gr, fr, vr) = layout(area)
         let gates = result.gateRows
         cursor.clamp(count: gates.count, visible: gr.height - 1)
         screen.table(gr, columns: [TableColumn("", width: 1), TableColumn("metric", width: 26), TableColumn("base", width: 10, right: true),
-                                   TableColumn("candidate", width: 10, right: true), TableColumn("change [95% CI]", width: 0)],
+                                   TableColumn("candidate", width: 10, right: true), TableColumn("change", width: 8, right: true),
+                                   TableColumn("HL shift [95% CI]", width: 0)],
                      count: gates.count, first: cursor.first, selected: nil, cell: { i, c in
             let m = gates[i]
             switch c {
@@ -85,6 +87,7 @@ public final class DiffView: View {
             case 1: return safe(self.result.label(m.key))
             case 2: return self.result.value(m.key, m.baseMedian)
             case 3: return self.result.value(m.key, m.candidateMedian)
+            case 4: return self.result.medianChangeText(m)
             default: return self.result.ratioText(m)
             }
         }, rowStyle: { i in

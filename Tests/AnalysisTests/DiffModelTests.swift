@@ -140,6 +140,122 @@ final class DiffModelTests: XCTestCase {
         XCTAssertEqual(s.dropping(SkipSteps.count(1)).shapeMetrics[key]?["[[16, 64]]"], [0])
     }
 
+    // MARK: Few steps: the calls decide
+
+    /// Three steps of `steps` ns, with `calls` calls per step of `aten::mm [forward]` at one shape
+    /// taking `call(step, k)` ns each (their sum is the operator's time per step).
+    func threeSteps(_ steps: [Double], calls: Int = 20, _ call: (Int, Int) -> Double) -> RunSamples {
+        var s = samples(steps: steps, ops: [:])
+        let key = MetricKey(.opSelf, "aten::mm [forward] @ [[8, 64]]")
+        let perStep = steps.indices.map { j in (0..<calls).map { call(j, $0) } }
+        s.callSamples[key] = perStep
+        s.metrics[key] = perStep.map { $0.reduce(0, +) }
+        return s
+    }
+
+    func testThreeStepsDecideFromTheCalls() throws {
+        let base = threeSteps([100, 101, 99].map { $0 * 1e6 }) { j, k in 2e6 + Double(k % 5) * 1e4 + Double(j) * 1e3 }
+        // Steps +15% (no overlap), each call 1.4x: its 20 calls add ~16 ms per step.
+        let slow = threeSteps([115, 116, 114].map { $0 * 1e6 }) { j, k in 1.4 * (2e6 + Double(k % 5) * 1e4) + Double(j) * 1e3 }
+        let r = Analyzer.diff(base: base, candidate: slow, options: DiffOptions())
+        XCTAssertEqual(r.verdict, .regression)
+        let d = try XCTUnwrap(r.decision)
+        XCTAssertEqual(d.outcome, .regression)
+        XCTAssertEqual(d.pairedCalls, 60)
+        XCTAssertEqual(d.slowerKeys, 1)
+        XCTAssertTrue(d.separated)
+        XCTAssertEqual(r.calls.first?.metric.estimate?.ratio ?? 0, 1.4, accuracy: 0.01)
+        XCTAssertEqual(r.calls.first?.metric.p ?? 1, 2 * pow(0.5, 60), accuracy: 1e-20)
+        // Noise: the same calls, steps overlapping.
+        let same = threeSteps([100.5, 99.5, 101.5].map { $0 * 1e6 }) { j, k in 2e6 + Double(k % 5) * 1e4 + Double(2 - j) * 1e3 }
+        let noise = Analyzer.diff(base: base, candidate: same, options: DiffOptions())
+        XCTAssertEqual(noise.verdict, .pass)
+        XCTAssertEqual(noise.decision?.outcome, .noise)
+        // Steps separated, calls unchanged: not explained, so inconclusive.
+        let elsewhere = threeSteps([115, 116, 114].map { $0 * 1e6 }) { j, k in 2e6 + Double(k % 5) * 1e4 + Double(j) * 1e3 }
+        let unexplained = Analyzer.diff(base: base, candidate: elsewhere, options: DiffOptions())
+        XCTAssertEqual(unexplained.verdict, .inconclusive)
+        XCTAssertEqual(unexplained.decision?.outcome, .unexplained)
+        // Calls 1.4x but the steps overlap: hidden, inconclusive.
+        let hidden = threeSteps([100.5, 99.5, 101.5].map { $0 * 1e6 }) { j, k in 1.4 * (2e6 + Double(k % 5) * 1e4) + Double(j) * 1e3 }
+        XCTAssertEqual(Analyzer.diff(base: base, candidate: hidden, options: DiffOptions()).decision?.outcome, .hidden)
+        // Steps faster beyond the threshold with faster calls: an improvement, a pass.
+        let fast = threeSteps([85, 86, 84].map { $0 * 1e6 }) { j, k in 0.6 * (2e6 + Double(k % 5) * 1e4) + Double(j) * 1e3 }
+        let better = Analyzer.diff(base: base, candidate: fast, options: DiffOptions())
+        XCTAssertEqual(better.verdict, .pass)
+        XCTAssertEqual(better.decision?.outcome, .improvement)
+        XCTAssertEqual(better.metrics.first { $0.key.kind == .step }?.verdict, .improvement)
+        // Two steps are too few even with calls.
+        var two = base, twoSlow = slow
+        for r in [0, 1] {
+            let s = r == 0 ? base : slow
+            var t = s
+            t.steps = Array(s.steps.prefix(2))
+            t.metrics = s.metrics.mapValues { Array($0.prefix(2)) }
+            t.callSamples = s.callSamples.mapValues { Array($0.prefix(2)) }
+            if r == 0 { two = t } else { twoSlow = t }
+        }
+        let short = Analyzer.diff(base: two, candidate: twoSlow, options: DiffOptions())
+        XCTAssertEqual(short.verdict, .inconclusive)
+        XCTAssertNil(short.decision)
+    }
+
+    func testSamplesKeepEachCallOfAnOperatorByShapeAndOfAKernel() throws {
+        let trace = try TestSupport.trace(TestSupport.kineto([
+            x("ProfilerStep#1", "user_annotation", "0", "100", "1", "1", ""),
+            x("aten::mm", "cpu_op", "10", "20", "1", "1", #""Input Dims": [[8, 64]]"#),
+            x("aten::mm", "cpu_op", "40", "5", "1", "1", #""Input Dims": [[8, 64]]"#),
+            x("aten::mm", "cpu_op", "50", "7", "1", "1", ""),
+            x("ProfilerStep#2", "user_annotation", "100", "100", "1", "1", ""),
+            x("aten::mm", "cpu_op", "110", "30", "1", "1", #""Input Dims": [[8, 64]]"#),
+        ]))
+        let a = Analyzer.analyze(trace, options: AnalysisOptions())
+        let s = Analyzer.samples(run: TraceRun(ranks: [trace]), analyses: [a], memory: [[]], communication: nil)
+        let phase = a.facts.phase[sliceIndex(trace, "ProfilerStep#1") + 1].name
+        XCTAssertEqual(s.callSamples[MetricKey(.opSelf, "aten::mm [\(phase)] @ [[8, 64]]")], [[20_000, 5_000], [30_000]])
+        XCTAssertEqual(s.callSamples[MetricKey(.opSelf, "aten::mm [\(phase)]")], [[7_000], []])
+        XCTAssertEqual(s.dropping(.count(1)).callSamples[MetricKey(.opSelf, "aten::mm [\(phase)] @ [[8, 64]]")], [[30_000]])
+        XCTAssertEqual(Analyzer.spread((0..<200).map(Double.init)).count, RunSamples.callsPerStep)
+        XCTAssertEqual(Analyzer.spread((0..<128).map(Double.init)), stride(from: 0, to: 128, by: 2).map(Double.init))
+    }
+
+    func testAConsistentDimensionChangeIsOneGroup() {
+        func run(_ d: Int) -> RunSamples {
+            var s = RunSamples()
+            s.steps = ["ProfilerStep#1"]
+            s.metrics[MetricKey(.step, "")] = [1e6]
+            let shapes: [String: [String]] = [
+                "aten::mm [forward]": ["[[8, \(d)], [\(d), \(3 * d)]]", "[[8, 7]]"],
+                "aten::add [forward]": ["[[8, \(d)], [8, \(d)]]"],
+                "aten::detach [backward]": ["[[\(d * d)]]"],
+                "aten::cat [forward]": ["[[8, 5]]"],
+            ]
+            for (op, list) in shapes {
+                let key = MetricKey(.opSelf, op)
+                s.metrics[key] = [1000]
+                for shape in list {
+                    s.shapeMetrics[key, default: [:]][shape] = [500]
+                }
+            }
+            return s
+        }
+        var other = run(768)
+        other.shapeMetrics[MetricKey(.opSelf, "aten::cat [forward]")] = ["[[8, 6]]": [500]]
+        let r = Analyzer.diff(base: run(512), candidate: other, options: DiffOptions())
+        XCTAssertEqual(r.shapeGroups.count, 1)
+        let g = r.shapeGroups[0]
+        XCTAssertEqual(g.summary, "dimension 512 -> 768 in 3 ops (scaled alike: 1536 -> 2304, 262144 -> 589824)")
+        XCTAssertEqual(g.operators, ["aten::add [forward]", "aten::detach [backward]", "aten::mm [forward]"])
+        // aten::mm shares a shape, so its shapes are rows: the changed one is added and removed, in the group.
+        XCTAssertTrue(g.members.contains(MetricKey(.opSelf, "aten::mm [forward] @ [[8, 768], [768, 2304]]")))
+        XCTAssertTrue(g.members.contains(MetricKey(.opSelf, "aten::mm [forward] @ [[8, 512], [512, 1536]]")))
+        // aten::cat's 5 -> 6 is another change, not in the group.
+        XCTAssertTrue(r.structural.contains("aten::cat [forward]: input shapes changed (1 -> 1 distinct)"))
+        XCTAssertTrue(Analyzer.diff(base: run(512), candidate: run(512), options: DiffOptions()).shapeGroups.isEmpty)
+        XCTAssertEqual(Analyzer.shapeTokens("[[8, 512], []]").numbers, [8, 512])
+        XCTAssertEqual(Analyzer.shapeTokens("[[8, 512], []]").skeleton, "[[#, #], []]")
+    }
+
     /// An operator inside another call of itself (directly or under other operators) adds to
     /// inclusive time once, as in the report's operator table; the folded stacks keep the nesting.
     func testInclusiveTimeCountsAnOperatorInsideItselfOnce() throws {

@@ -329,6 +329,28 @@ final class DiffStatisticsTests: XCTestCase {
         XCTAssertEqual(Verdict.classify(base: [10, 11, 12, 13], candidate: [20, 21, 22, 23], threshold: 0.7), .noise)
     }
 
+    // MARK: Sign test
+
+    func testSignTestAgainstTheBinomial() throws {
+        // Ten pairs all larger: p = 2 / 2^10; hand: k = floor((10 - 1.96 sqrt(10)) / 2) = 1, so the
+        // interval runs from the second smallest to the second largest ratio.
+        let base = [Double](repeating: 100, count: 10)
+        let up = try XCTUnwrap(SignTest.paired(base: base, candidate: (1...10).map { 100 + Double($0) }))
+        XCTAssertEqual(up.p, 2.0 / 1024, accuracy: 1e-15)
+        XCTAssertEqual(up.estimate.ratio, exp((log(105.0 / 100) + log(106.0 / 100)) / 2), accuracy: 1e-12)
+        XCTAssertEqual(up.estimate.lower, 1.02, accuracy: 1e-12)
+        XCTAssertEqual(up.estimate.upper, 1.09, accuracy: 1e-12)
+        // 7 up, 3 down: p = 2 (1 + 10 + 45 + 120) / 1024 = 0.34375 (scipy.stats.binomtest(7, 10)).
+        let mixed = try XCTUnwrap(SignTest.paired(base: base, candidate: [101, 102, 103, 104, 105, 106, 107, 99, 98, 97]))
+        XCTAssertEqual(mixed.p, 0.34375, accuracy: 1e-12)
+        // Ties are left out of the test: 6 up and 4 equal is 6 of 6.
+        let ties = try XCTUnwrap(SignTest.paired(base: base, candidate: [101, 102, 103, 104, 105, 106, 100, 100, 100, 100]))
+        XCTAssertEqual(ties.p, 2.0 / 64, accuracy: 1e-15)
+        XCTAssertEqual(SignTest.smallestP(5), 0.0625)
+        XCTAssertNil(SignTest.paired(base: [], candidate: []))
+        XCTAssertNil(SignTest.paired(base: [0], candidate: [1]))
+    }
+
     // MARK: Data
 
     static let small7 = [0.82, 1.47, 0.35, 2.91, 1.05, 0.64, 1.88]
