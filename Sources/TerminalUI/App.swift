@@ -34,15 +34,15 @@ public final class App {
         self.name = name
     }
 
-    /// The views for a loaded run, in tab order (keys 1-6).
+    /// The views for a loaded run, in tab order (keys 1-7).
     public static func forRun(_ model: RunModel, name: String) -> App {
         let context = ViewContext(model: model)
         return App(views: [OverviewView(context), FlameView(context), TimelineView(context), OperatorsView(context),
-                           MemoryView(context), CommunicationView(context)], context: context, name: name)
+                           MemoryView(context), CommunicationView(context), KernelsView(context)], context: context, name: name)
     }
 
     static let globalKeys: [(String, String)] = [
-        ("1-6, Tab, S-Tab", "switch view"), ("?", "this help (any key closes it)"), ("q", "quit"),
+        ("1-7, Tab, S-Tab", "switch view"), ("?", "this help (any key closes it)"), ("q", "quit"),
         ("r", "next rank"), ("arrows, hjkl", "move"), ("PgUp PgDn Home End", "scroll"),
     ]
 
@@ -61,7 +61,7 @@ public final class App {
             if key != .resize { showingHelp = false }
             return
         }
-        if case let .mouse(m) = key, m.action == .click, m.row == 0, let tab = tabAt(col: m.col) {
+        if case let .mouse(m) = key, m.action == .click, m.row == 0, let tab = tabAt(col: m.col + tabShift(cols: cols)) {
             active = tab
             return
         }
@@ -117,11 +117,14 @@ public final class App {
 
     private func tabAt(col: Int) -> Int? { tabStarts.firstIndex { col >= $0.start && col < $0.end } }
 
+    /// Columns the tabs are drawn left of their places so the last one fits a screen `cols` wide.
+    private func tabShift(cols: Int) -> Int { max(0, (tabStarts.last?.end ?? 0) - cols) }
+
     private func drawTabs(_ screen: inout ScreenBuffer) {
         screen.fill(row: 0, col: 0, height: 1, width: screen.cols, style: Theme.tab)
         screen.text(" " + name + " ", row: 0, col: 0, width: screen.cols / 3, style: Theme.title)
         let starts = tabStarts
-        let shift = max(0, (starts.last?.end ?? 0) - screen.cols)
+        let shift = tabShift(cols: screen.cols)
         for (k, v) in views.enumerated() {
             screen.text(" \(k + 1) \(v.title) ", row: 0, col: starts[k].start - shift, style: k == active ? Theme.activeTab : Theme.tab)
         }
