@@ -237,7 +237,7 @@ public struct Lane: Sendable {
 
     /// Lanes of one track: its chosen depths (see `lanes(of:)`), or with `allDepths` every depth
     /// that holds a slice (Python frames included), shallowest first.
-    static func lanes(of trace: RankTrace, track t: Int, allDepths: Bool) -> [Lane] {
+    public static func lanes(of trace: RankTrace, track t: Int, allDepths: Bool) -> [Lane] {
         let s = trace.slices
         let gpu = trace.tracks.kind[t] == .gpuStream
         var depths = Set<Int>()

@@ -242,8 +242,8 @@ public struct ListCursor: Equatable, Sendable {
     }
 }
 
-/// `s` with every run of whitespace (newlines, tabs, indentation) as one space, trimmed: a
-/// multi-line JSON arg on one details line.
+/// `s` with every run of whitespace (newlines, tabs, indentation) as one space, none just inside
+/// brackets and braces, trimmed: a multi-line JSON arg on one details line (`[80, 1, 1]`).
 func collapsedWhitespace(_ s: String) -> String {
     var out = String.UnicodeScalarView()
     var pending = false
@@ -251,7 +251,7 @@ func collapsedWhitespace(_ s: String) -> String {
         if c == " " || c == "\n" || c == "\r" || c == "\t" {
             pending = !out.isEmpty
         } else {
-            if pending { out.append(" ") }
+            if pending, c != "]", c != "}", let last = out.last, last != "[", last != "{" { out.append(" ") }
             pending = false
             out.append(c)
         }

@@ -33,7 +33,7 @@ final class KernelsViewTests: XCTestCase {
         let g = rows[0]
         XCTAssertEqual([g.count, Int(g.total), Int(g.mean), Int(g.median), Int(g.min), Int(g.max)], [3, 60_000, 20_000, 20_000, 10_000, 30_000])
         XCTAssertEqual(g.configs.map(\.arg), ["grid", "block", "registers per thread", "shared memory"])
-        XCTAssertEqual(g.configs[0].values.map(\.value), ["[80, 1, 1]", "[ 160, 1, 1 ]"])
+        XCTAssertEqual(g.configs[0].values.map(\.value), ["[80, 1, 1]", "[160, 1, 1]"])
         XCTAssertEqual(g.configs[0].values.map(\.count), [2, 1])
         XCTAssertEqual(g.launchedBy.map(\.name), ["aten::mm", "aten::addmm"])
         XCTAssertEqual(g.launchedBy.map(\.count), [2, 1])
@@ -47,7 +47,7 @@ final class KernelsViewTests: XCTestCase {
         XCTAssertTrue(screen.line(0).contains("7 Kernels"), screen.line(0))
         XCTAssertTrue(screen.line(1).contains("median"), screen.line(1))
         XCTAssertTrue(screen.line(2).contains("92.3%") && screen.line(2).contains("gemm_kernel"), screen.line(2))
-        XCTAssertTrue(screen.text.contains("grid: [80, 1, 1] x2, [ 160, 1, 1 ] x1"), screen.text)
+        XCTAssertTrue(screen.text.contains("grid: [80, 1, 1] x2, [160, 1, 1] x1"), screen.text)
         XCTAssertTrue(screen.text.contains("registers per thread: 32"), screen.text)
         XCTAssertTrue(screen.text.contains("launched by: aten::mm x2, aten::addmm x1"), screen.text)
         assertSnapshot(screen, "kernels")

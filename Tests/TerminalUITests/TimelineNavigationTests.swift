@@ -112,7 +112,7 @@ final class TimelineNavigationTests: XCTestCase {
             Fixtures.x("gemm", cat: "kernel", ts: "0", dur: "100", pid: "0", tid: "7", args: "\"grid\": [\n  80,\n  1,\n  1\n], \"device\": 0"),
         ])
         let screen = Fixtures.render(Fixtures.app(try Fixtures.model(json), tab: 3))
-        XCTAssertTrue(screen.text.contains("args: grid=[ 80, 1, 1 ] device=0"), screen.text)
+        XCTAssertTrue(screen.text.contains("args: grid=[80, 1, 1] device=0"), screen.text)
         XCTAssertFalse(screen.text.contains("\\n"), screen.text)
     }
 }
