@@ -209,13 +209,21 @@ public final class TimelineView: View {
         }
     }
 
-    /// Draws a counter series as a bar per column: the value in force at the column's start,
-    /// scaled between the series' minimum and maximum.
+    /// Draws a counter series as a bar per column: the highest value in force during the column
+    /// (so a short spike, like a memory peak, shows at any zoom), scaled between the series'
+    /// minimum and maximum.
     private func drawCounter(_ screen: inout ScreenBuffer, _ lane: CounterLane, row: Int, rect: Rect) {
         let bars: [Unicode.Scalar] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
         let npc = nsPerCol(rect.width), span = lane.high - lane.low
+        var k = lane.ts.partitionPoint { $0 > window.lowerBound }  // the first sample after the window's start
         for c in 0..<rect.width {
-            guard let v = lane.value(at: window.lowerBound + Int64(Double(c) * npc)) else { continue }
+            var high = lane.value(at: window.lowerBound + Int64(Double(c) * npc))
+            let end = window.lowerBound + Int64(Double(c + 1) * npc)
+            while k < lane.ts.count && lane.ts[k] < end {
+                high = max(high ?? lane.values[k], lane.values[k])
+                k += 1
+            }
+            guard let v = high else { continue }
             let level = span > 0 ? min(7, Int((v - lane.low) / span * 7.999)) : 3
             screen.put(bars[level], row: row, col: rect.col + c, style: Theme.dim)
         }

@@ -92,6 +92,19 @@ final class TimelineNavigationTests: XCTestCase {
         XCTAssertTrue(memory.line(23).hasPrefix(" cuda:0 (2/2)"), memory.line(23))
     }
 
+    func testACounterSpikeShorterThanACellIsDrawn() throws {
+        // 1 us at 9 KiB within 1 ms at 1 KiB: 16 ns of the run per cell at 80 columns is 16 us.
+        let json = TestSupport.kineto([
+            Fixtures.x("ProfilerStep#1", cat: "user_annotation", ts: "0", dur: "1000"),
+            Fixtures.mem("0", 1024, addr: 1, total: 1024, reserved: 1024),
+            Fixtures.mem("505", 8192, addr: 2, total: 9216, reserved: 9216),
+            Fixtures.mem("506", -8192, addr: 2, total: 1024, reserved: 9216),
+        ])
+        let screen = Fixtures.render(Fixtures.app(try Fixtures.model(json), tab: 3))
+        let row = try XCTUnwrap((2..<18).first { screen.line($0).hasPrefix("r0 cuda:0 alloca") }, screen.text)
+        XCTAssertEqual(screen.line(row).filter { $0 == "█" }.count, 1, screen.line(row))
+    }
+
     func testLabelsGrowWithTheScreenAndTheOverheadTrackIsNamed() throws {
         let json = TestSupport.kineto([
             #"{"ph": "M", "name": "thread_name", "pid": 1, "tid": 1460981, "args": {"name": "pt_main_thread"}}"#,
