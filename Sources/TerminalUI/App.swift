@@ -37,8 +37,14 @@ public final class App {
     /// The views for a loaded run, in tab order (keys 1-7).
     public static func forRun(_ model: RunModel, name: String) -> App {
         let context = ViewContext(model: model)
-        return App(views: [OverviewView(context), FlameView(context), TimelineView(context), OperatorsView(context),
-                           MemoryView(context), CommunicationView(context), KernelsView(context)], context: context, name: name)
+        let timeline = TimelineView(context)
+        let app = App(views: [OverviewView(context), FlameView(context), timeline, OperatorsView(context),
+                              MemoryView(context), CommunicationView(context), KernelsView(context)], context: context, name: name)
+        context.reveal = { [unowned app, unowned timeline] rank, slice in
+            timeline.reveal(rank: rank, slice: slice)
+            app.active = 2
+        }
+        return app
     }
 
     static let globalKeys: [(String, String)] = [
@@ -153,6 +159,8 @@ public final class App {
 public final class ViewContext {
     public let model: RunModel
     public private(set) var rank = 0
+    /// Shows slice `slice` of the rank at index `rank` in the timeline (set by `App.forRun`).
+    public var reveal: ((_ rank: Int, _ slice: Int) -> Void)?
     public init(model: RunModel) { self.model = model }
     public var rankModel: RankModel { model.ranks[rank] }
     /// Selects the next rank (wrapping).

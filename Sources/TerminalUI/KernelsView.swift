@@ -12,6 +12,8 @@ public struct KernelSummary: Sendable {
     public var min: Int64
     public var max: Int64
     public var median: Int64
+    /// The longest call (a slice index), for showing it in the timeline.
+    public var longest: Int
     public var mean: Int64 { count > 0 ? total / Int64(count) : 0 }
     /// Distinct values of each launch arg (`grid`, `block`, `registers per thread`,
     /// `shared memory`) with their call counts, most calls first; empty when the trace has none.
@@ -30,6 +32,7 @@ public struct KernelSummary: Sendable {
         let argKeys = configArgs.map { trace.strings.lookup($0) }
         return calls.map { name, list in
             let durs = list.map { s.dur[$0] }.sorted()
+            let longest = list.max { s.dur[$0] != s.dur[$1] ? s.dur[$0] < s.dur[$1] : $0 > $1 }!
             var configs: [(arg: String, values: [(value: String, count: Int)])] = []
             for (k, key) in argKeys.enumerated() {
                 guard let key else { continue }
@@ -45,7 +48,7 @@ public struct KernelSummary: Sendable {
                 owners[o >= 0 ? safe(trace.strings[s.name[o]]) : l >= 0 ? "(no operator)" : "(launch unknown)", default: 0] += 1
             }
             return KernelSummary(name: safe(trace.strings[name]), count: list.count, total: durs.reduce(0, +), min: durs.first ?? 0,
-                                 max: durs.last ?? 0, median: median(durs), configs: configs, launchedBy: ranked(owners))
+                                 max: durs.last ?? 0, median: median(durs), longest: longest, configs: configs, launchedBy: ranked(owners))
         }.sorted { $0.total != $1.total ? $0.total > $1.total : $0.name < $1.name }
     }
 
@@ -63,7 +66,8 @@ public struct KernelSummary: Sendable {
 
 /// The kernel summary of the selected rank, in the style of nsys `cuda_gpu_kern_sum`: per kernel
 /// its share of GPU time, total, count, mean, median, min and max, sortable; the selected kernel's
-/// grid, block, registers, shared memory and launching operators below.
+/// grid, block, registers, shared memory and launching operators below; Enter shows its longest
+/// call in the timeline.
 public final class KernelsView: View {
     /// Sort orders, cycled with `s`.
     public enum Sort: String, CaseIterable { case total, count, mean, max }
@@ -78,7 +82,8 @@ public final class KernelsView: View {
     public var title: String { "Kernels" }
     public var isEditing: Bool { false }
     public var keyHelp: [(String, String)] {
-        [("j k, PgUp PgDn", "select a kernel (its launch configuration and operators below)"), ("s", "sort: total, count, mean, max")]
+        [("j k, PgUp PgDn", "select a kernel (its launch configuration and operators below)"), ("s", "sort: total, count, mean, max"),
+         ("Enter", "show the kernel's longest call in the timeline")]
     }
 
     public var status: String {
@@ -154,6 +159,10 @@ public final class KernelsView: View {
         case .char("s"):
             sort = Sort.allCases[(Sort.allCases.firstIndex(of: sort)! + 1) % Sort.allCases.count]
             cursor = ListCursor()
+            return true
+        case .enter:
+            let rows = summaries()
+            if cursor.selected < rows.count, let reveal = context.reveal { reveal(context.rank, rows[cursor.selected].longest) }
             return true
         default:
             return cursor.handle(key, count: summaries().count, visible: tableHeight(area) - 1)

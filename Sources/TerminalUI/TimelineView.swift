@@ -156,7 +156,8 @@ public final class TimelineView: View {
         guard let (r, i) = selectedSlice(width: rect.width) else { return }
         let s = context.model.ranks[r].trace.slices
         for j in linked(rank: r, slice: i).prefix(64) {
-            guard let li = row(ofSlice: j, rank: r), li >= laneCursor.first, li < laneCursor.first + rect.height else { continue }
+            guard s.start[j] < window.upperBound, s.start[j] + s.dur[j] >= window.lowerBound, let li = row(ofSlice: j, rank: r),
+                  li >= laneCursor.first, li < laneCursor.first + rect.height else { continue }
             let y = rect.row + li - laneCursor.first
             let a = max(0, column(of: s.start[j], width: rect.width)), b = min(rect.width, column(of: s.start[j] + s.dur[j], width: rect.width) + 1)
             guard a < rect.width, b > 0 else { continue }
@@ -392,18 +393,23 @@ public final class TimelineView: View {
         return hit
     }
 
-    /// Selects match `k`: its row (expanding its thread when its depth is not shown), and the
-    /// window zoomed to it with the cursor on it.
+    /// Selects match `k` (see `reveal`).
     private func jump(to k: Int, visible: Int) {
         matchIndex = k
-        let m = matches[k], s = context.model.ranks[m.rank].trace.slices
-        if row(ofSlice: m.slice, rank: m.rank) == nil {
-            expanded.insert([m.rank, Int(s.track[m.slice])])
+        reveal(rank: matches[k].rank, slice: matches[k].slice)
+        laneCursor.clamp(count: lanes.count, visible: visible)
+    }
+
+    /// Selects slice `slice` of the rank at index `rank`: its row (expanding its thread when its
+    /// depth is not shown), and the window zoomed to it with the cursor on it.
+    public func reveal(rank: Int, slice: Int) {
+        let s = context.model.ranks[rank].trace.slices
+        if row(ofSlice: slice, rank: rank) == nil {
+            expanded.insert([rank, Int(s.track[slice])])
             rebuildRows()
         }
-        if let li = row(ofSlice: m.slice, rank: m.rank) { laneCursor.selected = li }
-        show(s.start[m.slice]..<s.start[m.slice] + max(1, s.dur[m.slice]))
-        laneCursor.clamp(count: lanes.count, visible: visible)
+        if let li = row(ofSlice: slice, rank: rank) { laneCursor.selected = li }
+        show(s.start[slice]..<s.start[slice] + max(1, s.dur[slice]))
     }
 
     /// Shows `range` with a little margin, the cursor at its middle.

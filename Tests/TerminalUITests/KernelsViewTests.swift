@@ -55,6 +55,11 @@ final class KernelsViewTests: XCTestCase {
         XCTAssertTrue(screen.line(23).contains("sort count"), screen.line(23))
         XCTAssertTrue(screen.text.contains("launched by: aten::add x1"), screen.text)
         XCTAssertTrue(Fixtures.render(Fixtures.app(try Fixtures.model(Fixtures.smallTrace), tab: 2), "?").text.contains("1-7"))
+        // Enter: the timeline, on the longest gemm_kernel call (30 us at +65 us), its launch marked above.
+        screen = Fixtures.render(app, "sss<Home><Enter>")
+        XCTAssertEqual(app.active, 2)
+        XCTAssertTrue(screen.text.contains("rank 0 · kernel · 30.0 us at +65.0 us"), screen.text)
+        XCTAssertTrue(screen.text.contains("launched by: cudaLaunchKernel in aten::mm"), screen.text)
     }
 
     func testOverviewNamesTheLargestIdleCauses() throws {
