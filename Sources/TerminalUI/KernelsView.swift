@@ -75,7 +75,9 @@ public final class KernelsView: View {
     let context: ViewContext
     public private(set) var sort = Sort.total
     public private(set) var cursor = ListCursor()
+    /// Summaries of a rank, by total time and in the current order.
     private var cache: (rank: Int, rows: [KernelSummary])?
+    private var sorted: (rank: Int, sort: Sort, rows: [KernelSummary])?
 
     public init(_ context: ViewContext) { self.context = context }
 
@@ -97,15 +99,17 @@ public final class KernelsView: View {
             let m = context.rankModel
             cache = (context.rank, KernelSummary.summaries(m.trace, attribution: m.analysis.attribution))
         }
+        if let s = sorted, s.rank == context.rank, s.sort == sort { return s.rows }
         let rows = cache!.rows
         let value: (KernelSummary) -> Int64
         switch sort {
-        case .total: return rows
+        case .total: value = { $0.total }
         case .count: value = { Int64($0.count) }
         case .mean: value = { $0.mean }
         case .max: value = { $0.max }
         }
-        return rows.sorted { value($0) != value($1) ? value($0) > value($1) : $0.name < $1.name }
+        sorted = (context.rank, sort, rows.sorted { value($0) != value($1) ? value($0) > value($1) : $0.name < $1.name })
+        return sorted!.rows
     }
 
     private func tableHeight(_ area: Rect) -> Int { area.height - 8 }

@@ -26,8 +26,8 @@ public final class TimelineView: View {
     private var query = ""
     private var matches: [(start: Int64, rank: Int, slice: Int)] = []
     private var matchIndex = -1
-    /// Per rank, whether a name id matches the query (filled as names are met).
-    private var nameMatches: [[UInt32: Bool]] = []
+    /// Per rank and name id: 0 not tested yet, 1 no match, 2 a match (filled as names are met).
+    private var nameMatches: [[UInt8]] = []
     static let detailRows = 5
 
     /// Label columns for a screen `width` wide: a fifth of it, 18 to 40.
@@ -63,7 +63,7 @@ public final class TimelineView: View {
         [("j k, up down", "select a lane"), ("h l, left right", "move the cursor (pans at the edges)"),
          ("H L", "pan by half a screen"), ("+ -", "zoom in, out around the cursor"), ("Enter", "zoom to the selected slice"),
          ("e", "expand the lane's thread to every depth, or back"), ("/, n N", "search slice names; next, previous match"),
-         ("f", "follow the launch link (kernel to its launch, launch to its kernel)"),
+         ("f", "follow the launch link: to the kernel, or to the launch"),
          ("[ ]", "show the previous, next step"), ("0", "show the whole run"), ("click", "select lane and time")]
     }
 
@@ -372,7 +372,7 @@ public final class TimelineView: View {
         query = text.lowercased()
         matches = []
         matchIndex = -1
-        nameMatches = Array(repeating: [:], count: context.model.ranks.count)
+        nameMatches = context.model.ranks.map { [UInt8](repeating: 0, count: query.isEmpty ? 0 : $0.trace.strings.count) }
         guard !query.isEmpty else { return }
         for (r, m) in context.model.ranks.enumerated() {
             let s = m.trace.slices
@@ -386,10 +386,10 @@ public final class TimelineView: View {
 
     /// Whether a slice name matches the search (cached per name).
     private func isMatch(rank r: Int, name: UInt32) -> Bool {
-        guard !query.isEmpty, r < nameMatches.count else { return false }
-        if let known = nameMatches[r][name] { return known }
+        guard !query.isEmpty, r < nameMatches.count, Int(name) < nameMatches[r].count else { return false }
+        if nameMatches[r][Int(name)] != 0 { return nameMatches[r][Int(name)] == 2 }
         let hit = context.model.ranks[r].trace.strings[name].lowercased().contains(query)
-        nameMatches[r][name] = hit
+        nameMatches[r][Int(name)] = hit ? 2 : 1
         return hit
     }
 
