@@ -63,7 +63,7 @@ public final class TimelineView: View {
         [("j k, up down", "select a lane"), ("h l, left right", "move the cursor (pans at the edges)"),
          ("H L", "pan by half a screen"), ("+ -", "zoom in, out around the cursor"), ("Enter", "zoom to the selected slice"),
          ("e", "expand the lane's thread to every depth, or back"), ("/, n N", "search slice names; next, previous match"),
-         ("f", "follow the launch link: to the kernel, or to the launch"),
+         ("f", "go to the other end of the launch link"),
          ("[ ]", "show the previous, next step"), ("0", "show the whole run"), ("click", "select lane and time")]
     }
 
