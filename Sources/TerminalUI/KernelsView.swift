@@ -66,8 +66,8 @@ public struct KernelSummary: Sendable {
 
 /// The kernel summary of the selected rank, in the style of nsys `cuda_gpu_kern_sum`: per kernel
 /// its share of GPU time, total, count, mean, median, min and max, sortable; the selected kernel's
-/// grid, block, registers, shared memory and launching operators below; Enter shows its longest
-/// call in the timeline.
+/// grid, block, registers, shared memory and launching operators below; a text filter; Enter shows
+/// its longest call in the timeline.
 public final class KernelsView: View {
     /// Sort orders, cycled with `s`.
     public enum Sort: String, CaseIterable { case total, count, mean, max }
@@ -75,32 +75,37 @@ public final class KernelsView: View {
     let context: ViewContext
     public private(set) var sort = Sort.total
     public private(set) var cursor = ListCursor()
+    public private(set) var filter = ""
+    private var input = TextInput()
     /// Summaries of a rank, by total time and in the current order.
     private var cache: (rank: Int, rows: [KernelSummary])?
-    private var sorted: (rank: Int, sort: Sort, rows: [KernelSummary])?
+    private var sorted: (rank: Int, sort: Sort, filter: String, rows: [KernelSummary])?
 
     public init(_ context: ViewContext) { self.context = context }
 
     public var title: String { "Kernels" }
-    public var isEditing: Bool { false }
+    public var isEditing: Bool { input.active }
     public var keyHelp: [(String, String)] {
-        [("j k, PgUp PgDn", "select a kernel (its launch configuration and operators below)"), ("s", "sort: total, count, mean, max"),
+        [("j k, PgUp PgDn", "select a kernel (its launch configuration and operators below)"), ("s", "sort: total, count, mean, max"), ("f or /", "filter by text; Esc clears it"),
          ("Enter", "show the kernel's longest call in the timeline")]
     }
 
     public var status: String {
+        if input.active { return "filter: " + input.text + "▏" }
         let rows = summaries()
         return "rank \(context.rankModel.analysis.rank): \(rows.count) kernels, \(formatDuration(rows.reduce(0) { $0 + $1.total })) │ sort \(sort.rawValue)"
+            + (filter.isEmpty ? "" : " │ filter \"\(safe(filter))\"")
     }
 
-    /// The selected rank's summaries in the current order.
+    /// The selected rank's summaries matching the filter, in the current order.
     func summaries() -> [KernelSummary] {
         if cache?.rank != context.rank {
             let m = context.rankModel
             cache = (context.rank, KernelSummary.summaries(m.trace, attribution: m.analysis.attribution))
         }
-        if let s = sorted, s.rank == context.rank, s.sort == sort { return s.rows }
-        let rows = cache!.rows
+        if let s = sorted, s.rank == context.rank, s.sort == sort, s.filter == filter { return s.rows }
+        let q = filter.lowercased()
+        let rows = q.isEmpty ? cache!.rows : cache!.rows.filter { $0.name.lowercased().contains(q) }
         let value: (KernelSummary) -> Int64
         switch sort {
         case .total: value = { $0.total }
@@ -108,7 +113,7 @@ public final class KernelsView: View {
         case .mean: value = { $0.mean }
         case .max: value = { $0.max }
         }
-        sorted = (context.rank, sort, rows.sorted { value($0) != value($1) ? value($0) > value($1) : $0.name < $1.name })
+        sorted = (context.rank, sort, filter, rows.sorted { value($0) != value($1) ? value($0) > value($1) : $0.name < $1.name })
         return sorted!.rows
     }
 
@@ -117,7 +122,7 @@ public final class KernelsView: View {
     public func draw(_ screen: inout ScreenBuffer, area: Rect) {
         let rows = summaries()
         guard !rows.isEmpty else {
-            screen.text("no GPU kernels in this rank", row: area.row + 1, col: area.col + 2, style: Theme.dim)
+            screen.text(filter.isEmpty ? "no GPU kernels in this rank" : "no kernels match", row: area.row + 1, col: area.col + 2, style: Theme.dim)
             return
         }
         let h = tableHeight(area)
@@ -159,7 +164,25 @@ public final class KernelsView: View {
     }
 
     public func handle(_ key: Key, area: Rect) -> Bool {
+        if input.active {
+            switch input.handle(key) {
+            case .accepted, .editing: filter = input.text
+            case .cancelled: filter = ""
+            }
+            cursor = ListCursor()
+            return true
+        }
         switch key {
+        case .char("f"), .char("/"):
+            input = TextInput()
+            input.text = filter
+            input.active = true
+            return true
+        case .escape:
+            guard !filter.isEmpty else { return false }
+            filter = ""
+            cursor = ListCursor()
+            return true
         case .char("s"):
             sort = Sort.allCases[(Sort.allCases.firstIndex(of: sort)! + 1) % Sort.allCases.count]
             cursor = ListCursor()

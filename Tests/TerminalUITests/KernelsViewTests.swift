@@ -55,6 +55,15 @@ final class KernelsViewTests: XCTestCase {
         XCTAssertTrue(screen.line(23).contains("sort count"), screen.line(23))
         XCTAssertTrue(screen.text.contains("launched by: aten::add x1"), screen.text)
         XCTAssertTrue(Fixtures.render(Fixtures.app(try Fixtures.model(Fixtures.smallTrace), tab: 2), "?").text.contains("1-7"))
+        // A filter keeps the matching kernels; Esc clears it.
+        screen = Fixtures.render(app, "/ADD<Enter>")
+        XCTAssertTrue(screen.line(2).contains("add_kernel"), screen.line(2))
+        XCTAssertFalse(screen.text.contains("gemm_kernel"), screen.text)
+        XCTAssertTrue(screen.line(23).contains("filter \"ADD\""), screen.line(23))
+        screen = Fixtures.render(app, "/zzz<Enter>")
+        XCTAssertTrue(screen.text.contains("no kernels match"), screen.text)
+        screen = Fixtures.render(app, "<Esc>")
+        XCTAssertTrue(screen.text.contains("gemm_kernel"), screen.text)
         // Enter: the timeline, on the longest gemm_kernel call (30 us at +65 us), its launch marked above.
         screen = Fixtures.render(app, "sss<Home><Enter>")
         XCTAssertEqual(app.active, 2)
