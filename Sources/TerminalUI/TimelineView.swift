@@ -141,7 +141,7 @@ public final class TimelineView: View {
         return context.model.ranks[r].launchedActivities(i).map { Int($0) }
     }
 
-    /// The row showing slice `i` of rank `r`, and its position in the row's lane.
+    /// The index of the row showing slice `i` of rank `r`, or nil when no row shows it.
     private func row(ofSlice i: Int, rank r: Int) -> Int? {
         let s = context.model.ranks[r].trace.slices
         return lanes.firstIndex { row in
