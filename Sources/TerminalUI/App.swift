@@ -34,11 +34,17 @@ public final class App {
         self.name = name
     }
 
-    /// The views for a loaded run, in tab order (keys 1-6).
+    /// The views for a loaded run, in tab order (keys 1-7).
     public static func forRun(_ model: RunModel, name: String) -> App {
         let context = ViewContext(model: model)
-        return App(views: [OverviewView(context), FlameView(context), TimelineView(context), OperatorsView(context),
-                           MemoryView(context), CommunicationView(context)], context: context, name: name)
+        let timeline = TimelineView(context)
+        let app = App(views: [OverviewView(context), FlameView(context), timeline, OperatorsView(context),
+                              MemoryView(context), CommunicationView(context), KernelsView(context)], context: context, name: name)
+        context.reveal = { [unowned app, unowned timeline] rank, slice in
+            timeline.reveal(rank: rank, slice: slice)
+            app.active = 2
+        }
+        return app
     }
 
     /// The keys every view shares, as this app has them: one number per view, `r` only with ranks.
@@ -62,7 +68,7 @@ public final class App {
             if key != .resize { showingHelp = false }
             return
         }
-        if case let .mouse(m) = key, m.action == .click, m.row == 0, let tab = tabAt(col: m.col) {
+        if case let .mouse(m) = key, m.action == .click, m.row == 0, let tab = tabAt(col: m.col + tabShift(cols: cols)) {
             active = tab
             return
         }
@@ -118,11 +124,14 @@ public final class App {
 
     private func tabAt(col: Int) -> Int? { tabStarts.firstIndex { col >= $0.start && col < $0.end } }
 
+    /// Columns the tabs are drawn left of their places so the last one fits a screen `cols` wide.
+    private func tabShift(cols: Int) -> Int { max(0, (tabStarts.last?.end ?? 0) - cols) }
+
     private func drawTabs(_ screen: inout ScreenBuffer) {
         screen.fill(row: 0, col: 0, height: 1, width: screen.cols, style: Theme.tab)
         screen.text(" " + name + " ", row: 0, col: 0, width: screen.cols / 3, style: Theme.title)
         let starts = tabStarts
-        let shift = max(0, (starts.last?.end ?? 0) - screen.cols)
+        let shift = tabShift(cols: screen.cols)
         for (k, v) in views.enumerated() {
             screen.text(" \(k + 1) \(v.title) ", row: 0, col: starts[k].start - shift, style: k == active ? Theme.activeTab : Theme.tab)
         }
@@ -151,6 +160,8 @@ public final class App {
 public final class ViewContext {
     public let model: RunModel
     public private(set) var rank = 0
+    /// Shows slice `slice` of the rank at index `rank` in the timeline (set by `App.forRun`).
+    public var reveal: ((_ rank: Int, _ slice: Int) -> Void)?
     public init(model: RunModel) { self.model = model }
     public var rankModel: RankModel { model.ranks[rank] }
     /// Selects the next rank (wrapping).

@@ -10,7 +10,10 @@ public final class MemoryView: View {
     /// Column maxima of the chart, cached per (rank, device, width).
     private var columns: (key: [Int], allocated: [Int64], reserved: [Int64])?
 
-    public init(_ context: ViewContext) { self.context = context }
+    public init(_ context: ViewContext) {
+        self.context = context
+        device = context.rankModel.report.memory.firstIndex { $0.deviceType != 0 } ?? 0  // the accelerator, not `cpu`, first
+    }
 
     public var title: String { "Memory" }
     public var isEditing: Bool { false }
@@ -105,7 +108,7 @@ public final class MemoryView: View {
         let maxPeak = max(1, peaks.map(\.peak).max() ?? 1)
         for (k, p) in peaks.enumerated() where y + 1 + k < area.bottom {
             let row = y + 1 + k
-            screen.text(safe(p.step), row: row, col: area.col + half, width: 14)
+            screen.text(clippedKeepingEnd(safe(p.step), 14), row: row, col: area.col + half, width: 14)
             screen.textRight(formatBytes(p.peak), row: row, end: area.col + half + 25)
             let w = area.width - half - 27
             screen.hbar(row: row, col: area.col + half + 26, eighths: Int(Double(p.peak) / Double(maxPeak) * Double(w * 8)), style: Style(fg: 71))

@@ -70,7 +70,7 @@ public final class OverviewView: View {
             let lines = ["busy \(formatDuration(g.busy)) (\(percent(g.busy, whole))), idle \(formatDuration(g.idle))",
                          "compute \(formatDuration(g.compute)), comm \(formatDuration(g.communication))",
                          "memcpy \(formatDuration(g.memcpy)), memset \(formatDuration(g.memset))"]
-                + IdleCause.allCases.filter { g[$0] > 0 }.prefix(2).map { "idle: \($0.name) \(formatDuration(g[$0]))" }
+                + IdleCause.allCases.filter { g[$0] > 0 }.sorted { g[$0] > g[$1] }.prefix(2).map { "idle: \($0.name) \(formatDuration(g[$0]))" }
             for (k, l) in lines.prefix(distHeight + 1).enumerated() { screen.text(l, row: y + 1 + k, col: area.col + half, width: area.width - half - 1) }
         } else {
             screen.text("no GPU activity in this trace", row: y + 1, col: area.col + half, style: Theme.dim)

@@ -33,7 +33,8 @@ public final class RankModel: @unchecked Sendable {
     public var analysis: RankAnalysis { report.analysis }
     public let flame: FlameTree
     public let lanes: [Lane]
-    /// One lane per counter series (`C` events: memory, RSS of a recording, ...).
+    /// Allocated and reserved memory per device (from the `[memory]` events, accelerators first),
+    /// then one lane per counter series (`C` events: memory, RSS of a recording, ...).
     public let counterLanes: [CounterLane]
     /// Instant events per track, ordered by time: (time, name id).
     let instants: [Int: [(ts: Int64, name: UInt32)]]
@@ -49,7 +50,7 @@ public final class RankModel: @unchecked Sendable {
         self.report = report
         flame = FlameTree(trace: trace, analysis: report.analysis)
         lanes = Lane.lanes(of: trace)
-        counterLanes = CounterLane.lanes(of: trace)
+        counterLanes = CounterLane.memoryLanes(report.memory, rank: trace.rank) + CounterLane.lanes(of: trace)
         var instants: [Int: [(ts: Int64, name: UInt32)]] = [:]
         for k in 0..<trace.instants.count { instants[Int(trace.instants.track[k]), default: []].append((trace.instants.ts[k], trace.instants.name[k])) }
         for t in instants.keys { instants[t]!.sort { $0.ts < $1.ts } }
@@ -133,12 +134,14 @@ public final class RankModel: @unchecked Sendable {
 /// One timeline row of a counter series: its samples by time and their range.
 public struct CounterLane: Sendable {
     public var rank: Int
-    /// Terminal-safe `counter name: series`.
+    /// Terminal-safe `counter name: series` (`device allocated`, `device reserved` for memory).
     public var name: String
     public var ts: [Int64]
     public var values: [Double]
     public var low: Double
     public var high: Double
+    /// Values are bytes (shown as KiB, MiB, ...).
+    public var bytes = false
 
     /// Lanes of a rank's counters, one per (process, counter, series), in first-seen order.
     static func lanes(of trace: RankTrace) -> [CounterLane] {
@@ -166,6 +169,21 @@ public struct CounterLane: Sendable {
         }
         return out
     }
+
+    /// Allocated and reserved bytes over time of each device, accelerators before the CPU.
+    static func memoryLanes(_ devices: [DeviceMemory], rank: Int) -> [CounterLane] {
+        devices.enumerated().sorted { ($0.element.deviceType == 0 ? 1 : 0, $0.offset) < ($1.element.deviceType == 0 ? 1 : 0, $1.offset) }
+            .flatMap { _, d -> [CounterLane] in
+                [("allocated", d.samples.allocated), ("reserved", d.samples.reserved)].map { what, values in
+                    let v = values.map(Double.init)
+                    return CounterLane(rank: rank, name: safe("\(d.name) \(what)"), ts: d.samples.ts, values: v,
+                                       low: v.min() ?? 0, high: v.max() ?? 0, bytes: true)
+                }
+            }
+    }
+
+    /// A value as the details show it: bytes in binary units, else two decimals.
+    public func format(_ v: Double) -> String { bytes ? formatBytes(Int64(v)) : formatFixed(v, 2) }
 
     /// The value in force at `t` (the last sample at or before it), or nil before the first.
     public func value(at t: Int64) -> Double? {
@@ -200,8 +218,11 @@ public struct Lane: Sendable {
     /// Threads and streams are ordered as the trace's sort indexes say (process, then thread),
     /// else in trace order.
     static func lanes(of trace: RankTrace) -> [Lane] {
-        var out: [Lane] = []
-        let s = trace.slices
+        orderedTracks(of: trace).flatMap { lanes(of: trace, track: $0, allDepths: false) }
+    }
+
+    /// The CPU threads, then the GPU streams, in the order of the trace's sort indexes.
+    static func orderedTracks(of trace: RankTrace) -> [Int] {
         var processOrder: [UInt32: Int64] = [:]
         for p in trace.processes { processOrder[p.pid] = p.sortIndex }
         func ordered(_ tracks: [Int]) -> [Int] {
@@ -211,33 +232,59 @@ public struct Lane: Sendable {
                 return ka < kb
             }
         }
-        for t in ordered(trace.cpuTracks) + ordered(trace.gpuTracks) {
-            let gpu = trace.tracks.kind[t] == .gpuStream
-            var depths = Set<Int>()
-            for i in trace.tracks.sliceRange[t] where gpu ? s.kind[i].isGPUActivity : s.kind[i] != .pythonFunction {
-                depths.insert(Int(s.depth[i]))
+        return ordered(trace.cpuTracks) + ordered(trace.gpuTracks)
+    }
+
+    /// Lanes of one track: its chosen depths (see `lanes(of:)`), or with `allDepths` every depth
+    /// that holds a slice (Python frames included), shallowest first.
+    public static func lanes(of trace: RankTrace, track t: Int, allDepths: Bool) -> [Lane] {
+        let s = trace.slices
+        let gpu = trace.tracks.kind[t] == .gpuStream
+        var depths = Set<Int>()
+        for i in trace.tracks.sliceRange[t] where allDepths || (gpu ? s.kind[i].isGPUActivity : s.kind[i] != .pythonFunction) {
+            depths.insert(Int(s.depth[i]))
+        }
+        let sorted = depths.sorted()
+        let chosen = depths.isEmpty ? [0] : allDepths ? sorted : Array(sorted.prefix(gpu ? 1 : 3))
+        var slot = [Int](repeating: -1, count: (sorted.last ?? 0) + 1)
+        for (k, d) in chosen.enumerated() { slot[d] = k }
+        var perDepth = [[Int32]](repeating: [], count: chosen.count)
+        for i in trace.tracks.sliceRange[t] {
+            let d = Int(s.depth[i])
+            if d < slot.count, slot[d] >= 0 { perDepth[slot[d]].append(Int32(i)) }
+        }
+        let name = trackLabel(trace, t)
+        var out: [Lane] = []
+        for (k, list) in perDepth.enumerated() where !list.isEmpty {
+            var starts = [Int64](), ends = [Int64]()
+            starts.reserveCapacity(list.count)
+            ends.reserveCapacity(list.count)
+            var m = Int64.min
+            for i in list {
+                starts.append(s.start[Int(i)])
+                m = max(m, s.start[Int(i)] + s.dur[Int(i)])
+                ends.append(m)
             }
-            let chosen = depths.isEmpty ? [0] : Array(depths.sorted().prefix(gpu ? 1 : 3))
-            var perDepth = [[Int32]](repeating: [], count: chosen.count)
-            for i in trace.tracks.sliceRange[t] {
-                if let k = chosen.firstIndex(of: Int(s.depth[i])) { perDepth[k].append(Int32(i)) }
-            }
-            let name = safe(trace.trackName(t))
-            for (k, list) in perDepth.enumerated() where !list.isEmpty {
-                let d = chosen[k]
-                var starts = [Int64](), ends = [Int64]()
-                starts.reserveCapacity(list.count)
-                ends.reserveCapacity(list.count)
-                var m = Int64.min
-                for i in list {
-                    starts.append(s.start[Int(i)])
-                    m = max(m, s.start[Int(i)] + s.dur[Int(i)])
-                    ends.append(m)
-                }
-                out.append(Lane(track: t, depth: d, rank: trace.rank, name: name, isGPU: gpu, slices: list, starts: starts, maxEnds: ends))
-            }
+            out.append(Lane(track: t, depth: chosen[k], rank: trace.rank, name: name, isGPU: gpu, slices: list, starts: starts, maxEnds: ends))
         }
         return out
+    }
+
+    /// A track's terminal-safe name. CUPTI writes its own overhead activities ("Lazy Function
+    /// Loading", "Activity Buffer Request") on pid -1, tid 0, which would read `-1/0`.
+    static func trackLabel(_ trace: RankTrace, _ t: Int) -> String {
+        if trace.tracks.name[t] == 0, trace.strings[trace.tracks.pid[t]] == "-1" { return "profiler overhead" }
+        return safe(trace.trackName(t))
+    }
+
+    /// Index (into `slices`) of slice `i`, or nil when the lane does not hold it.
+    public func position(of i: Int, start: Int64) -> Int? {
+        var k = starts.partitionPoint { $0 >= start }
+        while k < slices.count && starts[k] == start {
+            if slices[k] == Int32(i) { return k }
+            k += 1
+        }
+        return nil
     }
 
     /// The row label in `width` columns: rank, GPU mark, track name (clipped) and nesting depth.

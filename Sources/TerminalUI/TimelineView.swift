@@ -3,8 +3,9 @@ import Formatting
 import TraceModel
 
 /// The timeline: one row per thread (and nesting level), GPU stream, counter series and rank,
-/// slices drawn to scale with the instants of their thread marked; zoom, pan and a selected slice
-/// (or counter, or instant) with its details.
+/// slices drawn to scale with the instants of their thread marked; zoom, pan, a selected slice
+/// (or counter, or instant) with its details and the other end of its launch link marked, lanes
+/// expanded to every depth, and a name search that jumps from match to match.
 public final class TimelineView: View {
     let context: ViewContext
     /// One timeline row: slices of a lane, or a counter series, of the rank at `rank` (an index).
@@ -13,39 +14,69 @@ public final class TimelineView: View {
         case counter(rank: Int, lane: CounterLane)
     }
     /// Rows of every rank, in rank order: its slice lanes, then its counters.
-    let lanes: [Row]
+    private(set) var lanes: [Row] = []
+    /// Tracks shown at every depth, as (rank index, track).
+    private var expanded = Set<[Int]>()
     public private(set) var window: Range<Int64>
     /// Time under the cursor column.
     public private(set) var cursorTime: Int64
     public private(set) var laneCursor = ListCursor()
-    static let labelWidth = 18
+    private var input = TextInput()
+    /// The accepted search (lowercased) and its matches by start time: (start, rank, slice).
+    private var query = ""
+    private var matches: [(start: Int64, rank: Int, slice: Int)] = []
+    private var matchIndex = -1
+    /// Per rank and name id: 0 not tested yet, 1 no match, 2 a match (filled as names are met).
+    private var nameMatches: [[UInt8]] = []
     static let detailRows = 5
+
+    /// Label columns for a screen `width` wide: a fifth of it, 18 to 40.
+    static func labelWidth(_ width: Int) -> Int { max(18, min(40, width / 5)) }
 
     public init(_ context: ViewContext) {
         self.context = context
-        lanes = context.model.ranks.enumerated().flatMap { r, m in
-            m.lanes.map { Row.slices(rank: r, lane: $0) } + m.counterLanes.map { Row.counter(rank: r, lane: $0) }
-        }
         window = context.model.bounds
         cursorTime = window.lowerBound + (window.upperBound - window.lowerBound) / 2
+        rebuildRows()
+    }
+
+    /// Rows from the ranks' lanes, the expanded tracks at every depth.
+    private func rebuildRows() {
+        lanes = context.model.ranks.enumerated().flatMap { r, m -> [Row] in
+            var rows: [Row] = []
+            var k = 0
+            while k < m.lanes.count {
+                let t = m.lanes[k].track
+                var e = k
+                while e < m.lanes.count && m.lanes[e].track == t { e += 1 }
+                let shown = expanded.contains([r, t]) ? Lane.lanes(of: m.trace, track: t, allDepths: true) : Array(m.lanes[k..<e])
+                rows += shown.map { Row.slices(rank: r, lane: $0) }
+                k = e
+            }
+            return rows + m.counterLanes.map { Row.counter(rank: r, lane: $0) }
+        }
     }
 
     public var title: String { "Timeline" }
-    public var isEditing: Bool { false }
+    public var isEditing: Bool { input.active }
     public var keyHelp: [(String, String)] {
         [("j k, up down", "select a lane"), ("h l, left right", "move the cursor (pans at the edges)"),
          ("H L", "pan by half a screen"), ("+ -", "zoom in, out around the cursor"), ("Enter", "zoom to the selected slice"),
+         ("e", "expand the lane's thread to every depth, or back"), ("/, n N", "search slice names; next, previous match"),
+         ("f", "go to the other end of the launch link"),
          ("[ ]", "show the previous, next step"), ("0", "show the whole run"), ("click", "select lane and time")]
     }
 
     public var status: String {
-        "window \(formatDuration(window.upperBound - window.lowerBound)) from +\(formatDuration(window.lowerBound - context.model.bounds.lowerBound))"
+        if input.active { return "search: " + input.text + "▏" }
+        let found = query.isEmpty ? "" : "/\(safe(query)): " + (matches.isEmpty ? "no match" : "\(matchIndex + 1) of \(matches.count)") + " │ "
+        return found + "window \(formatDuration(window.upperBound - window.lowerBound)) from +\(formatDuration(window.lowerBound - context.model.bounds.lowerBound))"
             + " │ cursor +\(formatDuration(cursorTime - context.model.bounds.lowerBound)) │ \(lanes.count) lanes"
     }
 
     private func lanesRect(_ area: Rect) -> Rect {
-        Rect(row: area.row + 1, col: area.col + TimelineView.labelWidth, height: area.height - 1 - TimelineView.detailRows,
-             width: area.width - TimelineView.labelWidth)
+        let lw = TimelineView.labelWidth(area.width)
+        return Rect(row: area.row + 1, col: area.col + lw, height: area.height - 1 - TimelineView.detailRows, width: area.width - lw)
     }
 
     private func nsPerCol(_ width: Int) -> Double { Double(window.upperBound - window.lowerBound) / Double(max(1, width)) }
@@ -75,12 +106,15 @@ public final class TimelineView: View {
         for k in 0..<lr.height where laneCursor.first + k < lanes.count {
             let li = laneCursor.first + k
             let sel = li == laneCursor.selected
-            let style = sel ? Theme.selected : Theme.dim, width = TimelineView.labelWidth - 1
+            let style = sel ? Theme.selected : Theme.dim, width = lr.col - area.col - 1
             switch lanes[li] {
             case let .slices(r, lane):
-                screen.text(lane.label(width: width), row: lr.row + k, col: area.col, width: width, style: style)
-                drawLane(&screen, lane, model: context.model.ranks[r], row: lr.row + k, rect: lr)
-                drawInstants(&screen, lane, model: context.model.ranks[r], row: lr.row + k, rect: lr)
+                let open = expanded.contains([r, lane.track]) ? "▾" : ""
+                screen.text(open + lane.label(width: width - displayWidth(open)), row: lr.row + k, col: area.col, width: width, style: style)
+                drawLane(&screen, lane, rank: r, row: lr.row + k, rect: lr)
+                if li == 0 || !isSameTrack(lanes[li - 1], rank: r, track: lane.track) {
+                    drawInstants(&screen, lane, model: context.model.ranks[r], row: lr.row + k, rect: lr)
+                }
             case let .counter(_, lane):
                 screen.text(lane.label(width: width), row: lr.row + k, col: area.col, width: width, style: style)
                 drawCounter(&screen, lane, row: lr.row + k, rect: lr)
@@ -90,12 +124,51 @@ public final class TimelineView: View {
         if cc >= 0 && cc < lr.width {
             for y in lr.row..<lr.bottom { screen.restyle(row: y, col: lr.col + cc, width: 1) { $0.attrs |= Style.reverse } }
         }
+        drawLinks(&screen, rect: lr)
         drawDetails(&screen, Rect(row: lr.bottom, col: area.col, height: TimelineView.detailRows, width: area.width), width: lr.width)
+    }
+
+    private func isSameTrack(_ row: Row, rank: Int, track: Int) -> Bool {
+        if case let .slices(r, l) = row { return r == rank && l.track == track }
+        return false
+    }
+
+    /// The other ends of the selected slice's launch links: its launch for a GPU activity, the
+    /// activities it launched for a runtime call.
+    private func linked(rank r: Int, slice i: Int) -> [Int] {
+        let s = context.model.ranks[r].trace.slices
+        if s.kind[i].isGPUActivity { return s.launcher.isEmpty || s.launcher[i] < 0 ? [] : [Int(s.launcher[i])] }
+        return context.model.ranks[r].launchedActivities(i).map { Int($0) }
+    }
+
+    /// The index of the row showing slice `i` of rank `r`, or nil when no row shows it.
+    private func row(ofSlice i: Int, rank r: Int) -> Int? {
+        let s = context.model.ranks[r].trace.slices
+        return lanes.firstIndex { row in
+            guard case let .slices(rr, lane) = row, rr == r, lane.track == Int(s.track[i]), lane.depth == Int(s.depth[i]) else { return false }
+            return lane.position(of: i, start: s.start[i]) != nil
+        }
+    }
+
+    /// Marks the linked slices of the selection: highlighted, with `↓` (below the selected row) or
+    /// `↑` (above it) in their first column.
+    private func drawLinks(_ screen: inout ScreenBuffer, rect: Rect) {
+        guard let (r, i) = selectedSlice(width: rect.width) else { return }
+        let s = context.model.ranks[r].trace.slices
+        for j in linked(rank: r, slice: i).prefix(64) {
+            guard s.start[j] < window.upperBound, s.start[j] + s.dur[j] >= window.lowerBound, let li = row(ofSlice: j, rank: r),
+                  li >= laneCursor.first, li < laneCursor.first + rect.height else { continue }
+            let y = rect.row + li - laneCursor.first
+            let a = max(0, column(of: s.start[j], width: rect.width)), b = min(rect.width, column(of: s.start[j] + s.dur[j], width: rect.width) + 1)
+            guard a < rect.width, b > 0 else { continue }
+            screen.restyle(row: y, col: rect.col + a, width: max(1, b - a)) { $0 = Theme.match }
+            screen.put(li > laneCursor.selected ? "↓" : "↑", row: y, col: rect.col + a, style: Theme.match)
+        }
     }
 
     private func drawAxis(_ screen: inout ScreenBuffer, row: Int, rect: Rect) {
         let origin = context.model.bounds.lowerBound
-        screen.text("time (+ from start)", row: row, col: 0, width: TimelineView.labelWidth - 1, style: Theme.dim)
+        screen.text("time (+ from start)", row: row, col: 0, width: rect.col - 1, style: Theme.dim)
         var c = 0
         while c < rect.width {
             let t = window.lowerBound + Int64(Double(c) * nsPerCol(rect.width))
@@ -108,7 +181,8 @@ public final class TimelineView: View {
     /// Draws one lane: slices at least a cell wide as coloured blocks with their names; smaller
     /// ones merged per cell into a shaded cell, skipping ahead with a binary search so a frame costs
     /// O(columns x log slices) however many slices the window holds.
-    private func drawLane(_ screen: inout ScreenBuffer, _ lane: Lane, model: RankModel, row: Int, rect: Rect) {
+    private func drawLane(_ screen: inout ScreenBuffer, _ lane: Lane, rank: Int, row: Int, rect: Rect) {
+        let model = context.model.ranks[rank]
         let s = model.trace.slices
         let phase = model.analysis.facts.phase
         let npc = nsPerCol(rect.width)
@@ -117,18 +191,18 @@ public final class TimelineView: View {
             let i = Int(lane.slices[k])
             let a = max(0, Double(s.start[i] - window.lowerBound) / npc)
             let b = min(Double(rect.width), Double(s.start[i] + s.dur[i] - window.lowerBound) / npc)
-            let color = Theme.color(phase[i])
+            let color = Theme.color(phase[i]), hit = isMatch(rank: rank, name: s.name[i])
             let c0 = Int(a)
             if b - a >= 1 {
                 let from = Int(a.rounded()), to = Int(b.rounded())
-                let style = Style(fg: 16, bg: color)
+                let style = hit ? Theme.match : Style(fg: 16, bg: color)
                 screen.fill(row: row, col: rect.col + from, height: 1, width: to - from, style: style)
                 if to - from >= 4 { screen.text(safe(model.trace.strings[s.name[i]]), row: row, col: rect.col + from, width: to - from, style: style) }
                 k += 1
             } else {
                 // Everything else ending in this cell shares it: one shaded cell, then jump past it.
                 if c0 < rect.width, screen[row, rect.col + c0].scalar == 0x20 {
-                    screen.put("▒", row: row, col: rect.col + c0, style: Style(fg: color))
+                    screen.put("▒", row: row, col: rect.col + c0, style: hit ? Style(fg: Theme.match.bg) : Style(fg: color))
                 }
                 let next = window.lowerBound + Int64(Double(c0 + 1) * npc)
                 k = max(k + 1, lane.firstEnding(after: next))
@@ -136,21 +210,28 @@ public final class TimelineView: View {
         }
     }
 
-    /// Draws a counter series as a bar per column: the value in force at the column's start,
-    /// scaled between the series' minimum and maximum.
+    /// Draws a counter series as a bar per column: the highest value in force during the column
+    /// (so a short spike, like a memory peak, shows at any zoom), scaled between the series'
+    /// minimum and maximum.
     private func drawCounter(_ screen: inout ScreenBuffer, _ lane: CounterLane, row: Int, rect: Rect) {
         let bars: [Unicode.Scalar] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
         let npc = nsPerCol(rect.width), span = lane.high - lane.low
+        var k = lane.ts.partitionPoint { $0 > window.lowerBound }  // the first sample after the window's start
         for c in 0..<rect.width {
-            guard let v = lane.value(at: window.lowerBound + Int64(Double(c) * npc)) else { continue }
+            var high = lane.value(at: window.lowerBound + Int64(Double(c) * npc))
+            let end = window.lowerBound + Int64(Double(c + 1) * npc)
+            while k < lane.ts.count && lane.ts[k] < end {
+                high = max(high ?? lane.values[k], lane.values[k])
+                k += 1
+            }
+            guard let v = high else { continue }
             let level = span > 0 ? min(7, Int((v - lane.low) / span * 7.999)) : 3
             screen.put(bars[level], row: row, col: rect.col + c, style: Theme.dim)
         }
     }
 
-    /// Marks the instants of the lane's thread (on its outermost lane only) as `◆`.
+    /// Marks the instants of the lane's thread (drawn on its outermost lane only) as `◆`.
     private func drawInstants(_ screen: inout ScreenBuffer, _ lane: Lane, model: RankModel, row: Int, rect: Rect) {
-        guard !model.lanes.contains(where: { $0.track == lane.track && $0.depth < lane.depth }) else { return }
         let npc = nsPerCol(rect.width)
         for instant in model.instants(on: lane.track, in: window) {
             let c = Int(Double(instant.ts - window.lowerBound) / npc)
@@ -171,9 +252,9 @@ public final class TimelineView: View {
         screen.fill(row: r.row, col: r.col, height: 1, width: r.width, scalar: 0x2500, style: Theme.dim)
         let origin = context.model.bounds.lowerBound
         if laneCursor.selected < lanes.count, case let .counter(_, lane) = lanes[laneCursor.selected] {
-            screen.text(lane.name, row: r.row + 1, col: r.col + 1, width: r.width - 2, style: Theme.heading)
-            let now = lane.value(at: cursorTime).map { formatFixed($0, 2) } ?? "no sample yet"
-            screen.text("at +\(formatDuration(cursorTime - origin)): \(now) · range \(formatFixed(lane.low, 2)) to \(formatFixed(lane.high, 2))"
+            screen.text((lane.bytes ? "memory " : "") + lane.name, row: r.row + 1, col: r.col + 1, width: r.width - 2, style: Theme.heading)
+            let now = lane.value(at: cursorTime).map { lane.format($0) } ?? "no sample yet"
+            screen.text("at +\(formatDuration(cursorTime - origin)): \(now) · range \(lane.format(lane.low)) to \(lane.format(lane.high))"
                         + " · \(lane.ts.count) samples", row: r.row + 2, col: r.col + 1, width: r.width - 2)
             return
         }
@@ -194,7 +275,7 @@ public final class TimelineView: View {
         let head = "rank \(t.rank)\(process) · \(kindName(s.kind[i])) · \(formatDuration(s.dur[i])) at +\(formatDuration(s.start[i] - origin))"
             + " · phase \(m.analysis.facts.phase[i].name) · self \(formatDuration(m.analysis.facts.selfTime[i]))"
         screen.text(head, row: r.row + 2, col: r.col + 1, width: r.width - 2)
-        let args = t.args(ofSlice: i).map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        let args = t.args(ofSlice: i).map { "\($0.key)=\(collapsedWhitespace($0.value))" }.joined(separator: " ")
         screen.text("args: " + (args.isEmpty ? "none" : safe(args)), row: r.row + 3, col: r.col + 1, width: r.width - 2, style: Theme.dim)
         var related = ""
         if s.kind[i].isGPUActivity {
@@ -223,9 +304,37 @@ public final class TimelineView: View {
 
     public func handle(_ key: Key, area: Rect) -> Bool {
         let lr = lanesRect(area)
+        if input.active {
+            switch input.handle(key) {
+            case .accepted: search(input.text, visible: lr.height)
+            case .cancelled: input.text = query
+            case .editing: break
+            }
+            return true
+        }
         let span = window.upperBound - window.lowerBound
         let step = max(1, Int64(nsPerCol(lr.width)))
         switch key {
+        case .char("/"):
+            input.active = true
+            input.text = ""
+        case .char("n"), .char("N"):
+            guard !matches.isEmpty else { return !query.isEmpty }
+            jump(to: (matchIndex + (key == .char("n") ? 1 : matches.count - 1)) % matches.count, visible: lr.height)
+        case .escape where !query.isEmpty:
+            search("", visible: lr.height)
+        case .char("e"):
+            guard laneCursor.selected < lanes.count, case let .slices(r, lane) = lanes[laneCursor.selected] else { return true }
+            if expanded.remove([r, lane.track]) == nil { expanded.insert([r, lane.track]) }
+            rebuildRows()
+            laneCursor.selected = lanes.firstIndex { isSameTrack($0, rank: r, track: lane.track) } ?? 0
+        case .char("f"):
+            guard let (r, i) = selectedSlice(width: lr.width), let j = linked(rank: r, slice: i).first, let li = row(ofSlice: j, rank: r) else { return true }
+            // Both ends in the window, the cursor on the other end.
+            let s = context.model.ranks[r].trace.slices
+            show(min(s.start[i], s.start[j])..<max(s.start[i] + max(1, s.dur[i]), s.start[j] + max(1, s.dur[j])))
+            laneCursor.selected = li
+            cursorTime = s.start[j] + s.dur[j] / 2
         case .left, .char("h"): moveCursor(-step)
         case .right, .char("l"): moveCursor(step)
         case .char("H"): pan(-span / 2)
@@ -255,6 +364,52 @@ public final class TimelineView: View {
         }
         laneCursor.clamp(count: lanes.count, visible: lr.height)
         return true
+    }
+
+    /// Finds the slices of the timeline's threads and streams (at every depth) whose names
+    /// contain `text` (case-insensitive) and, when `moving`, jumps to the first at or after the cursor.
+    private func search(_ text: String, visible: Int, moving: Bool = true) {
+        query = text.lowercased()
+        matches = []
+        matchIndex = -1
+        nameMatches = context.model.ranks.map { [UInt8](repeating: 0, count: query.isEmpty ? 0 : $0.trace.strings.count) }
+        guard !query.isEmpty else { return }
+        for (r, m) in context.model.ranks.enumerated() {
+            let s = m.trace.slices
+            for t in Set(m.lanes.map(\.track)) {
+                for i in m.trace.tracks.sliceRange[t] where isMatch(rank: r, name: s.name[i]) { matches.append((s.start[i], r, i)) }
+            }
+        }
+        matches.sort { ($0.start, $0.rank, $0.slice) < ($1.start, $1.rank, $1.slice) }
+        if moving, !matches.isEmpty { jump(to: matches.firstIndex { $0.start >= cursorTime } ?? 0, visible: visible) }
+    }
+
+    /// Whether a slice name matches the search (cached per name).
+    private func isMatch(rank r: Int, name: UInt32) -> Bool {
+        guard !query.isEmpty, r < nameMatches.count, Int(name) < nameMatches[r].count else { return false }
+        if nameMatches[r][Int(name)] != 0 { return nameMatches[r][Int(name)] == 2 }
+        let hit = context.model.ranks[r].trace.strings[name].lowercased().contains(query)
+        nameMatches[r][Int(name)] = hit ? 2 : 1
+        return hit
+    }
+
+    /// Selects match `k` (see `reveal`).
+    private func jump(to k: Int, visible: Int) {
+        matchIndex = k
+        reveal(rank: matches[k].rank, slice: matches[k].slice)
+        laneCursor.clamp(count: lanes.count, visible: visible)
+    }
+
+    /// Selects slice `slice` of the rank at index `rank`: its row (expanding its thread when its
+    /// depth is not shown), and the window zoomed to it with the cursor on it.
+    public func reveal(rank: Int, slice: Int) {
+        let s = context.model.ranks[rank].trace.slices
+        if row(ofSlice: slice, rank: rank) == nil {
+            expanded.insert([rank, Int(s.track[slice])])
+            rebuildRows()
+        }
+        if let li = row(ofSlice: slice, rank: rank) { laneCursor.selected = li }
+        show(s.start[slice]..<s.start[slice] + max(1, s.dur[slice]))
     }
 
     /// Shows `range` with a little margin, the cursor at its middle.

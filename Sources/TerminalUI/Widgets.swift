@@ -242,3 +242,32 @@ public struct ListCursor: Equatable, Sendable {
         return true
     }
 }
+
+/// `s` with every run of whitespace (newlines, tabs, indentation) as one space, none just inside
+/// brackets and braces, trimmed: a multi-line JSON arg on one details line (`[80, 1, 1]`).
+func collapsedWhitespace(_ s: String) -> String {
+    var out = String.UnicodeScalarView()
+    var pending = false
+    for c in s.unicodeScalars {
+        if c == " " || c == "\n" || c == "\r" || c == "\t" {
+            pending = !out.isEmpty
+        } else {
+            if pending, c != "]", c != "}", let last = out.last, last != "[", last != "{" { out.append(" ") }
+            pending = false
+            out.append(c)
+        }
+    }
+    return String(out)
+}
+
+/// `s` in `width` columns keeping its end (`…` first when cut): step names differ at the end.
+func clippedKeepingEnd(_ s: String, _ width: Int) -> String {
+    guard displayWidth(s) > width, width > 0 else { return s }
+    var tail = String.UnicodeScalarView()
+    for c in s.unicodeScalars.reversed() {
+        let next = String(String.UnicodeScalarView([c] + tail))
+        if displayWidth(next) > width - 1 { break }
+        tail = next.unicodeScalars
+    }
+    return "…" + String(tail)
+}

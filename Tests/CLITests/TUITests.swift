@@ -85,6 +85,9 @@ final class TUITests: XCTestCase {
         keys("6")
         pane = waitFor("Wait per rank and step")
         XCTAssertTrue(pane.contains("all_reduce"), pane)
+        keys("7")  // a CPU-only run: the kernel summary says so
+        pane = waitFor("no GPU kernels in this rank")
+        XCTAssertTrue(pane.contains("7 Kernels"), pane)
         keys("q")
         pane = waitForPrompt()
         // The normal screen is back: the shell prompt, the command and its status, no UI left over.

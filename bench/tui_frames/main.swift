@@ -62,10 +62,11 @@ let scripts: [(view: String, keys: String)] = [
     ("Overview", "1" + String(repeating: "j", count: 20) + "<PgDn><PgDn>" + String(repeating: "k", count: 10) + "<End><Home>"),
     ("Flame", "2jlj<Enter>jj<Enter><Esc><Esc>/aten<Enter>nnnnnN]]][pppwwccchlk"),
     ("Timeline", "3" + String(repeating: "+", count: 12) + String(repeating: "l", count: 30) + "HLHL" + String(repeating: "-", count: 6)
-        + String(repeating: "j", count: 12) + "<Enter>][0" + String(repeating: "k", count: 6) + "<PgDn><PgUp>"),
+        + String(repeating: "j", count: 12) + "<Enter>][0" + String(repeating: "k", count: 6) + "<PgDn><PgUp>" + "e/aten<Enter>nnnNfe<Esc>0"),
     ("Operators", "4sssss" + String(repeating: "j", count: 20) + "fmm<Enter><Enter><Esc><Esc>pp<PgDn><Enter>jjj<Esc>"),
     ("Memory", "5djjjjj<PgDn>d"),
     ("Comm", "6" + String(repeating: "j", count: 15) + "<PgDn><PgUp>"),
+    ("Kernels", "7ssss" + String(repeating: "j", count: 10) + "<PgDn><Home><Enter>"),
 ]
 
 print("frames at \(cols)x\(rows), each one key handled and the whole screen rendered:")
