@@ -115,19 +115,22 @@ public enum Analyzer {
         let autograd = autogradTracks(trace, stepTrack: stepTrack)
         let facts = sliceFacts(trace, classifier: classifier, autograd: autograd)
         let coverage = backwardCoverage(trace, facts: facts, autograd: autograd)
+        let waiting = subtractIntervals(hostCollectiveCoverage(trace), coverage)
         let timeline = GPUTimeline(trace)
         var steps: [Step] = []
         if stepWindows.isEmpty {
             if let bounds = trace.timeBounds, stepTrack >= 0 {
                 let window = bounds.start..<bounds.end
-                let phases = partition(trace, track: stepTrack, after: -1, window: window, facts: facts, coverage: coverage)
+                let phases = partition(trace, track: stepTrack, after: -1, window: window, facts: facts, coverage: coverage,
+                                       waiting: waiting)
                 steps.append(Step(name: "trace", start: bounds.start, dur: bounds.end - bounds.start, slice: -1, phases: phases,
                                   gpu: timeline.isEmpty ? nil : timeline.breakdown(window)))
             }
         } else {
             for w in stepWindows {
                 let window = w.window
-                let phases = partition(trace, track: stepTrack, after: w.slice, window: window, facts: facts, coverage: coverage)
+                let phases = partition(trace, track: stepTrack, after: w.slice, window: window, facts: facts, coverage: coverage,
+                                       waiting: waiting)
                 steps.append(Step(name: w.name, start: window.lowerBound, dur: window.upperBound - window.lowerBound, slice: w.slice,
                                   phases: phases, gpu: timeline.isEmpty ? nil : timeline.breakdown(window)))
             }
@@ -281,31 +284,51 @@ public enum Analyzer {
     }
 
     /// Phase times of `window` on `track`: innermost-slice segments among the track's slices after
-    /// index `after` (the step slice; its ancestors come before it), then the autograd overlay.
+    /// index `after` (the step slice; its ancestors come before it), then the autograd overlay
+    /// (`coverage`: backward running on autograd threads) and the communication overlay
+    /// (`waiting`: host-side collectives in flight, outside `coverage`).
     static func partition(_ trace: RankTrace, track: Int, after: Int, window: Range<Int64>, facts: SliceFacts,
-                          coverage: [Range<Int64>]) -> PhaseTimes {
+                          coverage: [Range<Int64>], waiting: [Range<Int64>]) -> PhaseTimes {
         var times = PhaseTimes()
-        var reassignable: [(range: Range<Int64>, phase: Phase)] = []  // other/idle segments, for the overlay
+        let s = trace.slices
         sweepInnermost(trace, track: track, first: after + 1, open: [], window: window) { from, to, slice in
             let p = slice >= 0 ? facts.phase[slice] : .idle
+            let seg = from..<to
             times[p] += to - from
-            if (p == .other || p == .idle) && !coverage.isEmpty { reassignable.append((from..<to, p)) }
-        }
-        // Other/idle time while the autograd engine runs backward counts as backward.
-        var c = coverage.partitionPoint { $0.upperBound > window.lowerBound }
-        for seg in reassignable {
-            while c < coverage.count && coverage[c].upperBound <= seg.range.lowerBound { c += 1 }
-            var k = c
-            while k < coverage.count && coverage[k].lowerBound < seg.range.upperBound {
-                let overlap = min(seg.range.upperBound, coverage[k].upperBound) - max(seg.range.lowerBound, coverage[k].lowerBound)
-                if overlap > 0 {
-                    times[seg.phase] -= overlap
-                    times[.backward] += overlap
-                }
-                k += 1
+            // Other/idle time while the autograd engine runs backward counts as backward.
+            if (p == .other || p == .idle) && !coverage.isEmpty {
+                let moved = overlap(of: seg, with: coverage)
+                times[p] -= moved
+                times[.backward] += moved
+            }
+            // Backward/other/idle time with no operator running on the thread (only Python frames
+            // or annotations, or nothing) while a collective is in flight is spent waiting for it.
+            let blocked = slice < 0 || s.kind[slice] == .pythonFunction || s.kind[slice] == .userAnnotation
+            if blocked && (p == .backward || p == .other || p == .idle) && !waiting.isEmpty {
+                let moved = overlap(of: seg, with: waiting)
+                times[p] -= moved
+                times[.communication] += moved
             }
         }
         return times
+    }
+
+    /// The parts of `a` not covered by `b` (both sorted and disjoint).
+    static func subtractIntervals(_ a: [Range<Int64>], _ b: [Range<Int64>]) -> [Range<Int64>] {
+        var result: [Range<Int64>] = []
+        var k = 0
+        for r in a {
+            var lo = r.lowerBound
+            while k < b.count && b[k].upperBound <= lo { k += 1 }
+            var j = k
+            while j < b.count && b[j].lowerBound < r.upperBound {
+                if b[j].lowerBound > lo { result.append(lo..<b[j].lowerBound) }
+                lo = max(lo, b[j].upperBound)
+                j += 1
+            }
+            if lo < r.upperBound { result.append(lo..<r.upperBound) }
+        }
+        return result
     }
 }
 
