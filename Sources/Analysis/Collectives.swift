@@ -433,6 +433,19 @@ extension Analyzer {
         var phases = PhaseTimes()
         guard track >= 0, window.upperBound > window.lowerBound else { return (phases, []) }
         let s = trace.slices
+        var byName: [UInt32: Int64] = [:]
+        innermost(trace, track: track, window: window) { a, b, slice in
+            if slice < 0 { phases[.idle] += b - a; return }
+            phases[facts.phase[slice]] += b - a
+            byName[s.name[slice], default: 0] += b - a
+        }
+        let ops = byName.map { (name: trace.strings[$0.key], ns: $0.value) }.sorted { $0.ns != $1.ns ? $0.ns > $1.ns : $0.name < $1.name }
+        return (phases, ops)
+    }
+
+    /// `sweepInnermost` over any window of `track`: slices begun before the window included.
+    static func innermost(_ trace: RankTrace, track: Int, window: Range<Int64>, emit: (Int64, Int64, Int) -> Void) {
+        let s = trace.slices
         let range = trace.tracks.sliceRange[track]
         // Slices open at the window's start: the last slice starting before it and its ancestors.
         let lo = partitionIndex(range) { s.start[$0] >= window.lowerBound }
@@ -444,14 +457,7 @@ extension Analyzer {
                 p = Int(s.parent[p])
             }
         }
-        var byName: [UInt32: Int64] = [:]
-        sweepInnermost(trace, track: track, first: lo, open: open.reversed(), window: window) { a, b, slice in
-            if slice < 0 { phases[.idle] += b - a; return }
-            phases[facts.phase[slice]] += b - a
-            byName[s.name[slice], default: 0] += b - a
-        }
-        let ops = byName.map { (name: trace.strings[$0.key], ns: $0.value) }.sorted { $0.ns != $1.ns ? $0.ns > $1.ns : $0.name < $1.name }
-        return (phases, ops)
+        sweepInnermost(trace, track: track, first: lo, open: open.reversed(), window: window, emit: emit)
     }
 }
 

@@ -316,7 +316,7 @@ public enum Analyzer {
     /// The parts of `a` not covered by `b` (both sorted and disjoint).
     static func subtractIntervals(_ a: [Range<Int64>], _ b: [Range<Int64>]) -> [Range<Int64>] {
         var result: [Range<Int64>] = []
-        var k = 0
+        var k = a.first.map { first in b.partitionPoint { $0.upperBound > first.lowerBound } } ?? 0
         for r in a {
             var lo = r.lowerBound
             while k < b.count && b[k].upperBound <= lo { k += 1 }
