@@ -11,6 +11,9 @@ public struct Step: Sendable, Equatable {
     public var phases: PhaseTimes
     /// GPU busy/idle breakdown over the step; nil when the rank has no GPU activity.
     public var gpu: GPUBreakdown?
+    /// Cut short by the profiler stopping (docs/definitions.md, "Steps"): shown, flagged, and
+    /// left out of the step statistics.
+    public var truncated = false
 }
 
 /// Options for attribution.
@@ -135,6 +138,7 @@ public enum Analyzer {
                                   phases: phases, gpu: timeline.isEmpty ? nil : timeline.breakdown(window)))
             }
         }
+        markTruncated(&steps, trace)
         var total = PhaseTimes()
         for s in steps { total += s.phases }
         var gpu: GPUBreakdown?
@@ -173,6 +177,27 @@ public enum Analyzer {
             if total > bestTotal { bestTotal = total; bestTrack = t }
         }
         return ([], bestTrack, false)
+    }
+
+    /// Flags the last step of each profiler cycle (a `Trace` span of the profiler; the whole trace
+    /// without one) when it is less than half the median duration of the rank's other steps and
+    /// ends less than that median before the cycle ends: the profiler stopped inside it.
+    static func markTruncated(_ steps: inout [Step], _ trace: RankTrace) {
+        guard steps.count >= 3, steps[0].slice >= 0, let bounds = trace.timeBounds else { return }
+        var cycleEnds: [Int64] = []
+        for t in 0..<trace.tracks.count where trace.tracks.kind[t] == .spans {
+            for i in trace.tracks.sliceRange[t] where trace.slices.kind[i] == .trace { cycleEnds.append(trace.slices.end(i)) }
+        }
+        cycleEnds.sort()
+        for k in steps.indices {
+            let end = steps[k].start + steps[k].dur
+            let cycleEnd = cycleEnds.first { $0 >= steps[k].start } ?? bounds.end
+            if k + 1 < steps.count && steps[k + 1].start < cycleEnd { continue }
+            var others = steps.indices.filter { $0 != k }.map { steps[$0].dur }
+            others.sort()
+            let median = others[(others.count - 1) / 2]
+            if steps[k].dur * 2 < median && cycleEnd - end < median { steps[k].truncated = true }
+        }
     }
 
     static func autogradTracks(_ trace: RankTrace, stepTrack: Int) -> Set<Int> {

@@ -32,12 +32,13 @@ public struct RunStep: Sendable, Equatable {
     public var slowestRank: Int
 
     /// The run's steps from its ranks' analyses: steps match by name, in first-seen order, and a
-    /// step lasts as long as its slowest rank's (the first rank of that length).
+    /// step lasts as long as its slowest rank's (the first rank of that length). Truncated steps
+    /// are left out.
     public static func run(_ analyses: [RankAnalysis]) -> [RunStep] {
         var byName: [String: Int] = [:]
         var steps: [RunStep] = []
         for a in analyses {
-            for s in a.steps {
+            for s in a.steps where !s.truncated {
                 if let i = byName[s.name] {
                     if s.dur > steps[i].dur { steps[i] = RunStep(name: s.name, dur: s.dur, slowestRank: a.rank) }
                 } else {
@@ -153,9 +154,9 @@ public struct RunReport: Sendable {
         ranks = zip(run.ranks, analyses).map { trace, a in
             RankReport(analysis: a, hostBound: HostBoundActivity.of(trace, analysis: a),
                        pythonFunctions: a.operators.isEmpty ? Analyzer.pythonFunctions(trace, facts: a.facts) : [],
-                       stepStats: StepStats(a.steps.map(\.dur)),
+                       stepStats: StepStats(a.steps.filter { !$0.truncated }.map(\.dur)),
                        eventCounts: trace.eventCounts.sorted { $0.key < $1.key }.map { (String(UnicodeScalar($0.key)), $0.value) },
-                       warnings: a.warnings(of: trace).entries, metadata: trace.metadata,
+                       warnings: Self.withTruncation(a.warnings(of: trace), a).entries, metadata: trace.metadata,
                        memory: MemoryAnalysis.analyze(trace, analysis: a))
         }
         steps = RunStep.run(analyses)
@@ -169,5 +170,14 @@ public struct RunReport: Sendable {
             }
         }
         warnings = runWarnings.entries
+    }
+
+    /// `warnings` plus `truncated-step`, counted once per truncated step.
+    static func withTruncation(_ warnings: Warnings, _ a: RankAnalysis) -> Warnings {
+        var w = warnings
+        for s in a.steps where s.truncated {
+            w.add("truncated-step", "\(s.name) (\(s.dur / 1000) us) was cut short by the profiler stopping; left out of the step statistics")
+        }
+        return w
     }
 }

@@ -33,7 +33,9 @@ extension RunReport {
             out += "\nRank \(a.rank)  \(safe(a.source))\n"
             if let st = r.stepStats { out += "  Steps: " + statsLine(st) + "\n" }
             let phases = Phase.allCases
-            var rows: [[String]] = a.steps.map { s in [safe(s.name), formatDuration(s.dur)] + phases.map { formatDuration(s.phases[$0]) } }
+            var rows: [[String]] = a.steps.map { s in
+                [safe(s.name) + (s.truncated ? " (truncated)" : ""), formatDuration(s.dur)] + phases.map { formatDuration(s.phases[$0]) }
+            }
             rows.append(["all steps", formatDuration(a.phases.total)] + phases.map { percent(a.phases[$0], a.phases.total) })
             out += indent(table(["step", "dur"] + phases.map(\.name), rows, rightAligned: Array(1..<(2 + phases.count))))
             if let g = a.gpu {
@@ -150,7 +152,7 @@ extension RunReport {
             out += "| step | dur | " + phases.map(\.name).joined(separator: " | ") + " |\n"
             out += "|---|---:|" + String(repeating: "---:|", count: phases.count) + "\n"
             for s in a.steps {
-                out += "| \(md(s.name)) | \(formatDuration(s.dur)) | " + phases.map { formatDuration(s.phases[$0]) }.joined(separator: " | ") + " |\n"
+                out += "| \(md(s.name))\(s.truncated ? " (truncated)" : "") | \(formatDuration(s.dur)) | " + phases.map { formatDuration(s.phases[$0]) }.joined(separator: " | ") + " |\n"
             }
             if !r.hostBound.isEmpty {
                 out += "\nWhile the GPU waited for the host (host_bound idle), the step thread ran:\n\n"
@@ -245,6 +247,7 @@ extension RunReport {
                         w.key("name"); w.string(s.name)
                         w.key("start_ns"); w.int(s.start)
                         w.key("dur_ns"); w.int(s.dur)
+                        w.key("truncated"); w.raw(s.truncated ? "true" : "false")
                         w.key("phases"); phasesJSON(w, s.phases)
                         if s.gpu != nil { w.key("gpu"); gpuJSON(w, s.gpu) }
                     }
