@@ -179,11 +179,11 @@ public enum Analyzer {
         return ([], bestTrack, false)
     }
 
-    /// Flags the last step of each profiler cycle (a `Trace` span of the profiler; the whole trace
-    /// without one) when it is less than half the median duration of the rank's other steps and
+    /// With four steps or more, flags the last step of each profiler cycle (a `Trace` span of the
+    /// profiler; the whole trace without one) when it is less than half the median duration of the rank's other steps and
     /// ends less than that median before the cycle ends: the profiler stopped inside it.
     static func markTruncated(_ steps: inout [Step], _ trace: RankTrace) {
-        guard steps.count >= 3, steps[0].slice >= 0, let bounds = trace.timeBounds else { return }
+        guard steps.count >= 4, steps[0].slice >= 0, let bounds = trace.timeBounds else { return }
         var cycleEnds: [Int64] = []
         for t in 0..<trace.tracks.count where trace.tracks.kind[t] == .spans {
             for i in trace.tracks.sliceRange[t] where trace.slices.kind[i] == .trace { cycleEnds.append(trace.slices.end(i)) }
