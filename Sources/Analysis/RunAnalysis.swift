@@ -68,7 +68,7 @@ public struct HostBoundActivity: Sendable, Equatable {
             var byName: [UInt32: (ns: Int64, kind: SliceKind)] = [:]
             for interval in a.timeline.hostBoundIntervals(step.start..<step.start + step.dur) {
                 Analyzer.innermost(trace, track: a.stepTrack, window: interval) { from, to, slice in
-                    guard slice >= 0 else { return }
+                    guard slice >= 0, !trace.strings.hasPrefix(trace.slices.name[slice], StepNames.prefix) else { return }
                     byName[trace.slices.name[slice], default: (0, trace.slices.kind[slice])].ns += to - from
                 }
             }

@@ -51,6 +51,19 @@ final class HostActivityReportTests: XCTestCase {
         x("a", "python_function", "20", "10", "1", "1", ""),
     ])
 
+    func testTheStepSliceItselfIsNotListed() throws {
+        // Nothing but the step covers the gaps: nothing is listed.
+        let r = try report([TestSupport.kineto([
+            x("ProfilerStep#1", "user_annotation", "0", "100", "1", "1", ""),
+            x("cudaLaunchKernel", "cuda_runtime", "50", "2", "1", "1", #""correlation": 1"#),
+            x("gemm_a", "kernel", "60", "10", "0", "7", #""correlation": 1"#),
+        ])])
+        let h = try XCTUnwrap(r.ranks[0].hostBound.first)
+        XCTAssertEqual(h.hostBound, 60_000)
+        XCTAssertEqual(h.top.map(\.name), ["cudaLaunchKernel"])
+        XCTAssertTrue(r.render(.text).contains("ProfilerStep#1 60.0 us: cudaLaunchKernel 2.0 us"), r.render(.text))
+    }
+
     func testPythonOnlyRecordingShowsTopPythonFunctions() throws {
         let r = try report([pythonOnly])
         let fns = r.ranks[0].pythonFunctions
