@@ -4,7 +4,7 @@ import TraceModel
 // `assembleRun` merges them (docs/definitions.md, "Ranks and cycles").
 
 extension TraceLoader {
-    /// Merges the traces that are cycles of one process: same host, same CPU-thread pids, the same
+    /// Merges the traces that are cycles of one process: same host, same pids of the CPU threads that hold slices, the same
     /// claimed rank (from `distributedInfo` or the file name, or none), and time ranges that do not
     /// overlap. Each group becomes its earliest trace, holding the others' rows, with the warning
     /// `profiler-cycles`; the files list keeps the earliest file of each group.
@@ -27,7 +27,7 @@ extension TraceLoader {
             guard disjoint else { keep.formUnion(members); continue }
             let first = traces[members[0]]
             for m in members.dropFirst() { merge(traces[m], into: first) }
-            let pids = Set(first.cpuTracks.map { first.strings[first.tracks.pid[$0]] }).sorted().joined(separator: ",")
+            let pids = processPids(first).joined(separator: ",")
             first.warnings.add("profiler-cycles", count: members.count,
                                "\(members.count) files of one process (pid \(pids)) are profiler cycles of one rank: "
                                    + members.map { files[$0] }.joined(separator: ", "))
@@ -39,10 +39,15 @@ extension TraceLoader {
 
     /// The process a trace came from, or nil when it has no CPU threads.
     static func processKey(_ t: RankTrace, fromName: Int?) -> String? {
-        let pids = Set(t.cpuTracks.map { t.strings[t.tracks.pid[$0]] }).sorted()
+        let pids = processPids(t)
         guard !pids.isEmpty else { return nil }
         let claimed = (t.metadata.distributed?.rank ?? fromName).map(String.init) ?? "-"
         return [t.metadata.hostName ?? "", pids.joined(separator: ","), claimed].joined(separator: "\u{0}")
+    }
+
+    /// The pids of the CPU threads that hold slices, sorted.
+    static func processPids(_ t: RankTrace) -> [String] {
+        Set(t.cpuTracks.filter { !t.tracks.sliceRange[$0].isEmpty }.map { t.strings[t.tracks.pid[$0]] }).sorted()
     }
 
     /// Appends `b`'s rows to `a` (`b` lies wholly after `a` in time, so per-track order, nesting
