@@ -180,8 +180,9 @@ public enum Analyzer {
     }
 
     /// With four steps or more, flags the last step of each profiler cycle (a `Trace` span of the
-    /// profiler; the whole trace without one) when it is less than half the median duration of the rank's other steps and
-    /// ends less than that median before the cycle ends: the profiler stopped inside it.
+    /// profiler; the whole trace without one) when it is less than half the median duration of
+    /// the rank's other steps and ends less than that median before the cycle ends: the profiler
+    /// stopped inside it.
     static func markTruncated(_ steps: inout [Step], _ trace: RankTrace) {
         guard steps.count >= 4, steps[0].slice >= 0, let bounds = trace.timeBounds else { return }
         var cycleEnds: [Int64] = []
