@@ -112,39 +112,7 @@ extension Analyzer {
     /// Finds a rank's collective instances (docs/definitions.md, "Communication").
     public static func collectives(_ trace: RankTrace, analysis: RankAnalysis) -> [CollectiveInstance] {
         let s = trace.slices
-        // The best source the rank has: GPU kernels, else gloo's work, else host-side markers.
-        // Each distinct name is classified once.
-        var sourceOfName = [Int8](repeating: -2, count: trace.strings.count)
-        func source(_ i: Int) -> Int {
-            let id = Int(s.name[i])
-            if sourceOfName[id] == -2 {
-                let name = trace.strings[s.name[i]]
-                let lower = name.lowercased()
-                if lower.hasPrefix("nccl") && !name.hasPrefix("nccl:") || lower.hasPrefix("rccl") { sourceOfName[id] = 0 }
-                else if name.hasPrefix("gloo:") { sourceOfName[id] = 1 }
-                else if name.hasPrefix("nccl:") { sourceOfName[id] = 2 }
-                else if name.hasPrefix("c10d::") { sourceOfName[id] = 3 }
-                else if name == "record_param_comms" { sourceOfName[id] = 4 }
-                else { sourceOfName[id] = -1 }
-            }
-            let k = Int(sourceOfName[id])
-            // NCCL/RCCL names count as the GPU source only on kernels.
-            if k == 0 && s.kind[i] != .kernel { return -1 }
-            return k
-        }
-        var bySource = [[Int]](repeating: [], count: 5)
-        for i in 0..<s.count where trace.tracks.kind[Int(s.track[i])] != .spans {
-            let k = source(i)
-            if k >= 0 { bySource[k].append(i) }
-        }
-        let found = bySource.first { !$0.isEmpty } ?? []
-        // A marker nested in a marker of the same source (c10d:: inside c10d::) is one collective.
-        let members = Set(found)
-        let chosen = found.filter { i in
-            var p = Int(s.parent[i])
-            while p >= 0 { if members.contains(p) { return false }; p = Int(s.parent[p]) }
-            return true
-        }
+        let chosen = collectiveSlices(trace)
         let keys = ArgKeys(trace.strings)
         let timeline = analysis.timeline
         var result: [CollectiveInstance] = []
@@ -189,6 +157,55 @@ extension Analyzer {
             result.append(instance)
         }
         return result
+    }
+
+    /// The slices a rank's collective instances come from, unordered (the best source the rank has).
+    static func collectiveSlices(_ trace: RankTrace) -> [Int] {
+        let s = trace.slices
+        // The best source the rank has: GPU kernels, else gloo's work, else host-side markers.
+        // Each distinct name is classified once.
+        var sourceOfName = [Int8](repeating: -2, count: trace.strings.count)
+        func source(_ i: Int) -> Int {
+            let id = Int(s.name[i])
+            if sourceOfName[id] == -2 {
+                let name = trace.strings[s.name[i]]
+                let lower = name.lowercased()
+                if lower.hasPrefix("nccl") && !name.hasPrefix("nccl:") || lower.hasPrefix("rccl") { sourceOfName[id] = 0 }
+                else if name.hasPrefix("gloo:") { sourceOfName[id] = 1 }
+                else if name.hasPrefix("nccl:") { sourceOfName[id] = 2 }
+                else if name.hasPrefix("c10d::") { sourceOfName[id] = 3 }
+                else if name == "record_param_comms" { sourceOfName[id] = 4 }
+                else { sourceOfName[id] = -1 }
+            }
+            let k = Int(sourceOfName[id])
+            // NCCL/RCCL names count as the GPU source only on kernels.
+            if k == 0 && s.kind[i] != .kernel { return -1 }
+            return k
+        }
+        var bySource = [[Int]](repeating: [], count: 5)
+        for i in 0..<s.count where trace.tracks.kind[Int(s.track[i])] != .spans {
+            let k = source(i)
+            if k >= 0 { bySource[k].append(i) }
+        }
+        let found = bySource.first { !$0.isEmpty } ?? []
+        // A marker nested in a marker of the same source (c10d:: inside c10d::) is one collective.
+        let members = Set(found)
+        let chosen = found.filter { i in
+            var p = Int(s.parent[i])
+            while p >= 0 { if members.contains(p) { return false }; p = Int(s.parent[p]) }
+            return true
+        }
+        return chosen
+    }
+
+    /// Merged intervals during which a host-side collective of the rank (any instance not from a
+    /// GPU kernel) is in flight, for the communication overlay of the phase partition.
+    static func hostCollectiveCoverage(_ trace: RankTrace) -> [Range<Int64>] {
+        let s = trace.slices
+        let intervals = collectiveSlices(trace).compactMap { i -> Range<Int64>? in
+            s.kind[i].isGPU || s.dur[i] <= 0 ? nil : s.start[i]..<s.start[i] + s.dur[i]
+        }
+        return mergeIntervals(intervals)
     }
 
     /// `ALGO_PROTO` from an NCCL kernel name such as `ncclDevKernel_AllReduce_Sum_f32_RING_LL(...)`.
@@ -416,6 +433,19 @@ extension Analyzer {
         var phases = PhaseTimes()
         guard track >= 0, window.upperBound > window.lowerBound else { return (phases, []) }
         let s = trace.slices
+        var byName: [UInt32: Int64] = [:]
+        innermost(trace, track: track, window: window) { a, b, slice in
+            if slice < 0 { phases[.idle] += b - a; return }
+            phases[facts.phase[slice]] += b - a
+            byName[s.name[slice], default: 0] += b - a
+        }
+        let ops = byName.map { (name: trace.strings[$0.key], ns: $0.value) }.sorted { $0.ns != $1.ns ? $0.ns > $1.ns : $0.name < $1.name }
+        return (phases, ops)
+    }
+
+    /// `sweepInnermost` over any window of `track`: slices begun before the window included.
+    static func innermost(_ trace: RankTrace, track: Int, window: Range<Int64>, emit: (Int64, Int64, Int) -> Void) {
+        let s = trace.slices
         let range = trace.tracks.sliceRange[track]
         // Slices open at the window's start: the last slice starting before it and its ancestors.
         let lo = partitionIndex(range) { s.start[$0] >= window.lowerBound }
@@ -427,14 +457,7 @@ extension Analyzer {
                 p = Int(s.parent[p])
             }
         }
-        var byName: [UInt32: Int64] = [:]
-        sweepInnermost(trace, track: track, first: lo, open: open.reversed(), window: window) { a, b, slice in
-            if slice < 0 { phases[.idle] += b - a; return }
-            phases[facts.phase[slice]] += b - a
-            byName[s.name[slice], default: 0] += b - a
-        }
-        let ops = byName.map { (name: trace.strings[$0.key], ns: $0.value) }.sorted { $0.ns != $1.ns ? $0.ns > $1.ns : $0.name < $1.name }
-        return (phases, ops)
+        sweepInnermost(trace, track: track, first: lo, open: open.reversed(), window: window, emit: emit)
     }
 }
 

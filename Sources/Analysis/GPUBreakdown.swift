@@ -135,7 +135,20 @@ struct GPUTimeline: Sendable {
         return total
     }
 
+    /// The host-bound parts of the devices' idle gaps in `window` (merged over devices).
+    func hostBoundIntervals(_ window: Range<Int64>) -> [Range<Int64>] {
+        var parts: [Range<Int64>]? = []
+        for d in devices.indices where !devices[d].isEmpty { _ = breakdown(device: d, window, hostBound: &parts) }
+        return Analyzer.mergeIntervals(parts ?? [])
+    }
+
     private func breakdown(device d: Int, _ window: Range<Int64>) -> GPUBreakdown {
+        var ignored: [Range<Int64>]?
+        return breakdown(device: d, window, hostBound: &ignored)
+    }
+
+    /// The breakdown of one device; the host-bound parts of its gaps go to `hostBound` when it is not nil.
+    private func breakdown(device d: Int, _ window: Range<Int64>, hostBound: inout [Range<Int64>]?) -> GPUBreakdown {
         let activities = devices[d]
         var b = GPUBreakdown()
         // Boundary events inside the window: +1/-1 per kind; starts carry their activity. Every
@@ -174,19 +187,20 @@ struct GPUTimeline: Sendable {
                 if e.t > since {
                     // Every activity starting at this instant ends the gap, whatever the file order.
                     let enders = events[k...].prefix { $0.t == e.t }.filter { $0.delta > 0 }.map { activities[$0.activity] }
-                    addGap(since..<e.t, endedBy: enders, into: &b)
+                    addGap(since..<e.t, endedBy: enders, into: &b, hostBound: &hostBound)
                 }
                 idleSince = nil
             }
             active[e.kind.rawValue] += e.delta
             if e.delta < 0 && active.allSatisfy({ $0 == 0 }) { idleSince = e.t }
         }
-        if let since = idleSince, since < window.upperBound { addGap(since..<window.upperBound, endedBy: [], into: &b) }
+        if let since = idleSince, since < window.upperBound { addGap(since..<window.upperBound, endedBy: [], into: &b, hostBound: &hostBound) }
         return b
     }
 
     /// Classifies an idle gap ended by the activities `enders` (none: the window's end).
-    private func addGap(_ gap: Range<Int64>, endedBy enders: [Activity], into b: inout GPUBreakdown) {
+    private func addGap(_ gap: Range<Int64>, endedBy enders: [Activity], into b: inout GPUBreakdown,
+                        hostBound: inout [Range<Int64>]?) {
         let length = gap.upperBound - gap.lowerBound
         b.idle += length
         if !enders.isEmpty && length < Self.shortGap {
@@ -197,5 +211,6 @@ struct GPUTimeline: Sendable {
         b[.sync] += synced
         let late = enders.contains { ($0.launchStart ?? .min) > gap.lowerBound }
         b[late ? .hostBound : .other] += length - synced
+        if late && hostBound != nil { hostBound! += Analyzer.subtractIntervals([gap], syncs) }
     }
 }

@@ -11,6 +11,9 @@ public struct Step: Sendable, Equatable {
     public var phases: PhaseTimes
     /// GPU busy/idle breakdown over the step; nil when the rank has no GPU activity.
     public var gpu: GPUBreakdown?
+    /// Cut short by the profiler stopping (docs/definitions.md, "Steps"): shown, flagged, and
+    /// left out of the step statistics.
+    public var truncated = false
 }
 
 /// Options for attribution.
@@ -115,23 +118,27 @@ public enum Analyzer {
         let autograd = autogradTracks(trace, stepTrack: stepTrack)
         let facts = sliceFacts(trace, classifier: classifier, autograd: autograd)
         let coverage = backwardCoverage(trace, facts: facts, autograd: autograd)
+        let waiting = subtractIntervals(hostCollectiveCoverage(trace), coverage)
         let timeline = GPUTimeline(trace)
         var steps: [Step] = []
         if stepWindows.isEmpty {
             if let bounds = trace.timeBounds, stepTrack >= 0 {
                 let window = bounds.start..<bounds.end
-                let phases = partition(trace, track: stepTrack, after: -1, window: window, facts: facts, coverage: coverage)
+                let phases = partition(trace, track: stepTrack, after: -1, window: window, facts: facts, coverage: coverage,
+                                       waiting: waiting)
                 steps.append(Step(name: "trace", start: bounds.start, dur: bounds.end - bounds.start, slice: -1, phases: phases,
                                   gpu: timeline.isEmpty ? nil : timeline.breakdown(window)))
             }
         } else {
             for w in stepWindows {
                 let window = w.window
-                let phases = partition(trace, track: stepTrack, after: w.slice, window: window, facts: facts, coverage: coverage)
+                let phases = partition(trace, track: stepTrack, after: w.slice, window: window, facts: facts, coverage: coverage,
+                                       waiting: waiting)
                 steps.append(Step(name: w.name, start: window.lowerBound, dur: window.upperBound - window.lowerBound, slice: w.slice,
                                   phases: phases, gpu: timeline.isEmpty ? nil : timeline.breakdown(window)))
             }
         }
+        markTruncated(&steps, trace)
         var total = PhaseTimes()
         for s in steps { total += s.phases }
         var gpu: GPUBreakdown?
@@ -170,6 +177,28 @@ public enum Analyzer {
             if total > bestTotal { bestTotal = total; bestTrack = t }
         }
         return ([], bestTrack, false)
+    }
+
+    /// With four steps or more, flags the last step of each profiler cycle (a `Trace` span of the
+    /// profiler; the whole trace without one) when it is less than half the median duration of
+    /// the rank's other steps and ends less than that median before the cycle ends: the profiler
+    /// stopped inside it.
+    static func markTruncated(_ steps: inout [Step], _ trace: RankTrace) {
+        guard steps.count >= 4, steps[0].slice >= 0, let bounds = trace.timeBounds else { return }
+        var cycleEnds: [Int64] = []
+        for t in 0..<trace.tracks.count where trace.tracks.kind[t] == .spans {
+            for i in trace.tracks.sliceRange[t] where trace.slices.kind[i] == .trace { cycleEnds.append(trace.slices.end(i)) }
+        }
+        cycleEnds.sort()
+        for k in steps.indices {
+            let end = steps[k].start + steps[k].dur
+            let cycleEnd = cycleEnds.first { $0 >= steps[k].start } ?? bounds.end
+            if k + 1 < steps.count && steps[k + 1].start < cycleEnd { continue }
+            var others = steps.indices.filter { $0 != k }.map { steps[$0].dur }
+            others.sort()
+            let median = others[(others.count - 1) / 2]
+            if steps[k].dur * 2 < median && cycleEnd - end < median { steps[k].truncated = true }
+        }
     }
 
     static func autogradTracks(_ trace: RankTrace, stepTrack: Int) -> Set<Int> {
@@ -281,31 +310,51 @@ public enum Analyzer {
     }
 
     /// Phase times of `window` on `track`: innermost-slice segments among the track's slices after
-    /// index `after` (the step slice; its ancestors come before it), then the autograd overlay.
+    /// index `after` (the step slice; its ancestors come before it), then the autograd overlay
+    /// (`coverage`: backward running on autograd threads) and the communication overlay
+    /// (`waiting`: host-side collectives in flight, outside `coverage`).
     static func partition(_ trace: RankTrace, track: Int, after: Int, window: Range<Int64>, facts: SliceFacts,
-                          coverage: [Range<Int64>]) -> PhaseTimes {
+                          coverage: [Range<Int64>], waiting: [Range<Int64>]) -> PhaseTimes {
         var times = PhaseTimes()
-        var reassignable: [(range: Range<Int64>, phase: Phase)] = []  // other/idle segments, for the overlay
+        let s = trace.slices
         sweepInnermost(trace, track: track, first: after + 1, open: [], window: window) { from, to, slice in
             let p = slice >= 0 ? facts.phase[slice] : .idle
+            let seg = from..<to
             times[p] += to - from
-            if (p == .other || p == .idle) && !coverage.isEmpty { reassignable.append((from..<to, p)) }
-        }
-        // Other/idle time while the autograd engine runs backward counts as backward.
-        var c = coverage.partitionPoint { $0.upperBound > window.lowerBound }
-        for seg in reassignable {
-            while c < coverage.count && coverage[c].upperBound <= seg.range.lowerBound { c += 1 }
-            var k = c
-            while k < coverage.count && coverage[k].lowerBound < seg.range.upperBound {
-                let overlap = min(seg.range.upperBound, coverage[k].upperBound) - max(seg.range.lowerBound, coverage[k].lowerBound)
-                if overlap > 0 {
-                    times[seg.phase] -= overlap
-                    times[.backward] += overlap
-                }
-                k += 1
+            // Other/idle time while the autograd engine runs backward counts as backward.
+            if (p == .other || p == .idle) && !coverage.isEmpty {
+                let moved = overlap(of: seg, with: coverage)
+                times[p] -= moved
+                times[.backward] += moved
+            }
+            // Backward/other/idle time with no operator running on the thread (only Python frames
+            // or annotations, or nothing) while a collective is in flight is spent waiting for it.
+            let blocked = slice < 0 || s.kind[slice] == .pythonFunction || s.kind[slice] == .userAnnotation
+            if blocked && (p == .backward || p == .other || p == .idle) && !waiting.isEmpty {
+                let moved = overlap(of: seg, with: waiting)
+                times[p] -= moved
+                times[.communication] += moved
             }
         }
         return times
+    }
+
+    /// The parts of `a` not covered by `b` (both sorted and disjoint).
+    static func subtractIntervals(_ a: [Range<Int64>], _ b: [Range<Int64>]) -> [Range<Int64>] {
+        var result: [Range<Int64>] = []
+        var k = a.first.map { first in b.partitionPoint { $0.upperBound > first.lowerBound } } ?? 0
+        for r in a {
+            var lo = r.lowerBound
+            while k < b.count && b[k].upperBound <= lo { k += 1 }
+            var j = k
+            while j < b.count && b[j].lowerBound < r.upperBound {
+                if b[j].lowerBound > lo { result.append(lo..<b[j].lowerBound) }
+                lo = max(lo, b[j].upperBound)
+                j += 1
+            }
+            if lo < r.upperBound { result.append(lo..<r.upperBound) }
+        }
+        return result
     }
 }
 

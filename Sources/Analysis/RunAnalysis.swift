@@ -32,12 +32,13 @@ public struct RunStep: Sendable, Equatable {
     public var slowestRank: Int
 
     /// The run's steps from its ranks' analyses: steps match by name, in first-seen order, and a
-    /// step lasts as long as its slowest rank's (the first rank of that length).
+    /// step lasts as long as its slowest rank's (the first rank of that length). Truncated steps
+    /// are left out.
     public static func run(_ analyses: [RankAnalysis]) -> [RunStep] {
         var byName: [String: Int] = [:]
         var steps: [RunStep] = []
         for a in analyses {
-            for s in a.steps {
+            for s in a.steps where !s.truncated {
                 if let i = byName[s.name] {
                     if s.dur > steps[i].dur { steps[i] = RunStep(name: s.name, dur: s.dur, slowestRank: a.rank) }
                 } else {
@@ -50,9 +51,75 @@ public struct RunStep: Sendable, Equatable {
     }
 }
 
+/// What the step thread ran while a step's devices sat idle waiting for the host (docs/definitions.md, "GPU time").
+public struct HostBoundActivity: Sendable, Equatable {
+    public var step: String
+    /// The step's host-bound idle time (`GPUBreakdown[.hostBound]`).
+    public var hostBound: Int64
+    /// Innermost slices of the step thread during that time, largest first (at most five).
+    public var top: [HostSlice]
+
+    /// Host-bound activity of each step of `analysis` that has host-bound idle time.
+    public static func of(_ trace: RankTrace, analysis a: RankAnalysis) -> [HostBoundActivity] {
+        guard a.stepTrack >= 0 else { return [] }
+        var result: [HostBoundActivity] = []
+        for step in a.steps {
+            guard let g = step.gpu, g[.hostBound] > 0 else { continue }
+            var byName: [UInt32: (ns: Int64, kind: SliceKind)] = [:]
+            for interval in a.timeline.hostBoundIntervals(step.start..<step.start + step.dur) {
+                Analyzer.innermost(trace, track: a.stepTrack, window: interval) { from, to, slice in
+                    guard slice >= 0, !trace.strings.hasPrefix(trace.slices.name[slice], StepNames.prefix) else { return }
+                    byName[trace.slices.name[slice], default: (0, trace.slices.kind[slice])].ns += to - from
+                }
+            }
+            let top = byName.map { HostSlice(name: trace.strings[$0.key], python: $0.value.kind == .pythonFunction, ns: $0.value.ns) }
+                .sorted { $0.ns != $1.ns ? $0.ns > $1.ns : $0.name < $1.name }
+            result.append(HostBoundActivity(step: step.name, hostBound: g[.hostBound], top: Array(top.prefix(5))))
+        }
+        return result
+    }
+}
+
+/// A slice name and the time it was the innermost slice running.
+public struct HostSlice: Sendable, Equatable {
+    public var name: String
+    /// True for a Python frame (`python_function`), false for an operator or annotation.
+    public var python: Bool
+    public var ns: Int64
+}
+
+extension Analyzer {
+    /// Python functions of a rank by self time (as operators: self and inclusive time by the
+    /// rules of "Operators", keyed by name), for recordings that have no operators.
+    public static func pythonFunctions(_ trace: RankTrace, facts: SliceFacts) -> [OperatorStat] {
+        let s = trace.slices
+        let keys = (0..<s.count).map { s.kind[$0] == .pythonFunction ? s.name[$0] : UInt32.max }
+        let counted = OperatorAttribution.counted(trace, key: keys)
+        var index: [UInt32: Int] = [:]
+        var stats: [OperatorStat] = []
+        for i in 0..<s.count where keys[i] != .max {
+            let o: Int
+            if let found = index[keys[i]] { o = found } else {
+                o = stats.count
+                index[keys[i]] = o
+                stats.append(OperatorStat(name: trace.strings[s.name[i]], kind: .pythonFunction))
+            }
+            stats[o].count += 1
+            stats[o].selfNs += facts.selfTime[i]
+            if counted[i] { stats[o].totalNs += s.dur[i] }
+        }
+        return stats.sorted { $0.selfNs != $1.selfNs ? $0.selfNs > $1.selfNs : $0.name < $1.name }
+    }
+}
+
 /// One rank's part of a report.
 public struct RankReport: Sendable {
     public var analysis: RankAnalysis
+    /// Per step with host-bound GPU idle time: what the host ran meanwhile.
+    public var hostBound: [HostBoundActivity]
+    /// Top Python functions, when the rank has no operators but has Python frames (a recording
+    /// without native frames); empty otherwise.
+    public var pythonFunctions: [OperatorStat]
     public var stepStats: StepStats?
     public var eventCounts: [(phase: String, count: Int)]
     public var warnings: [Warnings.Entry]
@@ -85,9 +152,11 @@ public struct RunReport: Sendable {
     public init(run: TraceRun, analyses: [RankAnalysis]) {
         self.run = run
         ranks = zip(run.ranks, analyses).map { trace, a in
-            RankReport(analysis: a, stepStats: StepStats(a.steps.map(\.dur)),
+            RankReport(analysis: a, hostBound: HostBoundActivity.of(trace, analysis: a),
+                       pythonFunctions: a.attribution.key.allSatisfy { $0 == .max } ? Analyzer.pythonFunctions(trace, facts: a.facts) : [],
+                       stepStats: StepStats(a.steps.filter { !$0.truncated }.map(\.dur)),
                        eventCounts: trace.eventCounts.sorted { $0.key < $1.key }.map { (String(UnicodeScalar($0.key)), $0.value) },
-                       warnings: a.warnings(of: trace).entries, metadata: trace.metadata,
+                       warnings: Self.withTruncation(a.warnings(of: trace), a).entries, metadata: trace.metadata,
                        memory: MemoryAnalysis.analyze(trace, analysis: a))
         }
         steps = RunStep.run(analyses)
@@ -101,5 +170,14 @@ public struct RunReport: Sendable {
             }
         }
         warnings = runWarnings.entries
+    }
+
+    /// `warnings` plus `truncated-step`, counted once per truncated step.
+    static func withTruncation(_ warnings: Warnings, _ a: RankAnalysis) -> Warnings {
+        var w = warnings
+        for s in a.steps where s.truncated {
+            w.add("truncated-step", "\(s.name) (\(s.dur / 1000) us) was cut short by the profiler stopping; left out of the step statistics")
+        }
+        return w
     }
 }

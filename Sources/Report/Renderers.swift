@@ -33,7 +33,9 @@ extension RunReport {
             out += "\nRank \(a.rank)  \(safe(a.source))\n"
             if let st = r.stepStats { out += "  Steps: " + statsLine(st) + "\n" }
             let phases = Phase.allCases
-            var rows: [[String]] = a.steps.map { s in [safe(s.name), formatDuration(s.dur)] + phases.map { formatDuration(s.phases[$0]) } }
+            var rows: [[String]] = a.steps.map { s in
+                [safe(s.name) + (s.truncated ? " (truncated)" : ""), formatDuration(s.dur)] + phases.map { formatDuration(s.phases[$0]) }
+            }
             rows.append(["all steps", formatDuration(a.phases.total)] + phases.map { percent(a.phases[$0], a.phases.total) })
             out += indent(table(["step", "dur"] + phases.map(\.name), rows, rightAligned: Array(1..<(2 + phases.count))))
             if let g = a.gpu {
@@ -41,6 +43,12 @@ extension RunReport {
                 out += "\n  GPU (all steps): busy \(formatDuration(g.busy)) (\(percent(g.busy, whole))), idle \(formatDuration(g.idle))\n"
                 out += "    busy: compute \(formatDuration(g.compute)), communication \(formatDuration(g.communication)) (exposed), memcpy \(formatDuration(g.memcpy)), memset \(formatDuration(g.memset))\n"
                 out += "    idle: " + IdleCause.allCases.map { "\($0.name) \(formatDuration(g[$0]))" }.joined(separator: ", ") + "\n"
+            }
+            if !r.hostBound.isEmpty {
+                out += "\n  While the GPU waited for the host (host_bound idle), the step thread ran:\n"
+                for h in r.hostBound {
+                    out += "    \(safe(h.step)) \(formatDuration(h.hostBound)): " + hostSlicesText(h.top) + "\n"
+                }
             }
             for d in r.memory {
                 out += "\n  Memory \(d.name): peak \(formatBytes(d.peakAllocated)) allocated"
@@ -51,11 +59,17 @@ extension RunReport {
                 }
                 out += indent(indent(table(["bytes", "allocs", "phase", "allocated in"], rows, rightAligned: [0, 1])))
             }
-            out += "\n  Top operators by self time\n"
-            out += indent(opTable(Array(a.operators.prefix(top))))
-            let byTotal = a.operators.sorted { $0.totalNs != $1.totalNs ? $0.totalNs > $1.totalNs : $0.name < $1.name }
-            out += "\n  Top operators by inclusive time\n"
-            out += indent(opTable(Array(byTotal.prefix(top))))
+            if a.operators.isEmpty && !r.pythonFunctions.isEmpty {
+                out += "\n  No operators (a recording without native frames): top Python functions by self time\n"
+                out += indent(pythonTable(Array(r.pythonFunctions.prefix(top))))
+                out += "\n  Top Python functions by inclusive time\n"
+                out += indent(pythonTable(Array(byInclusive(r.pythonFunctions).prefix(top))))
+            } else {
+                out += "\n  Top operators by self time\n"
+                out += indent(opTable(Array(a.operators.prefix(top))))
+                out += "\n  Top operators by inclusive time\n"
+                out += indent(opTable(Array(byInclusive(a.operators).prefix(top))))
+            }
             if !a.kernels.isEmpty {
                 out += "\n  Top GPU kernels\n"
                 out += indent(table(["total", "count", "name"],
@@ -100,6 +114,23 @@ extension RunReport {
               }, rightAligned: [0, 1, 2, 3])
     }
 
+    func pythonTable(_ fns: [OperatorStat]) -> String {
+        table(["self", "total", "count", "function"],
+              fns.map { [formatDuration($0.selfNs), formatDuration($0.totalNs), String($0.count), safe(clip($0.name))] },
+              rightAligned: [0, 1, 2])
+    }
+
+    /// Operators or functions by inclusive time, largest first.
+    func byInclusive(_ ops: [OperatorStat]) -> [OperatorStat] {
+        ops.sorted { $0.totalNs != $1.totalNs ? $0.totalNs > $1.totalNs : $0.name < $1.name }
+    }
+
+    /// "name 1.2 ms, frame.py(3): f (python) 0.5 ms", or a note when nothing ran on the thread.
+    func hostSlicesText(_ top: [HostSlice]) -> String {
+        if top.isEmpty { return "nothing recorded on the step thread" }
+        return top.map { "\(safe(clip($0.name, 60)))\($0.python ? " (python)" : "") \(formatDuration($0.ns))" }.joined(separator: ", ")
+    }
+
     /// Run-level warnings (rank nil) first, then each rank's.
     var allWarnings: [(rank: Int?, entry: Warnings.Entry)] {
         warnings.map { (nil, $0) } + ranks.flatMap { r in r.warnings.map { (r.analysis.rank, $0) } }
@@ -121,11 +152,28 @@ extension RunReport {
             out += "| step | dur | " + phases.map(\.name).joined(separator: " | ") + " |\n"
             out += "|---|---:|" + String(repeating: "---:|", count: phases.count) + "\n"
             for s in a.steps {
-                out += "| \(md(s.name)) | \(formatDuration(s.dur)) | " + phases.map { formatDuration(s.phases[$0]) }.joined(separator: " | ") + " |\n"
+                out += "| \(md(s.name))\(s.truncated ? " (truncated)" : "") | \(formatDuration(s.dur)) | " + phases.map { formatDuration(s.phases[$0]) }.joined(separator: " | ") + " |\n"
             }
-            out += "\n| self | total | gpu | count | operator |\n|---:|---:|---:|---:|---|\n"
-            for o in a.operators.prefix(top) {
-                out += "| \(formatDuration(o.selfNs)) | \(formatDuration(o.totalNs)) | \(formatDuration(o.gpuNs)) | \(o.count) | `\(md(clip(o.name)))` |\n"
+            if !r.hostBound.isEmpty {
+                out += "\nWhile the GPU waited for the host (host_bound idle), the step thread ran:\n\n"
+                for h in r.hostBound {
+                    out += "- \(md(h.step)) \(formatDuration(h.hostBound)): "
+                        + (h.top.isEmpty ? "nothing recorded on the step thread"
+                            : h.top.map { "`\(md(clip($0.name, 60)))`\($0.python ? " (python)" : "") \(formatDuration($0.ns))" }
+                                .joined(separator: ", ")) + "\n"
+                }
+            }
+            if a.operators.isEmpty && !r.pythonFunctions.isEmpty {
+                out += "\nNo operators (a recording without native frames): top Python functions.\n"
+                out += "\n| self | total | count | function |\n|---:|---:|---:|---|\n"
+                for f in r.pythonFunctions.prefix(top) {
+                    out += "| \(formatDuration(f.selfNs)) | \(formatDuration(f.totalNs)) | \(f.count) | `\(md(clip(f.name)))` |\n"
+                }
+            } else {
+                out += "\n| self | total | gpu | count | operator |\n|---:|---:|---:|---:|---|\n"
+                for o in a.operators.prefix(top) {
+                    out += "| \(formatDuration(o.selfNs)) | \(formatDuration(o.totalNs)) | \(formatDuration(o.gpuNs)) | \(o.count) | `\(md(clip(o.name)))` |\n"
+                }
             }
             out += "\n"
         }
@@ -199,6 +247,7 @@ extension RunReport {
                         w.key("name"); w.string(s.name)
                         w.key("start_ns"); w.int(s.start)
                         w.key("dur_ns"); w.int(s.dur)
+                        w.key("truncated"); w.raw(s.truncated ? "true" : "false")
                         w.key("phases"); phasesJSON(w, s.phases)
                         if s.gpu != nil { w.key("gpu"); gpuJSON(w, s.gpu) }
                     }
@@ -275,6 +324,38 @@ extension RunReport {
                                     w.key("total_ns"); w.int(ps.totalNs)
                                     w.key("self_ns"); w.int(ps.selfNs)
                                     w.key("gpu_ns"); w.int(ps.gpuNs)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if !r.pythonFunctions.isEmpty {
+                w.key("python_functions")
+                w.array {
+                    for f in r.pythonFunctions {
+                        w.object {
+                            w.key("name"); w.string(f.name)
+                            w.key("count"); w.int(f.count)
+                            w.key("total_ns"); w.int(f.totalNs)
+                            w.key("self_ns"); w.int(f.selfNs)
+                        }
+                    }
+                }
+            }
+            w.key("host_bound")
+            w.array {
+                for h in r.hostBound {
+                    w.object {
+                        w.key("step"); w.string(h.step)
+                        w.key("host_bound_ns"); w.int(h.hostBound)
+                        w.key("top")
+                        w.array {
+                            for x in h.top {
+                                w.object {
+                                    w.key("name"); w.string(x.name)
+                                    w.key("kind"); w.string(x.python ? "python" : "operator")
+                                    w.key("ns"); w.int(x.ns)
                                 }
                             }
                         }

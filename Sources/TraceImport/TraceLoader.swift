@@ -221,8 +221,10 @@ public enum TraceLoader {
         return assembleRun(traces, files: files)
     }
 
-    /// Orders traces into a run and settles their rank numbers.
-    static func assembleRun(_ traces: [RankTrace], files: [String]) -> TraceRun {
+    /// Orders traces into a run and settles their rank numbers; the files of one process's
+    /// profiler cycles become one rank first (`mergingCycles`).
+    static func assembleRun(_ loaded: [RankTrace], files loadedFiles: [String]) -> TraceRun {
+        let (traces, files) = mergingCycles(loaded, files: loadedFiles)
         let run = TraceRun(ranks: [])
         var used = Set<Int>()
         var pending: [RankTrace] = []

@@ -620,6 +620,9 @@ def analyze(path, rel, rules):
             j += 1
         return tot
 
+    # host-side collectives in flight outside the autograd overlay (communication overlay)
+    waiting = subtract_union(host_comm_union(track_list), union)
+
     # self segments of the step thread: disjoint, each labelled with its (innermost) slice
     segs = []
     if step_thread is not None:
@@ -656,17 +659,27 @@ def analyze(path, rel, rules):
             if b <= a:
                 continue
             if a > cur:
-                parts.append((cur, a, "idle"))
-            parts.append((a, b, "idle" if id(s) in excluded else s.eff))
+                parts.append((cur, a, "idle", None))
+            if id(s) in excluded:
+                parts.append((a, b, "idle", None))
+            else:
+                parts.append((a, b, s.eff, s))
             cur = b
         if E > cur:
-            parts.append((cur, E, "idle"))
-        for a, b, p in parts:
+            parts.append((cur, E, "idle", None))
+        for a, b, p, s in parts:
             ln = b - a
             if p in ("other", "idle") and union:
                 moved = backward_overlap(a, b)
-                ph[p] += ln - moved
                 ph["backward"] += moved
+                ln -= moved
+            # communication overlay: no operator running (only Python frames or annotations, or
+            # nothing) while a host-side collective is in flight, outside the autograd overlay
+            if p in ("backward", "other", "idle") and waiting and \
+                    (s is None or s.cat in ("python_function", "user_annotation")):
+                moved = covered_len(waiting, a, b)
+                ph[p] += ln - moved
+                ph["communication"] += moved
             else:
                 ph[p] += ln
         assert sum(ph.values()) == E - S, (rel, name, ph, E - S)
@@ -893,7 +906,8 @@ def comm_source(t, s):
     return None
 
 
-def collectives(track_list, timeline):
+def chosen_collectives(track_list):
+    """The (source, track, slice) of a rank's collective instances: its best source."""
     by_src = [[] for _ in range(5)]
     src_of = {}
     for t in track_list:
@@ -916,6 +930,33 @@ def collectives(track_list, timeline):
                 if not nested:
                     chosen.append((k, t, s))
             break
+    return chosen
+
+
+def host_comm_union(track_list):
+    """Union of the in-flight intervals of host-side collective instances (not on GPU streams)."""
+    return union_of([(s.start, s.end) for _k, t, s in chosen_collectives(track_list)
+                     if t.kind != "gpu" and s.dur > 0])
+
+
+def subtract_union(u, v):
+    """Parts of the union u not covered by the union v."""
+    res = []
+    for a, b in u:
+        lo = a
+        for c, d in v:
+            if d <= lo or c >= b:
+                continue
+            if c > lo:
+                res.append([lo, c])
+            lo = max(lo, d)
+        if lo < b:
+            res.append([lo, b])
+    return res
+
+
+def collectives(track_list, timeline):
+    chosen = chosen_collectives(track_list)
     chosen.sort(key=lambda kts: kts[2].order())
     res = []
     for k, t, s in chosen:
