@@ -531,9 +531,14 @@ extension Analyzer {
             return (row: row, change: cm - bm)
         }
         var rows = compared.map(\.row)
-        // Holm over the gate metrics, Benjamini-Hochberg within the operator and kernel families.
+        // Holm over the gate metrics, Benjamini-Hochberg within the operator and kernel families. A
+        // gate metric that is zero in every step of both runs (a phase neither run has) is no test:
+        // it stays out of the family, so it does not weaken the others' correction.
+        func absentFromBoth(_ key: MetricKey) -> Bool {
+            base.metrics[key]!.allSatisfy { $0 == 0 } && candidate.metrics[key]!.allSatisfy { $0 == 0 }
+        }
         let families: [[Int]] = [
-            rows.indices.filter { [.step, .phase, .memory, .exposedComm, .commWait].contains(rows[$0].key.kind) },
+            rows.indices.filter { [.step, .phase, .memory, .exposedComm, .commWait].contains(rows[$0].key.kind) && !absentFromBoth(rows[$0].key) },
             rows.indices.filter { rows[$0].key.kind == .opSelf },
             rows.indices.filter { rows[$0].key.kind == .opGPU },
             rows.indices.filter { rows[$0].key.kind == .opTotal },

@@ -279,3 +279,24 @@ final class DiffModelTests: XCTestCase {
         XCTAssertEqual(s.folded["aten::add"], 15_000 + 20_000)
     }
 }
+
+/// Metrics absent from both runs stay out of the multiple-testing family.
+final class DiffFamilyTests: XCTestCase {
+    func testAPhaseZeroInBothRunsDoesNotWeakenHolm() {
+        func run(_ steps: [Double], extraZeroPhases: Int) -> RunSamples {
+            var r = RunSamples()
+            r.ranks = 1
+            r.steps = steps.indices.map { "ProfilerStep#\($0)" }
+            r.metrics[MetricKey(.step, "")] = steps
+            r.metrics[MetricKey(.phase, "forward")] = steps.map { $0 / 2 }
+            for k in 0..<extraZeroPhases { r.metrics[MetricKey(.phase, "absent\(k)")] = steps.map { _ in 0 } }
+            return r
+        }
+        let base = [100.0, 101, 99, 100, 102, 98].map { $0 * 1e6 }, cand = [120.0, 121, 119, 120, 122, 118].map { $0 * 1e6 }
+        let plain = Analyzer.diff(base: run(base, extraZeroPhases: 0), candidate: run(cand, extraZeroPhases: 0), options: DiffOptions())
+        let padded = Analyzer.diff(base: run(base, extraZeroPhases: 5), candidate: run(cand, extraZeroPhases: 5), options: DiffOptions())
+        func adjusted(_ r: DiffResult) -> Double { r.metrics.first { $0.key.kind == .step }!.adjustedP }
+        XCTAssertEqual(adjusted(plain), adjusted(padded))
+        XCTAssertEqual(padded.verdict, .regression)
+    }
+}
