@@ -20,10 +20,13 @@ public struct AnalysisOptions: Sendable {
     public var byShape = false
     /// Build the operator and kernel tables (a diff, which keys operators per step itself, skips them).
     public var operatorTables = true
-    public init(phaseRules: [PhaseRule] = [], byShape: Bool = false, operatorTables: Bool = true) {
+    /// Name of the range that marks a step, for traces without `ProfilerStep#N` (`--step-range`).
+    public var stepRange: String?
+    public init(phaseRules: [PhaseRule] = [], byShape: Bool = false, operatorTables: Bool = true, stepRange: String? = nil) {
         self.phaseRules = phaseRules
         self.byShape = byShape
         self.operatorTables = operatorTables
+        self.stepRange = stepRange
     }
 }
 
@@ -108,7 +111,7 @@ public enum Analyzer {
     /// Analyses one rank.
     public static func analyze(_ trace: RankTrace, options: AnalysisOptions = AnalysisOptions()) -> RankAnalysis {
         let classifier = PhaseClassifier(strings: trace.strings, rules: options.phaseRules)
-        let (stepSlices, stepTrack) = findSteps(trace)
+        let (stepSlices, stepTrack) = findSteps(trace, stepRange: options.stepRange)
         let autograd = autogradTracks(trace, stepTrack: stepTrack)
         let facts = sliceFacts(trace, classifier: classifier, autograd: autograd)
         let coverage = backwardCoverage(trace, facts: facts, autograd: autograd)
@@ -122,11 +125,13 @@ public enum Analyzer {
                                   gpu: timeline.isEmpty ? nil : timeline.breakdown(window)))
             }
         } else {
-            for s in stepSlices {
+            for (k, s) in stepSlices.enumerated() {
                 let start = trace.slices.start[s]
                 let window = start..<start + trace.slices.dur[s]
                 let phases = partition(trace, track: stepTrack, after: s, window: window, facts: facts, coverage: coverage)
-                steps.append(Step(name: trace.strings[trace.slices.name[s]], start: start, dur: trace.slices.dur[s], slice: s, phases: phases,
+                // Steps from a named range are numbered, so ranks' steps match by name as ProfilerStep#N do.
+                let name = trace.strings[trace.slices.name[s]]
+                steps.append(Step(name: name.hasPrefix("ProfilerStep#") ? name : "\(name)#\(k + 1)", start: start, dur: trace.slices.dur[s], slice: s, phases: phases,
                                   gpu: timeline.isEmpty ? nil : timeline.breakdown(window)))
             }
         }
@@ -143,12 +148,18 @@ public enum Analyzer {
     }
 
     /// `ProfilerStep#N` slices on the thread with the most of them, ordered by start; with none,
-    /// the CPU track with the largest depth-0 total.
-    static func findSteps(_ trace: RankTrace) -> (slices: [Int], track: Int) {
+    /// slices named `stepRange` (when given) chosen the same way; with none, the CPU track with the
+    /// largest depth-0 total.
+    static func findSteps(_ trace: RankTrace, stepRange: String? = nil) -> (slices: [Int], track: Int) {
         var perTrack: [Int: [Int]] = [:]
         for t in trace.cpuTracks {
             for i in trace.tracks.sliceRange[t] where trace.strings.hasPrefix(trace.slices.name[i], StepNames.prefix) {
                 perTrack[t, default: []].append(i)
+            }
+        }
+        if perTrack.isEmpty, let stepRange, let id = trace.strings.lookup(stepRange) {
+            for t in trace.cpuTracks {
+                for i in trace.tracks.sliceRange[t] where trace.slices.name[i] == id { perTrack[t, default: []].append(i) }
             }
         }
         if let best = perTrack.max(by: { a, b in a.value.count != b.value.count ? a.value.count < b.value.count : a.key > b.key }) {
