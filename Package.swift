@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TraceModel", "TraceImport"], path: "Tests/TestSupport"),
         .testTarget(name: "ShimTests", dependencies: ["CZlib", "CISAL", "CCurses", "CUnwind", "CElf"]),
         .testTarget(name: "TraceModelTests", dependencies: ["TraceModel"]),
-        .testTarget(name: "TraceImportTests", dependencies: ["TraceImport", "TestSupport", "CSQLite"]),
+        .testTarget(name: "TraceImportTests", dependencies: ["TraceImport", "TestSupport"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "TraceImport", "TestSupport"],
                     exclude: ["diff_reference.py", "memory_reference.py"]),
         .testTarget(name: "FormattingTests", dependencies: ["Formatting"]),

@@ -1,4 +1,7 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A failure reading an SQLite database: the file and what SQLite (or the reader) said.
 public struct SQLiteError: Error, CustomStringConvertible, Equatable {
@@ -38,6 +41,24 @@ public final class SQLiteDatabase {
     }
 
     deinit { sqlite3_close(handle) }
+
+    /// Creates a new database at `path` by running `script` (SQL statements); for tests and tools
+    /// that build small exports. An existing file is refused, so nothing of a user's is written.
+    public static func create(path: String, script: String) throws(SQLiteError) {
+        var db: OpaquePointer?
+        defer { sqlite3_close(db) }
+        var st = stat()
+        guard stat(path, &st) != 0 else { throw SQLiteError(file: path, message: "already exists") }
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK else {
+            throw SQLiteError(file: path, message: db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot create")
+        }
+        var message: UnsafeMutablePointer<CChar>?
+        guard sqlite3_exec(db, script, nil, nil, &message) == SQLITE_OK else {
+            let text = message.map { String(cString: $0) } ?? "script failed"
+            sqlite3_free(message)
+            throw SQLiteError(file: path, message: text)
+        }
+    }
 
     /// A `file:` URI for `path` with `mode=ro&immutable=1`; `%`, `?` and `#` are escaped.
     static func uri(_ path: String) -> String {
