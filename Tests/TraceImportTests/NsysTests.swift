@@ -27,6 +27,7 @@ final class NsysTests: XCTestCase {
     func write(_ sql: String, schema: String = NsysTests.schema) throws -> String {
         let path = TestSupport.temporaryPath(".sqlite")
         try SQLiteDatabase.create(path: path, script: schema + sql)
+        addTeardownBlock { unlink(path) }
         return path
     }
 
@@ -116,7 +117,8 @@ final class NsysTests: XCTestCase {
             INSERT INTO ENUM_CUPTI_SYNC_TYPE VALUES (3, 'STREAM_SYNCHRONIZE', 'Stream sync');
             INSERT INTO CUPTI_ACTIVITY_KIND_MEMCPY VALUES (100, 300, 0, 7, 1, \(Self.p1), 4096, 1);
             INSERT INTO CUPTI_ACTIVITY_KIND_MEMSET VALUES (400, 450, 0, 7, 2, \(Self.p1), 0, 64, NULL);
-            INSERT INTO CUPTI_ACTIVITY_KIND_SYNCHRONIZATION VALUES (500, 900, 0, 7, 3, \(Self.p1), 3);
+            INSERT INTO CUPTI_ACTIVITY_KIND_SYNCHRONIZATION VALUES (500, 900, 0, 7, 3, \(Self.p1), 3),
+                (500, 900, 1, 9, 3, \(Self.p1), 3);
             INSERT INTO CUPTI_ACTIVITY_KIND_RUNTIME VALUES (480, 910, 1, \(Self.gtid(100, 100)), 3, 6, 0);
             """)
         let r = try XCTUnwrap(load(path).first)
@@ -126,6 +128,8 @@ final class NsysTests: XCTestCase {
         let copy = try XCTUnwrap((0..<r.slices.count).first { r.slices.kind[$0] == .memcpy })
         XCTAssertEqual(r.args(ofSlice: copy).first { $0.key == "bytes" }?.value, "4096")
         XCTAssertEqual(r.gpuTracks.count, 1, "sync rows share the stream track")
+        XCTAssertEqual(r.cpuTracks.count, 1, "a sync row of a device with no activity makes no track")
+        XCTAssertEqual(r.warnings.entries.first { $0.code == "nsys-sync-without-activity" }?.count, 1)
         let missing = try XCTUnwrap(r.warnings.entries.first { $0.code == "nsys-missing-table" })
         XCTAssertTrue(missing.example.contains("ThreadNames"), missing.example)
         XCTAssertFalse(missing.example.contains("CUPTI_ACTIVITY_KIND_MEMSET"), missing.example)
@@ -177,6 +181,7 @@ final class NsysTests: XCTestCase {
 
     func testCorruptDatabaseIsRefused() throws {
         let path = TestSupport.temporaryPath(".sqlite")
+        defer { unlink(path) }
         TestSupport.writeFile(path, sqliteMagic + [UInt8](repeating: 0xAB, count: 4000))
         assertRefused(path, "file is not a database")
     }
@@ -187,6 +192,7 @@ final class NsysTests: XCTestCase {
 
     func testNsysReportIsRefusedWithTheExportCommand() throws {
         let path = TestSupport.temporaryPath(".nsys-rep")
+        defer { unlink(path) }
         TestSupport.writeFile(path, [UInt8]("not readable".utf8))
         assertRefused(path, "nsys export --type sqlite -o FILE.sqlite \(path)")
     }

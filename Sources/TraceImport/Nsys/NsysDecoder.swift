@@ -204,7 +204,7 @@ final class NsysDecoder {
     }
 
     private func streamTrack(_ r: Rank, device: Int64, stream: Int64) -> UInt32 {
-        let key = device << 32 | (stream & 0xFFFF_FFFF)
+        let key = Self.streamKey(device, stream)
         if let t = r.streamTracks[key] { return t }
         let t = r.builder.thread(pid: r.strings.intern(String(device)), tid: r.strings.intern(String(stream)))
         let type = streamTypes[Self.pid(ofGlobal: r.globalPid) << 32 | (stream & 0xFFFF_FFFF)].map { " (\($0))" } ?? ""
@@ -212,6 +212,8 @@ final class NsysDecoder {
         r.streamTracks[key] = t
         return t
     }
+
+    static func streamKey(_ device: Int64, _ stream: Int64) -> Int64 { device << 32 | (stream & 0xFFFF_FFFF) }
 
     /// The rank of a row's global id (thread or process), or nil (counted) for other processes.
     private func rank(ofGlobal id: Int64?) -> Rank? {
@@ -234,7 +236,7 @@ final class NsysDecoder {
         let (gx, gy, gz) = (rows.column("gridX"), rows.column("gridY"), rows.column("gridZ"))
         let (bx, by, bz) = (rows.column("blockX"), rows.column("blockY"), rows.column("blockZ"))
         var labelNames: [Int64: UInt32] = [:]  // memcpy/memset/sync names per (rank, enum) pair
-        var negative = 0
+        var negative = 0, orphanSyncs = 0
         while try rows.step() {
             guard let r = rank(ofGlobal: rows.int(pid)), let s = rows.int(start), let e = rows.int(end) else { continue }
             guard e >= s else { negative += 1; continue }
@@ -275,9 +277,25 @@ final class NsysDecoder {
             if let bytes, let v = rows.int(bytes) { b.appendArg(key: n.bytes, value: ArgValue(integer: v)) }
             b.appendArg(key: n.device, value: ArgValue(integer: d))
             b.appendArg(key: n.stream, value: ArgValue(integer: st))
-            r.devices.insert(d)
-            b.appendSlice(start: s, dur: e - s, name: name, category: category, kind: kind, track: streamTrack(r, device: d, stream: st),
+            let track: UInt32
+            if kind == .cudaSync {
+                // Synchronization alone does not make a stream a device track: it goes to its stream
+                // when that ran activity, else to the device's first stream that did.
+                guard let t = r.streamTracks[Self.streamKey(d, st)] ?? r.streamTracks.filter({ $0.key >> 32 == d }).min(by: { $0.key < $1.key })?.value else {
+                    b.discardArgs(from: argStart)
+                    orphanSyncs += 1
+                    continue
+                }
+                track = t
+            } else {
+                r.devices.insert(d)
+                track = streamTrack(r, device: d, stream: st)
+            }
+            b.appendSlice(start: s, dur: e - s, name: name, category: category, kind: kind, track: track,
                           correlation: correlation.flatMap { rows.int($0) } ?? -1, externalID: -1, argStart: argStart)
+        }
+        if orphanSyncs > 0 {
+            for r in ranks { r.builder.rank.warnings.add("nsys-sync-without-activity", count: orphanSyncs, "synchronization rows on a device with no activity rows are not read") }
         }
         if negative > 0 { for r in ranks { r.builder.rank.warnings.add("negative-duration", count: negative, "\(table) rows ending before they start") } }
     }

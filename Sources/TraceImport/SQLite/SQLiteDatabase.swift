@@ -85,18 +85,23 @@ public final class SQLiteDatabase {
     /// Names of the columns of `table` (empty when there is no such table).
     public func columns(of table: String) throws(SQLiteError) -> Set<String> {
         var names = Set<String>()
-        let rows = try prepare("SELECT name FROM pragma_table_info(?)", bind: [table])
+        let rows = try prepare("SELECT name FROM pragma_table_info(?)", bind: [.text(table)])
         while try rows.step() { names.insert(rows.string(0) ?? "") }
         return names
     }
 
-    /// Prepares `sql` with text parameters `bind` (`?` in order).
-    public func prepare(_ sql: String, bind: [String] = []) throws(SQLiteError) -> SQLiteRows {
+    /// Prepares `sql` with parameters `bind` (`?` in order).
+    public func prepare(_ sql: String, bind: [SQLiteValue] = []) throws(SQLiteError) -> SQLiteRows {
         var stmt: OpaquePointer?
         let rc = sqlite3_prepare_v2(handle, sql, -1, &stmt, nil)
         guard rc == SQLITE_OK, let stmt else { throw error() }
         for (i, value) in bind.enumerated() {
-            guard sqlite3_bind_text(stmt, Int32(i + 1), value, -1, csqlite_transient()) == SQLITE_OK else {
+            let bound: Int32
+            switch value {
+            case let .text(t): bound = sqlite3_bind_text(stmt, Int32(i + 1), t, -1, csqlite_transient())
+            case let .integer(n): bound = sqlite3_bind_int64(stmt, Int32(i + 1), n)
+            }
+            guard bound == SQLITE_OK else {
                 sqlite3_finalize(stmt)
                 throw error()
             }
@@ -108,6 +113,12 @@ public final class SQLiteDatabase {
     func error() -> SQLiteError {
         SQLiteError(file: path, message: String(cString: sqlite3_errmsg(handle)))
     }
+}
+
+/// A statement parameter.
+public enum SQLiteValue: Sendable, Equatable {
+    case text(String)
+    case integer(Int64)
 }
 
 /// The rows of one statement, read one at a time (`step`): nothing but the current row is held.
