@@ -34,6 +34,8 @@ final class NsysDecoder {
     /// One rank being built: a process and its GPUs.
     private final class Rank {
         let globalPid: Int64
+        /// Position in `ranks`.
+        let index: Int
         let builder: TimelineBuilder
         var strings: StringTable { builder.rank.strings }
         var interned: [Int64: UInt32] = [:]
@@ -45,8 +47,9 @@ final class NsysDecoder {
                     annotation: UInt32, nccl: UInt32, bytes: UInt32, stream: UInt32, device: UInt32, grid: UInt32,
                     block: UInt32, opID: UInt32)
 
-        init(globalPid: Int64, path: String) {
+        init(globalPid: Int64, index: Int, path: String) {
             self.globalPid = globalPid
+            self.index = index
             builder = TimelineBuilder(rank: RankTrace(source: path, rank: 0))
             let s = builder.rank.strings
             pidText = s.intern(String(NsysDecoder.pid(ofGlobal: globalPid)))
@@ -180,7 +183,7 @@ final class NsysDecoder {
         }
         for (g, _) in lowestDevice.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
             rankOfProcess[g] = ranks.count
-            let r = Rank(globalPid: g, path: path)
+            let r = Rank(globalPid: g, index: ranks.count, path: path)
             r.devices = deviceSets[g] ?? []
             ranks.append(r)
         }
@@ -245,7 +248,7 @@ final class NsysDecoder {
             let argStart = b.argMark
             let name: UInt32, category: UInt32
             func label(_ key: Int64, _ text: @autoclosure () -> String) -> UInt32 {
-                let k = Int64(rankOfProcess[r.globalPid]!) << 40 | key
+                let k = Int64(r.index) << 40 | key
                 if let found = labelNames[k] { return found }
                 let id = r.strings.intern(text())
                 labelNames[k] = id
@@ -311,7 +314,7 @@ final class NsysDecoder {
         while try rows.step() {
             guard let g = rows.int(tid), let r = rank(ofGlobal: g), let s = rows.int(start), let e = rows.int(end), e >= s else { continue }
             let id = rows.int(nameID) ?? 0
-            let key = Int64(rankOfProcess[r.globalPid]!) << 40 | id
+            let key = Int64(r.index) << 40 | id
             let name: UInt32
             if let found = apiNames[key] { name = found } else {
                 name = r.strings.intern(Self.apiName(texts[id] ?? "<string \(id)>"))
@@ -344,7 +347,6 @@ final class NsysDecoder {
         let end = rows.column("end"), text = rows.column("text"), textID = rows.column("textId"), domain = rows.column("domainId")
         var ncclDomains = Set<Int64>()
         var unclosed = 0
-        var names: [String: (name: String, kind: SliceKind, opID: Int64?)] = [:]
         while try rows.step() {
             let t = rows.int(eventType) ?? -1
             let raw = text.flatMap { rows.string($0) } ?? textID.flatMap { rows.int($0) }.flatMap { texts[$0] } ?? ""
@@ -365,11 +367,9 @@ final class NsysDecoder {
             let parsed: (name: String, kind: SliceKind, opID: Int64?)
             if nccl {
                 parsed = ("nccl:" + (raw.hasPrefix("nccl") ? String(raw.dropFirst(4)) : raw), .userAnnotation, nil)
-            } else if let known = names[raw] {
-                parsed = known
             } else {
+                // Not cached by text: emit_nvtx texts are unique (their op_id), so a cache would grow with the rows.
                 parsed = Self.rangeName(raw)
-                names[raw] = parsed
             }
             let argStart = b.argMark
             if let op = parsed.opID { b.appendArg(key: r.names.opID, value: ArgValue(integer: op)) }
