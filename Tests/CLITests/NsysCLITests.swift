@@ -34,4 +34,18 @@ final class NsysCLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("\"rank\":1"))
         XCTAssertTrue(r.stdout.contains("\"code\":\"nsys-missing-table\""))
     }
+
+    func testStepRangeNamesTheStepsOfReportAndDiff() throws {
+        guard let shared = TestSupport.sharedTraces else {
+            print("skipped: ../shared/traces is absent (--step-range on the Nsight Systems export)")
+            return
+        }
+        let path = shared + "/nsys/h100_2gpu_1s.sqlite"
+        let r = TestSupport.run(["report", path, "--step-range", "aten::linear", "--format", "json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("\"aten::linear#1\""), r.stdout.prefix(400).description)
+        let d = TestSupport.run(["diff", path, path, "--step-range", "aten::linear", "--format", "json"])
+        XCTAssertEqual(d.status, 0, d.stderr)
+        XCTAssertTrue(d.stdout.contains("aten::linear#"), d.stdout.prefix(400).description)
+    }
 }

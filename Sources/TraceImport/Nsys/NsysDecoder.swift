@@ -44,19 +44,19 @@ final class NsysDecoder {
         var devices: Set<Int64> = []
         let pidText: UInt32
         let names: (kernel: UInt32, memcpy: UInt32, memset: UInt32, runtime: UInt32, sync: UInt32, cpuOp: UInt32,
-                    annotation: UInt32, nccl: UInt32, bytes: UInt32, stream: UInt32, device: UInt32, grid: UInt32,
-                    block: UInt32, opID: UInt32)
+                    annotation: UInt32, nccl: UInt32, bytes: UInt32, grid: UInt32, block: UInt32)
 
-        init(globalPid: Int64, index: Int, path: String) {
+        /// `expectedRows` sizes the builder's tables up front (untouched reserved pages cost nothing).
+        init(globalPid: Int64, index: Int, path: String, expectedRows: Int64) {
             self.globalPid = globalPid
             self.index = index
-            builder = TimelineBuilder(rank: RankTrace(source: path, rank: 0))
+            // The builder sizes its tables from an input size, at 400 bytes a slice.
+            builder = TimelineBuilder(rank: RankTrace(source: path, rank: 0), expectedBytes: expectedRows * 400)
             let s = builder.rank.strings
             pidText = s.intern(String(NsysDecoder.pid(ofGlobal: globalPid)))
             names = (s.intern("kernel"), s.intern("gpu_memcpy"), s.intern("gpu_memset"), s.intern("cuda_runtime"),
                      s.intern("cuda_sync"), s.intern("cpu_op"), s.intern("user_annotation"), s.intern("nccl"),
-                     s.intern("bytes"), s.intern("stream"), s.intern("device"), s.intern("grid"), s.intern("block"),
-                     s.intern("op_id"))
+                     s.intern("bytes"), s.intern("grid"), s.intern("block"))
         }
     }
 
@@ -181,9 +181,16 @@ final class NsysDecoder {
                 }
             }
         }
+        // Row counts (the largest rowid: O(log n), unlike count(*)), shared evenly between the ranks.
+        var rows: Int64 = 0
+        for table in Self.activityTables + ["CUPTI_ACTIVITY_KIND_SYNCHRONIZATION"] where tables.contains(table) {
+            let max = try db.prepare("SELECT max(rowid) FROM \(table)")
+            if try max.step() { rows += max.int(0) ?? 0 }
+        }
+        let perRank = rows / Int64(Swift.max(1, lowestDevice.count))
         for (g, _) in lowestDevice.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
             rankOfProcess[g] = ranks.count
-            let r = Rank(globalPid: g, index: ranks.count, path: path)
+            let r = Rank(globalPid: g, index: ranks.count, path: path, expectedRows: perRank)
             r.devices = deviceSets[g] ?? []
             ranks.append(r)
         }
@@ -278,8 +285,6 @@ final class NsysDecoder {
                 category = n.sync
             }
             if let bytes, let v = rows.int(bytes) { b.appendArg(key: n.bytes, value: ArgValue(integer: v)) }
-            b.appendArg(key: n.device, value: ArgValue(integer: d))
-            b.appendArg(key: n.stream, value: ArgValue(integer: st))
             let track: UInt32
             if kind == .cudaSync {
                 // Synchronization alone does not make a stream a device track: it goes to its stream
@@ -364,18 +369,16 @@ final class NsysDecoder {
             }
             guard let e = end.flatMap({ rows.int($0) }), e >= s else { unclosed += 1; continue }
             let nccl = ncclDomains.contains(dom)
-            let parsed: (name: String, kind: SliceKind, opID: Int64?)
+            let parsed: (name: String, kind: SliceKind)
             if nccl {
-                parsed = ("nccl:" + (raw.hasPrefix("nccl") ? String(raw.dropFirst(4)) : raw), .userAnnotation, nil)
+                parsed = ("nccl:" + (raw.hasPrefix("nccl") ? String(raw.dropFirst(4)) : raw), .userAnnotation)
             } else {
                 // Not cached by text: emit_nvtx texts are unique (their op_id), so a cache would grow with the rows.
                 parsed = Self.rangeName(raw)
             }
-            let argStart = b.argMark
-            if let op = parsed.opID { b.appendArg(key: r.names.opID, value: ArgValue(integer: op)) }
             b.appendSlice(start: s, dur: e - s, name: r.strings.intern(parsed.name),
                           category: nccl ? r.names.nccl : parsed.kind == .cpuOp ? r.names.cpuOp : r.names.annotation,
-                          kind: parsed.kind, track: track, correlation: -1, externalID: -1, argStart: argStart)
+                          kind: parsed.kind, track: track, correlation: -1, externalID: -1, argStart: b.argMark)
         }
         if unclosed > 0 {
             for r in ranks { r.builder.rank.warnings.add("unclosed-begin", count: unclosed, "NVTX ranges with no end") }
@@ -385,18 +388,14 @@ final class NsysDecoder {
     /// The operator name in a PyTorch `emit_nvtx` range (`aten::mm, op_id = 123`, also with
     /// `seq = N` and `sizes = [...]`): the text before the first `, key = `; other ranges keep
     /// their text and are annotations.
-    static func rangeName(_ text: String) -> (name: String, kind: SliceKind, opID: Int64?) {
-        guard let comma = text.firstRange(of: ", ") else { return (text, .userAnnotation, nil) }
+    static func rangeName(_ text: String) -> (name: String, kind: SliceKind) {
+        guard let comma = text.firstRange(of: ", ") else { return (text, .userAnnotation) }
         let rest = text[comma.upperBound...]
         guard ["op_id = ", "seq = ", "sizes = ", "input_op_ids = "].contains(where: { rest.hasPrefix($0) }) else {
-            return (text, .userAnnotation, nil)
+            return (text, .userAnnotation)
         }
         let name = String(text[..<comma.lowerBound])
-        var opID: Int64?
-        if let r = text.firstRange(of: "op_id = ") {
-            opID = Int64(text[r.upperBound...].prefix { $0.isASCII && $0.isNumber })
-        }
-        return (name, name.hasPrefix(String(describing: StepNames.prefix)) ? .userAnnotation : .cpuOp, opID)
+        return (name, name.hasPrefix(String(describing: StepNames.prefix)) ? .userAnnotation : .cpuOp)
     }
 
     private func readThreadNames() throws {
