@@ -39,10 +39,11 @@ final class NsysTests: XCTestCase {
             INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL VALUES (1000, 1500, 1, 1, 7, 11, \(Self.p1), 1, 2, 1, 1, 1, 128, 1, 1),
                 (2000, 2100, 0, 1, 7, 11, \(Self.p2), 1, 2, 4, 1, 1, 256, 1, 1);
             INSERT INTO CUPTI_ACTIVITY_KIND_RUNTIME VALUES (900, 950, 1, \(Self.gtid(100, 101)), 11, 3, 0),
-                (1900, 1950, 1, \(Self.gtid(200, 201)), 11, 3, 0);
+                (1900, 1950, 1, \(Self.gtid(200, 201)), 11, 3, 0), (1900, 1950, 1, \(Self.gtid(300, 301)), 11, 3, 0);
             """)
         let ranks = try load(path)
-        XCTAssertEqual(ranks.count, 2)
+        XCTAssertEqual(ranks.count, 2, "process 300 has no GPU rows")
+        XCTAssertEqual(ranks[0].warnings.entries.first { $0.code == "nsys-other-process" }?.count, 1)
         XCTAssertEqual(ranks.map(\.rank), [0, 1])
         let r0 = ranks[0]
         XCTAssertEqual(r0.gpuTracks.map { r0.strings[r0.tracks.pid[$0]] }, ["0"])
