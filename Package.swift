@@ -7,7 +7,7 @@ import PackageDescription
 // only module that talks to the terminal through CCurses.
 // Sampler (live processes -> stack samples -> TraceModel profile tables -> Chrome trace) is a
 // second importer: its Chrome trace output is read back by TraceImport like any other trace.
-// C shims (CZlib, CISAL, CCurses, CUnwind, CElf) wrap the macros and variadic calls Swift cannot see.
+// C shims (CZlib, CISAL, CSQLite, CCurses, CUnwind, CElf) wrap the macros and variadic calls Swift cannot see.
 // The importer's tables are only touched by one thread during a load: dynamic exclusivity checks
 // there cost ~20% of import time (measured with perf), so they are off for these two modules.
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
@@ -30,9 +30,10 @@ let package = Package(
             .linkedLibrary("unwind"), .linkedLibrary("lzma"),
         ]),
         .target(name: "CElf", linkerSettings: [.linkedLibrary("elf")]),
+        .target(name: "CSQLite", linkerSettings: [.linkedLibrary("sqlite3")]),
 
         .target(name: "TraceModel", swiftSettings: hotPath),
-        .target(name: "TraceImport", dependencies: ["TraceModel", "CZlib", "CISAL"], swiftSettings: hotPath),
+        .target(name: "TraceImport", dependencies: ["TraceModel", "CZlib", "CISAL", "CSQLite"], swiftSettings: hotPath),
         .target(name: "Analysis", dependencies: ["TraceModel"]),
         .target(name: "Formatting", dependencies: ["TraceModel", "Analysis"]),
         .target(name: "Report", dependencies: ["TraceModel", "Analysis", "Formatting", "TraceImport"]),

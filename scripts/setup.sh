@@ -5,10 +5,11 @@
 #   libelf-dev        ELF symbol tables for the sampler (CElf)
 #   zlib1g-dev        streaming gzip inflate for .json.gz traces (CZlib; the fallback inflater)
 #   libisal-dev       Intel ISA-L, the fast inflater for .json.gz traces (CISAL)
+#   libsqlite3-dev    SQLite, to read Nsight Systems exports (.sqlite) read-only (CSQLite)
 #   gzip              used by tests to make compressed fixtures
 #   tmux              the terminal UI's end-to-end test runs stepscope in a tmux pane (Tests/CLITests/TUITests.swift)
 set -euo pipefail
-packages=(libncursesw5-dev libunwind-dev libelf-dev zlib1g-dev libisal-dev gzip tmux)
+packages=(libncursesw5-dev libunwind-dev libelf-dev zlib1g-dev libisal-dev libsqlite3-dev gzip tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -24,10 +24,13 @@ public struct AnalysisOptions: Sendable {
     public var byShape = false
     /// Build the operator and kernel tables (a diff, which keys operators per step itself, skips them).
     public var operatorTables = true
-    public init(phaseRules: [PhaseRule] = [], byShape: Bool = false, operatorTables: Bool = true) {
+    /// Name of the range that marks a step, for traces without `ProfilerStep#N` (`--step-range`).
+    public var stepRange: String?
+    public init(phaseRules: [PhaseRule] = [], byShape: Bool = false, operatorTables: Bool = true, stepRange: String? = nil) {
         self.phaseRules = phaseRules
         self.byShape = byShape
         self.operatorTables = operatorTables
+        self.stepRange = stepRange
     }
 }
 
@@ -114,7 +117,7 @@ public enum Analyzer {
     /// Analyses one rank.
     public static func analyze(_ trace: RankTrace, options: AnalysisOptions = AnalysisOptions()) -> RankAnalysis {
         let classifier = PhaseClassifier(strings: trace.strings, rules: options.phaseRules)
-        let (stepWindows, stepTrack, stepsInferred) = findSteps(trace)
+        let (stepWindows, stepTrack, stepsInferred) = findSteps(trace, stepRange: options.stepRange)
         let autograd = autogradTracks(trace, stepTrack: stepTrack)
         let facts = sliceFacts(trace, classifier: classifier, autograd: autograd)
         let coverage = backwardCoverage(trace, facts: facts, autograd: autograd)
@@ -153,18 +156,26 @@ public enum Analyzer {
     }
 
     /// `ProfilerStep#N` slices on the thread with the most of them, ordered by start; with none,
-    /// the steps inferred from the optimizer (`inferredSteps`); with neither, no steps and the CPU
-    /// track with the largest depth-0 total.
-    static func findSteps(_ trace: RankTrace) -> (steps: [StepWindow], track: Int, inferred: Bool) {
+    /// slices named `stepRange` (when given) chosen the same way and numbered `NAME#k` (so ranks'
+    /// steps match by name as ProfilerStep#N do); with neither, the steps inferred from the
+    /// optimizer (`inferredSteps`); with none, no steps and the CPU track with the largest depth-0 total.
+    static func findSteps(_ trace: RankTrace, stepRange: String? = nil) -> (steps: [StepWindow], track: Int, inferred: Bool) {
         var perTrack: [Int: [Int]] = [:]
         for t in trace.cpuTracks {
             for i in trace.tracks.sliceRange[t] where trace.strings.hasPrefix(trace.slices.name[i], StepNames.prefix) {
                 perTrack[t, default: []].append(i)
             }
         }
+        if perTrack.isEmpty, let stepRange, let id = trace.strings.lookup(stepRange) {
+            for t in trace.cpuTracks {
+                for i in trace.tracks.sliceRange[t] where trace.slices.name[i] == id { perTrack[t, default: []].append(i) }
+            }
+        }
         if let best = perTrack.max(by: { a, b in a.value.count != b.value.count ? a.value.count < b.value.count : a.key > b.key }) {
-            let steps = best.value.map { i in
-                StepWindow(name: trace.strings[trace.slices.name[i]], window: trace.slices.start[i]..<trace.slices.start[i] + trace.slices.dur[i], slice: i)
+            let steps = best.value.enumerated().map { k, i in
+                let name = trace.strings[trace.slices.name[i]]
+                return StepWindow(name: name.hasPrefix("ProfilerStep#") ? name : "\(name)#\(k + 1)",
+                                  window: trace.slices.start[i]..<trace.slices.start[i] + trace.slices.dur[i], slice: i)
             }
             return (steps, best.key, false)
         }

@@ -204,21 +204,45 @@ public enum TraceLoader {
         let cores = max(1, options.cores ?? processorCount)
         let workers = max(1, min(jobs ?? cores, files.count))
         let threshold = workers == 1 && cores > 1 ? splitThreshold : .max
-        let results = concurrentMap(files.count, workers: workers) { i -> Result<RankTrace, ImportError> in
+        let results = concurrentMap(files.count, workers: workers) { i -> Result<[RankTrace], ImportError> in
             do throws(ImportError) {
-                return .success(try load(path: files[i], rank: i, progress: progress, splitThreshold: threshold, options: options))
+                switch sniff(files[i]) {
+                case .sqlite: return .success(try NsysDecoder.load(path: files[i]))
+                case .nsysReport:
+                    throw ImportError(file: files[i], message: "an Nsight Systems report, which only nsys can read; export it first: "
+                                      + "nsys export --type sqlite -o FILE.sqlite \(files[i])")
+                case .chromeTrace:
+                    return .success([try load(path: files[i], rank: i, progress: progress, splitThreshold: threshold, options: options)])
+                }
             } catch {
                 return .failure(error)
             }
         }
-        var traces: [RankTrace] = []
-        for r in results {
+        var traces: [RankTrace] = [], traceFiles: [String] = []
+        for (i, r) in results.enumerated() {
             switch r {
-            case let .success(t): traces.append(t)
+            case let .success(t): traces += t; traceFiles += t.map { _ in files[i] }
             case let .failure(e): throw e
             }
         }
-        return assembleRun(traces, files: files)
+        return assembleRun(traces, files: traceFiles)
+    }
+
+    /// What a file holds, from its first bytes (else its name).
+    enum FileFormat { case chromeTrace, sqlite, nsysReport }
+
+    /// Sniffs a regular file's first bytes: SQLite databases (Nsight Systems exports) by their
+    /// magic, Nsight Systems reports by their extension; anything else is read as a Chrome trace.
+    static func sniff(_ path: String) -> FileFormat {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .chromeTrace }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return .chromeTrace }
+        var head = [UInt8](repeating: 0, count: sqliteMagic.count)
+        if pread(fd, &head, head.count, 0) == head.count, head == sqliteMagic { return .sqlite }
+        if path.hasSuffix(".nsys-rep") || path.hasSuffix(".qdrep") { return .nsysReport }
+        return .chromeTrace
     }
 
     /// Orders traces into a run and settles their rank numbers; the files of one process's
@@ -272,7 +296,7 @@ public enum TraceLoader {
         return nil
     }
 
-    /// A file stays as it is; a directory becomes its trace files (`*.json`, `*.json.gz`), sorted.
+    /// A file stays as it is; a directory becomes its trace files (`*.json`, `*.json.gz`, `*.sqlite`), sorted.
     static func expand(_ path: String) throws(ImportError) -> [String] {
         var st = stat()
         guard stat(path, &st) == 0 else { throw ImportError(file: path, message: String(cString: strerror(errno))) }
@@ -284,7 +308,7 @@ public enum TraceLoader {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            if name.hasSuffix(".json") || name.hasSuffix(".json.gz") { names.append(name) }
+            if name.hasSuffix(".json") || name.hasSuffix(".json.gz") || name.hasSuffix(".sqlite") { names.append(name) }
         }
         let prefix = path.hasSuffix("/") ? path : path + "/"
         return names.sorted().map { prefix + $0 }

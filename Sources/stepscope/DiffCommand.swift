@@ -46,6 +46,9 @@ struct DiffCommand: ParsableCommand {
     @Option(name: .long, help: "Phase rules file, as for report.")
     var phaseRules: String?
 
+    @Option(name: .long, help: "Name of the range that marks a step, as for report.")
+    var stepRange: String?
+
     func diffOptions() -> DiffOptions {
         var options = DiffOptions()
         options.skip = skipSteps
@@ -57,7 +60,7 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         let options = diffOptions()
-        let analysisOptions = AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules), operatorTables: false)
+        let analysisOptions = AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules), operatorTables: false, stepRange: stepRange)
         // Both sides load at once, sharing the cores; a side that is a samples file is only read.
         // Traces keep only the args the analyses read.
         let sides = [base, candidate]

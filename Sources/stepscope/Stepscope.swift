@@ -26,7 +26,7 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// Options shared by every command that loads traces.
 struct LoadOptions: ParsableArguments {
-    @Argument(help: "Trace files (.json or .json.gz) or directories of per-rank files; together they form one run.")
+    @Argument(help: "Trace files (.json, .json.gz, Nsight Systems .sqlite) or directories of per-rank files; together they form one run.")
     var paths: [String]
 
     @Option(name: .long, help: "Phase rules file ('phase: glob' per line; see docs/definitions.md).")
@@ -34,6 +34,9 @@ struct LoadOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Key operators by name and input shapes.")
     var byShape = false
+
+    @Option(name: .long, help: "Name of the range (NVTX range, annotation or operator) that marks a step, for traces without ProfilerStep#N.")
+    var stepRange: String?
 
     @Option(name: .long, help: "Rank files to load at a time (default: one per core; 1 loads them one by one).")
     var jobs: Int?
@@ -43,7 +46,7 @@ struct LoadOptions: ParsableArguments {
     }
 
     func analysisOptions() throws -> AnalysisOptions {
-        AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules), byShape: byShape)
+        AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules), byShape: byShape, stepRange: stepRange)
     }
 
     func loadRun(_ options: ImportOptions = ImportOptions()) throws -> TraceRun {
