@@ -155,3 +155,14 @@ final class DocumentTests: XCTestCase {
         XCTAssertEqual(t.name(ofSlice: 0), "12")
     }
 }
+
+/// A recording's notes in `otherData.warnings` become the trace's warnings.
+final class RecordingNotesTests: XCTestCase {
+    func testOtherDataWarningsAreCountedAndMadeTerminalSafe() throws {
+        let t = try load(#"{"otherData": {"profiler": "stepscope record", "warnings": ["steps not resolved at 100 Hz", "evil \u001b[2J"]}, "traceEvents": []}"#)
+        XCTAssertEqual(t.warnings.count("recording"), 2)
+        XCTAssertEqual(t.warnings.entries.first { $0.code == "recording" }?.example, "steps not resolved at 100 Hz")
+        let plain = try load(#"{"otherData": {"profiler": "x"}, "traceEvents": []}"#)
+        XCTAssertEqual(plain.warnings.count("recording"), 0)
+    }
+}

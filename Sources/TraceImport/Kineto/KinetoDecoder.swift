@@ -74,6 +74,13 @@ final class KinetoDecoder: ChromeTraceDecoder {
         case "host_name": rank.metadata.hostName = try JSONValue.parse(text).string
         case "distributedInfo": rank.metadata.distributed = Self.distributed(try JSONValue.parse(text))
         case "deviceProperties": rank.metadata.devices = Self.devices(try JSONValue.parse(text))
+        case "otherData":
+            // A recording's notes on what it could not resolve (`stepscope record`: steps the sampling
+            // rate could not separate) are the trace's own warnings.
+            let other = try JSONValue.parse(text)
+            for note in other["warnings"]?.array ?? [] {
+                if let s = note.string { rank.warnings.add("recording", JSONText.terminalSafe(s)) }
+            }
         default: break
         }
     }
