@@ -90,6 +90,7 @@ struct GPUTimeline: Sendable {
                 switch s.kind[i] {
                 case .memcpy: kind = .memcpy
                 case .memset: kind = .memset
+                case .communication: kind = .communication
                 default:
                     if let known = communicationName[s.name[i]] {
                         kind = known ? .communication : .compute

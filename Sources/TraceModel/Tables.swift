@@ -2,6 +2,9 @@
 public enum SliceKind: UInt8, Sendable, CaseIterable {
     case cpuOp, userAnnotation, gpuUserAnnotation, kernel, memcpy, memset, runtime, driver
     case pythonFunction, cudaSync, trace, other
+    /// A communication task on a device stream that is not a named collective kernel (HCCL's
+    /// `Notify Wait`, `SDMA`, ... on an Ascend stream).
+    case communication
 
     /// The kind for a category name as written in a trace.
     public init(category: String) {
@@ -22,7 +25,7 @@ public enum SliceKind: UInt8, Sendable, CaseIterable {
     }
 
     /// Work that runs on a GPU stream (not annotations).
-    public var isGPUActivity: Bool { self == .kernel || self == .memcpy || self == .memset }
+    public var isGPUActivity: Bool { self == .kernel || self == .memcpy || self == .memset || self == .communication }
     /// Anything drawn on a GPU stream track.
     public var isGPU: Bool { isGPUActivity || self == .gpuUserAnnotation }
     /// A host call that can launch GPU work and carries a `correlation` id.

@@ -1,7 +1,8 @@
 import TraceModel
 
-// Linking device activity to the host call that launched it, shared by every source: by
-// `correlation` (runtime and driver launches), else by `External id` (the operator).
+// Linking device activity to the host call that launched it, shared by every source: by a flow
+// (`FlowLinking`), else by `correlation` (runtime and driver launches), else by `External id` (the
+// operator).
 extension TimelineBuilder {
     /// Sets `launcher` for every device activity; `originalIndex` maps sorted slices to input order
     /// (the earliest, outermost operator of an External id wins).
@@ -31,10 +32,10 @@ extension TimelineBuilder {
                 byExternalID.set(ext, i32)
             }
         }
-        var launcher = [Int32](repeating: -1, count: n)
+        var launcher = flowLaunchers()
         guard hasGPU else { rank.slices.launcher = launcher; return }
         var unlinked = 0
-        for i in 0..<n where s.kind[i].isGPUActivity {
+        for i in 0..<n where s.kind[i].isGPUActivity && launcher[i] < 0 {
             if let l = byCorrelation[s.correlation[i]] {
                 launcher[i] = l
             } else if let l = byExternalID[s.externalID[i]] {
