@@ -391,6 +391,8 @@ extension RunReport {
             w.key("memcpy_ns"); w.int(g.memcpy)
             w.key("memset_ns"); w.int(g.memset)
             w.key("exposed_comm_ns"); w.int(g.exposedCommunication)
+            w.key("comm_total_ns"); w.int(g.totalCommunication)
+            w.key("overlapped_comm_ns"); w.int(g.overlappedCommunication)
             w.key("idle_by_cause")
             w.object {
                 for c in IdleCause.allCases { w.key(c.name); w.int(g[c]) }
