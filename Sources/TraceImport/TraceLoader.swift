@@ -66,7 +66,11 @@ public enum TraceLoader {
         } else {
             try parse(source: file, name: path, into: trace, expectedBytes: file.size, progress: progress, options: options, npu: npu)
         }
-        if npu, let r = NPUExport.rank(ofTrace: path) { trace.metadata.distributed?.rank = r }
+        if npu, let r = NPUExport.rank(ofTrace: path) {
+            var d = trace.metadata.distributed ?? DistributedInfo()
+            d.rank = r
+            trace.metadata.distributed = d
+        }
         if let r = trace.metadata.distributed?.rank { trace.rank = r }
         return trace
     }

@@ -16,6 +16,7 @@ enum NPUExport {
     /// first events write `ts` as a string (Kineto never does).
     static func isTextExport(path: String) -> Bool {
         if baseName(path) == traceFile { return true }
+        guard isFile(path) else { return false }  // a pipe is read once, by the parser
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -65,6 +65,7 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
             }
             let track = builder.thread(pid: e.pid, tid: e.tid)
             if e.cat != 0 {
+                if e.cat == npu.cpuOp { listArgs(from: e.argStart) }
                 builder.appendSlice(start: e.ts, dur: e.hasDur ? e.dur : 0, name: e.name, category: e.cat, kind: kind(ofCategory: e.cat),
                                     track: track, correlation: e.correlation, externalID: e.externalID, argStart: e.argStart)
                 return
@@ -128,6 +129,27 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
 
     private func describe(_ e: RawEvent) -> String {
         "event '\(JSONText.terminalSafe(rank.strings[e.name]))' at byte \(e.offset)"
+    }
+
+    /// `Input Dims` and `Input type` as Kineto writes them (`[[8, 512], []]`, `["float", ""]`):
+    /// torch_npu joins one entry per input with `;\r\n` (`"8,512;\r\n"`).
+    private func listArgs(from mark: Int) {
+        for a in mark..<builder.argMark {
+            let key = builder.args.key[a]
+            guard key == npu.inputDims || key == npu.inputType else { continue }
+            let v = builder.args.value[a]
+            guard !v.isInteger, rank.strings.withBytes(v.text, { $0.first == 0x22 }) else { continue }
+            let parts = rank.argString(v).split(separator: ";", omittingEmptySubsequences: false)
+                .map { String(String.UnicodeScalarView($0.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })) }
+            let text: String
+            if key == npu.inputDims {
+                text = "[" + parts.map { "[" + $0.split(separator: ",").map { $0.filter { $0 != " " } }.joined(separator: ", ") + "]" }
+                    .joined(separator: ", ") + "]"
+            } else {
+                text = "[" + parts.map { JSONText.quote(String($0)) }.joined(separator: ", ") + "]"
+            }
+            builder.args.value[a] = ArgValue(text: rank.strings.intern(text))
+        }
     }
 
     /// An HCCL op (`hcom_allReduce__586_0_1`, args `data_type`, `count`) gets the args collectives
@@ -269,6 +291,7 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
 struct NPUKeys {
     let taskType, connectionID, streamID, asyncNPU, dataType, count: UInt32
     let collectiveName, dtype, inNelems: UInt32
+    let cpuOp, inputDims, inputType: UInt32
 
     init(_ s: StringTable) {
         taskType = s.intern("Task Type")
@@ -280,6 +303,9 @@ struct NPUKeys {
         collectiveName = s.intern("Collective name")
         dtype = s.intern("dtype")
         inNelems = s.intern("In msg nelems")
+        cpuOp = s.intern("cpu_op")
+        inputDims = s.intern("Input Dims")
+        inputType = s.intern("Input type")
     }
 
     /// Args this decoder reads, kept by lean loads.

@@ -299,12 +299,14 @@ struct Cursor {
 
     /// `parseMicros` for a number written as a JSON string (`"1736408883731508.790"`, as torch_npu
     /// writes `ts`): the digits between the quotes, parsed the same way; `i` ends after the closing quote.
-    mutating func parseQuotedMicros() throws(ScanError) -> Int64 {
+    /// `what` is the error when the string does not begin with a number.
+    mutating func parseQuotedMicros(_ what: StaticString) throws(ScanError) -> Int64 {
+        let quote = i
         i += 1
         let c = buf[i]
         guard c == 0x2D || (c >= 0x30 && c <= 0x39) else {
             if i >= end { throw .underflow }
-            throw Self.syntax(i, "malformed number")
+            throw Self.syntax(quote, "\(what)")
         }
         let ns = try parseMicros()
         guard buf[i] == 0x22 else {

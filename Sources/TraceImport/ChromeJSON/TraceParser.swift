@@ -297,7 +297,7 @@ final class TraceParser<Decoder: ChromeTraceDecoder> {
                 }
             case .ts:
                 if c == 0x22 {
-                    event.ts = try cur.parseQuotedMicros()  // torch_npu writes ts as a string
+                    event.ts = try cur.parseQuotedMicros("ts must be a number")  // torch_npu writes ts as a string
                 } else {
                     guard c == 0x2D || (c >= 0x30 && c <= 0x39) else { throw Cursor.syntax(cur.i, "ts must be a number") }
                     event.ts = try cur.parseMicros()
@@ -316,7 +316,7 @@ final class TraceParser<Decoder: ChromeTraceDecoder> {
                 (event.tid, cur.i) = try cur.internedScalar(strings, scan)
             case .dur:
                 if c == 0x22 {
-                    event.dur = try cur.parseQuotedMicros()
+                    event.dur = try cur.parseQuotedMicros("dur must be a number")
                 } else {
                     guard c == 0x2D || (c >= 0x30 && c <= 0x39) else { throw Cursor.syntax(cur.i, "dur must be a number") }
                     event.dur = try cur.parseMicros()
