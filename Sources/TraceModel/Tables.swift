@@ -1,4 +1,5 @@
-/// What a slice is, from its trace category (both Kineto schemas map onto these).
+/// What a slice is, from its trace category (both Kineto schemas map onto these; MTIA's device
+/// events `mtia_ccp_events` are kernels, its `mtia_runtime` calls launches).
 public enum SliceKind: UInt8, Sendable, CaseIterable {
     case cpuOp, userAnnotation, gpuUserAnnotation, kernel, memcpy, memset, runtime, driver
     case pythonFunction, cudaSync, trace, other
@@ -12,10 +13,10 @@ public enum SliceKind: UInt8, Sendable, CaseIterable {
         case "cpu_op", "Operator": self = .cpuOp
         case "user_annotation": self = .userAnnotation
         case "gpu_user_annotation": self = .gpuUserAnnotation
-        case "kernel", "Kernel": self = .kernel
+        case "kernel", "Kernel", "mtia_ccp_events": self = .kernel
         case "gpu_memcpy", "Memcpy": self = .memcpy
         case "gpu_memset", "Memset": self = .memset
-        case "cuda_runtime", "Runtime": self = .runtime
+        case "cuda_runtime", "Runtime", "mtia_runtime": self = .runtime
         case "cuda_driver": self = .driver
         case "python_function": self = .pythonFunction
         case "cuda_sync": self = .cudaSync
