@@ -36,9 +36,10 @@ extension RunReport {
             var rows: [[String]] = a.steps.map { s in [safe(s.name), formatDuration(s.dur)] + phases.map { formatDuration(s.phases[$0]) } }
             rows.append(["all steps", formatDuration(a.phases.total)] + phases.map { percent(a.phases[$0], a.phases.total) })
             out += indent(table(["step", "dur"] + phases.map(\.name), rows, rightAligned: Array(1..<(2 + phases.count))))
+            let device = (r.metadata.deviceKind ?? .cuda).label
             if let g = a.gpu {
                 let whole = g.busy + g.idle
-                out += "\n  GPU (all steps): busy \(formatDuration(g.busy)) (\(percent(g.busy, whole))), idle \(formatDuration(g.idle))\n"
+                out += "\n  \(device) (all steps): busy \(formatDuration(g.busy)) (\(percent(g.busy, whole))), idle \(formatDuration(g.idle))\n"
                 out += "    busy: compute \(formatDuration(g.compute)), communication \(formatDuration(g.communication)) (exposed), memcpy \(formatDuration(g.memcpy)), memset \(formatDuration(g.memset))\n"
                 out += "    idle: " + IdleCause.allCases.map { "\($0.name) \(formatDuration(g[$0]))" }.joined(separator: ", ") + "\n"
             }
@@ -52,12 +53,12 @@ extension RunReport {
                 out += indent(indent(table(["bytes", "allocs", "phase", "allocated in"], rows, rightAligned: [0, 1])))
             }
             out += "\n  Top operators by self time\n"
-            out += indent(opTable(Array(a.operators.prefix(top))))
+            out += indent(opTable(Array(a.operators.prefix(top)), device: device))
             let byTotal = a.operators.sorted { $0.totalNs != $1.totalNs ? $0.totalNs > $1.totalNs : $0.name < $1.name }
             out += "\n  Top operators by inclusive time\n"
-            out += indent(opTable(Array(byTotal.prefix(top))))
+            out += indent(opTable(Array(byTotal.prefix(top)), device: device))
             if !a.kernels.isEmpty {
-                out += "\n  Top GPU kernels\n"
+                out += "\n  Top \(device) kernels\n"
                 out += indent(table(["total", "count", "name"],
                                     a.kernels.prefix(top).map { [formatDuration($0.totalNs), String($0.count), safe(clip($0.name))] },
                                     rightAligned: [0, 1]))
@@ -92,8 +93,8 @@ extension RunReport {
         "n=\(st.count)  min \(formatDuration(st.min))  median \(formatDuration(st.median))  p90 \(formatDuration(st.p90))  max \(formatDuration(st.max))"
     }
 
-    func opTable(_ ops: [OperatorStat]) -> String {
-        table(["self", "total", "gpu", "count", "name"],
+    func opTable(_ ops: [OperatorStat], device: String = "GPU") -> String {
+        table(["self", "total", device.lowercased(), "count", "name"],
               ops.map { o in
                   [formatDuration(o.selfNs), formatDuration(o.totalNs), formatDuration(o.gpuNs), String(o.count),
                    safe(clip(o.name + (o.shape.map { " " + $0 } ?? "")))]
@@ -123,7 +124,8 @@ extension RunReport {
             for s in a.steps {
                 out += "| \(md(s.name)) | \(formatDuration(s.dur)) | " + phases.map { formatDuration(s.phases[$0]) }.joined(separator: " | ") + " |\n"
             }
-            out += "\n| self | total | gpu | count | operator |\n|---:|---:|---:|---:|---|\n"
+            let device = (r.metadata.deviceKind ?? .cuda).label.lowercased()
+            out += "\n| self | total | \(device) | count | operator |\n|---:|---:|---:|---:|---|\n"
             for o in a.operators.prefix(top) {
                 out += "| \(formatDuration(o.selfNs)) | \(formatDuration(o.totalNs)) | \(formatDuration(o.gpuNs)) | \(o.count) | `\(md(clip(o.name)))` |\n"
             }

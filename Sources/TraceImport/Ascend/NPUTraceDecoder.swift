@@ -228,6 +228,7 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
         }
         flows = [:]
         memoryFromCounters(role)
+        if hardwarePid != nil { rank.metadata.deviceKind = .npu }
         if rank.metadata.distributed == nil, hardwarePid != nil {
             var d = DistributedInfo()
             d.backend = "hccl"

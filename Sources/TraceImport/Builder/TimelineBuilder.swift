@@ -290,6 +290,9 @@ final class TimelineBuilder {
         args = ArgTable()
         nest()
         link(originalIndex: order)
+        if rank.metadata.deviceKind == nil, rank.tracks.kind.contains(.gpuStream) {
+            rank.metadata.deviceKind = DeviceKind(detectingIn: rank)
+        }
     }
 
     /// Adds `rank.metadata.baseTimeNanoseconds`; every resulting time must stay in `TimeRange`.
