@@ -22,6 +22,11 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
     private var flows: [FlowKey: (start: Point?, end: Point?)] = [:]
     /// Stream ids that HCCL tasks name (`stream id`): communication streams.
     private var communicationStreams = Set<Int64>()
+    /// Per-event caches, by string id: whether a name is an HCCL op, a `Task Type` text's
+    /// unquoted name, and `Input Dims` / `Input type` texts in Kineto's form.
+    private var collectiveName: [UInt32: Bool] = [:]
+    private var taskTypes: [UInt32: UInt32] = [:]
+    private var listTexts: [UInt64: UInt32] = [:]  // by key << 32 | text
 
     private struct FlowKey: Hashable { let cat: UInt32, id: UInt32 }
     private struct Point { let track: UInt32, ts: Int64 }
@@ -72,8 +77,8 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
             }
             let a = e.argStart
             if let stream = builder.argInteger(from: a, npu.streamID) { communicationStreams.insert(stream) }
-            let taskType = builder.argValue(from: a, npu.taskType).map { rank.strings.intern(rank.argString($0)) } ?? 0
-            if rank.strings[e.name].hasPrefix("hcom_") { addCollectiveArgs(e) }
+            let taskType = builder.argValue(from: a, npu.taskType).map { taskTypeName($0) } ?? 0
+            if isCollective(e.name) { addCollectiveArgs(e) }
             deviceSide.append((builder.slices.count, taskType))
             builder.appendSlice(start: e.ts, dur: e.hasDur ? e.dur : 0, name: e.name, category: e.cat, kind: .other, track: track,
                                 correlation: builder.argInteger(from: a, npu.connectionID) ?? -1, externalID: -1, argStart: a)
@@ -113,6 +118,21 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
         }
     }
 
+    private func isCollective(_ name: UInt32) -> Bool {
+        if let known = collectiveName[name] { return known }
+        let c = rank.strings[name].hasPrefix("hcom_")
+        collectiveName[name] = c
+        return c
+    }
+
+    private func taskTypeName(_ v: ArgValue) -> UInt32 {
+        guard !v.isInteger else { return 0 }
+        if let known = taskTypes[v.text] { return known }
+        let id = rank.strings.intern(rank.argString(v))
+        taskTypes[v.text] = id
+        return id
+    }
+
     private func kind(ofCategory cat: UInt32) -> SliceKind {
         if let k = kindByCategory[cat] { return k }
         let k = SliceKind(category: rank.strings[cat])
@@ -138,7 +158,13 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
             let key = builder.args.key[a]
             guard key == npu.inputDims || key == npu.inputType else { continue }
             let v = builder.args.value[a]
-            guard !v.isInteger, rank.strings.withBytes(v.text, { $0.first == 0x22 }) else { continue }
+            guard !v.isInteger else { continue }
+            let cacheKey = UInt64(key) << 32 | UInt64(v.text)
+            if let known = listTexts[cacheKey] {
+                builder.args.value[a] = ArgValue(text: known)
+                continue
+            }
+            guard rank.strings.withBytes(v.text, { $0.first == 0x22 }) else { continue }
             let parts = rank.argString(v).split(separator: ";", omittingEmptySubsequences: false)
                 .map { String(String.UnicodeScalarView($0.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })) }
             let text: String
@@ -148,7 +174,9 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
             } else {
                 text = "[" + parts.map { JSONText.quote(String($0)) }.joined(separator: ", ") + "]"
             }
-            builder.args.value[a] = ArgValue(text: rank.strings.intern(text))
+            let id = rank.strings.intern(text)
+            listTexts[cacheKey] = id
+            builder.args.value[a] = ArgValue(text: id)
         }
     }
 
