@@ -180,3 +180,26 @@ final class NPUImportTests: XCTestCase {
         XCTAssertNil(NPUExport.rank(ofTrace: root + "/c_ascend_pt/ASCEND_PROFILER_OUTPUT/trace_view.json"))
     }
 }
+
+/// HCCL tasks carry no flow of their own: they take the launcher of the HCCL op drawn beside them.
+final class NPUCollectiveLinkTests: XCTestCase {
+    func testHCCLTasksTakeTheirOpsLauncher() throws {
+        let hw = NPUImportTests.hardware, hccl = NPUImportTests.hccl
+        let json = "[" + [
+            #"{"ph": "X", "cat": "cpu_op", "name": "HcclAllreduce", "pid": 1, "tid": 1, "ts": "0.0", "dur": 5.0}"#,
+            #"{"ph": "s", "cat": "async_npu", "name": "torch_to_npu", "id": 19000, "pid": 1, "tid": 1, "ts": "1.0", "bp": "e"}"#,
+            #"{"ph": "f", "cat": "async_npu", "name": "torch_to_npu", "id": 19000, "pid": \#(hccl), "tid": 0, "ts": "19.0", "bp": "e"}"#,
+            #"{"ph": "X", "name": "hcom_allReduce__586_0_1", "pid": \#(hccl), "tid": 0, "ts": "19.0", "dur": 9.0, "args": {"data_type": "FP32", "count": 8}}"#,
+            #"{"ph": "X", "name": "Notify Wait", "pid": \#(hw), "tid": 4, "ts": "20.0", "dur": 5.0, "args": {"Task Type": "Notify Wait"}}"#,
+            #"{"ph": "X", "name": "SDMA", "pid": \#(hw), "tid": 4, "ts": "40.0", "dur": 1.0, "args": {"Task Type": "SDMA"}}"#,
+            #"{"ph": "M", "name": "process_name", "pid": \#(hw), "tid": 0, "args": {"name": "Ascend Hardware"}}"#,
+            #"{"ph": "M", "name": "process_name", "pid": \#(hccl), "tid": 0, "args": {"name": "HCCL"}}"#,
+            #"{"ph": "M", "name": "thread_name", "pid": \#(hccl), "tid": 0, "args": {"name": "Group 0 Communication"}}"#,
+        ].joined(separator: ",\n") + "]"
+        let t = try load(json)
+        XCTAssertEqual(t.name(ofSlice: Int(t.slices.launcher[slice(t, "Notify Wait")])), "HcclAllreduce")
+        // After the op ends: no launcher.
+        XCTAssertEqual(t.slices.launcher[slice(t, "SDMA")], -1)
+        XCTAssertEqual(t.warnings.count("unlinked-gpu-activity"), 1)
+    }
+}
