@@ -143,7 +143,7 @@ extension Analyzer {
             }
             var instance = CollectiveInstance(rank: trace.rank, group: group, seq: seq, name: name, slice: i, start: s.start[i],
                                               dur: s.dur[i], bytes: bytes, groupSize: groupSize, dtype: dtype)
-            if s.kind[i] == .kernel {
+            if s.kind[i] == .kernel || s.kind[i] == .gpuUserAnnotation {
                 if algorithmOfName[s.name[i]] == nil { algorithmOfName[s.name[i]] = .some(Self.ncclAlgorithm(sliceName)) }
                 instance.algorithm = algorithmOfName[s.name[i]]!
                 instance.exposed = timeline.exposed(s.start[i]..<s.start[i] + s.dur[i], device: trace.tracks.pid[Int(s.track[i])], trace: trace)
@@ -170,7 +170,7 @@ extension Analyzer {
             if sourceOfName[id] == -2 {
                 let name = trace.strings[s.name[i]]
                 let lower = name.lowercased()
-                if lower.hasPrefix("nccl") && !name.hasPrefix("nccl:") || lower.hasPrefix("rccl") { sourceOfName[id] = 0 }
+                if lower.hasPrefix("nccl") && !name.hasPrefix("nccl:") || lower.hasPrefix("rccl") || name.hasPrefix("hcom_") { sourceOfName[id] = 0 }
                 else if name.hasPrefix("gloo:") { sourceOfName[id] = 1 }
                 else if name.hasPrefix("nccl:") { sourceOfName[id] = 2 }
                 else if name.hasPrefix("c10d::") { sourceOfName[id] = 3 }
@@ -178,8 +178,9 @@ extension Analyzer {
                 else { sourceOfName[id] = -1 }
             }
             let k = Int(sourceOfName[id])
-            // NCCL/RCCL names count as the GPU source only on kernels.
-            if k == 0 && s.kind[i] != .kernel { return -1 }
+            // NCCL/RCCL names count as the GPU source only on kernels; HCCL ops (`hcom_`) are drawn
+            // on the device beside the tasks they run.
+            if k == 0 && s.kind[i] != .kernel && s.kind[i] != .gpuUserAnnotation { return -1 }
             return k
         }
         var bySource = [[Int]](repeating: [], count: 5)

@@ -23,11 +23,15 @@ public struct GPUBreakdown: Sendable, Equatable {
     public var communication: Int64 = 0
     public var memcpy: Int64 = 0
     public var memset: Int64 = 0
+    /// Communication activity overlapped by compute (counted under `compute`).
+    public var overlappedCommunication: Int64 = 0
     public var idleByCause = [Int64](repeating: 0, count: IdleCause.allCases.count)
     public init() {}
 
     /// Communication kernel time not overlapped by compute (equal to `communication`).
     public var exposedCommunication: Int64 { communication }
+    /// All communication activity (its union): exposed plus overlapped.
+    public var totalCommunication: Int64 { communication + overlappedCommunication }
 
     public subscript(cause: IdleCause) -> Int64 {
         get { idleByCause[cause.rawValue] }
@@ -38,6 +42,7 @@ public struct GPUBreakdown: Sendable, Equatable {
         a.busy += b.busy; a.idle += b.idle
         a.compute += b.compute; a.communication += b.communication
         a.memcpy += b.memcpy; a.memset += b.memset
+        a.overlappedCommunication += b.overlappedCommunication
         for i in a.idleByCause.indices { a.idleByCause[i] += b.idleByCause[i] }
     }
 }
@@ -90,6 +95,7 @@ struct GPUTimeline: Sendable {
                 switch s.kind[i] {
                 case .memcpy: kind = .memcpy
                 case .memset: kind = .memset
+                case .communication: kind = .communication
                 default:
                     if let known = communicationName[s.name[i]] {
                         kind = known ? .communication : .compute
@@ -180,6 +186,7 @@ struct GPUTimeline: Sendable {
                     case .memcpy: b.memcpy += span
                     case .memset: b.memset += span
                     }
+                    if top == Kind.compute.rawValue && active[Kind.communication.rawValue] > 0 { b.overlappedCommunication += span }
                 }
                 cursor = e.t
             }

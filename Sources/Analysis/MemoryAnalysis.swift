@@ -108,6 +108,7 @@ public struct DeviceMemory: Sendable, Equatable {
         case 13: kind = "mps"
         case 15: kind = "hpu"
         case 19: kind = "mtia"
+        case 20: kind = "npu"  // PrivateUse1, as torch_npu registers it
         default: kind = "device\(type)"
         }
         return id < 0 ? kind : "\(kind):\(id)"

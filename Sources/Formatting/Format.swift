@@ -62,6 +62,7 @@ public func kindName(_ k: SliceKind) -> String {
     case .cudaSync: return "cuda_sync"
     case .trace: return "trace"
     case .other: return "other"
+    case .communication: return "communication"
     }
 }
 

@@ -38,14 +38,15 @@ extension RunReport {
             }
             rows.append(["all steps", formatDuration(a.phases.total)] + phases.map { percent(a.phases[$0], a.phases.total) })
             out += indent(table(["step", "dur"] + phases.map(\.name), rows, rightAligned: Array(1..<(2 + phases.count))))
+            let device = (r.metadata.deviceKind ?? .cuda).label
             if let g = a.gpu {
                 let whole = g.busy + g.idle
-                out += "\n  GPU (all steps): busy \(formatDuration(g.busy)) (\(percent(g.busy, whole))), idle \(formatDuration(g.idle))\n"
+                out += "\n  \(device) (all steps): busy \(formatDuration(g.busy)) (\(percent(g.busy, whole))), idle \(formatDuration(g.idle))\n"
                 out += "    busy: compute \(formatDuration(g.compute)), communication \(formatDuration(g.communication)) (exposed), memcpy \(formatDuration(g.memcpy)), memset \(formatDuration(g.memset))\n"
                 out += "    idle: " + IdleCause.allCases.map { "\($0.name) \(formatDuration(g[$0]))" }.joined(separator: ", ") + "\n"
             }
             if !r.hostBound.isEmpty {
-                out += "\n  While the GPU waited for the host (host_bound idle), the step thread ran:\n"
+                out += "\n  While the \(device) waited for the host (host_bound idle), the step thread ran:\n"
                 for h in r.hostBound {
                     out += "    \(safe(h.step)) \(formatDuration(h.hostBound)): " + hostSlicesText(h.top) + "\n"
                 }
@@ -66,12 +67,12 @@ extension RunReport {
                 out += indent(pythonTable(Array(byInclusive(r.pythonFunctions).prefix(top))))
             } else {
                 out += "\n  Top operators by self time\n"
-                out += indent(opTable(Array(a.operators.prefix(top))))
+                out += indent(opTable(Array(a.operators.prefix(top)), device: device))
                 out += "\n  Top operators by inclusive time\n"
-                out += indent(opTable(Array(byInclusive(a.operators).prefix(top))))
+                out += indent(opTable(Array(byInclusive(a.operators).prefix(top)), device: device))
             }
             if !a.kernels.isEmpty {
-                out += "\n  Top GPU kernels\n"
+                out += "\n  Top \(device) kernels\n"
                 out += indent(table(["total", "count", "name"],
                                     a.kernels.prefix(top).map { [formatDuration($0.totalNs), String($0.count), safe(clip($0.name))] },
                                     rightAligned: [0, 1]))
@@ -106,8 +107,8 @@ extension RunReport {
         "n=\(st.count)  min \(formatDuration(st.min))  median \(formatDuration(st.median))  p90 \(formatDuration(st.p90))  max \(formatDuration(st.max))"
     }
 
-    func opTable(_ ops: [OperatorStat]) -> String {
-        table(["self", "total", "gpu", "count", "name"],
+    func opTable(_ ops: [OperatorStat], device: String = "GPU") -> String {
+        table(["self", "total", device.lowercased(), "count", "name"],
               ops.map { o in
                   [formatDuration(o.selfNs), formatDuration(o.totalNs), formatDuration(o.gpuNs), String(o.count),
                    safe(clip(o.name + (o.shape.map { " " + $0 } ?? "")))]
@@ -155,7 +156,7 @@ extension RunReport {
                 out += "| \(md(s.name))\(s.truncated ? " (truncated)" : "") | \(formatDuration(s.dur)) | " + phases.map { formatDuration(s.phases[$0]) }.joined(separator: " | ") + " |\n"
             }
             if !r.hostBound.isEmpty {
-                out += "\nWhile the GPU waited for the host (host_bound idle), the step thread ran:\n\n"
+                out += "\nWhile the \((r.metadata.deviceKind ?? .cuda).label) waited for the host (host_bound idle), the step thread ran:\n\n"
                 for h in r.hostBound {
                     out += "- \(md(h.step)) \(formatDuration(h.hostBound)): "
                         + (h.top.isEmpty ? "nothing recorded on the step thread"
@@ -170,7 +171,8 @@ extension RunReport {
                     out += "| \(formatDuration(f.selfNs)) | \(formatDuration(f.totalNs)) | \(f.count) | `\(md(clip(f.name)))` |\n"
                 }
             } else {
-                out += "\n| self | total | gpu | count | operator |\n|---:|---:|---:|---:|---|\n"
+                let device = (r.metadata.deviceKind ?? .cuda).label.lowercased()
+                out += "\n| self | total | \(device) | count | operator |\n|---:|---:|---:|---:|---|\n"
                 for o in a.operators.prefix(top) {
                     out += "| \(formatDuration(o.selfNs)) | \(formatDuration(o.totalNs)) | \(formatDuration(o.gpuNs)) | \(o.count) | `\(md(clip(o.name)))` |\n"
                 }
@@ -472,6 +474,8 @@ extension RunReport {
             w.key("memcpy_ns"); w.int(g.memcpy)
             w.key("memset_ns"); w.int(g.memset)
             w.key("exposed_comm_ns"); w.int(g.exposedCommunication)
+            w.key("comm_total_ns"); w.int(g.totalCommunication)
+            w.key("overlapped_comm_ns"); w.int(g.overlappedCommunication)
             w.key("idle_by_cause")
             w.object {
                 for c in IdleCause.allCases { w.key(c.name); w.int(g[c]) }

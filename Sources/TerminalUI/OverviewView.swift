@@ -64,7 +64,8 @@ public final class OverviewView: View {
             screen.text("p90 \(formatDuration(st.p90))  max \(formatDuration(st.max))", row: y + distHeight + 1, col: area.col + 1, width: half - 2, style: Theme.dim)
             drawHistogram(&screen, Rect(row: y + 1, col: area.col + 1, height: distHeight - 1, width: half - 2), st)
         }
-        screen.text("GPU (all steps)", row: y, col: area.col + half, style: Theme.heading)
+        let device = (rm.report.metadata.deviceKind ?? .cuda).label
+        screen.text("\(device) (all steps)", row: y, col: area.col + half, style: Theme.heading)
         if let g = a.gpu {
             let whole = g.busy + g.idle
             let lines = ["busy \(formatDuration(g.busy)) (\(percent(g.busy, whole))), idle \(formatDuration(g.idle))",
@@ -73,7 +74,7 @@ public final class OverviewView: View {
                 + IdleCause.allCases.filter { g[$0] > 0 }.sorted { g[$0] > g[$1] }.prefix(2).map { "idle: \($0.name) \(formatDuration(g[$0]))" }
             for (k, l) in lines.prefix(distHeight + 1).enumerated() { screen.text(l, row: y + 1 + k, col: area.col + half, width: area.width - half - 1) }
         } else {
-            screen.text("no GPU activity in this trace", row: y + 1, col: area.col + half, style: Theme.dim)
+            screen.text("no \(device) activity in this trace", row: y + 1, col: area.col + half, style: Theme.dim)
         }
         y += distHeight + 3
         // Top operators and warnings.

@@ -42,12 +42,13 @@ public enum TraceLoader {
         let type = file.fileType
         if type == S_IFDIR { throw ImportError(file: path, message: "is a directory") }
         let trace = RankTrace(source: path, rank: rank)
+        let npu = NPUExport.isTextExport(path: path)
         func parseGzip<S: ByteSource>(_ compressed: S) throws(ImportError) {
             let source = try GzipSource(compressed, path: path)
             defer { source.close() }
             // Inflate on another core while this one parses.
             try parse(source: PrefetchSource(source), name: path, into: trace, expectedBytes: file.inflatedSizeGuess(), progress: progress,
-                      options: options)
+                      options: options, npu: npu)
         }
         if type != S_IFREG {
             // A pipe, FIFO or process substitution: sniff the first bytes read, then replay them.
@@ -56,14 +57,19 @@ public enum TraceLoader {
             if head.withUnsafeBytes({ isGzip($0) }) {
                 try parseGzip(stream)
             } else {
-                try parse(source: stream, name: path, into: trace, expectedBytes: file.size, progress: progress, options: options)
+                try parse(source: stream, name: path, into: trace, expectedBytes: file.size, progress: progress, options: options, npu: npu)
             }
         } else if file.hasGzipMagic() {
             try parseGzip(file)
-        } else if file.size >= splitThreshold, let split = try splitPoint(path: path, size: file.size) {
+        } else if !npu, file.size >= splitThreshold, let split = try splitPoint(path: path, size: file.size) {
             try parseInTwo(file: file, path: path, split: split, into: trace, progress: progress, options: options)
         } else {
-            try parse(source: file, name: path, into: trace, expectedBytes: file.size, progress: progress, options: options)
+            try parse(source: file, name: path, into: trace, expectedBytes: file.size, progress: progress, options: options, npu: npu)
+        }
+        if npu, let r = NPUExport.rank(ofTrace: path) {
+            var d = trace.metadata.distributed ?? DistributedInfo()
+            d.rank = r
+            trace.metadata.distributed = d
         }
         if let r = trace.metadata.distributed?.rank { trace.rank = r }
         return trace
@@ -174,14 +180,23 @@ public enum TraceLoader {
             defer { source.close() }
             try parse(source: source, name: name, into: trace, progress: nil, options: ImportOptions())
         } else {
-            try parse(source: MemorySource(bytes), name: name, into: trace, progress: nil, options: ImportOptions())
+            let npu = bytes.prefix(NPUExport.sniffBytes).withUnsafeBytes { NPUExport.hasQuotedTimestamp($0) }
+            try parse(source: MemorySource(bytes), name: name, into: trace, progress: nil, options: ImportOptions(), npu: npu)
         }
         if let r = trace.metadata.distributed?.rank { trace.rank = r }
         return trace
     }
 
     static func parse(source: any ByteSource, name: String, into trace: RankTrace, expectedBytes: Int64 = 0,
-                      progress: Progress?, options: ImportOptions) throws(ImportError) {
+                      progress: Progress?, options: ImportOptions, npu: Bool = false) throws(ImportError) {
+        if npu {
+            let decoder = NPUTraceDecoder(builder: TimelineBuilder(rank: trace, expectedBytes: expectedBytes), argKeys: options.argKeys)
+            let parser = TraceParser(source: source, file: name, decoder: decoder)
+            if let progress { parser.progress = { progress(name, $0, $1) } }
+            try parser.run()
+            try decoder.finish()
+            return
+        }
         let decoder = KinetoDecoder(builder: TimelineBuilder(rank: trace, expectedBytes: expectedBytes), argKeys: options.argKeys)
         let parser = TraceParser(source: source, file: name, decoder: decoder)
         if let progress { parser.progress = { progress(name, $0, $1) } }
@@ -296,11 +311,13 @@ public enum TraceLoader {
         return nil
     }
 
-    /// A file stays as it is; a directory becomes its trace files (`*.json`, `*.json.gz`, `*.sqlite`), sorted.
+    /// A file stays as it is; a directory becomes its trace files (`*.json`, `*.json.gz`, `*.sqlite`),
+    /// sorted, or the `trace_view.json` of the torch_npu profiles it is or holds (`NPUExport`).
     static func expand(_ path: String) throws(ImportError) -> [String] {
         var st = stat()
         guard stat(path, &st) == 0 else { throw ImportError(file: path, message: String(cString: strerror(errno))) }
         guard (st.st_mode & S_IFMT) == S_IFDIR else { return [path] }
+        if let npu = NPUExport.traceFiles(inDirectory: path) { return npu }
         guard let dir = opendir(path) else { throw ImportError(file: path, message: String(cString: strerror(errno))) }
         defer { closedir(dir) }
         var names: [String] = []

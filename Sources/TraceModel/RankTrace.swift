@@ -105,6 +105,8 @@ public struct TraceMetadata: Sendable {
     public var hostName: String?
     public var distributed: DistributedInfo?
     public var devices: [DeviceInfo] = []
+    /// What the devices are (set by the import when the rank has device activity).
+    public var deviceKind: DeviceKind?
     public init() {}
 }
 

@@ -1,7 +1,11 @@
-/// What a slice is, from its trace category (both Kineto schemas map onto these).
+/// What a slice is, from its trace category (both Kineto schemas map onto these; MTIA's device
+/// events `mtia_ccp_events` are kernels, its `mtia_runtime` calls launches).
 public enum SliceKind: UInt8, Sendable, CaseIterable {
     case cpuOp, userAnnotation, gpuUserAnnotation, kernel, memcpy, memset, runtime, driver
     case pythonFunction, cudaSync, trace, other
+    /// A communication task on a device stream that is not a named collective kernel (HCCL's
+    /// `Notify Wait`, `SDMA`, ... on an Ascend stream).
+    case communication
 
     /// The kind for a category name as written in a trace.
     public init(category: String) {
@@ -9,10 +13,10 @@ public enum SliceKind: UInt8, Sendable, CaseIterable {
         case "cpu_op", "Operator": self = .cpuOp
         case "user_annotation": self = .userAnnotation
         case "gpu_user_annotation": self = .gpuUserAnnotation
-        case "kernel", "Kernel": self = .kernel
+        case "kernel", "Kernel", "mtia_ccp_events": self = .kernel
         case "gpu_memcpy", "Memcpy": self = .memcpy
         case "gpu_memset", "Memset": self = .memset
-        case "cuda_runtime", "Runtime": self = .runtime
+        case "cuda_runtime", "Runtime", "mtia_runtime": self = .runtime
         case "cuda_driver": self = .driver
         case "python_function": self = .pythonFunction
         case "cuda_sync": self = .cudaSync
@@ -22,7 +26,7 @@ public enum SliceKind: UInt8, Sendable, CaseIterable {
     }
 
     /// Work that runs on a GPU stream (not annotations).
-    public var isGPUActivity: Bool { self == .kernel || self == .memcpy || self == .memset }
+    public var isGPUActivity: Bool { self == .kernel || self == .memcpy || self == .memset || self == .communication }
     /// Anything drawn on a GPU stream track.
     public var isGPU: Bool { isGPUActivity || self == .gpuUserAnnotation }
     /// A host call that can launch GPU work and carries a `correlation` id.

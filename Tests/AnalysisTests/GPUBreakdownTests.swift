@@ -47,6 +47,9 @@ final class GPUBreakdownTests: XCTestCase {
         XCTAssertEqual(g.compute, 25_000)
         XCTAssertEqual(g.communication, 20_000)
         XCTAssertEqual(g.exposedCommunication, 20_000)
+        // nccl runs [20,50): 30 us in all, 10 of them under k1.
+        XCTAssertEqual(g.overlappedCommunication, 10_000)
+        XCTAssertEqual(g.totalCommunication, 30_000)
         XCTAssertEqual(g.memcpy, 5_000)
         XCTAssertEqual(g.memset, 3_000)
         XCTAssertEqual(g[.hostBound], 22_000)

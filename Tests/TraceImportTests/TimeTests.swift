@@ -120,14 +120,19 @@ final class TimestampImportTests: XCTestCase {
         return -1
     }
 
-    func testStringTimestampIsAnError() {
-        let json = #"{"traceEvents": [{"ph": "X", "name": "a", "ts": "12", "dur": 1}]}"#
+    /// torch_npu writes `ts` (and some writers `dur`) as a string holding the number: read as the
+    /// number; a string that does not hold one is an error at its quote.
+    func testStringTimestampIsTheNumberItHolds() throws {
+        let t = try load(#"{"traceEvents": [{"ph": "X", "name": "a", "ts": "12.0005", "dur": "1"}]}"#)
+        XCTAssertEqual(t.slices.start, [12_001])
+        XCTAssertEqual(t.slices.dur, [1_000])
+        let json = #"{"traceEvents": [{"ph": "X", "name": "a", "ts": "x12", "dur": 1}]}"#
         let e = importError(json)
         XCTAssertEqual(e?.message, "ts must be a number")
-        XCTAssertEqual(e?.offset, offsetOf(#""12""#, in: json))
-        XCTAssertEqual(e?.offset, 48)
-        let d = importError(#"{"traceEvents": [{"ph": "X", "name": "a", "ts": 12, "dur": "1"}]}"#)
+        XCTAssertEqual(e?.offset, offsetOf(#""x12""#, in: json))
+        let d = importError(#"{"traceEvents": [{"ph": "X", "name": "a", "ts": 12, "dur": ""}]}"#)
         XCTAssertEqual(d?.message, "dur must be a number")
+        XCTAssertEqual(importError(#"{"traceEvents": [{"ph": "X", "name": "a", "ts": "12", "dur": true}]}"#)?.message, "dur must be a number")
     }
 
     func testBaseTimeAddedToAllTimes() throws {

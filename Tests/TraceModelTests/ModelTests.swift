@@ -75,14 +75,15 @@ final class SliceKindTests: XCTestCase {
             ("gpu_memcpy", .memcpy), ("Memcpy", .memcpy), ("gpu_memset", .memset), ("Memset", .memset),
             ("cuda_runtime", .runtime), ("Runtime", .runtime), ("cuda_driver", .driver),
             ("python_function", .pythonFunction), ("cuda_sync", .cudaSync), ("Trace", .trace),
+            ("mtia_ccp_events", .kernel), ("mtia_runtime", .runtime),
             ("", .other), ("CPU_OP", .other), ("kernels", .other),
         ]
         for (cat, kind) in cases { XCTAssertEqual(SliceKind(category: cat), kind, cat) }
     }
 
     func testPredicates() {
-        XCTAssertEqual(SliceKind.allCases.filter(\.isGPUActivity), [.kernel, .memcpy, .memset])
-        XCTAssertEqual(SliceKind.allCases.filter(\.isGPU), [.gpuUserAnnotation, .kernel, .memcpy, .memset])
+        XCTAssertEqual(SliceKind.allCases.filter(\.isGPUActivity), [.kernel, .memcpy, .memset, .communication])
+        XCTAssertEqual(SliceKind.allCases.filter(\.isGPU), [.gpuUserAnnotation, .kernel, .memcpy, .memset, .communication])
         XCTAssertEqual(SliceKind.allCases.filter(\.isLaunch), [.runtime, .driver])
     }
 }

@@ -1,7 +1,8 @@
 import TraceModel
 
-// Linking device activity to the host call that launched it, shared by every source: by
-// `correlation` (runtime and driver launches), else by `External id` (the operator).
+// Linking device activity to the host call that launched it, shared by every source: by a flow
+// (`FlowLinking`), else by `correlation` (runtime and driver launches), else by `External id` (the
+// operator).
 extension TimelineBuilder {
     /// Sets `launcher` for every device activity; `originalIndex` maps sorted slices to input order
     /// (the earliest, outermost operator of an External id wins).
@@ -31,22 +32,54 @@ extension TimelineBuilder {
                 byExternalID.set(ext, i32)
             }
         }
-        var launcher = [Int32](repeating: -1, count: n)
+        var launcher = flowLaunchers()
         guard hasGPU else { rank.slices.launcher = launcher; return }
-        var unlinked = 0
-        for i in 0..<n where s.kind[i].isGPUActivity {
+        var pending: [Int] = []
+        for i in 0..<n where s.kind[i].isGPUActivity && launcher[i] < 0 {
             if let l = byCorrelation[s.correlation[i]] {
                 launcher[i] = l
             } else if let l = byExternalID[s.externalID[i]] {
                 launcher[i] = l
             } else {
-                unlinked += 1
+                pending.append(i)
             }
         }
+        let unlinked = pending.isEmpty ? 0 : inheritFromAnnotations(&launcher, pending)
         if unlinked > 0 {
             rank.warnings.add("unlinked-gpu-activity", count: unlinked, "GPU activity with no launching call in the trace")
         }
         rank.slices.launcher = launcher
+    }
+}
+
+extension TimelineBuilder {
+    /// Gives each activity of `pending` the launcher of the latest-starting device annotation of
+    /// the same device (pid) that contains its start and has a launcher (an HCCL op, linked by a
+    /// flow, drawn beside the tasks it runs); returns how many stay unlinked.
+    func inheritFromAnnotations(_ launcher: inout [Int32], _ pending: [Int]) -> Int {
+        let s = rank.slices, pids = rank.tracks.pid
+        var byDevice: [UInt32: [Int]] = [:]
+        for i in 0..<s.count where s.kind[i] == .gpuUserAnnotation && launcher[i] >= 0 {
+            byDevice[pids[Int(s.track[i])], default: []].append(i)
+        }
+        guard !byDevice.isEmpty else { return pending.count }
+        for k in byDevice.keys { byDevice[k]!.sort { s.start[$0] < s.start[$1] } }
+        var unlinked = 0
+        for i in pending {
+            guard let list = byDevice[pids[Int(s.track[i])]] else { unlinked += 1; continue }
+            var lo = 0, hi = list.count  // the first annotation starting after the activity
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if s.start[list[mid]] <= s.start[i] { lo = mid + 1 } else { hi = mid }
+            }
+            let k = lo
+            if k > 0, s.start[list[k - 1]] + s.dur[list[k - 1]] >= s.start[i] {
+                launcher[i] = launcher[list[k - 1]]
+            } else {
+                unlinked += 1
+            }
+        }
+        return unlinked
     }
 }
 

@@ -6,12 +6,12 @@ import TraceModel
 final class SliceStaging {
     private(set) var count = 0
     private var capacity = 0
-    // Columns `finish` reads (and shifts, for `start`) before gathering.
+    // Columns `finish` reads (and shifts, for `start`) before gathering; a decoder may reclassify `kind`.
     private(set) var start: UnsafeMutablePointer<Int64>
     private(set) var dur: UnsafeMutablePointer<Int64>
     private(set) var kind: UnsafeMutablePointer<SliceKind>
     private(set) var track: UnsafeMutablePointer<UInt32>
-    private var name: UnsafeMutablePointer<UInt32>
+    private(set) var name: UnsafeMutablePointer<UInt32>
     private var category: UnsafeMutablePointer<UInt32>
     private var correlation: UnsafeMutablePointer<Int64>
     private var externalID: UnsafeMutablePointer<Int64>

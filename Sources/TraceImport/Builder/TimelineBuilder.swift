@@ -28,6 +28,8 @@ final class TimelineBuilder {
     /// Args read so far. An event's args are appended from `argMark`, then kept by the rows that
     /// point at them or dropped with `discardArgs`; `finish` hands the table to the model.
     var args = ArgTable()
+    /// Flows that link device activity to its launch (`linkByFlow`), resolved by `finish`.
+    var flowLinks: [FlowLink] = []
 
     /// `expectedBytes` (the input size, when known) sizes the tables up front, so they are not
     /// copied while growing.
@@ -288,6 +290,9 @@ final class TimelineBuilder {
         args = ArgTable()
         nest()
         link(originalIndex: order)
+        if rank.metadata.deviceKind == nil, rank.tracks.kind.contains(.gpuStream) {
+            rank.metadata.deviceKind = DeviceKind(detectingIn: rank)
+        }
     }
 
     /// Adds `rank.metadata.baseTimeNanoseconds`; every resulting time must stay in `TimeRange`.

@@ -297,6 +297,26 @@ struct Cursor {
         if i == start { throw Self.syntax(start, "expected a value") }
     }
 
+    /// `parseMicros` for a number written as a JSON string (`"1736408883731508.790"`, as torch_npu
+    /// writes `ts`): the digits between the quotes, parsed the same way; `i` ends after the closing quote.
+    /// `what` is the error when the string does not begin with a number.
+    mutating func parseQuotedMicros(_ what: StaticString) throws(ScanError) -> Int64 {
+        let quote = i
+        i += 1
+        let c = buf[i]
+        guard c == 0x2D || (c >= 0x30 && c <= 0x39) else {
+            if i >= end { throw .underflow }
+            throw Self.syntax(quote, "\(what)")
+        }
+        let ns = try parseMicros()
+        guard buf[i] == 0x22 else {
+            if i >= end { throw .underflow }
+            throw Self.syntax(i, "malformed number")
+        }
+        i += 1
+        return ns
+    }
+
     /// Parses microseconds written in decimal into integer nanoseconds, exactly.
     @inline(__always)
     mutating func parseMicros() throws(ScanError) -> Int64 {

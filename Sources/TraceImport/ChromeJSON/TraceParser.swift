@@ -296,8 +296,12 @@ final class TraceParser<Decoder: ChromeTraceDecoder> {
                     return try cur.endOfFlatContainer()
                 }
             case .ts:
-                guard c == 0x2D || (c >= 0x30 && c <= 0x39) else { throw Cursor.syntax(cur.i, "ts must be a number") }
-                event.ts = try cur.parseMicros()
+                if c == 0x22 {
+                    event.ts = try cur.parseQuotedMicros("ts must be a number")  // torch_npu writes ts as a string
+                } else {
+                    guard c == 0x2D || (c >= 0x30 && c <= 0x39) else { throw Cursor.syntax(cur.i, "ts must be a number") }
+                    event.ts = try cur.parseMicros()
+                }
                 event.hasTs = true
             case .id:
                 (event.id, cur.i) = try cur.internedScalar(strings, scan)
@@ -311,8 +315,12 @@ final class TraceParser<Decoder: ChromeTraceDecoder> {
             case .tid:
                 (event.tid, cur.i) = try cur.internedScalar(strings, scan)
             case .dur:
-                guard c == 0x2D || (c >= 0x30 && c <= 0x39) else { throw Cursor.syntax(cur.i, "dur must be a number") }
-                event.dur = try cur.parseMicros()
+                if c == 0x22 {
+                    event.dur = try cur.parseQuotedMicros("dur must be a number")
+                } else {
+                    guard c == 0x2D || (c >= 0x30 && c <= 0x39) else { throw Cursor.syntax(cur.i, "dur must be a number") }
+                    event.dur = try cur.parseMicros()
+                }
                 event.hasDur = true
             case .name:
                 (event.name, cur.i) = c == 0x22 ? try cur.internedString(strings, scan) : try cur.internedScalar(strings, scan)

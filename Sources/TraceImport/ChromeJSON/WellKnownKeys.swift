@@ -9,6 +9,8 @@ struct WellKnownKeys {
     let bytes, totalAllocated, totalReserved, addr, deviceType, deviceID: UInt32
     /// The `python_function` category.
     let pythonFunction: UInt32
+    /// MTIA's DMA transfer events (`dma_request`, category `mtia_ccp_events`): memcpys.
+    let dmaRequest: UInt32
 
     init(_ s: StringTable) {
         correlation = s.intern("correlation")
@@ -30,6 +32,7 @@ struct WellKnownKeys {
         (bytes, totalAllocated, totalReserved) = (memoryKeys[0], memoryKeys[1], memoryKeys[2])
         (addr, deviceType, deviceID) = (memoryKeys[3], memoryKeys[4], memoryKeys[5])
         pythonFunction = s.intern("python_function")
+        dmaRequest = s.intern("dma_request")
     }
 
     /// Arg keys of non-metadata events that the builder itself reads (`[memory]` events), in the

@@ -133,7 +133,9 @@ final class KinetoDecoder: ChromeTraceDecoder {
                 builder.discardArgs(from: e.argStart)
                 return
             }
-            builder.appendSlice(start: e.ts, dur: e.hasDur ? e.dur : 0, name: e.name, category: e.cat, kind: kind(ofCategory: e.cat),
+            var k = kind(ofCategory: e.cat)
+            if k == .kernel && e.name == keys.dmaRequest { k = .memcpy }  // MTIA's DMA transfers
+            builder.appendSlice(start: e.ts, dur: e.hasDur ? e.dur : 0, name: e.name, category: e.cat, kind: k,
                                 track: builder.thread(pid: e.pid, tid: e.tid), correlation: e.correlation,
                                 externalID: e.externalID, argStart: e.argStart)
         case 0x42:  // B

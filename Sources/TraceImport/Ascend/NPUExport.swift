@@ -1,0 +1,117 @@
+import TraceModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where torch_npu's profiles keep their text export, and which rank wrote it: a rank directory
+/// (`*_ascend_pt`) holds `profiler_info_N.json` (its `rank_id`) and
+/// `ASCEND_PROFILER_OUTPUT/trace_view.json`.
+enum NPUExport {
+    static let outputDirectory = "ASCEND_PROFILER_OUTPUT"
+    static let traceFile = "trace_view.json"
+    /// How much of a file's head `hasQuotedTimestamp` looks at.
+    static let sniffBytes = 1 << 16
+
+    /// Whether `path` is a torch_npu text export: named `trace_view.json`, or a plain file whose
+    /// first events write `ts` as a string (Kineto never does).
+    static func isTextExport(path: String) -> Bool {
+        if baseName(path) == traceFile { return true }
+        guard isFile(path) else { return false }  // a pipe is read once, by the parser
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var head = [UInt8](repeating: 0, count: sniffBytes)
+        let n = read(fd, &head, head.count)
+        guard n > 0 else { return false }
+        return head[0..<n].withUnsafeBytes { hasQuotedTimestamp($0) }
+    }
+
+    /// Whether `bytes` hold a `"ts"` member whose value is a quoted number (`"ts": "1736...`).
+    static func hasQuotedTimestamp(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let b = bytes.bindMemory(to: UInt8.self)
+        var i = 0
+        while i + 6 < b.count {
+            if b[i] == 0x22, b[i + 1] == 0x74, b[i + 2] == 0x73, b[i + 3] == 0x22 {
+                var j = i + 4
+                while j < b.count, b[j] == 0x20 || b[j] == 0x3A { j += 1 }
+                return j + 1 < b.count && b[j] == 0x22 && (b[j + 1] == 0x2D || (b[j + 1] >= 0x30 && b[j + 1] <= 0x39))
+            }
+            i += 1
+        }
+        return false
+    }
+
+    /// The text exports a directory stands for: its own (a rank directory or its
+    /// `ASCEND_PROFILER_OUTPUT`), or those of the rank directories it holds, sorted; nil when it
+    /// is none of these.
+    static func traceFiles(inDirectory path: String) -> [String]? {
+        let dir = path.hasSuffix("/") ? String(path.dropLast()) : path
+        if let own = ownTrace(dir) { return [own] }
+        let found = entries(dir).sorted().compactMap { ownTrace(dir + "/" + $0) }
+        return found.isEmpty ? nil : found
+    }
+
+    /// The trace of a rank directory or of its output directory, when it has one.
+    private static func ownTrace(_ dir: String) -> String? {
+        for candidate in [dir + "/" + outputDirectory + "/" + traceFile, dir + "/" + traceFile]
+        where isFile(candidate) && (baseName(dir) == outputDirectory || dir.hasSuffix("_ascend_pt")) {
+            return candidate
+        }
+        return nil
+    }
+
+    /// The rank of the profile a trace belongs to: `rank_id` of `profiler_info_N.json` in its rank
+    /// directory, else that file's N; nil without one (the loader then falls back to the order).
+    static func rank(ofTrace path: String) -> Int? {
+        var dir = parent(path)
+        if baseName(dir) == outputDirectory { dir = parent(dir) }
+        guard let info = entries(dir).sorted().first(where: { $0.hasPrefix("profiler_info") && $0.hasSuffix(".json") }) else {
+            return nil
+        }
+        if let bytes = readSmallFile(dir + "/" + info), let value = try? JSONValue.parse(bytes), let r = value["rank_id"]?.int, r >= 0 {
+            return r
+        }
+        let digits = info.dropFirst("profiler_info".count).drop { $0 == "_" }.prefix { $0.isNumber }
+        return Int(digits)
+    }
+
+    private static func baseName(_ path: String) -> String {
+        let p = path.hasSuffix("/") ? String(path.dropLast()) : path
+        return p.split(separator: "/").last.map(String.init) ?? p
+    }
+
+    private static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    private static func isFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    private static func entries(_ dir: String) -> [String] {
+        guard let d = opendir(dir) else { return [] }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// A file of at most 1 MiB, read whole (profiler_info is a few hundred bytes).
+    private static func readSmallFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 65536)
+        while out.count < 1 << 20 {
+            let n = read(fd, &chunk, chunk.count)
+            if n <= 0 { break }
+            out += chunk[0..<n]
+        }
+        return out
+    }
+}
