@@ -6,7 +6,8 @@ import TraceModel
 public struct OperatorAttribution: Sendable {
     /// Per slice: its name id when it is an operator (`RankTrace.isOperator`), else `.max`.
     public let key: [UInt32]
-    /// Per slice: the operator at or above it on its track (itself for an operator), or -1.
+    /// Per slice: the operator at or above it on its track (itself for an operator), or -1; empty
+    /// when made without `keepOwners` (a diff reads only keys and counting).
     public let owner: [Int32]
     /// Per operator slice: false when an ancestor has the same name, so its duration is already
     /// inside that ancestor's inclusive time (true for every other slice).
@@ -14,7 +15,7 @@ public struct OperatorAttribution: Sendable {
 
     /// The attribution of every slice of `trace`, in one pass (parents precede their children, so
     /// a slice's parent is settled before it; the step-name test is made once per name).
-    public init(_ trace: RankTrace) {
+    public init(_ trace: RankTrace, keepOwners: Bool = true) {
         let s = trace.slices
         let n = s.count
         var steps = StepNames(trace.strings)
@@ -41,7 +42,7 @@ public struct OperatorAttribution: Sendable {
             }
         }
         self.key = key
-        self.owner = owner
+        self.owner = keepOwners ? owner : []
         self.counted = counted
     }
 

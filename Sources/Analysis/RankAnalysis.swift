@@ -146,7 +146,7 @@ public enum Analyzer {
         for s in steps { total += s.phases }
         var gpu: GPUBreakdown?
         for s in steps { if let g = s.gpu { gpu = (gpu ?? GPUBreakdown()); gpu! += g } }
-        let attribution = OperatorAttribution(trace)
+        let attribution = OperatorAttribution(trace, keepOwners: options.operatorTables)
         let (ops, kernels, gpuTotal) = options.operatorTables
             ? aggregate(trace, facts: facts, attribution: attribution, byShape: options.byShape) : ([], [], 0)
         return RankAnalysis(rank: trace.rank, source: trace.source, steps: steps, stepTrack: stepTrack, stepsInferred: stepsInferred,
