@@ -157,7 +157,7 @@ struct RecordCommand: ParsableCommand {
         if s.retried + s.dropped > 0 { summary += "; torn reads retried \(s.retried), dropped \(s.dropped)" }
         if s.unwindFailures > 0 { summary += "; native unwinds failed \(s.unwindFailures)" }
         if s.late > 0 { summary += "; late samples \(s.late) of \(s.ticks)" }
-        writeAll(2, summary + "; wrote \(path)\n")
+        writeAll(2, summary + "; wrote \(JSONText.terminalSafe(path))\n")
         if s.late * 100 > s.ticks {
             writeAll(2, "stepscope: warning: sampling fell behind \(s.late) of \(s.ticks) times; lower --rate for even coverage\n")
         }
