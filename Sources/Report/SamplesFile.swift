@@ -49,8 +49,10 @@ public enum SamplesFile {
     /// bytes end before it can be told.
     public static func isSamples(_ bytes: [UInt8], complete: Bool) -> Bool? {
         switch JSONValue.firstMember(among: ["schema", "traceEvents"], in: bytes) {
-        case let .found(name, value):
+        case let .found(name, value?):
             return name == "schema" && (try? JSONValue.parse(Array(bytes[value])))?.string == schema
+        case let .found(name, nil):
+            return name == "schema" && !complete ? nil : false
         case .absent: return false
         case .truncated: return complete ? false : nil
         }

@@ -66,8 +66,9 @@ public indirect enum JSONValue: Equatable, Sendable {
 
 /// What `JSONValue.firstMember(among:in:)` found at the top level of a document.
 public enum TopLevelMember: Equatable, Sendable {
-    /// The first member with one of the names, and the byte range of its value.
-    case found(name: String, value: Range<Int>)
+    /// The first member with one of the names, and the byte range of its value (nil when the
+    /// bytes end inside it).
+    case found(name: String, value: Range<Int>?)
     /// None of the names: the object ended, or the document is not an object (or not valid JSON).
     case absent
     /// The bytes ended first (a document's start only): read more to tell.
@@ -96,8 +97,13 @@ extension JSONValue {
                 p.i += 1
                 p.skipSpace()
                 let start = p.i
+                if names.contains(name) {
+                    do throws(JSONValueError) { try p.skipValue() } catch {
+                        return p.i >= bytes.count || error.message == "unterminated string" ? .found(name: name, value: nil) : .absent
+                    }
+                    return .found(name: name, value: start..<p.i)
+                }
                 try p.skipValue()
-                if names.contains(name) { return .found(name: name, value: start..<p.i) }
                 p.skipSpace()
                 guard p.i < bytes.count else { return .truncated }
                 if bytes[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
