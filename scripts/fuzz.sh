@@ -27,27 +27,35 @@ fi
 # Modules in dependency order; every .swift file of each Sources/ folder.
 modules=(TraceModel TraceImport Analysis Report)
 binary=$out/fuzz-import
-stale=0
-if [ ! -x "$binary" ] || [ -n "$(find fuzz/FuzzTarget.swift scripts/fuzz.sh Sources/CZlib "${modules[@]/#/Sources/}" -newer "$binary" -print -quit)" ]; then
-    stale=1
-fi
-if [ "$stale" = 1 ]; then
-    echo "fuzz: building $binary" >&2
-    rm -f "$binary"
-    # Edge coverage without comparison tracing (trace-cmp costs a third of the executions; the
-    # dictionary fuzz/trace.dict supplies the tokens instead).
-    flags=(-O -g -sanitize=address -sanitize-coverage=edge,inline-8bit-counters,pc-table -parse-as-library -enable-testing
-           -wmo -swift-version 6 -I "$out")
-    mkdir -p "$out/CZlib"
+# Edge coverage without comparison tracing (trace-cmp costs a third of the executions; the
+# dictionary fuzz/trace.dict supplies the tokens instead).
+flags=(-O -g -sanitize=address -sanitize-coverage=edge,inline-8bit-counters,pc-table -parse-as-library -enable-testing
+       -wmo -swift-version 6 -I "$out" -I "$out/CZlib")
+# A step is redone when one of its inputs (or this script) is newer than its output.
+newer() { local target=$1; shift; [ ! -e "$target" ] || [ -n "$(find "$@" scripts/fuzz.sh -newer "$target" -print -quit)" ]; }
+relink=0
+mkdir -p "$out/CZlib"
+if newer "$out/CZlib.o" Sources/CZlib; then
     printf 'module CZlib {\n    header "%s/Sources/CZlib/include/czlib.h"\n    link "z"\n    export *\n}\n' "$root" > "$out/CZlib/module.modulemap"
     clang -c -O1 -g -fsanitize=address,fuzzer-no-link -I Sources/CZlib/include Sources/CZlib/shim.c -o "$out/CZlib.o"
-    objects=("$out/CZlib.o")
-    for m in "${modules[@]}"; do
-        swiftc "${flags[@]}" -I "$out/CZlib" -module-name "$m" -emit-module -emit-module-path "$out/$m.swiftmodule" \
-            -c Sources/"$m"/*.swift -o "$out/$m.o"
-        objects+=("$out/$m.o")
-    done
-    swiftc "${flags[@]}" -sanitize=fuzzer -I "$out/CZlib" fuzz/FuzzTarget.swift "${objects[@]}" -lz -o "$binary" 2>&1 \
+    relink=1
+fi
+objects=("$out/CZlib.o")
+previous=Sources/CZlib
+for m in "${modules[@]}"; do
+    # A module is rebuilt when it or a module before it changed (their interfaces are its inputs).
+    if [ "$relink" = 1 ] || newer "$out/$m.o" Sources/"$m"; then
+        echo "fuzz: compiling $m" >&2
+        swiftc "${flags[@]}" -module-name "$m" -emit-module -emit-module-path "$out/$m.swiftmodule" -c Sources/"$m"/*.swift -o "$out/$m.o"
+        touch "$out/$m.o"  # swiftc keeps the old time when the object did not change
+        relink=1
+    fi
+    objects+=("$out/$m.o")
+done
+if [ "$relink" = 1 ] || newer "$binary" fuzz/FuzzTarget.swift; then
+    echo "fuzz: linking $binary" >&2
+    rm -f "$binary"
+    swiftc "${flags[@]}" -sanitize=fuzzer fuzz/FuzzTarget.swift "${objects[@]}" -lz -o "$binary" 2>&1 \
         | grep -v "ld.gold: warning: Cannot export local symbol" >&2 || true
     [ -x "$binary" ]
 fi
