@@ -68,7 +68,7 @@ shift || true
 # last whole event and closed, so they parse.
 seeds=$out/seeds-shared
 mkdir -p "$out/corpus" "$seeds"
-if [ -d ../shared/traces ] && [ -z "$(ls -A "$seeds")" ]; then
+if [ -d ../shared/traces ] && [ -z "$(ls -A "$seeds")" ] && command -v python3 >/dev/null; then
     python3 - "$seeds" <<'PY'
 import gzip, pathlib, sys
 out = pathlib.Path(sys.argv[1])

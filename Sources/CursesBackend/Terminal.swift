@@ -28,8 +28,11 @@ private enum CrashReset {
     nonisolated(unsafe) static let previous = UnsafeMutablePointer<sigaction>.allocate(capacity: 65)
     static let signals = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP]
 
+    /// Saves the modes of standard input (before curses changes them).
+    static func saveModes() { haveModes = tcgetattr(0, modes) == 0 }
+
     /// Fills `bytes` from terminfo (rmcup, cnorm, rmkx, sgr0; xterm's sequences where absent) and
-    /// the xterm mouse modes off, saves the modes of standard input.
+    /// the xterm mouse modes off.
     static func prepare() {
         var text = ""
         for (cap, fallback) in [("sgr0", "\u{1B}[0m"), ("rmkx", "\u{1B}[?1l\u{1B}>"), ("cnorm", "\u{1B}[?25h"), ("rmcup", "\u{1B}[?1049l")] {
@@ -41,7 +44,6 @@ private enum CrashReset {
         let utf8 = Array(text.utf8.prefix(512))
         bytes.update(from: utf8, count: utf8.count)
         count = utf8.count
-        haveModes = tcgetattr(0, modes) == 0
     }
 
     /// Installs `handler` for the crash signals (on the alternate stack, so a stack overflow can
@@ -110,6 +112,7 @@ public final class Terminal {
     public init() throws {
         utf8 = ccurses_setlocale()
         setenv("ESCDELAY", "25", 0)  // Esc answers at once instead of after a second
+        CrashReset.saveModes()
         guard let output = fdopen(1, "w"), let input = fdopen(0, "r"),
               let s = ccurses_newterm(nil, output, input), let w = ccurses_stdscr() else {
             throw TerminalError(message: "cannot open the terminal (is TERM set?)")
