@@ -101,6 +101,10 @@ public enum SamplesFile {
                 }
             }
         }
+        // `summary` writes every step's duration; without them nothing can be decided.
+        if !r.steps.isEmpty && r.metrics[MetricKey(.step, "")] == nil {
+            throw ImportError(file: file, message: "metrics: no step row (kind step) for the \(r.steps.count) steps")
+        }
         if case let .object(members)? = doc["calls"] {
             for (k, v) in members { r.calls[k] = try number(v, "calls \(JSONText.terminalSafe(k))") }
         }

@@ -64,6 +64,8 @@ final class SamplesHardeningTests: XCTestCase {
         XCTAssertEqual(decodeError(#"{"schema":"stepscope.samples","version":2,"steps":["s1"]}"#), "s.json: missing metrics (an array)")
         XCTAssertEqual(decodeError(#"{"schema":"stepscope.samples","version":2,"steps":[],"metrics":{}}"#), "s.json: missing metrics (an array)")
         XCTAssertEqual(decodeError(#"{"schema":"stepscope.samples","version":2,"metrics":[]}"#), "s.json: missing steps (an array)")
+        XCTAssertEqual(decodeError(#"{"schema":"stepscope.samples","version":2,"steps":["s1"],"metrics":[]}"#),
+                       "s.json: metrics: no step row (kind step) for the 1 steps")
     }
 
     func testStringsFromTheFileInErrorsAreTerminalSafe() {
