@@ -46,9 +46,14 @@ private enum CrashReset {
         count = utf8.count
     }
 
+    nonisolated(unsafe) static var installed = false
+
     /// Installs `handler` for the crash signals (on the alternate stack, so a stack overflow can
-    /// run it), keeping the handlers that were there (the Swift runtime's backtracer).
+    /// run it), keeping the handlers that were there (the Swift runtime's backtracer). Once per
+    /// process: a second terminal must not keep the first one's handler as "previous".
     static func install() {
+        guard !installed else { return }
+        installed = true
         for sig in signals {
             var action = sigaction()
             action.__sigaction_handler.sa_sigaction = handler
