@@ -108,7 +108,8 @@ final class ScanBuffer {
     }
 
     /// The error for a unit that fills the whole window at its largest, naming what runs past the
-    /// end: a string (from its quote), whitespace (from its first byte), or else the unit.
+    /// end when it takes most of the window: a string (from its quote), whitespace (from its first
+    /// byte); else the unit.
     private func unitTooLong() -> ImportError {
         var string = -1, space = -1
         var i = 0
@@ -126,7 +127,9 @@ final class ScanBuffer {
             }
             i += 1
         }
-        let what = string >= 0 ? ("a string", string) : space >= 0 ? ("whitespace", space) : ("an event or member", 0)
+        let most = end / 2
+        let what = string >= 0 && end - string > most ? ("a string", string)
+            : space >= 0 && end - space > most ? ("whitespace", space) : ("an event or member", 0)
         return ImportError(file: file, offset: base + Int64(what.1),
                            message: "\(what.0) longer than the \(maxCapacity >> 20) MiB one event or member may take")
     }
