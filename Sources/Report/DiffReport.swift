@@ -53,7 +53,7 @@ extension DiffResult {
 
     /// A metric value in its unit (bytes for memory, else a duration).
     public func value(_ key: MetricKey, _ v: Double) -> String {
-        key.kind == .memory ? formatBytes(Int64(v)) : formatDuration(Int64(v.rounded()))
+        key.kind == .memory ? formatBytes(saturatingInt64(v)) : formatDuration(saturatingInt64(v))
     }
 
     /// The change with its interval: `+12.0% [+8.1%, +15.9%]`, `-` without one.
@@ -119,7 +119,7 @@ extension DiffResult {
     }
 
     func formatSignedDuration(_ ns: Double) -> String {
-        (ns >= 0 ? "+" : "-") + formatDuration(Int64(abs(ns).rounded()))
+        (ns >= 0 ? "+" : "-") + formatDuration(saturatingInt64(abs(ns)))
     }
 
     // MARK: Markdown
@@ -284,7 +284,7 @@ extension DiffResult {
         let stacks = Set(base.folded.keys).union(candidate.folded.keys).sorted()
         return stacks.map { s in
             let clean = safe(s).replacingAll(" ", with: "_")
-            return "\(clean) \(Int64((base.folded[s] ?? 0).rounded())) \(Int64((candidate.folded[s] ?? 0).rounded()))"
+            return "\(clean) \(saturatingInt64(base.folded[s] ?? 0)) \(saturatingInt64(candidate.folded[s] ?? 0))"
         }.joined(separator: "\n") + (stacks.isEmpty ? "" : "\n")
     }
 }

@@ -165,6 +165,39 @@ final class HardeningTests: XCTestCase {
         assertOneLineError(run(["diff", bare, single]), "\(bare): missing metrics (an array)")
     }
 
+    // Values at the ends of the ranges, through every analysis and output.
+
+    func testExtremeValuesAreReportedNotTrapped() {
+        let step = TestSupport.x("ProfilerStep#1", cat: "user_annotation", ts: "1", dur: "10")
+        let traces = [
+            // Slices of 126 years (inside the time range): durations past Int64 when scaled.
+            TestSupport.kineto([TestSupport.x("ProfilerStep#1", cat: "user_annotation", ts: "1", dur: "4000000000000000"),
+                                TestSupport.x("aten::mm", ts: "2", dur: "4000000000000000")]),
+            // Memory events whose sums pass Int64.
+            TestSupport.kineto([step] + (1...2).map { i in
+                #"{"ph": "i", "name": "[memory]", "pid": 1, "tid": 1, "ts": \#(i), "args": {"Bytes": 9223372036854775807, "#
+                    + #""Total Allocated": 9223372036854775807, "Device Type": 1, "Device Id": 0}}"#
+            }),
+            // A collective whose byte count overflows.
+            TestSupport.kineto([step, TestSupport.x("nccl:all_reduce", cat: "kernel", ts: "1", dur: "1", pid: "0", tid: "7",
+                                                    args: #""In msg nelems": 9223372036854775807, "dtype": "Float", "Collective name": "allreduce", "Group size": 2"#)]),
+        ]
+        for (n, json) in traces.enumerated() {
+            let a = temporary(".json"), b = temporary(".json")
+            TestSupport.writeFile(a, Array(json.utf8))
+            TestSupport.writeFile(b, Array(json.utf8))
+            for format in ["text", "json", "markdown"] {
+                let r = TestSupport.run(["report", a, b, "--format", format])
+                XCTAssertEqual(r.status, 0, "trace \(n) \(format): \(r.stderr)")
+            }
+            XCTAssertEqual(TestSupport.run(["summary", a]).status, 0, "trace \(n)")
+            for format in ["text", "json", "markdown", "junit", "folded"] {
+                let r = TestSupport.run(["diff", a, b, "--format", format])
+                XCTAssertTrue([0, 1, 3].contains(r.status), "trace \(n) diff \(format): \(r.status) \(r.stderr)")
+            }
+        }
+    }
+
     // 8. One unit larger than the window.
 
     func testAHugeStringIsAnErrorAndHugeWhitespaceIsSkipped() {
