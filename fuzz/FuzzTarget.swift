@@ -15,20 +15,24 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = try? TraceLoader.load(bytes: bytes, name: "fuzz.json.gz")  // inflate, then the full import
         return 0
     }
+    var imported: RankTrace?
     // One way of importing per input, chosen by its length (mutations change it, so every input's
     // bytes meet every way): the cost of an execution stays that of one import.
     switch size % 3 {
     case 0:
         // The full import, with a window small enough that units span refills and the window grows.
-        _ = try? parse(bytes, bufferSize: 4096, argKeys: nil)
+        imported = try? parse(bytes, bufferSize: 4096, argKeys: nil)
     case 1:
         // The lean import of diff and summary (args filtered, flow events skipped), in a tiny window.
-        _ = try? parse(bytes, bufferSize: 37, argKeys: Analyzer.argumentKeys)
+        imported = try? parse(bytes, bufferSize: 37, argKeys: Analyzer.argumentKeys)
     default:
         // A split parse as for large files: first half up to an event near the middle, second half
         // from there, then merged.
-        if let split = splitPoint(bytes) { _ = try? parseInTwo(bytes, split: split) } else { _ = try? parse(bytes, bufferSize: 64, argKeys: nil) }
+        if let split = splitPoint(bytes) { imported = try? parseInTwo(bytes, split: split) } else { imported = try? parse(bytes, bufferSize: 64, argKeys: nil) }
     }
+    // What was imported through every analysis and output: the report in each format, the
+    // samples saved and read back, and a diff of the run with itself.
+    if let trace = imported { analyse(trace) }
     // The saved-summary reader as `diff` uses it: recognition (of a prefix too), then decoding
     // what is recognised; other documents through the JSON value parser alone.
     _ = SamplesFile.isSamples(Array(bytes.prefix(size / 2)), complete: false)
@@ -38,6 +42,15 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = try? JSONValue.parse(bytes)
     }
     return 0
+}
+
+private func analyse(_ trace: RankTrace) {
+    let report = RunReport(run: TraceRun(ranks: [trace]), options: AnalysisOptions(byShape: trace.slices.count % 2 == 0))
+    for format in ReportFormat.allCases { _ = report.render(format) }
+    let samples = report.samples
+    let saved = (try? SamplesFile.decode(Array(SamplesFile.encode(samples).utf8), file: "fuzz.samples.json")) ?? samples
+    let diff = Analyzer.diff(base: samples, candidate: saved, options: DiffOptions())
+    for format in DiffFormat.allCases { _ = diff.render(format) }
 }
 
 private func parse(_ bytes: [UInt8], bufferSize: Int, argKeys: Set<String>?) throws(ImportError) -> RankTrace {
