@@ -139,7 +139,10 @@ extension Analyzer {
             var bytes: Int64?
             if let size = dtype.flatMap(Self.dtypeSize) {
                 let count = kind == .allGather ? (outCount ?? inCount) : (inCount ?? outCount)
-                bytes = count.map { $0 * size }
+                bytes = count.flatMap { c in
+                    let (product, overflow) = c.multipliedReportingOverflow(by: size)
+                    return c < 0 || overflow ? nil : product  // a negative or overflowing count: size unknown
+                }
             }
             var instance = CollectiveInstance(rank: trace.rank, group: group, seq: seq, name: name, slice: i, start: s.start[i],
                                               dur: s.dur[i], bytes: bytes, groupSize: groupSize, dtype: dtype)

@@ -17,6 +17,87 @@ private let restoreOnSignal: @convention(c) (Int32) -> Void = { sig in
     raise(sig)
 }
 
+/// What a crash handler needs, prepared at setup so that the handler only makes async-signal-safe
+/// calls: the bytes that give the terminal back (normal screen, cursor, keypad, attributes, mouse
+/// tracking off), the terminal modes from before setup, and the handlers that were there before.
+private enum CrashReset {
+    nonisolated(unsafe) static let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 512)
+    nonisolated(unsafe) static var count = 0
+    nonisolated(unsafe) static let modes = UnsafeMutablePointer<termios>.allocate(capacity: 1)
+    nonisolated(unsafe) static var haveModes = false
+    nonisolated(unsafe) static let previous = UnsafeMutablePointer<sigaction>.allocate(capacity: 65)
+    static let signals = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP]
+
+    /// Saves the modes of standard input (before curses changes them).
+    static func saveModes() { haveModes = tcgetattr(0, modes) == 0 }
+
+    /// Fills `bytes` from terminfo (rmcup, cnorm, rmkx, sgr0; xterm's sequences where absent) and
+    /// the xterm mouse modes off.
+    static func prepare() {
+        var text = ""
+        for (cap, fallback) in [("sgr0", "\u{1B}[0m"), ("rmkx", "\u{1B}[?1l\u{1B}>"), ("cnorm", "\u{1B}[?25h"), ("rmcup", "\u{1B}[?1049l")] {
+            let value = cap.withCString { tigetstr(UnsafeMutablePointer(mutating: $0)) }
+            let valid = value.map { Int(bitPattern: $0) != -1 } ?? false
+            text += valid ? String(cString: value!) : fallback
+        }
+        text += "\u{1B}[?1000l\u{1B}[?1002l\u{1B}[?1003l\u{1B}[?1005l\u{1B}[?1006l\u{1B}[?1015l"
+        let utf8 = Array(text.utf8.prefix(512))
+        bytes.update(from: utf8, count: utf8.count)
+        count = utf8.count
+    }
+
+    nonisolated(unsafe) static var installed = false
+
+    /// Installs `handler` for the crash signals (on the alternate stack, so a stack overflow can
+    /// run it), keeping the handlers that were there (the Swift runtime's backtracer). Once per
+    /// process: a second terminal must not keep the first one's handler as "previous".
+    static func install() {
+        guard !installed else { return }
+        installed = true
+        for sig in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_sigaction = handler
+            action.sa_flags = SA_SIGINFO | SA_ONSTACK
+            sigemptyset(&action.sa_mask)
+            sigaction(sig, &action, previous + Int(sig))
+        }
+    }
+
+    /// Writes the reset bytes and restores the modes (both async-signal-safe), puts the previous
+    /// handler back (the default one if it ignored the signal), and lets the signal go to it: a
+    /// fault is re-executed on return; a sent signal (abort, raise, kill) is raised again.
+    static let handler: @convention(c) (Int32, UnsafeMutablePointer<siginfo_t>?, UnsafeMutableRawPointer?) -> Void = { sig, info, _ in
+        if cursesActive != 0 {
+            cursesActive = 0
+            var done = 0
+            while done < count {
+                let n = write(1, bytes + done, count - done)
+                if n > 0 { done += n } else if n < 0 && errno == EINTR { continue } else { break }
+            }
+            if haveModes { _ = tcsetattr(0, TCSANOW, modes) }
+        }
+        let old = previous + Int(sig)
+        if unsafeBitCast(old.pointee.__sigaction_handler.sa_handler, to: Int.self) == 1 {  // SIG_IGN
+            signal(sig, SIG_DFL)
+        } else {
+            sigaction(sig, old, nil)
+        }
+        if (info?.pointee.si_code ?? 0) <= 0 { raise(sig) }
+    }
+
+    /// An alternate signal stack for the calling thread, unless it has one.
+    static func ensureAltStack() {
+        var current = stack_t()
+        guard sigaltstack(nil, &current) == 0, current.ss_flags & Int32(SS_DISABLE) != 0 else { return }
+        let size = 1 << 16
+        var stack = stack_t()
+        stack.ss_sp = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)  // kept for the thread's life
+        stack.ss_size = size
+        stack.ss_flags = 0
+        _ = sigaltstack(&stack, nil)
+    }
+}
+
 /// The real terminal through ncursesw: setup and teardown, drawing changed cells, reading keys.
 /// The only type in stepscope that talks to curses.
 public final class Terminal {
@@ -30,18 +111,24 @@ public final class Terminal {
 
     /// Takes over the terminal on standard input and output: UTF-8 locale, cbreak (Ctrl-C still
     /// interrupts), no echo, keypad and mouse decoding, colours, hidden cursor. Installs handlers
-    /// that restore the terminal on SIGINT, SIGTERM, SIGHUP, SIGQUIT, on crash signals and at exit.
+    /// that restore the terminal on SIGINT, SIGTERM, SIGHUP, SIGQUIT (through curses), on crash
+    /// signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP: async-signal-safe writes, on an
+    /// alternate stack, then the handler from before) and at exit.
     public init() throws {
         utf8 = ccurses_setlocale()
         setenv("ESCDELAY", "25", 0)  // Esc answers at once instead of after a second
+        CrashReset.saveModes()
         guard let output = fdopen(1, "w"), let input = fdopen(0, "r"),
               let s = ccurses_newterm(nil, output, input), let w = ccurses_stdscr() else {
             throw TerminalError(message: "cannot open the terminal (is TERM set?)")
         }
         screen = s
         window = w
+        CrashReset.prepare()
+        CrashReset.ensureAltStack()
         cursesActive = 1
-        for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGABRT, SIGBUS, SIGILL, SIGFPE, SIGTRAP] { signal(sig, restoreOnSignal) }
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] { signal(sig, restoreOnSignal) }
+        CrashReset.install()
         atexit {
             if cursesActive != 0 {
                 cursesActive = 0
@@ -175,6 +262,10 @@ public final class Terminal {
     }
 
     deinit { close() }
+
+    /// Gives the calling thread an alternate signal stack, so that the crash handler can restore
+    /// the terminal even when the thread overflows its stack (the UI's loading thread calls this).
+    public static func prepareThreadForCrashes() { CrashReset.ensureAltStack() }
 }
 
 /// The terminal could not be set up.
@@ -202,13 +293,37 @@ func basicColor(_ c: Int16) -> Int16 {
 /// Runs `app` until it quits: renders a frame, draws what changed, waits for a key.
 public func runApp(_ app: App, on terminal: Terminal) {
     var frame = ScreenBuffer(rows: 0, cols: 0)
+    var first = true
     while !app.quit {
         let (rows, cols) = terminal.size
         if frame.rows != rows || frame.cols != cols { frame = ScreenBuffer(rows: rows, cols: cols) }
         app.render(into: &frame)
         terminal.draw(frame)
+        if first {
+            first = false
+            crashIfTestAsks()
+        }
         guard let key = terminal.readKey() else { continue }
         if key == .resize { terminal.invalidate() }
         app.handle(key, rows: rows, cols: cols)
     }
+}
+
+/// The crash test hook (Tests/CLITests/HardeningTests.swift): with `STEPSCOPE_TEST_CRASH` set, the UI
+/// crashes on purpose once its first frame is on screen: `trap` (or `1`: a Swift runtime failure),
+/// `segv` (a bad pointer), `abort`, or `overflow` (unbounded recursion).
+private func crashIfTestAsks() {
+    guard let value = getenv("STEPSCOPE_TEST_CRASH").map({ String(cString: $0) }) else { return }
+    switch value {
+    case "segv": UnsafeMutablePointer<Int>(bitPattern: 8)!.pointee = 1
+    case "abort": abort()
+    case "overflow": _ = recurseForever(1)
+    default: fatalError("STEPSCOPE_TEST_CRASH=\(value)")
+    }
+}
+
+@inline(never)
+private func recurseForever(_ n: Int) -> Int {
+    var frame = (n, n &+ 1, n &+ 2, n &+ 3)
+    return withUnsafeMutablePointer(to: &frame) { recurseForever($0.pointee.1) &+ $0.pointee.0 }
 }

@@ -19,7 +19,7 @@ extension DiffResult {
 
     /// A metric value in its unit (bytes for memory, else a duration).
     public func value(_ key: MetricKey, _ v: Double) -> String {
-        key.kind == .memory ? formatBytes(Int64(v)) : formatDuration(Int64(v.rounded()))
+        key.kind == .memory ? formatBytes(saturatingInt64(v)) : formatDuration(saturatingInt64(v))
     }
 
     /// The change of the two medians shown, `+12.0%`; `-` when the base median is 0.

@@ -5,13 +5,15 @@ import TraceModel
 
 /// Human units for nanoseconds: `830.0 ms`, `12.3 us`, `4.56 s`.
 public func formatDuration(_ ns: Int64) -> String {
-    let a = abs(ns)
+    let a = ns.magnitude
     func fixed(_ v: Int64, _ unit: Int64, _ digits: Int, _ suffix: String) -> String {
-        let scale = [1, 10, 100, 1000][digits]
-        let scaled = (Int64(scale) * v + (v >= 0 ? unit / 2 : -unit / 2)) / unit
-        let whole = scaled / Int64(scale), frac = abs(scaled % Int64(scale))
+        // Whole units and the rounded fraction apart, so that no product passes Int64.
+        let scale = Int64([1, 10, 100, 1000][digits])
+        var whole = v / unit
+        var frac = ((v % unit).magnitude * UInt64(scale) + UInt64(unit / 2)) / UInt64(unit)
+        if frac == UInt64(scale) { frac = 0; whole += v >= 0 ? 1 : -1 }
         let fracText = digits == 0 ? "" : "." + String(repeating: "0", count: digits - String(frac).count) + String(frac)
-        return (scaled < 0 && whole == 0 ? "-" : "") + String(whole) + fracText + " " + suffix
+        return (v < 0 && whole == 0 && frac > 0 ? "-" : "") + String(whole) + fracText + " " + suffix
     }
     if a >= 1_000_000_000 { return fixed(ns, 1_000_000_000, 3, "s") }
     if a >= 1_000_000 { return fixed(ns, 1_000_000, 1, "ms") }
@@ -19,11 +21,21 @@ public func formatDuration(_ ns: Int64) -> String {
     return "\(ns) ns"
 }
 
+/// `v` rounded to an integer and clamped to Int64 (NaN: 0): sums of hostile values can pass it.
+public func saturatingInt64(_ v: Double) -> Int64 {
+    if v.isNaN { return 0 }
+    if v >= 0x1p63 { return .max }
+    if v <= -0x1p63 { return .min }
+    return Int64(v.rounded())
+}
+
 /// `v` with `digits` decimals, for JSON and text.
 public func formatFixed(_ v: Double, _ digits: Int) -> String {
     guard v.isFinite else { return "0" }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
+    // Past Int64 (sums of hostile values): the shortest exact text, still a JSON number.
+    guard abs(v * scale) < 9.2e18 else { return "\(v.rounded())" }
     let scaled = Int64((v * scale).rounded())
     let whole = scaled / Int64(scale), frac = abs(scaled % Int64(scale))
     guard digits > 0 else { return String(whole) }
@@ -43,7 +55,9 @@ public func formatBytes(_ b: Int64) -> String {
 /// A percentage with one decimal.
 public func percent(_ part: Int64, _ whole: Int64) -> String {
     guard whole > 0 else { return "-" }
-    let tenths = (part * 1000 + whole / 2) / whole
+    let (scaled, overflow) = part.multipliedReportingOverflow(by: 1000)
+    let tenths = overflow || scaled > Int64.max - whole / 2
+        ? saturatingInt64(Double(part) * 1000 / Double(whole)) : (scaled + whole / 2) / whole
     return "\(tenths / 10).\(tenths % 10)%"
 }
 

@@ -356,7 +356,7 @@ extension DiffResult {
         let stacks = Set(base.folded.keys).union(candidate.folded.keys).sorted()
         return stacks.map { s in
             let clean = safe(s).replacingAll(" ", with: "_")
-            return "\(clean) \(Int64((base.folded[s] ?? 0).rounded())) \(Int64((candidate.folded[s] ?? 0).rounded()))"
+            return "\(clean) \(saturatingInt64(base.folded[s] ?? 0)) \(saturatingInt64(candidate.folded[s] ?? 0))"
         }.joined(separator: "\n") + (stacks.isEmpty ? "" : "\n")
     }
 }

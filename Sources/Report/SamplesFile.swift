@@ -45,12 +45,23 @@ public enum SamplesFile {
         }
     }
 
-    /// Whether `bytes` (the start of a file) look like a samples file.
-    public static func looksLikeSamples(_ bytes: [UInt8]) -> Bool {
-        String(decoding: bytes.prefix(256), as: UTF8.self).contains("\"schema\":\"\(schema)\"")
+    /// Whether `bytes` (the start of a document; `complete` when they are all of it) are a samples
+    /// file: a JSON object whose `schema` member, found before any `traceEvents`, names this schema.
+    /// Decided by parsing, so pretty-printed files and any key order are recognised; nil when the
+    /// bytes end before it can be told.
+    public static func isSamples(_ bytes: [UInt8], complete: Bool) -> Bool? {
+        switch JSONValue.firstMember(among: ["schema", "traceEvents"], in: bytes) {
+        case let .found(name, value?):
+            return name == "schema" && (try? JSONValue.parse(Array(bytes[value])))?.string == schema
+        case let .found(name, nil):
+            return name == "schema" && !complete ? nil : false
+        case .absent: return false
+        case .truncated: return complete ? false : nil
+        }
     }
 
-    /// Parses a samples file; the error names the file and what is wrong.
+    /// Parses a samples file; the error names the file and what is wrong (strings from the file
+    /// terminal-safe).
     public static func decode(_ bytes: [UInt8], file: String) throws(ImportError) -> RunSamples {
         let doc: JSONValue
         do throws(JSONValueError) { doc = try JSONValue.parse(bytes) } catch {
@@ -60,32 +71,48 @@ public enum SamplesFile {
         guard let v = doc["version"]?.int, (1...version).contains(v) else { throw ImportError(file: file, message: "unsupported samples version") }
         func number(_ v: JSONValue, _ field: String) throws(ImportError) -> Double {
             guard case let .number(t) = v, let d = Double(t) else { throw ImportError(file: file, message: "\(field) must be a number") }
+            guard d.isFinite else { throw ImportError(file: file, message: "\(field): \(t) is out of range (not a finite number)") }
             return d
+        }
+        func array(_ field: String) throws(ImportError) -> [JSONValue] {
+            guard let a = doc[field]?.array else { throw ImportError(file: file, message: "missing \(field) (an array)") }
+            return a
         }
         var r = RunSamples()
         r.ranks = doc["ranks"]?.int ?? 0
-        r.steps = (doc["steps"]?.array ?? []).compactMap(\.string)
+        r.steps = try array("steps").compactMap(\.string)
         r.skipped = (doc["skipped"]?.array ?? []).compactMap(\.string)
-        for field in ["metrics", "shape_metrics"] {
-            for m in doc[field]?.array ?? [] {
+        // Version 1 files have no rows by shapes.
+        let fields = [("metrics", try array("metrics")), ("shape_metrics", doc["shape_metrics"]?.array ?? [])]
+        for (field, rows) in fields {
+            for m in rows {
                 guard let kindName = m["kind"]?.string, let kind = MetricKind(rawValue: kindName), let name = m["name"]?.string else {
                     throw ImportError(file: file, message: "\(field)[]: unknown kind or missing name")
                 }
+                let shown = name.isEmpty ? kindName : JSONText.terminalSafe(name)
                 var values: [Double] = []
-                for v in m["values"]?.array ?? [] { values.append(try number(v, "\(field)[].values")) }
+                for v in m["values"]?.array ?? [] { values.append(try number(v, "\(field)[] \(shown) values")) }
                 guard values.count == r.steps.count else {
-                    throw ImportError(file: file, message: "\(field)[] \(name): \(values.count) values for \(r.steps.count) steps")
+                    throw ImportError(file: file, message: "\(field)[] \(shown): \(values.count) values for \(r.steps.count) steps")
                 }
                 if field == "metrics" {
                     r.metrics[MetricKey(kind, name)] = values
                 } else {
-                    guard let shape = m["shape"]?.string else { throw ImportError(file: file, message: "shape_metrics[] \(name): missing shape") }
+                    guard let shape = m["shape"]?.string else { throw ImportError(file: file, message: "shape_metrics[] \(shown): missing shape") }
                     r.shapeMetrics[MetricKey(kind, name), default: [:]][shape] = values
                 }
             }
         }
-        if case let .object(members)? = doc["calls"] { for (k, v) in members { r.calls[k] = try number(v, "calls") } }
-        if case let .object(members)? = doc["folded"] { for (k, v) in members { r.folded[k] = try number(v, "folded") } }
+        // `summary` writes every step's duration; without them nothing can be decided.
+        if !r.steps.isEmpty && r.metrics[MetricKey(.step, "")] == nil {
+            throw ImportError(file: file, message: "metrics: no step row (kind step) for the \(r.steps.count) steps")
+        }
+        if case let .object(members)? = doc["calls"] {
+            for (k, v) in members { r.calls[k] = try number(v, "calls \(JSONText.terminalSafe(k))") }
+        }
+        if case let .object(members)? = doc["folded"] {
+            for (k, v) in members { r.folded[k] = try number(v, "folded \(JSONText.terminalSafe(k))") }
+        }
         try decodeCallSamples(doc, into: &r, file: file)
         return r
     }

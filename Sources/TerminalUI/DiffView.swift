@@ -71,7 +71,7 @@ public final class DiffView: View {
         let head = " \(result.verdict.rawValue.uppercased()) "
         screen.text(head, row: area.row, col: area.col + 1, style: verdictStyle)
         screen.text("\(result.base.steps.count) base steps, \(result.candidate.steps.count) candidate steps; median step change "
-                    + (result.stepChangeNs >= 0 ? "+" : "") + formatDuration(Int64(result.stepChangeNs))
+                    + (result.stepChangeNs >= 0 ? "+" : "") + formatDuration(saturatingInt64(result.stepChangeNs))
                     + (result.decisionText.map { "; " + $0 } ?? ""),
                     row: area.row, col: area.col + displayWidth(head) + 2, width: area.width - displayWidth(head) - 3)
         let (gr, fr, vr) = layout(area)

@@ -51,6 +51,9 @@ public indirect enum JSONValue: Equatable, Sendable {
         return nil
     }
 
+    /// Arrays and objects nested deeper than this are an error (the parser recurses per level).
+    public static let maxDepth = 512
+
     /// Parses one JSON document from `bytes`; the error names the byte offset within them.
     public static func parse(_ bytes: [UInt8]) throws(JSONValueError) -> JSONValue {
         var p = JSONValueParser(bytes: bytes)
@@ -58,6 +61,58 @@ public indirect enum JSONValue: Equatable, Sendable {
         p.skipSpace()
         guard p.i == bytes.count else { throw JSONValueError(offset: p.i, message: "trailing characters") }
         return v
+    }
+}
+
+/// What `JSONValue.firstMember(among:in:)` found at the top level of a document.
+public enum TopLevelMember: Equatable, Sendable {
+    /// The first member with one of the names, and the byte range of its value (nil when the
+    /// bytes end inside it).
+    case found(name: String, value: Range<Int>?)
+    /// None of the names: the object ended, or the document is not an object (or not valid JSON).
+    case absent
+    /// The bytes ended first (a document's start only): read more to tell.
+    case truncated
+}
+
+extension JSONValue {
+    /// The first member of the top-level object in `bytes` whose name is in `names`, found without
+    /// building the other members' values (they are skipped by counting brackets, so any nesting
+    /// is fine). `bytes` may be only the start of the document.
+    public static func firstMember(among names: Set<String>, in bytes: [UInt8]) -> TopLevelMember {
+        var p = JSONValueParser(bytes: bytes)
+        do throws(JSONValueError) {
+            p.skipSpace()
+            guard p.i < bytes.count else { return .truncated }
+            guard bytes[p.i] == UInt8(ascii: "{") else { return .absent }
+            p.i += 1
+            p.skipSpace()
+            if p.i < bytes.count && bytes[p.i] == UInt8(ascii: "}") { return .absent }
+            while true {
+                p.skipSpace()
+                let name = try p.string()
+                p.skipSpace()
+                guard p.i < bytes.count else { return .truncated }
+                guard bytes[p.i] == UInt8(ascii: ":") else { return .absent }
+                p.i += 1
+                p.skipSpace()
+                let start = p.i
+                if names.contains(name) {
+                    do throws(JSONValueError) { try p.skipValue() } catch {
+                        return p.i >= bytes.count || error.message == "unterminated string" ? .found(name: name, value: nil) : .absent
+                    }
+                    return .found(name: name, value: start..<p.i)
+                }
+                try p.skipValue()
+                p.skipSpace()
+                guard p.i < bytes.count else { return .truncated }
+                if bytes[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+                return .absent
+            }
+        } catch {
+            // Errors where the bytes ran out (a name's string included) may be a cut-off prefix.
+            return p.i >= bytes.count || error.message == "unterminated string" ? .truncated : .absent
+        }
     }
 }
 
@@ -74,6 +129,8 @@ public struct JSONValueError: Error, Equatable {
 private struct JSONValueParser {
     let bytes: [UInt8]
     var i = 0
+    /// Arrays and objects open around the value being parsed.
+    var depth = 0
 
     mutating func skipSpace() {
         while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
@@ -81,12 +138,20 @@ private struct JSONValueParser {
 
     func fail(_ message: String) -> JSONValueError { JSONValueError(offset: i, message: message) }
 
+    /// Enters an array or object at `i`, or fails when it is one level too deep.
+    mutating func enter() throws(JSONValueError) {
+        guard depth < JSONValue.maxDepth else { throw fail("nested deeper than \(JSONValue.maxDepth) levels") }
+        depth += 1
+        i += 1
+    }
+
     mutating func value() throws(JSONValueError) -> JSONValue {
         skipSpace()
         guard i < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[i] {
         case UInt8(ascii: "{"):
-            i += 1
+            try enter()
+            defer { depth -= 1 }
             var members: [(String, JSONValue)] = []
             skipSpace()
             if i < bytes.count && bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
@@ -104,7 +169,8 @@ private struct JSONValueParser {
                 throw fail("expected ',' or '}'")
             }
         case UInt8(ascii: "["):
-            i += 1
+            try enter()
+            defer { depth -= 1 }
             var items: [JSONValue] = []
             skipSpace()
             if i < bytes.count && bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
@@ -126,6 +192,38 @@ private struct JSONValueParser {
             guard i > start else { throw fail("expected a value") }
             return .number(String(decoding: bytes[start..<i], as: UTF8.self))
         }
+    }
+
+    /// Steps over the value at `i` without building it: strings to their closing quote, arrays and
+    /// objects by counting brackets (no recursion); nothing else is checked.
+    mutating func skipValue() throws(JSONValueError) {
+        guard i < bytes.count else { throw fail("unexpected end of input") }
+        var depth = 0
+        repeat {
+            guard i < bytes.count else { throw fail("unexpected end of input") }
+            switch bytes[i] {
+            case UInt8(ascii: "\""):
+                var j = i + 1
+                while j < bytes.count, bytes[j] != UInt8(ascii: "\"") { j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1 }
+                guard j < bytes.count else { i = bytes.count; throw fail("unterminated string") }
+                i = j + 1
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                i += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                guard depth > 0 else { throw fail("expected a value") }
+                depth -= 1
+                i += 1
+            case UInt8(ascii: ","), UInt8(ascii: ":"), 0x20, 0x0A, 0x0D, 0x09:
+                guard depth > 0 else { throw fail("expected a value") }
+                i += 1
+            default:
+                let start = i
+                while i < bytes.count, !",:{}[]\" \t\r\n".utf8.contains(bytes[i]) { i += 1 }
+                if depth == 0 && i == bytes.count { throw fail("unexpected end of input") }
+                if i == start { i += 1 }
+            }
+        } while depth > 0
     }
 
     mutating func word(_ w: String, _ v: JSONValue) throws(JSONValueError) -> JSONValue {

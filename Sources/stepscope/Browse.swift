@@ -22,6 +22,7 @@ func browse(_ load: LoadOptions, report: ReportOptions) throws {
     let outcome = Outcome()
     let started = monotonicSeconds()
     DispatchQueue.global().async {
+        Terminal.prepareThreadForCrashes()
         do throws(ImportError) {
             let run = try TraceLoader.loadRun(paths: load.paths, jobs: load.jobs) { progress.add($0, bytes: $1, events: $2) }
             progress.setStage("analysing")

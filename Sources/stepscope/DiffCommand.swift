@@ -64,8 +64,8 @@ struct DiffCommand: ParsableCommand {
         // Both sides load at once, sharing the cores; a side that is a samples file is only read.
         // Traces keep only the args the analyses read.
         let sides = [base, candidate]
-        let saved = sides.map(isSamplesFile)
-        let traces = saved.filter { !$0 }.count
+        let saved = sides.map(samplesFileContent)
+        let traces = saved.filter { $0 == nil }.count
         let importOptions = ImportOptions(argKeys: Analyzer.argumentKeys, cores: max(1, processorCount / max(1, traces)))
         let results = concurrentMap(2) { i -> Result<RunSamples, ImportError> in
             do throws(ImportError) {
@@ -84,7 +84,7 @@ struct DiffCommand: ParsableCommand {
         // In a terminal, with no output asked for, the diff view instead of the text.
         let interactive = isatty(1) == 1 && isatty(0) == 1 && format == .text && output.isEmpty && folded == nil
         if !interactive || !browseDiff(result, name: "\(base) → \(candidate)") {
-            writeAll(1, result.render(format))
+            try writeOutput(result.render(format), to: nil)
         }
         switch result.verdict {
         case .regression: throw ExitCode(1)
@@ -94,16 +94,59 @@ struct DiffCommand: ParsableCommand {
     }
 }
 
-/// A run's per-step samples: read from a samples file (`saved`), or computed from trace files.
-func loadSamples(_ path: String, saved: Bool, options: AnalysisOptions, importOptions: ImportOptions) throws(ImportError) -> RunSamples {
-    if saved { return try SamplesFile.decode(try FileSource.readAll(path: path), file: path) }
+/// A run's per-step samples: decoded from a samples file's content (`saved`), or computed from trace files.
+func loadSamples(_ path: String, saved: [UInt8]?, options: AnalysisOptions, importOptions: ImportOptions) throws(ImportError) -> RunSamples {
+    if let saved { return try SamplesFile.decode(saved, file: path) }
     return RunReport(run: try TraceLoader.loadRun(paths: [path], options: importOptions), options: options).samples
 }
 
-/// Whether `path` is a samples file (`stepscope summary`) rather than a trace.
-func isSamplesFile(_ path: String) -> Bool {
-    guard let head = try? FileSource.readPrefix(path: path, count: 256) else { return false }
-    return SamplesFile.looksLikeSamples(head)
+/// The content of `path` (inflated when gzip) when it is a samples file (`stepscope summary`,
+/// possibly re-serialised by another tool), else nil: a trace, a directory, a file that cannot be
+/// read (the trace loader then reports why), or a pipe (not read twice). Reads only as far as it
+/// takes to tell; a document still undecided after `samplesSniffLimit` bytes is taken for a trace.
+func samplesFileContent(_ path: String) -> [UInt8]? {
+    var st = stat()
+    guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+    do {
+        let head = try FileSource.readPrefix(path: path, count: 2)
+        let file = try FileSource(path: path)
+        defer { file.close() }
+        if head == [0x1F, 0x8B] {
+            let gzip = try GzipSource(file, path: path)
+            defer { gzip.close() }
+            return try samplesContent(from: gzip)
+        }
+        return try samplesContent(from: file)
+    } catch {
+        return nil
+    }
+}
+
+/// Bytes read to tell a samples file from a trace before giving up (a trace's `traceEvents` comes
+/// after small metadata members; a samples file is decided by its `schema` member).
+let samplesSniffLimit = 64 << 20
+
+/// Reads `source` in growing blocks until `SamplesFile.isSamples` decides; all of it when it is a
+/// samples file, else nil.
+private func samplesContent<S: ByteSource>(from source: S) throws -> [UInt8]? {
+    var source = source
+    var bytes: [UInt8] = []
+    var block = 1 << 16
+    var decided: Bool?
+    var eof = false
+    while true {
+        let old = bytes.count
+        bytes += [UInt8](repeating: 0, count: block)
+        let n = try bytes.withUnsafeMutableBytes { buf in try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[old...])) }
+        bytes.removeLast(block - n)
+        if n == 0 { eof = true }
+        if decided == nil {
+            decided = SamplesFile.isSamples(bytes, complete: eof)
+            if decided == false || (decided == nil && bytes.count >= samplesSniffLimit) { return nil }
+        }
+        if eof { return bytes }
+        block = min(block * 2, 16 << 20)
+    }
 }
 
 /// `stepscope summary`: save a run's per-step samples for later diffs.

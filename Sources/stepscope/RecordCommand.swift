@@ -156,7 +156,7 @@ struct RecordCommand: ParsableCommand {
         if s.retried + s.dropped > 0 { summary += "; torn reads retried \(s.retried), dropped \(s.dropped)" }
         if s.unwindFailures > 0 { summary += "; native unwinds failed \(s.unwindFailures)" }
         if s.late > 0 { summary += "; late samples \(s.late) of \(s.ticks)" }
-        writeAll(2, summary + "; wrote \(path)\n")
+        writeAll(2, summary + "; wrote \(JSONText.terminalSafe(path))\n")
         if format == .chrome, let warning = writer.steps()?.warning {
             writeAll(2, "stepscope: warning: \(JSONText.terminalSafe(warning))\n")
         }

@@ -48,10 +48,21 @@ final class ScanBuffer {
     /// Recently interned short strings and numbers (see `Cursor.internedString`, `internedScalar`).
     let quoted = QuotedCache(), numbers = QuotedCache()
 
-    /// `base` is the input offset of the first byte `source` yields.
-    init(source: any ByteSource, capacity: Int = 8 << 20, base: Int64 = 0) {
+    /// The most the window grows to: a unit (one event, one top-level member) must fit in it.
+    let maxCapacity: Int
+    /// The input's name in errors.
+    private let file: String
+
+    /// The default `maxCapacity`: far more than any real event takes, and a bound on the memory a
+    /// hostile one (a string of gigabytes) can make the parser hold.
+    static let unitLimit = 64 << 20
+
+    /// `base` is the input offset of the first byte `source` yields; `file` names it in errors.
+    init(source: any ByteSource, file: String = "", capacity: Int = 8 << 20, maxCapacity: Int = ScanBuffer.unitLimit, base: Int64 = 0) {
         self.source = source
+        self.file = file
         self.capacity = capacity
+        self.maxCapacity = max(maxCapacity, capacity)
         self.base = base
         buf = .allocate(capacity: capacity + Self.padding)
         buf[0] = 0
@@ -70,14 +81,17 @@ final class ScanBuffer {
     func cursor(_ i: Int) -> Cursor { Cursor(buf: buf, end: end, i: i) }
 
     /// Keeps `buf[keep..<end]`, moves it to the front, and reads more; grows the buffer when a
-    /// single unit fills it. Returns false at end of input with nothing new read.
+    /// single unit fills it, up to `maxCapacity` (then the unit is an error). Returns false at end
+    /// of input with nothing new read.
     func refill(keepingFrom keep: Int) throws(ImportError) -> Bool {
         if keep == 0 && end == capacity {
-            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2 + Self.padding)
+            guard capacity < maxCapacity else { throw unitTooLong() }
+            let newCapacity = min(capacity * 2, maxCapacity)
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity + Self.padding)
             grown.update(from: buf, count: end)
             buf.deallocate()
             buf = grown
-            capacity *= 2
+            capacity = newCapacity
         } else if keep > 0 {
             let kept = end - keep
             if kept > 0 { buf.update(from: buf + keep, count: kept) }
@@ -91,6 +105,33 @@ final class ScanBuffer {
         }
         buf[end] = 0
         return readAny
+    }
+
+    /// The error for a unit that fills the whole window at its largest, naming what runs past the
+    /// end when it takes most of the window: a string (from its quote), whitespace (from its first
+    /// byte); else the unit.
+    private func unitTooLong() -> ImportError {
+        var string = -1, space = -1
+        var i = 0
+        while i < end {
+            let c = buf[i]
+            if string >= 0 {
+                if c == 0x5C { i += 2; continue }
+                if c == 0x22 { string = -1 }
+            } else if c == 0x22 {
+                string = i
+            } else if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 {
+                if space < 0 { space = i }
+            } else {
+                space = -1
+            }
+            i += 1
+        }
+        let most = end / 2
+        let what = string >= 0 && end - string > most ? ("a string", string)
+            : space >= 0 && end - space > most ? ("whitespace", space) : ("an event or member", 0)
+        return ImportError(file: file, offset: base + Int64(what.1),
+                           message: "\(what.0) longer than the \(maxCapacity >> 20) MiB one event or member may take")
     }
 
     /// Interns the escaped string body `buf[start..<stop]`, unescaped.

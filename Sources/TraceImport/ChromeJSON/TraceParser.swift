@@ -30,8 +30,8 @@ final class TraceParser<Decoder: ChromeTraceDecoder> {
     /// `continuationOf` starts the parser inside the events array at input offset `base` (the
     /// second part of a split file); `bareArray` says which form the document has.
     init(source: any ByteSource, file: String, decoder: Decoder, bufferSize: Int = 8 << 20,
-         continuationAt base: Int64? = nil, bareArray: Bool = false) {
-        scan = ScanBuffer(source: source, capacity: bufferSize, base: base ?? 0)
+         maxUnit: Int = ScanBuffer.unitLimit, continuationAt base: Int64? = nil, bareArray: Bool = false) {
+        scan = ScanBuffer(source: source, file: file, capacity: bufferSize, maxCapacity: maxUnit, base: base ?? 0)
         reportedBytes = base ?? 0  // a continuation's file starts at its offset
         if base != nil {
             state = .events
@@ -78,6 +78,9 @@ final class TraceParser<Decoder: ChromeTraceDecoder> {
             case nil:
                 continue
             case .underflow?:
+                // Whitespace before the unit is dropped, so that no run of it grows the window.
+                let buf = scan.buf, end = scan.end
+                while pos < end, buf[pos] == 0x20 || buf[pos] == 0x0A || buf[pos] == 0x0D || buf[pos] == 0x09 { pos += 1 }
                 if try scan.refill(keepingFrom: pos) {
                     pos = 0
                     if progress != nil, scan.bytesConsumed - reportedBytes >= 4 << 20 { reportProgress() }
