@@ -42,7 +42,8 @@ extension RunReport {
                 out += "    busy: compute \(formatDuration(g.compute)), communication \(formatDuration(g.communication)) (exposed), memcpy \(formatDuration(g.memcpy)), memset \(formatDuration(g.memset))\n"
                 out += "    idle: " + IdleCause.allCases.map { "\($0.name) \(formatDuration(g[$0]))" }.joined(separator: ", ") + "\n"
             }
-            for d in r.memory {
+            out += snapshotText(r, top: top)
+            for d in r.memory where r.snapshot.isEmpty {
                 out += "\n  Memory \(d.name): peak \(formatBytes(d.peakAllocated)) allocated"
                 if let reserved = d.reservedAtPeak { out += ", \(formatBytes(reserved)) reserved" }
                 out += "; live at the peak:\n"
@@ -123,7 +124,8 @@ extension RunReport {
             for s in a.steps {
                 out += "| \(md(s.name)) | \(formatDuration(s.dur)) | " + phases.map { formatDuration(s.phases[$0]) }.joined(separator: " | ") + " |\n"
             }
-            out += "\n| self | total | gpu | count | operator |\n|---:|---:|---:|---:|---|\n"
+            out += "\n" + snapshotMarkdown(r, top: top)
+            out += "| self | total | gpu | count | operator |\n|---:|---:|---:|---:|---|\n"
             for o in a.operators.prefix(top) {
                 out += "| \(formatDuration(o.selfNs)) | \(formatDuration(o.totalNs)) | \(formatDuration(o.gpuNs)) | \(o.count) | `\(md(clip(o.name)))` |\n"
             }
@@ -209,7 +211,8 @@ extension RunReport {
             w.key("gpu"); gpuJSON(w, a.gpu)
             w.key("memory")
             w.array {
-                for d in r.memory {
+                for d in r.snapshot { snapshotJSON(w, d) }
+                for d in r.memory where r.snapshot.isEmpty {
                     w.object {
                         w.key("device"); w.string(d.name)
                         w.key("peak_bytes"); w.int(d.peakAllocated)
