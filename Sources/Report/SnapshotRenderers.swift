@@ -102,3 +102,18 @@ extension RunReport {
         }
     }
 }
+
+extension DiffResult {
+    /// For `stepscope diff` of two memory snapshots: the allocation stacks whose live bytes at
+    /// the peak grew, per device, largest growth first (at most `top`).
+    public static func snapshotGrowthText(base: RunReport, candidate: RunReport, top: Int = 15) -> String {
+        let changes = MemorySnapshotAnalysis.grownStacks(base: base.ranks.flatMap(\.snapshot), new: candidate.ranks.flatMap(\.snapshot))
+        guard !changes.isEmpty else { return "" }
+        var out = "\nMemory snapshot: stacks that grew at the peak (innermost frame first)\n"
+        out += indent(table(["device", "growth", "base", "candidate", "allocated at"], changes.prefix(top).map { c in
+            [safe(c.device), "+" + formatBytes(c.growth), formatBytes(c.baseBytes), formatBytes(c.newBytes),
+             safe(clip(c.stack.prefix(3).joined(separator: " < "), 90))]
+        }, rightAligned: [1, 2, 3]))
+        return out
+    }
+}

@@ -243,3 +243,24 @@ final class SnapshotTests: XCTestCase {
         }
     }
 }
+
+final class SnapshotDiffTests: XCTestCase {
+    /// Block E (4096 bytes, stack step:6 < main:9) becomes 40960 in the candidate: its peak is
+    /// 7656 + 36864 = 44520 and that stack grew by 36864 bytes (5096 -> 41960 with block F).
+    func testDiffComparesPeaksAndListsGrownStacks() throws {
+        let grown = handWritten.replacingOccurrences(of: "'addr': 12288, 'size': 4096", with: "'addr': 12288, 'size': 40960")
+        XCTAssertNotEqual(grown, handWritten)
+        guard let base = pickled(handWritten, proto: 4), let candidate = pickled(grown, proto: 5) else { return }
+        defer { unlink(base); unlink(candidate) }
+        let new = MemorySnapshotAnalysis.analyze(try TraceLoader.load(path: candidate))
+        XCTAssertEqual(new.map(\.peakAllocated), [44520])
+        let changes = MemorySnapshotAnalysis.grownStacks(base: MemorySnapshotAnalysis.analyze(try TraceLoader.load(path: base)), new: new)
+        XCTAssertEqual(changes, [SnapshotStackChange(device: "cuda:0", stack: ["step (train.py:6)", "main (train.py:9)"], baseBytes: 5096, newBytes: 41960)])
+
+        let r = TestSupport.run(["diff", base, candidate])
+        XCTAssertTrue(r.stdout.contains("memory peak cuda:0"), r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("7.48 KiB") && r.stdout.contains("43.5 KiB"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("stacks that grew at the peak"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("+36.0 KiB  4.98 KiB   41.0 KiB  step (train.py:6) < main (train.py:9)"), r.stdout)
+    }
+}

@@ -212,3 +212,8 @@ final class SnapshotDecoder {
         trace.memory = m
     }
 }
+
+extension TraceLoader {
+    /// Whether `path` is a file that starts like a pickle (a memory snapshot, by its content).
+    public static func isMemorySnapshot(path: String) -> Bool { SnapshotDecoder.isPickle(path: path) }
+}
