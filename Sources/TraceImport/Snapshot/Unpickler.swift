@@ -198,9 +198,11 @@ public final class Unpickler {
     /// The items above the topmost mark, removed from the stack along with the mark.
     func popMark(_ opOffset: Int64) throws(ImportError) -> ArraySlice<PickleValue> {
         guard let m = marks.popLast() else { throw fail("no MARK before this opcode", at: opOffset) }
-        let items = stack[m...]
+        // Copied out first: a slice left sharing the stack's storage would make the removal copy
+        // the whole stack (quadratic in an APPENDS batch of events).
+        let items = Array(stack[m...])
         stack.removeSubrange(m...)
-        return items
+        return items[...]
     }
 
     func memoize(_ index: Int, _ v: PickleValue) {
@@ -337,6 +339,12 @@ public final class Unpickler {
         return .int(Int64(bitPattern: v << shift) >> Int64(shift))
     }
 
+    /// Opcodes without an argument, by opcode.
+    static let noArgument: [Bool] = (0..<256).map {
+        [0x28, 0x30, 0x31, 0x32, 0x4E, 0x88, 0x89, 0x5D, 0x8F, 0x6C, 0x91, 0x61, 0x65, 0x90, 0x29, 0x74,
+         0x85, 0x86, 0x87, 0x7D, 0x64, 0x73, 0x75, 0x94].contains($0)
+    }
+
     /// First pass: the memo indices some GET reads, found by walking the opcodes without
     /// building values (so the second pass keeps only what is shared).
     public static func referencedMemo(source: any ByteSource, name: String, size: Int64?) throws(ImportError) -> Bitset {
@@ -363,8 +371,7 @@ public final class Unpickler {
                     throw u.fail("refused pickle opcode \(refusedName): a memory snapshot holds plain containers only, and this one would run code", at: at)
                 }
                 // Opcodes without an argument; unknown ones are reported by the second pass.
-                guard [0x28, 0x30, 0x31, 0x32, 0x4E, 0x88, 0x89, 0x5D, 0x8F, 0x6C, 0x91, 0x61, 0x65, 0x90, 0x29, 0x74,
-                       0x85, 0x86, 0x87, 0x7D, 0x64, 0x73, 0x75, 0x94].contains(op) else {
+                guard Self.noArgument[Int(op)] else {
                     throw u.fail("unsupported pickle opcode 0x\(String(op, radix: 16))", at: at)
                 }
             }
