@@ -60,6 +60,8 @@ let package = Package(
         .testTarget(name: "ConformanceTests", dependencies: ["Analysis", "TraceImport", "Report", "TestSupport"],
                     exclude: ["reference.py", "Fixtures", "Synthetic"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "SnapshotTests", dependencies: ["TraceImport", "Analysis", "Report", "TerminalUI", "TestSupport"],
+                    exclude: ["snapshot_reference.py"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Analysis", "Formatting", "TraceImport", "TestSupport"],
                     exclude: ["Snapshots"]),
         .testTarget(name: "SamplerTests", dependencies: ["Sampler", "Analysis", "TraceImport", "TestSupport", "CUnwind"],

@@ -246,7 +246,9 @@ extension Analyzer {
         var out = RunSamples()
         out.ranks = run.ranks.count
         let runSteps = RunStep.run(analyses)
-        let order = runSteps.map(\.name)
+        // A run of memory snapshots (no steps) is one step, `snapshot`, holding each device's peak.
+        let snapshotOnly = runSteps.isEmpty && memory.contains { !$0.isEmpty }
+        let order = snapshotOnly ? ["snapshot"] : runSteps.map(\.name)
         out.steps = order
         let stepIndex = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
         let zeros = [Double](repeating: 0, count: order.count)
@@ -275,6 +277,7 @@ extension Analyzer {
             for d in memory.indices.contains(r) ? memory[r] : [] {
                 let device = d.name.split(separator: ":").first.map(String.init) ?? d.name
                 for p in d.stepPeaks { put(MetricKey(.memory, device), p.step, Double(p.peak)) }
+                if snapshotOnly { put(MetricKey(.memory, d.name), "snapshot", Double(d.peakAllocated)) }
             }
             stepOperators(trace, analysis: a, stepIndex: stepIndex, rows: rows, folded: &foldedTotal, calls: &callsTotal)
         }

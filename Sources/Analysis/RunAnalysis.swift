@@ -126,6 +126,8 @@ public struct RankReport: Sendable {
     public var metadata: TraceMetadata
     /// Memory per device from the `[memory]` events.
     public var memory: [DeviceMemory]
+    /// Per device of a memory snapshot: the replay's peak, live blocks by stack, oom (else empty).
+    public var snapshot: [SnapshotDeviceMemory] = []
 }
 
 /// Everything `stepscope report` prints, in every format.
@@ -157,7 +159,7 @@ public struct RunReport: Sendable {
                        stepStats: StepStats(a.steps.filter { !$0.truncated }.map(\.dur)),
                        eventCounts: trace.eventCounts.sorted { $0.key < $1.key }.map { (String(UnicodeScalar($0.key)), $0.value) },
                        warnings: Self.withTruncation(a.warnings(of: trace), a).entries, metadata: trace.metadata,
-                       memory: MemoryAnalysis.analyze(trace, analysis: a))
+                       memory: MemoryAnalysis.analyze(trace, analysis: a), snapshot: MemorySnapshotAnalysis.analyze(trace))
         }
         steps = RunStep.run(analyses)
         stepStats = StepStats(steps.map(\.dur))

@@ -51,7 +51,8 @@ extension RunReport {
                     out += "    \(safe(h.step)) \(formatDuration(h.hostBound)): " + hostSlicesText(h.top) + "\n"
                 }
             }
-            for d in r.memory {
+            out += snapshotText(r, top: top)
+            for d in r.memory where r.snapshot.isEmpty {
                 out += "\n  Memory \(d.name): peak \(formatBytes(d.peakAllocated)) allocated"
                 if let reserved = d.reservedAtPeak { out += ", \(formatBytes(reserved)) reserved" }
                 out += "; live at the peak:\n"
@@ -155,6 +156,8 @@ extension RunReport {
             for s in a.steps {
                 out += "| \(md(s.name))\(s.truncated ? " (truncated)" : "") | \(formatDuration(s.dur)) | " + phases.map { formatDuration(s.phases[$0]) }.joined(separator: " | ") + " |\n"
             }
+            let snapshot = snapshotMarkdown(r, top: top)
+            if !snapshot.isEmpty { out += "\n" + snapshot }
             if !r.hostBound.isEmpty {
                 out += "\nWhile the \((r.metadata.deviceKind ?? .cuda).label) waited for the host (host_bound idle), the step thread ran:\n\n"
                 for h in r.hostBound {
@@ -260,7 +263,8 @@ extension RunReport {
             w.key("gpu"); gpuJSON(w, a.gpu)
             w.key("memory")
             w.array {
-                for d in r.memory {
+                for d in r.snapshot { snapshotJSON(w, d) }
+                for d in r.memory where r.snapshot.isEmpty {
                     w.object {
                         w.key("device"); w.string(d.name)
                         w.key("peak_bytes"); w.int(d.peakAllocated)

@@ -2,13 +2,17 @@ import Analysis
 import Formatting
 
 /// Memory of the selected rank: allocated and reserved bytes over time per device (a block chart,
-/// the peak marked), the live allocations at the peak by operator and phase, and per-step peaks.
+/// the peak marked), the live allocations at the peak by operator and phase, and per-step peaks;
+/// for a memory snapshot, the live blocks at the peak as a flame graph of their allocation stacks.
 public final class MemoryView: View {
     let context: ViewContext
     public private(set) var device = 0
     public private(set) var cursor = ListCursor()
     /// Column maxima of the chart, cached per (rank, device, width).
     private var columns: (key: [Int], allocated: [Int64], reserved: [Int64])?
+    /// Flame graph of a snapshot device's live blocks at the peak (bytes as width), per (rank, device).
+    private var flame: (key: [Int], tree: FlameTree, weight: [Int64])?
+    public private(set) var icicle = IcicleState()
 
     public init(_ context: ViewContext) {
         self.context = context
@@ -17,9 +21,44 @@ public final class MemoryView: View {
 
     public var title: String { "Memory" }
     public var isEditing: Bool { false }
-    public var keyHelp: [(String, String)] { [("d", "next device"), ("j k", "scroll the live allocations at the peak")] }
+    public var keyHelp: [(String, String)] {
+        [("d", "next device"), ("j k", "scroll the live allocations at the peak (snapshot: move in the flame graph)"),
+         ("h l", "snapshot: previous / next frame"), ("enter esc", "snapshot: zoom in / out")]
+    }
 
     private var devices: [DeviceMemory] { context.rankModel.report.memory }
+
+    /// The snapshot replay of the selected device, when the rank is a memory snapshot.
+    private var snapshotDevice: SnapshotDeviceMemory? {
+        guard device < devices.count else { return nil }
+        return context.rankModel.report.snapshot.first { $0.name == devices[device].name }
+    }
+
+    /// The flame graph of the live blocks at the peak: folded stacks outermost first, bytes as weights.
+    private func snapshotFlame(_ d: SnapshotDeviceMemory) -> (tree: FlameTree, weight: [Int64]) {
+        let key = [context.rank, device]
+        if let f = flame, f.key == key { return (f.tree, f.weight) }
+        var stacks: [String: Double] = [:]
+        for g in d.liveAtPeak {
+            stacks[g.frames.map { String($0.map { $0 == ";" ? "," : $0 }) }.joined(separator: ";"), default: 0] += Double(g.bytes)
+        }
+        let tree = FlameTree(folded: [stacks])
+        let weight = tree.weights(FlameFilter()).cpu
+        flame = (key, tree, weight)
+        return (tree, weight)
+    }
+
+    /// The lower half for a snapshot: the selected frame's bytes, then the flame graph.
+    private func drawSnapshot(_ d: SnapshotDeviceMemory, _ screen: inout ScreenBuffer, area: Rect) {
+        let (tree, weight) = snapshotFlame(d)
+        let sel = Int(icicle.selected) < tree.count ? Int(icicle.selected) : 0
+        screen.text("Live at the peak: \(formatBytes(d.peakAllocated)) in \(d.liveCountAtPeak) blocks by allocation stack │ "
+                    + "\(tree.name[sel]): \(formatBytes(weight[sel]))", row: area.row, col: area.col + 1, width: area.width - 2, style: Theme.heading)
+        let graph = Rect(row: area.row + 1, col: area.col, height: area.height - 1, width: area.width)
+        Icicle(tree: tree, weight: weight).draw(&screen, area: graph, state: icicle) { node in
+            Int16(71 + Int(tree.depth[Int(node)] % 6) * 6)
+        }
+    }
 
     public var status: String {
         guard device < devices.count else { return "rank \(context.rankModel.analysis.rank): no memory events" }
@@ -85,8 +124,12 @@ public final class MemoryView: View {
         }
         let label = "▼ peak \(formatBytes(d.peakAllocated))"
         screen.text(label, row: area.row, col: chart.col + min(peakCol, max(0, chart.width - 24 - displayWidth(label))), style: Theme.peak)
-        // Live allocations at the peak, and per-step peaks.
+        // Live allocations at the peak, and per-step peaks (a snapshot: its flame graph).
         let y = chart.bottom + 1
+        if let snap = snapshotDevice {
+            drawSnapshot(snap, &screen, area: Rect(row: y, col: area.col, height: area.bottom - y, width: area.width))
+            return
+        }
         let half = area.width * 3 / 5
         screen.text("Live at the peak: \(formatBytes(d.liveBytesAtPeak)) in \(d.liveCountAtPeak) allocations", row: y, col: area.col + 1, style: Theme.heading)
         let live = d.liveAtPeak
@@ -120,8 +163,15 @@ public final class MemoryView: View {
         case .char("d"):
             device = devices.isEmpty ? 0 : (device + 1) % devices.count
             cursor = ListCursor()
+            icicle = IcicleState()
             return true
         default:
+            if let snap = snapshotDevice {
+                let (tree, weight) = snapshotFlame(snap)
+                let graphHeight = max(1, area.height - max(4, area.height / 2 - 1) - 3)
+                let graph = Rect(row: area.bottom - graphHeight, col: area.col, height: graphHeight, width: area.width)
+                return Icicle(tree: tree, weight: weight).handle(key, area: graph, state: &icicle)
+            }
             let live = device < devices.count ? devices[device].liveAtPeak.count : 0
             return cursor.handle(key, count: live, visible: max(1, area.height / 2 - 3))
         }

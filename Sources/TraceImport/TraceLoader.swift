@@ -56,11 +56,15 @@ public enum TraceLoader {
             let stream = ReplaySource(head, then: file)
             if head.withUnsafeBytes({ isGzip($0) }) {
                 try parseGzip(stream)
+            } else if head.withUnsafeBytes({ SnapshotDecoder.isPickle($0) }) {
+                try SnapshotDecoder.decode(source: stream, name: path, size: nil, referenced: nil, into: trace)
             } else {
                 try parse(source: stream, name: path, into: trace, expectedBytes: file.size, progress: progress, options: options, npu: npu)
             }
         } else if file.hasGzipMagic() {
             try parseGzip(file)
+        } else if SnapshotDecoder.isPickle(path: path) {
+            try SnapshotDecoder.load(path: path, into: trace)
         } else if !npu, file.size >= splitThreshold, let split = try splitPoint(path: path, size: file.size) {
             try parseInTwo(file: file, path: path, split: split, into: trace, progress: progress, options: options)
         } else {
@@ -175,7 +179,9 @@ public enum TraceLoader {
     public static func load(bytes: [UInt8], name: String, rank: Int = 0) throws(ImportError) -> RankTrace {
         let trace = RankTrace(source: name, rank: rank)
         let gzip = bytes.withUnsafeBytes { isGzip($0) }
-        if gzip {
+        if bytes.withUnsafeBytes({ SnapshotDecoder.isPickle($0) }) {
+            try SnapshotDecoder.load(bytes: bytes, name: name, into: trace)
+        } else if gzip {
             let source = try GzipSource(MemorySource(bytes), path: name)
             defer { source.close() }
             try parse(source: source, name: name, into: trace, progress: nil, options: ImportOptions())

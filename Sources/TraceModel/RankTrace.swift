@@ -14,6 +14,8 @@ public final class RankTrace: @unchecked Sendable {
     public var processes: [ProcessInfo] = []
     public var metadata = TraceMetadata()
     public var warnings = Warnings()
+    /// The memory snapshot this rank was read from (its memory table is the snapshot's replay).
+    public var memorySnapshot: MemorySnapshot?
     /// Raw events seen per phase letter (all events, kept or not: flow events are only counted).
     public var eventCounts: [UInt8: Int] = [:]
 
