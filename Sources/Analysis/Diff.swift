@@ -326,7 +326,8 @@ extension Analyzer {
             stepIndex[step.name].map { (index: $0, range: step.start..<step.start + step.dur) }
         }
         guard !windows.isEmpty else { return }
-        let operatorKeys = a.attribution.key, counted = a.attribution.counted
+        let attribution = a.attribution.isEmpty ? OperatorAttribution(trace, keepOwners: false) : a.attribution
+        let operatorKeys = attribution.key, counted = attribution.counted
         let dims = trace.strings.lookup(Analyzer.inputDimsKey)
         // Operator keys: (name id, phase) -> row (-1: none yet); and (row, dims text id) -> shape row.
         let phases = Phase.allCases.count

@@ -9,6 +9,17 @@ public struct OperatorAttribution: Sendable {
     /// Per slice: the operator at or above it on its track (itself for an operator), or -1; empty
     /// when made without `keepOwners` (a diff reads only keys and counting).
     public let owner: [Int32]
+
+    /// No attribution: what a lean analysis (a diff's, without operator tables) keeps; the diff
+    /// makes the rank's attribution while it gathers its samples and drops it after.
+    public init() {
+        key = []
+        owner = []
+        counted = []
+    }
+
+    /// Whether this is the empty attribution of a lean analysis.
+    public var isEmpty: Bool { key.isEmpty }
     /// Per operator slice: false when an ancestor has the same name, so its duration is already
     /// inside that ancestor's inclusive time (true for every other slice).
     public let counted: [Bool]

@@ -57,7 +57,7 @@ public struct RankAnalysis: Sendable {
     public var operators: [OperatorStat]
     public var kernels: [KernelStat]
     public var facts: SliceFacts
-    /// Operators, their owners and the inclusive-counting rule, per slice.
+    /// Operators, their owners and the inclusive-counting rule, per slice (empty in a lean analysis).
     public var attribution: OperatorAttribution
     /// Total GPU activity time (kernels, memcpys, memsets).
     public var gpuActivityNs: Int64
@@ -146,7 +146,7 @@ public enum Analyzer {
         for s in steps { total += s.phases }
         var gpu: GPUBreakdown?
         for s in steps { if let g = s.gpu { gpu = (gpu ?? GPUBreakdown()); gpu! += g } }
-        let attribution = OperatorAttribution(trace, keepOwners: options.operatorTables)
+        let attribution = options.operatorTables ? OperatorAttribution(trace) : OperatorAttribution()
         let (ops, kernels, gpuTotal) = options.operatorTables
             ? aggregate(trace, facts: facts, attribution: attribution, byShape: options.byShape) : ([], [], 0)
         return RankAnalysis(rank: trace.rank, source: trace.source, steps: steps, stepTrack: stepTrack, stepsInferred: stepsInferred,

@@ -155,7 +155,7 @@ public struct RunReport: Sendable {
         self.run = run
         ranks = zip(run.ranks, analyses).map { trace, a in
             RankReport(analysis: a, hostBound: HostBoundActivity.of(trace, analysis: a),
-                       pythonFunctions: a.attribution.key.allSatisfy { $0 == .max } ? Analyzer.pythonFunctions(trace, facts: a.facts) : [],
+                       pythonFunctions: !a.attribution.isEmpty && a.attribution.key.allSatisfy { $0 == .max } ? Analyzer.pythonFunctions(trace, facts: a.facts) : [],
                        stepStats: StepStats(a.steps.filter { !$0.truncated }.map(\.dur)),
                        eventCounts: trace.eventCounts.sorted { $0.key < $1.key }.map { (String(UnicodeScalar($0.key)), $0.value) },
                        warnings: Self.withTruncation(a.warnings(of: trace), a).entries, metadata: trace.metadata,
