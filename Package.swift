@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "TraceImport", dependencies: ["TraceModel", "CZlib", "CISAL", "CSQLite"], swiftSettings: hotPath),
         .target(name: "Analysis", dependencies: ["TraceModel"]),
         .target(name: "Formatting", dependencies: ["TraceModel", "Analysis"]),
-        .target(name: "Report", dependencies: ["TraceModel", "Analysis", "Formatting", "TraceImport"]),
+        .target(name: "Report", dependencies: ["TraceModel", "Analysis", "Formatting"]),
         .target(name: "TerminalUI", dependencies: ["TraceModel", "Analysis", "Formatting"]),
         .target(name: "CursesBackend", dependencies: ["CCurses", "TerminalUI"]),
         .target(name: "Sampler", dependencies: ["TraceModel", "Analysis", "CUnwind", "CElf"]),

@@ -1,6 +1,5 @@
 import Analysis
 import Formatting
-import TraceImport
 import TraceModel
 
 /// A run's per-step samples saved as JSON (`stepscope summary`), so a baseline is loaded once and

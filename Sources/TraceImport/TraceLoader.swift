@@ -255,6 +255,9 @@ public enum TraceLoader {
     /// Sniffs a regular file's first bytes: SQLite databases (Nsight Systems exports) by their
     /// magic, Nsight Systems reports by their extension; anything else is read as a Chrome trace.
     static func sniff(_ path: String) -> FileFormat {
+        // Only a regular file is opened here: opening a FIFO would take (and lose) its writer.
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return .chromeTrace }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .chromeTrace }
         defer { close(fd) }

@@ -1,3 +1,4 @@
+import TraceModel
 import CSQLite
 #if canImport(Glibc)
 import Glibc

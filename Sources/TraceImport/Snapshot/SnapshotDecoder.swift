@@ -26,6 +26,9 @@ final class SnapshotDecoder {
 
     /// True when the file starts like a pickle of protocol 2 to 5.
     static func isPickle(path: String) -> Bool {
+        // Only a regular file is opened here: opening a FIFO would take (and lose) its writer.
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return false }
         guard let head = try? FileSource.readPrefix(path: path, count: 2) else { return false }
         return head.withUnsafeBytes { isPickle($0) }
     }
