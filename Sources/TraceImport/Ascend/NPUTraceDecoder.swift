@@ -7,14 +7,9 @@ import TraceModel
 /// counters), known only once the whole file is read. `async_npu` flows link each device task to the
 /// torch operator that launched it; `connection_id` links it to its CANN call.
 final class NPUTraceDecoder: ChromeTraceDecoder {
-    let builder: TimelineBuilder
-    let keys: WellKnownKeys
+    let events: ChromeEvents
     private let npu: NPUKeys
-    private var argFilter: ArgFilter?
     private var rank: RankTrace { builder.rank }
-    private var kindByCategory: [UInt32: SliceKind] = [:]
-    private var phaseCounts = [Int](repeating: 0, count: 256)
-    private var unknownPhases: [UInt8: Int] = [:]
     /// Slices without a category (device side), with their `Task Type` text (0: none), classified
     /// by `finish` from their process.
     private var deviceSide: [(slice: Int, taskType: UInt32)] = []
@@ -33,33 +28,23 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
 
     /// `argKeys` (when given) are the args a lean load keeps besides those read here.
     init(builder: TimelineBuilder, argKeys: Set<String>? = nil) {
-        self.builder = builder
-        keys = WellKnownKeys(builder.rank.strings)
+        events = ChromeEvents(builder: builder, argKeys: argKeys, readArgs: NPUKeys.readArgs)
         npu = NPUKeys(builder.rank.strings)
-        argFilter = argKeys.map { ArgFilter(keep: $0.union(NPUKeys.readArgs)) }
     }
 
     // MARK: - Skip rules of lean loads
 
     /// Flows link device tasks here, so no phase is skipped unread.
     func skipsAfterPhase(_ ph: UInt8) -> Bool { false }
-    /// A lean load skips the args of `python_function` events (no analysis reads them).
-    func skipsArgs(category: UInt32) -> Bool { argFilter != nil && category == keys.pythonFunction }
-    /// A lean load filters the args of every phase but counters and metadata.
-    func filtersArgs(ofPhase ph: UInt8) -> Bool { argFilter != nil && ph != 0x43 && ph != 0x4D && ph != 0 }
-    func keepsInLeanLoad(_ key: UInt32) -> Bool { argFilter!.keeps(key, rank.strings) }
-    func isBookkeeping(_ key: UInt32) -> Bool { key == keys.evIdx || key == keys.recordFunctionID }
 
     /// torch_npu writes no top-level members beyond the events.
     func topLevel(_ name: String, _ text: [UInt8]) throws {}
 
-    func countSkipped(_ ph: UInt8) { phaseCounts[Int(ph)] += 1 }
-    var eventsConsumed: Int { phaseCounts.reduce(0, +) }
 
     // MARK: - Events
 
     func consume(_ e: inout RawEvent) {
-        phaseCounts[Int(e.ph)] += 1
+        events.count(e.ph)
         switch e.ph {
         case 0x58:  // X
             guard timestamped(e) else { return }
@@ -83,38 +68,23 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
             builder.appendSlice(start: e.ts, dur: e.hasDur ? e.dur : 0, name: e.name, category: e.cat, kind: .other, track: track,
                                 correlation: builder.argInteger(from: a, npu.connectionID) ?? -1, externalID: -1, argStart: a)
         case 0x42:  // B
-            guard timestamped(e) else { return }
-            builder.begin(start: e.ts, name: e.name, category: e.cat, kind: kind(ofCategory: e.cat),
-                          track: builder.thread(pid: e.pid, tid: e.tid), correlation: e.correlation,
-                          externalID: e.externalID, argStart: e.argStart)
+            events.begin(e)
         case 0x45:  // E
-            builder.discardArgs(from: e.argStart)
-            guard timestamped(e) else { return }
-            if !builder.end(track: builder.thread(pid: e.pid, tid: e.tid), at: e.ts) {
-                rank.warnings.add("unmatched-end", "E event at byte \(e.offset) closes nothing")
-            }
+            events.end(e)
         case 0x69, 0x49:  // i, I
             guard timestamped(e) else { return }
-            builder.appendInstant(ts: e.ts, track: builder.thread(pid: e.pid, tid: e.tid), name: e.name,
-                                  scope: e.scope == 0 ? 0x74 : e.scope, argStart: e.argStart)
+            events.instant(e)
         case 0x43:  // C
-            guard timestamped(e) else { return }
-            for a in e.argStart..<builder.argMark {
-                let v = builder.args.value[a]
-                guard let value = v.isInteger ? Double(v.integer) : Double(rank.argString(v)) else { continue }
-                builder.appendCounter(ts: e.ts, pid: e.pid, name: e.name, series: builder.args.key[a], value: value)
-            }
-            builder.discardArgs(from: e.argStart)
+            events.counter(e)
         case 0x4D:  // M
-            metadataEvent(e)
+            events.metadata(e)
         case 0x73, 0x66, 0x74:  // s, f, t
             builder.discardArgs(from: e.argStart)
             guard timestamped(e), e.cat == npu.asyncNPU, e.ph != 0x74 else { return }
             let key = FlowKey(cat: e.cat, id: e.id), point = Point(track: builder.thread(pid: e.pid, tid: e.tid), ts: e.ts)
             if e.ph == 0x73 { flows[key, default: (nil, nil)].start = point } else { flows[key, default: (nil, nil)].end = point }
         default:
-            builder.discardArgs(from: e.argStart)
-            unknownPhases[e.ph, default: 0] += 1
+            events.unknown(e)
         }
     }
 
@@ -133,23 +103,9 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
         return id
     }
 
-    private func kind(ofCategory cat: UInt32) -> SliceKind {
-        if let k = kindByCategory[cat] { return k }
-        let k = SliceKind(category: rank.strings[cat])
-        kindByCategory[cat] = k
-        return k
-    }
-
-    private func timestamped(_ e: RawEvent) -> Bool {
-        if e.hasTs { return true }
-        rank.warnings.add("missing-timestamp", "\(describe(e)) has no ts")
-        builder.discardArgs(from: e.argStart)
-        return false
-    }
-
-    private func describe(_ e: RawEvent) -> String {
-        "event '\(JSONText.terminalSafe(rank.strings[e.name]))' at byte \(e.offset)"
-    }
+    private func kind(ofCategory cat: UInt32) -> SliceKind { events.kind(ofCategory: cat) }
+    private func timestamped(_ e: RawEvent) -> Bool { events.timestamped(e) }
+    private func describe(_ e: RawEvent) -> String { events.describe(e) }
 
     /// `Input Dims` and `Input type` as Kineto writes them (`[[8, 512], []]`, `["float", ""]`):
     /// torch_npu joins one entry per input with `;\r\n` (`"8,512;\r\n"`).
@@ -192,39 +148,12 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
         if let n = builder.argInteger(from: e.argStart, npu.count) { builder.appendArg(key: npu.inNelems, value: ArgValue(integer: n)) }
     }
 
-    private func metadataEvent(_ e: RawEvent) {
-        defer { builder.discardArgs(from: e.argStart) }
-        func text(_ key: UInt32) -> UInt32? {
-            builder.argValue(from: e.argStart, key).map { rank.strings.intern(rank.argString($0)) }
-        }
-        switch e.name {
-        case keys.threadName:
-            if let name = text(keys.name) { builder.nameTrack(Int(builder.thread(pid: e.pid, tid: e.tid)), name) }
-        case keys.threadSortIndex:
-            if let v = builder.argInteger(from: e.argStart, keys.sortIndex) {
-                rank.tracks.sortIndex[Int(builder.thread(pid: e.pid, tid: e.tid))] = v
-            }
-        case keys.processName:
-            if let n = text(keys.name) { builder.nameProcess(builder.process(e.pid), n) }
-        case keys.processLabels:
-            if let l = text(keys.labels) { rank.processes[builder.process(e.pid)].labels = l }
-        case keys.processSortIndex:
-            if let v = builder.argInteger(from: e.argStart, keys.sortIndex) { rank.processes[builder.process(e.pid)].sortIndex = v }
-        default:
-            break
-        }
-    }
-
     // MARK: - The end
 
     /// Classifies the device-side slices by process, turns flows into links and `NPU MEM`
     /// counters into memory rows, then lets the builder finish the model.
     func finish() throws(ImportError) {
-        rank.eventCounts = [:]
-        for (ph, n) in phaseCounts.enumerated() where n > 0 { rank.eventCounts[UInt8(ph)] = n }
-        for (ph, n) in unknownPhases.sorted(by: { $0.key < $1.key }) {
-            rank.warnings.add("unknown-phase", count: n, "phase '\(JSONText.terminalSafe(String(UnicodeScalar(ph))))' skipped")
-        }
+        events.recordCounts()
         let role = processRoles()
         let hardwarePid = role.first { $0.value == .hardware }?.key
         let tracks = rank.tracks

@@ -5,22 +5,14 @@ import TraceModel
 /// process metadata, `distributedInfo`, `deviceProperties`), and decides which parts of an event a
 /// lean load skips unread.
 final class KinetoDecoder: ChromeTraceDecoder {
-    let builder: TimelineBuilder
-    let keys: WellKnownKeys
-    /// Which args a lean load keeps (nil: all).
-    private(set) var argFilter: ArgFilter?
+    let events: ChromeEvents
     private var rank: RankTrace { builder.rank }
-    private var kindByCategory: [Int8] = []
-    private var unknownPhases: [UInt8: Int] = [:]
-    private var phaseCounts = [Int](repeating: 0, count: 256)
     /// For the second part of a split file: top-level members, replayed in the first part.
     private var topLevelSeen: [(String, [UInt8])] = []
 
     /// `argKeys` (when given) are the args a lean load keeps besides those read here.
     init(builder: TimelineBuilder, argKeys: Set<String>? = nil) {
-        self.builder = builder
-        keys = WellKnownKeys(builder.rank.strings)
-        argFilter = argKeys.map { ArgFilter(keep: $0.union(WellKnownKeys.memoryArgs)) }
+        events = ChromeEvents(builder: builder, argKeys: argKeys, readArgs: WellKnownKeys.memoryArgs)
     }
 
     // MARK: - Skip rules of lean loads
@@ -29,32 +21,8 @@ final class KinetoDecoder: ChromeTraceDecoder {
     /// reads flows; device activity is linked by correlation and External id).
     @inline(__always)
     func skipsAfterPhase(_ ph: UInt8) -> Bool {
-        argFilter != nil && (ph == 0x73 || ph == 0x74 || ph == 0x66)
+        events.argFilter != nil && (ph == 0x73 || ph == 0x74 || ph == 0x66)
     }
-
-    /// Whether a lean load skips an event's args unread: `python_function` events (Kineto writes
-    /// no correlation or External id there, and no lean consumer reads their args).
-    @inline(__always)
-    func skipsArgs(category: UInt32) -> Bool {
-        argFilter != nil && category == keys.pythonFunction
-    }
-
-    /// Whether a lean load filters the args of an event with phase `ph` (`keepsInLeanLoad`): every
-    /// phase but counters and metadata (whose args are their data), and events whose `ph` comes
-    /// after their args (phase 0 while they are read).
-    @inline(__always)
-    func filtersArgs(ofPhase ph: UInt8) -> Bool {
-        argFilter != nil && ph != 0x43 && ph != 0x4D && ph != 0
-    }
-
-    /// Whether a lean load keeps arg `key` of an event whose args it filters.
-    @inline(__always)
-    func keepsInLeanLoad(_ key: UInt32) -> Bool { argFilter!.keeps(key, rank.strings) }
-
-    /// Whether arg `key` (one of the well-known keys) is the profiler's own bookkeeping, dropped
-    /// by every load.
-    @inline(__always)
-    func isBookkeeping(_ key: UInt32) -> Bool { key == keys.evIdx || key == keys.recordFunctionID }
 
     // MARK: - Top level
 
@@ -108,23 +76,10 @@ final class KinetoDecoder: ChromeTraceDecoder {
 
     // MARK: - Events
 
-    @inline(__always)
-    private func kind(ofCategory cat: UInt32) -> SliceKind {
-        let c = Int(cat)
-        if c < kindByCategory.count, kindByCategory[c] >= 0 { return SliceKind(rawValue: UInt8(kindByCategory[c]))! }
-        if c >= kindByCategory.count { kindByCategory.append(contentsOf: repeatElement(-1, count: c + 64 - kindByCategory.count)) }
-        let k = SliceKind(category: rank.strings[cat])
-        kindByCategory[c] = Int8(k.rawValue)
-        return k
-    }
-
-    /// Counts an event a lean load skipped unread.
-    func countSkipped(_ ph: UInt8) { phaseCounts[Int(ph)] += 1 }
-
     /// Turns one parsed event (its args appended to the builder from `e.argStart`) into rows.
     @inline(__always)
     func consume(_ e: inout RawEvent) {
-        phaseCounts[Int(e.ph)] += 1
+        events.count(e.ph)
         switch e.ph {
         case 0x58:  // X
             guard timestamped(e) else { return }
@@ -139,27 +94,16 @@ final class KinetoDecoder: ChromeTraceDecoder {
                                 track: builder.thread(pid: e.pid, tid: e.tid), correlation: e.correlation,
                                 externalID: e.externalID, argStart: e.argStart)
         case 0x42:  // B
-            guard timestamped(e) else { return }
-            builder.begin(start: e.ts, name: e.name, category: e.cat, kind: kind(ofCategory: e.cat),
-                          track: builder.thread(pid: e.pid, tid: e.tid), correlation: e.correlation,
-                          externalID: e.externalID, argStart: e.argStart)
+            events.begin(e)
         case 0x45:  // E
-            builder.discardArgs(from: e.argStart)
-            guard timestamped(e) else { return }
-            if !builder.end(track: builder.thread(pid: e.pid, tid: e.tid), at: e.ts) {
-                rank.warnings.add("unmatched-end", "E event at byte \(e.offset) closes nothing")
-            }
+            events.end(e)
         case 0x69, 0x49:  // i, I
             guard timestamped(e) else { return }
-            if e.name == keys.memory { memoryEvent(e) } else {
-                builder.appendInstant(ts: e.ts, track: builder.thread(pid: e.pid, tid: e.tid), name: e.name,
-                                      scope: e.scope == 0 ? 0x74 : e.scope, argStart: e.argStart)
-            }
+            if e.name == keys.memory { memoryEvent(e) } else { events.instant(e) }
         case 0x43:  // C
-            guard timestamped(e) else { return }
-            counterEvent(e)
+            events.counter(e)
         case 0x4D:  // M
-            metadataEvent(e)
+            events.metadata(e)
         case 0x73, 0x74, 0x66:  // s, t, f: counted only
             builder.discardArgs(from: e.argStart)
             _ = timestamped(e)
@@ -178,22 +122,13 @@ final class KinetoDecoder: ChromeTraceDecoder {
             guard timestamped(e) else { return }
             builder.appendInstant(ts: e.ts, track: asyncTrack(pid: e.pid, cat: e.cat), name: e.name, scope: 0x74, argStart: e.argStart)
         default:
-            builder.discardArgs(from: e.argStart)
-            unknownPhases[e.ph, default: 0] += 1
+            events.unknown(e)
         }
     }
 
-    @inline(__always)
-    private func timestamped(_ e: RawEvent) -> Bool {
-        if e.hasTs { return true }
-        rank.warnings.add("missing-timestamp", "\(describe(e)) has no ts")
-        builder.discardArgs(from: e.argStart)
-        return false
-    }
-
-    private func describe(_ e: RawEvent) -> String {
-        "event '\(JSONText.terminalSafe(rank.strings[e.name]))' at byte \(e.offset)"
-    }
+    @inline(__always) private func timestamped(_ e: RawEvent) -> Bool { events.timestamped(e) }
+    @inline(__always) private func kind(ofCategory cat: UInt32) -> SliceKind { events.kind(ofCategory: cat) }
+    private func describe(_ e: RawEvent) -> String { events.describe(e) }
 
     /// Kineto draws async events of one category in one lane per process.
     private func asyncTrack(pid: UInt32, cat: UInt32) -> UInt32 {
@@ -212,64 +147,18 @@ final class KinetoDecoder: ChromeTraceDecoder {
         builder.discardArgs(from: a)
     }
 
-    private func counterEvent(_ e: RawEvent) {
-        for a in e.argStart..<builder.argMark {
-            let v = builder.args.value[a]
-            let value: Double? = v.isInteger ? Double(v.integer) : Double(rank.argString(v))
-            guard let value else { continue }
-            builder.appendCounter(ts: e.ts, pid: e.pid, name: e.name, series: builder.args.key[a], value: value)
-        }
-        builder.discardArgs(from: e.argStart)
-    }
-
-    private func metadataEvent(_ e: RawEvent) {
-        defer { builder.discardArgs(from: e.argStart) }
-        func text(_ key: UInt32) -> UInt32? {
-            guard let v = builder.argValue(from: e.argStart, key) else { return nil }
-            return rank.strings.intern(rank.argString(v))
-        }
-        switch e.name {
-        case keys.threadName:
-            guard let name = text(keys.name) else { return }
-            builder.nameTrack(Int(builder.thread(pid: e.pid, tid: e.tid)), name)
-        case keys.threadSortIndex:
-            if let v = builder.argInteger(from: e.argStart, keys.sortIndex) {
-                rank.tracks.sortIndex[Int(builder.thread(pid: e.pid, tid: e.tid))] = v
-            }
-        case keys.processName, keys.processLabels, keys.processSortIndex:
-            let p = builder.process(e.pid)
-            if e.name == keys.processName, let n = text(keys.name) {
-                builder.nameProcess(p, n)
-            } else if e.name == keys.processLabels, let l = text(keys.labels) {
-                rank.processes[p].labels = l
-            } else if e.name == keys.processSortIndex, let v = builder.argInteger(from: e.argStart, keys.sortIndex) {
-                rank.processes[p].sortIndex = v
-            }
-        default:
-            break
-        }
-    }
-
     // MARK: - Split files and the end
 
     /// Appends what `part` (the continuation of this file, parsed on another core) read.
     func absorb(_ part: KinetoDecoder) throws {
         for (name, text) in part.topLevelSeen { try topLevel(name, text) }
         builder.absorb(part.builder)
-        for k in phaseCounts.indices { phaseCounts[k] += part.phaseCounts[k] }
-        for (ph, n) in part.unknownPhases { unknownPhases[ph, default: 0] += n }
+        events.absorb(part.events)
     }
-
-    /// Events consumed so far (for progress reports: a sum over 256 counters, not a per-event cost).
-    var eventsConsumed: Int { phaseCounts.reduce(0, +) }
 
     /// Records the event counts and skipped phases, then lets the builder finish the model.
     func finish() throws(ImportError) {
-        rank.eventCounts = [:]
-        for (ph, n) in phaseCounts.enumerated() where n > 0 { rank.eventCounts[UInt8(ph)] = n }
-        for (ph, n) in unknownPhases.sorted(by: { $0.key < $1.key }) {
-            rank.warnings.add("unknown-phase", count: n, "phase '\(JSONText.terminalSafe(String(UnicodeScalar(ph))))' skipped")
-        }
+        events.recordCounts()
         try builder.finish()
     }
 }
