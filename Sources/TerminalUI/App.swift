@@ -195,3 +195,40 @@ public struct TextInput: Sendable {
         return .editing
     }
 }
+
+/// A text filter of a table view: the text in force, and its input while it is typed (it applies
+/// as it is typed; Esc while typing clears it).
+public struct FilterField: Sendable {
+    public private(set) var text = ""
+    private var input = TextInput()
+    public init() {}
+
+    /// Whether the filter is being typed.
+    public var isEditing: Bool { input.active }
+    /// The status line while typing.
+    public var prompt: String { "filter: " + input.text + "▏" }
+
+    /// Starts typing, from the text in force.
+    public mutating func open() {
+        input = TextInput()
+        input.text = text
+        input.active = true
+    }
+
+    /// Takes a key while typing (false when not typing: the key is the view's).
+    public mutating func handle(_ key: Key) -> Bool {
+        guard input.active else { return false }
+        switch input.handle(key) {
+        case .accepted, .editing: text = input.text
+        case .cancelled: text = ""
+        }
+        return true
+    }
+
+    /// Clears the text; false when it was already empty.
+    public mutating func clear() -> Bool {
+        guard !text.isEmpty else { return false }
+        text = ""
+        return true
+    }
+}

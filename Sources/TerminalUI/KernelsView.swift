@@ -75,8 +75,9 @@ public final class KernelsView: View {
     let context: ViewContext
     public private(set) var sort = Sort.total
     public private(set) var cursor = ListCursor()
-    public private(set) var filter = ""
-    private var input = TextInput()
+    private var field = FilterField()
+    /// The text filter in force.
+    public var filter: String { field.text }
     /// Summaries of a rank, by total time and in the current order.
     private var cache: (rank: Int, rows: [KernelSummary])?
     private var sorted: (rank: Int, sort: Sort, filter: String, rows: [KernelSummary])?
@@ -84,14 +85,14 @@ public final class KernelsView: View {
     public init(_ context: ViewContext) { self.context = context }
 
     public var title: String { "Kernels" }
-    public var isEditing: Bool { input.active }
+    public var isEditing: Bool { field.isEditing }
     public var keyHelp: [(String, String)] {
         [("j k, PgUp PgDn", "select a kernel (its launch configuration and operators below)"), ("s", "sort: total, count, mean, max"), ("f or /", "filter by text; Esc clears it"),
          ("Enter", "show the kernel's longest call in the timeline")]
     }
 
     public var status: String {
-        if input.active { return "filter: " + input.text + "▏" }
+        if field.isEditing { return field.prompt }
         let rows = summaries()
         return "rank \(context.rankModel.analysis.rank): \(rows.count) kernels, \(formatDuration(rows.reduce(0) { $0 + $1.total })) │ sort \(sort.rawValue)"
             + (filter.isEmpty ? "" : " │ filter \"\(safe(filter))\"")
@@ -164,23 +165,16 @@ public final class KernelsView: View {
     }
 
     public func handle(_ key: Key, area: Rect) -> Bool {
-        if input.active {
-            switch input.handle(key) {
-            case .accepted, .editing: filter = input.text
-            case .cancelled: filter = ""
-            }
+        if field.handle(key) {
             cursor = ListCursor()
             return true
         }
         switch key {
         case .char("f"), .char("/"):
-            input = TextInput()
-            input.text = filter
-            input.active = true
+            field.open()
             return true
         case .escape:
-            guard !filter.isEmpty else { return false }
-            filter = ""
+            guard field.clear() else { return false }
             cursor = ListCursor()
             return true
         case .char("s"):

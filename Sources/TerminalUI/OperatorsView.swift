@@ -10,11 +10,12 @@ public final class OperatorsView: View {
     let context: ViewContext
     public private(set) var sort = Sort.selfTime
     public private(set) var phase: Phase?
-    public private(set) var filter = ""
+    private var field = FilterField()
+    /// The text filter in force.
+    public var filter: String { field.text }
     public private(set) var cursor = ListCursor()
     /// The operator whose details are open.
     public private(set) var detail: String?
-    private var input = TextInput()
     private var rows: [Row] = []
     private var rowsKey = ""
 
@@ -32,14 +33,14 @@ public final class OperatorsView: View {
     public init(_ context: ViewContext) { self.context = context }
 
     public var title: String { "Operators" }
-    public var isEditing: Bool { input.active }
+    public var isEditing: Bool { field.isEditing }
     public var keyHelp: [(String, String)] {
         [("j k, PgUp PgDn", "select an operator"), ("s", "sort: self, inclusive, GPU, count, mean"), ("f or /", "filter by text"),
          ("p", "phase filter"), ("Enter", "call sites and kernels of the operator"), ("Esc", "close the details, clear the filter")]
     }
 
     public var status: String {
-        if input.active { return "filter: " + input.text + "▏" }
+        if field.isEditing { return field.prompt }
         return "\(currentRows().count) operators │ sort \(sort.rawValue) │ phase \(phase?.name ?? "all")" + (filter.isEmpty ? "" : " │ filter \"\(filter)\"")
     }
 
@@ -115,11 +116,7 @@ public final class OperatorsView: View {
     }
 
     public func handle(_ key: Key, area: Rect) -> Bool {
-        if input.active {
-            switch input.handle(key) {
-            case .accepted, .editing: filter = input.text
-            case .cancelled: filter = ""
-            }
+        if field.handle(key) {
             cursor = ListCursor()
             return true
         }
@@ -129,9 +126,7 @@ public final class OperatorsView: View {
             sort = Sort.allCases[(Sort.allCases.firstIndex(of: sort)! + 1) % Sort.allCases.count]
             cursor = ListCursor()
         case .char("f"), .char("/"):
-            input = TextInput()
-            input.text = filter
-            input.active = true
+            field.open()
         case .char("p"):
             let phases = Phase.allCases.filter { $0 != .idle }
             if let p = phase, let k = phases.firstIndex(of: p) { phase = k + 1 < phases.count ? phases[k + 1] : nil } else { phase = phases[0] }
@@ -139,7 +134,7 @@ public final class OperatorsView: View {
         case .enter:
             if cursor.selected < rows.count { detail = rows[cursor.selected].name }
         case .escape:
-            if detail != nil { detail = nil } else if !filter.isEmpty { filter = "" } else { return false }
+            if detail != nil { detail = nil } else if !field.clear() { return false }
         default:
             let visible = (detail == nil ? area.height : area.height / 2) - 1
             guard cursor.handle(key, count: rows.count, visible: visible) else { return false }
