@@ -1,3 +1,4 @@
+import TestSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -73,31 +74,9 @@ final class Spawned {
 
     /// Whether `pid` runs (not a zombie).
     static func alive(_ pid: pid_t) -> Bool {
-        guard let stat = output("cat /proc/\(pid)/stat 2>/dev/null") else { return false }
+        guard let stat = TestSupport.shellOutput("cat /proc/\(pid)/stat 2>/dev/null") else { return false }
         guard let close = stat.lastIndex(of: ")") else { return false }
         let state = stat[stat.index(close, offsetBy: 2)]
         return state != "Z" && state != "X"
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
-    /// Standard output of a shell command without its trailing newlines; nil when it fails.
-    static func output(_ command: String) -> String? {
-        guard let f = popen(command, "r") else { return nil }
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, f)
-            if n <= 0 { break }
-            out += buffer[0..<n]
-        }
-        guard pclose(f) == 0 else { return nil }
-        var s = String(decoding: out, as: UTF8.self)
-        while s.last == "\n" { s.removeLast() }
-        return s
     }
 }

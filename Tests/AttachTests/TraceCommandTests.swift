@@ -2,6 +2,7 @@ import Analysis
 import Attach
 import TestSupport
 import TraceImport
+import TraceModel
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -13,15 +14,13 @@ final class TraceCommandTests: XCTestCase {
     static let programs = TestSupport.packageRoot + "/Tests/AttachTests/Programs/"
 
     func python() throws -> String {
-        guard let p = Spawned.output("python3 -c 'import sys; print(sys.executable)' 2>/dev/null"), !p.isEmpty else {
-            throw XCTSkip("no python3 on PATH")
-        }
+        guard let p = TestSupport.python3() else { throw XCTSkip("no python3 on PATH") }
         return p
     }
 
     /// Skips when @dynolog is held (a dynolog daemon, or another test run) on this machine.
     func requireFreeSocket() throws {
-        if Spawned.output("grep -q ' @dynolog@$' /proc/net/unix && echo held") == "held" {
+        if TestSupport.shellOutput("grep -q ' @dynolog@$' /proc/net/unix && echo held") == "held" {
             throw XCTSkip("@dynolog is held on this machine: skipping")
         }
     }
@@ -32,14 +31,14 @@ final class TraceCommandTests: XCTestCase {
         return dir
     }
 
-    func removeTree(_ dir: String) { _ = Spawned.output("rm -rf '\(dir)'") }
+    func removeTree(_ dir: String) { _ = TestSupport.shellOutput("rm -rf '\(dir)'") }
 
     func testProcessWithoutTheHookGetsOneLine() throws {
         let target = try Spawned(["/bin/sleep", "30"], environment: [:], waitForReady: false)
         defer { target.kill() }
-        let started = Spawned.now()
+        let started = monotonicSeconds()
         let r = TestSupport.run(["trace", "--pid", "\(target.pid)"])
-        XCTAssertLessThan(Spawned.now() - started, 1.0, "answers within a second")
+        XCTAssertLessThan(monotonicSeconds() - started, 1.0, "answers within a second")
         XCTAssertEqual(r.status, 2)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("was not started with KINETO_USE_DAEMON=1"), r.stderr)
@@ -53,7 +52,7 @@ final class TraceCommandTests: XCTestCase {
         let r = TestSupport.run(["trace", "--pid", "\(target.pid)", "--timeout", "1"])
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("no poll from process \(target.pid) within 1 s"), r.stderr)
-        XCTAssertEqual(Spawned.output("grep -c ' @dynolog@$' /proc/net/unix || true"), "0", "the socket is released")
+        XCTAssertEqual(TestSupport.shellOutput("grep -c ' @dynolog@$' /proc/net/unix || true"), "0", "the socket is released")
     }
 
     /// A running dynolog holds @dynolog: stepscope says so and points at `dyno gputrace`.
@@ -127,11 +126,11 @@ final class TraceCommandTests: XCTestCase {
         let out = dir + "/run"
         let r = TestSupport.run(["trace", "--pid", "\(launcher.pid)", "--all", "--duration", "1", "-o", out])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let configs = (Spawned.output("cat '\(dir)'/*.config") ?? "").split(separator: "\n").filter { $0.hasPrefix("PROFILE_START_TIME=") }
+        let configs = (TestSupport.shellOutput("cat '\(dir)'/*.config") ?? "").split(separator: "\n").filter { $0.hasPrefix("PROFILE_START_TIME=") }
         XCTAssertEqual(configs.count, 2, r.stderr)
         XCTAssertEqual(Set(configs).count, 1, "one window: \(configs)")
         XCTAssertNotEqual(configs.first, "PROFILE_START_TIME=0")
-        let files = (Spawned.output("ls '\(out)'") ?? "").split(separator: "\n")
+        let files = (TestSupport.shellOutput("ls '\(out)'") ?? "").split(separator: "\n")
         XCTAssertEqual(files.count, 2)
         XCTAssertTrue(files.first?.hasPrefix("stepscope-trace-rank0-") ?? false, "\(files)")
         XCTAssertTrue(files.last?.hasPrefix("stepscope-trace-rank1-") ?? false, "\(files)")
@@ -142,7 +141,7 @@ final class TraceCommandTests: XCTestCase {
     /// steps inferred from the optimizer, and the loop still training afterwards.
     func testTraceOfARealTorchLoop() throws {
         let python = try python()
-        guard Spawned.output("'\(python)' -c 'import torch' >/dev/null 2>&1 && echo ok") == "ok" else {
+        guard TestSupport.shellOutput("'\(python)' -c 'import torch' >/dev/null 2>&1 && echo ok") == "ok" else {
             throw XCTSkip("torch is not installed for \(python): skipping the PyTorch end-to-end trace")
         }
         try requireFreeSocket()

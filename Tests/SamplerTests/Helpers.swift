@@ -78,9 +78,9 @@ enum Programs {
     static var pythons: [String] {
         var found: [String] = []
         var candidates: [String] = []
-        if let local = shellOutput("python3 -c 'import sys; print(sys.executable)' 2>/dev/null") { candidates.append(local) }
+        if let local = TestSupport.shellOutput("python3 -c 'import sys; print(sys.executable)' 2>/dev/null") { candidates.append(local) }
         for minor in 10...13 {
-            if let dirs = shellOutput("ls -d /root/.pyenv/versions/3.\(minor).*/bin/python3.\(minor) 2>/dev/null") {
+            if let dirs = TestSupport.shellOutput("ls -d /root/.pyenv/versions/3.\(minor).*/bin/python3.\(minor) 2>/dev/null") {
                 candidates += dirs.split(separator: "\n").map(String.init)
             }
         }
@@ -93,26 +93,8 @@ enum Programs {
 
     /// The local interpreter, or a skip.
     static func python() throws -> String {
-        guard let p = shellOutput("python3 -c 'import sys; print(sys.executable)' 2>/dev/null"), !p.isEmpty else {
-            throw XCTSkip("no python3 on PATH")
-        }
+        guard let p = TestSupport.python3() else { throw XCTSkip("no python3 on PATH") }
         return p
-    }
-
-    static func shellOutput(_ command: String) -> String? {
-        guard let f = popen(command, "r") else { return nil }
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, f)
-            if n <= 0 { break }
-            out += buffer[0..<n]
-        }
-        let status = pclose(f)
-        guard status == 0 else { return nil }
-        var s = String(decoding: out, as: UTF8.self)
-        while s.last == "\n" { s.removeLast() }
-        return s
     }
 
     static func realpathString(_ path: String) -> String {

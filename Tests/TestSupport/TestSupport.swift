@@ -84,4 +84,26 @@ public enum TestSupport {
     static func shellQuote(_ s: String) -> String {
         "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
     }
+
+    /// Standard output of a shell command without its trailing newlines; nil when it fails.
+    public static func shellOutput(_ command: String) -> String? {
+        guard let f = popen(command, "r") else { return nil }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&buffer, 1, buffer.count, f)
+            if n <= 0 { break }
+            out += buffer[0..<n]
+        }
+        guard pclose(f) == 0 else { return nil }
+        var s = String(decoding: out, as: UTF8.self)
+        while s.last == "\n" { s.removeLast() }
+        return s
+    }
+
+    /// The `python3` on PATH (its `sys.executable`), or nil when there is none.
+    public static func python3() -> String? {
+        guard let p = shellOutput("python3 -c 'import sys; print(sys.executable)' 2>/dev/null"), !p.isEmpty else { return nil }
+        return p
+    }
 }
