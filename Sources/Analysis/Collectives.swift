@@ -112,7 +112,7 @@ extension Analyzer {
     /// Finds a rank's collective instances (docs/definitions.md, "Communication").
     public static func collectives(_ trace: RankTrace, analysis: RankAnalysis) -> [CollectiveInstance] {
         let s = trace.slices
-        let chosen = collectiveSlices(trace)
+        let chosen = analysis.collectiveSlices
         let keys = ArgKeys(trace.strings)
         let timeline = analysis.timeline
         var result: [CollectiveInstance] = []
@@ -204,9 +204,9 @@ extension Analyzer {
 
     /// Merged intervals during which a host-side collective of the rank (any instance not from a
     /// GPU kernel) is in flight, for the communication overlay of the phase partition.
-    static func hostCollectiveCoverage(_ trace: RankTrace) -> [Range<Int64>] {
+    static func hostCollectiveCoverage(_ trace: RankTrace, _ collectives: [Int]) -> [Range<Int64>] {
         let s = trace.slices
-        let intervals = collectiveSlices(trace).compactMap { i -> Range<Int64>? in
+        let intervals = collectives.compactMap { i -> Range<Int64>? in
             s.kind[i].isGPU || s.dur[i] <= 0 ? nil : s.start[i]..<s.start[i] + s.dur[i]
         }
         return mergeIntervals(intervals)

@@ -63,6 +63,9 @@ public struct RankAnalysis: Sendable {
     public var gpuActivityNs: Int64
     /// GPU activity per device, kept for the communication analysis.
     var timeline: GPUTimeline
+    /// The rank's collective slices (`collectiveSlices`), found once for the phase overlay and the
+    /// communication analysis.
+    var collectiveSlices: [Int]
 }
 
 /// Aggregates of one operator key.
@@ -121,7 +124,8 @@ public enum Analyzer {
         let autograd = autogradTracks(trace, stepTrack: stepTrack)
         let facts = sliceFacts(trace, classifier: classifier, autograd: autograd)
         let coverage = backwardCoverage(trace, facts: facts, autograd: autograd)
-        let waiting = subtractIntervals(hostCollectiveCoverage(trace), coverage)
+        let collectives = collectiveSlices(trace)
+        let waiting = subtractIntervals(hostCollectiveCoverage(trace, collectives), coverage)
         let timeline = GPUTimeline(trace)
         var steps: [Step] = []
         if stepWindows.isEmpty {
@@ -152,7 +156,7 @@ public enum Analyzer {
         return RankAnalysis(rank: trace.rank, source: trace.source, steps: steps, stepTrack: stepTrack, stepsInferred: stepsInferred,
                             phases: total, gpu: gpu, operators: ops, kernels: kernels, facts: facts, attribution: attribution,
                             gpuActivityNs: gpuTotal,
-                            timeline: timeline)
+                            timeline: timeline, collectiveSlices: collectives)
     }
 
     /// `ProfilerStep#N` slices on the thread with the most of them, ordered by start; with none,
