@@ -58,7 +58,7 @@ final class SampledProcess {
     }
 }
 
-/// A recording: samples one process (and its children) at random exponential intervals.
+/// A recording: samples one process (and its children) at randomly jittered intervals.
 public final class SamplingSession {
     public let options: SamplerOptions
     public let profile: SampledProfile
@@ -108,7 +108,7 @@ public final class SamplingSession {
                 continue
             }
             if now - next > interval { stats.late += 1; next = now }
-            next += exponential(mean: interval)
+            next += jittered(mean: interval)
             sampleOnce(rss: now - lastRSS >= 0.1)
             if now - lastRSS >= 0.1 { lastRSS = now }
             if options.subprocesses && now - lastScan >= 1 {
@@ -209,9 +209,11 @@ public final class SamplingSession {
     /// Pids sampled at some point that exited during the recording.
     public var exited: [Int32] { exitedPids.sorted() }
 
-    private func exponential(mean: Double) -> Double {
-        let u = Double.random(in: Double.ulpOfOne..<1, using: &rng)
-        return -log(u) * mean
+    /// An interval drawn uniformly between half and one and a half of `mean`: random, so the
+    /// samples do not lock onto a loop's period, and bounded, so no gap hides a step boundary for
+    /// long (an exponential draw is over five means once in 150 samples).
+    private func jittered(mean: Double) -> Double {
+        mean * Double.random(in: 0.5..<1.5, using: &rng)
     }
 
     static func commandLine(_ pid: Int32) -> String {

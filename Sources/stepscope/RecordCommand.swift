@@ -10,7 +10,7 @@ struct TargetOptions: ParsableArguments {
     @Option(name: .long, help: "Process to attach to (a pyenv shim or shell script is followed to its Python child).")
     var pid: Int32?
 
-    @Option(name: .long, help: "Mean samples per second (intervals are random, exponential).")
+    @Option(name: .long, help: "Mean samples per second (intervals are random, 0.5 to 1.5 times the mean).")
     var rate: Double = 100
 
     @Flag(name: .long, help: "Unwind native stacks too (libunwind over ptrace; stops each thread briefly).")
