@@ -1,6 +1,7 @@
 # A small PyTorch CPU training loop for `stepscope trace`: no ProfilerStep, so the trace's steps
 # are inferred from Optimizer.step#. Writes its iteration count to COUNT_FILE every 50 steps and
 # prints "ready" after the first ones. Runs for SECONDS. Args: COUNT_FILE SECONDS.
+import os
 import sys
 import time
 
@@ -20,7 +21,9 @@ while time.time() < end:
     opt.step()
     step += 1
     if step % 50 == 0:
-        with open(sys.argv[1], "w") as f:
+        # Replaced whole, so a reader never sees the file truncated between open and write.
+        with open(sys.argv[1] + ".tmp", "w") as f:
             f.write(str(step))
+        os.replace(sys.argv[1] + ".tmp", sys.argv[1])
     if step == 20:
         print("ready", flush=True)
