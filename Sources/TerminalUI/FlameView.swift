@@ -25,8 +25,9 @@ public final class FlameView: View {
     public var keyHelp: [(String, String)] {
         [("arrows, hjkl", "select a frame (parent, child, siblings)"), ("Enter", "zoom into the frame"), ("Esc", "zoom out"),
          ("/", "search; n N next and previous match"), ("w", "weight: CPU time or launched GPU time"),
-         ("c", "colour by phase, category or name"), ("f", "Python frames on/off (with_stack traces)"), ("[ ]", "previous, next step (all steps before the first)"),
+         ("c", "colour by phase, category or name"), ("[ ]", "previous, next step (all steps before the first)"),
          ("p", "phase filter"), ("click", "select a frame")]
+            + (context.rankModel.hasPythonFrames ? [("f", "show or hide the Python frames (with_stack)")] : [])
     }
 
     private var tree: FlameTree { context.rankModel.flame(python: pythonFrames) }

@@ -128,7 +128,7 @@ final class PythonFlameTests: XCTestCase {
         XCTAssertTrue(flame.pythonFrames)
         XCTAssertTrue(screen.line(23).hasPrefix(" aten::mm 34.0 us (17.0%)"), screen.line(23))
         let help = Fixtures.render(app, "?")
-        XCTAssertTrue(help.text.contains("Python frames on/off"), help.text)
+        XCTAssertTrue(help.text.contains("show or hide the Python frames"), help.text)
     }
 
     func testToggleDoesNothingWithoutFrames() throws {
@@ -139,6 +139,7 @@ final class PythonFlameTests: XCTestCase {
         XCTAssertEqual(after.text, before)
         XCTAssertFalse(after.line(1).contains("(f)"), after.line(1))
         XCTAssertTrue(flame.pythonFrames)
+        XCTAssertFalse(Fixtures.render(app, "?").text.contains("Python frames"))
     }
 
     /// A recording's "top Python functions" table and its flame graph say the same: a function's
