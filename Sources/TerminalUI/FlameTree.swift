@@ -43,19 +43,21 @@ public final class FlameTree: @unchecked Sendable {
         let counts: (Int) -> Bool = !hasOperators ? isFrame : python ? { trace.isOperator($0) || isFrame($0) } : { trace.isOperator($0) }
         // Frames are keyed by their label's id, so names differing only in an address merge.
         var labels: [String] = ["all"], details: [String] = ["all"]
-        var labelID: [UInt32: Int32] = [:], labelIndex: [String: Int32] = [:]
+        // Per name id and per full name, frames (index 1) apart from other slices (index 0).
+        var labelID: [[UInt32: Int32]] = [[:], [:]], labelIndex: [[String: Int32]] = [[:], [:]]
         func label(_ i: Int) -> Int32 {
-            if let l = labelID[s.name[i]] { return l }
+            let frame = s.kind[i] == .pythonFunction, side = frame ? 1 : 0
+            if let l = labelID[side][s.name[i]] { return l }
             let raw = trace.strings[s.name[i]]
-            let detail = s.kind[i] == .pythonFunction ? Analyzer.normalizedName(raw) : raw
+            let detail = frame ? Analyzer.normalizedName(raw) : raw
             let l: Int32
-            if let found = labelIndex[detail] { l = found } else {
+            if let found = labelIndex[side][detail] { l = found } else {
                 l = Int32(labels.count)
-                labelIndex[detail] = l
-                labels.append(s.kind[i] == .pythonFunction ? FlameTree.frameLabel(detail) : safe(raw))
+                labelIndex[side][detail] = l
+                labels.append(frame ? FlameTree.frameLabel(detail) : safe(raw))
                 details.append(safe(detail))
             }
-            labelID[s.name[i]] = l
+            labelID[side][s.name[i]] = l
             return l
         }
         var index: [UInt64: Int32] = [:]
