@@ -101,6 +101,27 @@ final class PythonFlameTests: XCTestCase {
         XCTAssertFalse(tree.detail.contains { $0.unicodeScalars.contains { $0.value == 0x1b } })
     }
 
+    /// Two files of the same base name stay two frames (one label, two full names); names not in
+    /// Kineto's frame forms are kept.
+    func testSameLabelFromTwoFilesStaysTwoFrames() throws {
+        func py(_ name: String, _ ts: String, _ dur: String) -> String { Fixtures.x(name, cat: "python_function", ts: ts, dur: dur) }
+        let json = TestSupport.kineto([
+            py("a/utils.py(10): f", "0", "10"), Fixtures.x("aten::mm", ts: "1", dur: "5"),
+            py("b/utils.py(10): f", "20", "30"), Fixtures.x("aten::mm", ts: "21", dur: "7"),
+            py("f(x): y", "60", "4"), Fixtures.x("aten::add", ts: "61", dur: "1"),
+            py("<built-in method is_complex of type object at 0x7f01>", "70", "3"), Fixtures.x("aten::is_complex", ts: "71", dur: "1"),
+        ])
+        let tree = try Fixtures.model(json).ranks[0].flame(python: true)
+        let w = weights(tree)
+        XCTAssertEqual(w["a/utils.py(10): f"], 10_000)
+        XCTAssertEqual(w["b/utils.py(10): f"], 30_000)
+        XCTAssertEqual(w["b/utils.py(10): f > aten::mm"], 7_000)
+        XCTAssertEqual(tree.name.filter { $0 == "utils.py:10 f" }.count, 2)
+        XCTAssertTrue(tree.name.contains("f(x): y"), "\(tree.name)")
+        XCTAssertTrue(tree.name.contains("type.is_complex"), "\(tree.name)")
+        XCTAssertEqual(w["<built-in method is_complex of type object at 0x?>"], 3_000)
+    }
+
     func testFlameViewShowsFramesAndTogglesThem() throws {
         let app = Fixtures.app(try Fixtures.model(Self.withStack), tab: 2)
         let flame = try XCTUnwrap(app.views[1] as? FlameView)
