@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "SnapshotTests", dependencies: ["TraceImport", "Analysis", "Report", "TerminalUI", "TestSupport"],
                     exclude: ["snapshot_reference.py"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Analysis", "Formatting", "TraceImport", "TestSupport"],
-                    exclude: ["Snapshots"]),
+                    exclude: ["Snapshots", "flame_reference.py"]),
         .testTarget(name: "SamplerTests", dependencies: ["Sampler", "Analysis", "TraceImport", "TestSupport", "CUnwind"],
                     exclude: ["Programs"]),
         .testTarget(name: "AttachTests", dependencies: ["Attach", "Analysis", "Report", "TraceImport", "TestSupport"],

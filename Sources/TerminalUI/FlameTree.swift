@@ -6,8 +6,10 @@ import TraceModel
 /// call path. Weights are arrays indexed by node; a node's weight includes its children's. Built on
 /// any thread; `weights` (which fills a cache) is for the UI thread.
 public final class FlameTree: @unchecked Sendable {
-    /// Terminal-safe frame names.
+    /// Terminal-safe frame names (Python frames shortened, see `frameLabel`).
     public private(set) var name: [String] = ["all"]
+    /// Terminal-safe full names (a Python frame's name as written, addresses normalised).
+    public private(set) var detail: [String] = []
     public private(set) var parent: [Int32] = [-1]
     public private(set) var depth: [Int] = [0]
     /// Children of each node, ordered by name.
@@ -26,20 +28,48 @@ public final class FlameTree: @unchecked Sendable {
 
     init(selfWeighted: Bool) { self.selfWeighted = selfWeighted }
 
-    /// The CPU operator nesting of one rank, merged over its threads; each operator slice adds its
-    /// nesting time and the GPU time it launched to the node of its call path. A rank without
+    /// The CPU operator nesting of one rank, merged over its threads; with `python`, the Python
+    /// frames (`python_function` slices) nest with the operators. Each counted slice adds the part
+    /// of its nesting time inside each step's window (the rest to no step) and the GPU time it
+    /// launched (to its step when it lies inside one) to the node of its call path. A rank without
     /// operators but with Python frames (a sampled profile, `stepscope record`) gives the tree of
-    /// its sampled stacks instead.
-    public convenience init(trace: RankTrace, analysis: RankAnalysis) {
+    /// its sampled stacks either way.
+    public convenience init(trace: RankTrace, analysis: RankAnalysis, python: Bool = false) {
         let windows = analysis.steps.filter { $0.slice >= 0 }.map { $0.start..<$0.start + $0.dur }
         self.init(selfWeighted: false)
         let s = trace.slices
         let hasOperators = (0..<s.count).contains { trace.isOperator($0) }
-        let counts: (Int) -> Bool = hasOperators ? { trace.isOperator($0) }
-            : { s.kind[$0] == .pythonFunction && trace.tracks.kind[Int(s.track[$0])] == .cpuThread }
+        let isFrame = { (i: Int) in s.kind[i] == .pythonFunction && trace.tracks.kind[Int(s.track[i])] == .cpuThread }
+        let counts: (Int) -> Bool = !hasOperators ? isFrame : python ? { trace.isOperator($0) || isFrame($0) } : { trace.isOperator($0) }
+        // Frames are keyed by their label's id, so names differing only in an address merge.
+        var labels: [String] = ["all"], details: [String] = ["all"]
+        // Per name id and per full name, frames (index 1) apart from other slices (index 0).
+        var labelID: [[UInt32: Int32]] = [[:], [:]], labelIndex: [[String: Int32]] = [[:], [:]]
+        func label(_ i: Int) -> Int32 {
+            let frame = s.kind[i] == .pythonFunction, side = frame ? 1 : 0
+            if let l = labelID[side][s.name[i]] { return l }
+            let raw = trace.strings[s.name[i]]
+            let detail = frame ? Analyzer.normalizedName(raw) : raw
+            let l: Int32
+            if let found = labelIndex[side][detail] { l = found } else {
+                l = Int32(labels.count)
+                labelIndex[side][detail] = l
+                labels.append(frame ? FlameTree.frameLabel(detail) : safe(raw))
+                details.append(safe(detail))
+            }
+            labelID[side][s.name[i]] = l
+            return l
+        }
         var index: [UInt64: Int32] = [:]
-        var nameID: [UInt32] = [0]
+        var nodeLabel: [Int32] = [0]
         var sums: [UInt64: (cpu: Int64, gpu: Int64)] = [:]
+        func add(_ node: Int32, _ step: Int32, _ phase: Phase, cpu: Int64, gpu: Int64) {
+            let key = UInt64(UInt32(bitPattern: node)) << 32 | UInt64(step + 1) << 8 | UInt64(phase.rawValue)
+            var v = sums[key] ?? (0, 0)
+            v.cpu += cpu
+            v.gpu += gpu
+            sums[key] = v
+        }
         var stack: [(slice: Int, node: Int32)] = []
         for t in trace.cpuTracks {
             stack.removeAll(keepingCapacity: true)
@@ -50,7 +80,8 @@ public final class FlameTree: @unchecked Sendable {
                     stack.append((i, parentNode))
                     continue
                 }
-                let key = UInt64(UInt32(bitPattern: parentNode)) << 32 | UInt64(s.name[i])
+                let l = label(i)
+                let key = UInt64(UInt32(bitPattern: parentNode)) << 32 | UInt64(UInt32(bitPattern: l))
                 let node: Int32
                 if let n = index[key] { node = n } else {
                     node = Int32(parent.count)
@@ -59,20 +90,29 @@ public final class FlameTree: @unchecked Sendable {
                     depth.append(depth[Int(parentNode)] + 1)
                     children.append([])
                     children[Int(parentNode)].append(node)
-                    nameID.append(s.name[i])
+                    nodeLabel.append(l)
                     kind.append(s.kind[i])
                     phase.append(.other)
                 }
                 stack.append((i, node))
-                let start = s.start[i]
-                let k = windows.partitionPoint { $0.upperBound > start }
-                let step = k < windows.count && windows[k].contains(start) ? Int32(k) : -1
+                let start = s.start[i], end = s.nestEnd[i]
                 let phase = analysis.facts.phase[i]
-                let partKey = UInt64(UInt32(bitPattern: node)) << 32 | UInt64(step + 1) << 8 | UInt64(phase.rawValue)
-                var v = sums[partKey] ?? (0, 0)
-                v.cpu += s.nestEnd[i] - start
-                v.gpu += analysis.facts.gpuInclusive[i]
-                sums[partKey] = v
+                // The windows overlapping [start, end): each gets its part, the rest is outside every step.
+                var k = windows.partitionPoint { $0.upperBound > start }
+                var inside: Int64 = 0, steps = 0, whole: Int32 = -1
+                while k < windows.count, windows[k].lowerBound < end {
+                    let part = min(end, windows[k].upperBound) - max(start, windows[k].lowerBound)
+                    if part > 0 {
+                        add(node, Int32(k), phase, cpu: part, gpu: 0)
+                        inside += part
+                        steps += 1
+                        whole = windows[k].lowerBound <= start && end <= windows[k].upperBound ? Int32(k) : -1
+                    }
+                    k += 1
+                }
+                // GPU time goes to a step only when the slice lies inside it; a step filter then
+                // takes a longer frame's GPU time from its children.
+                add(node, steps == 1 ? whole : -1, phase, cpu: end - start - inside, gpu: analysis.facts.gpuInclusive[i])
             }
         }
         for (key, v) in sums {
@@ -80,7 +120,29 @@ public final class FlameTree: @unchecked Sendable {
             parts.append((Int32(key >> 32), step, Phase(rawValue: Int(key & 0xFF))!, v.cpu, v.gpu))
         }
         parts.sort { ($0.node, $0.step, $0.phase) < ($1.node, $1.step, $1.phase) }
-        finish(names: nameID.enumerated().map { $0.offset == 0 ? "all" : safe(trace.strings[$0.element]) })
+        finish(names: nodeLabel.map { labels[Int($0)] }, details: nodeLabel.map { details[Int($0)] })
+    }
+
+    /// A Python frame's name (addresses already normalised) as the flame graph shows it, terminal-safe:
+    /// Kineto's `dir/file.py(123): func` as `file.py:123 func`, `<built-in method m of T object at 0x?>`
+    /// as `T.m`, `<built-in function f>` as `f`; any other name unchanged.
+    static func frameLabel(_ name: String) -> String {
+        if let close = name.firstRange(of: "): "), let open = name[..<close.lowerBound].lastIndex(of: "("),
+           case let line = name[name.index(after: open)..<close.lowerBound], !line.isEmpty, line.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            let path = name[..<open]
+            let file = path.lastIndex(of: "/").map { path[path.index(after: $0)...] } ?? path
+            return safe("\(file):\(line) \(name[close.upperBound...])")
+        }
+        if name.hasPrefix("<built-in function "), name.hasSuffix(">") {
+            return safe(String(name.dropFirst("<built-in function ".count).dropLast()))
+        }
+        if name.hasPrefix("<built-in method "), name.hasSuffix(">"), let of = name.firstRange(of: " of ") {
+            let method = name[name.index(name.startIndex, offsetBy: "<built-in method ".count)..<of.lowerBound]
+            var owner = name[of.upperBound...].dropLast()
+            if let at = owner.firstRange(of: " object at ") { owner = owner[..<at.lowerBound] } else if owner.hasSuffix(" object") { owner = owner.dropLast(" object".count) }
+            return safe("\(owner).\(method)")
+        }
+        return safe(name)
     }
 
     /// A tree from folded stacks (`a;b;c` -> weight of the leaf), one weight per column (e.g. base and candidate).
@@ -114,8 +176,9 @@ public final class FlameTree: @unchecked Sendable {
         finish(names: names)
     }
 
-    private func finish(names: [String]) {
+    private func finish(names: [String], details: [String]? = nil) {
         name = names
+        detail = details ?? names
         for n in children.indices { children[n].sort { name[Int($0)] < name[Int($1)] } }
         var best = [Int64](repeating: -1, count: count)
         var byPhase = [Int64](repeating: 0, count: count * Phase.allCases.count)
@@ -160,11 +223,44 @@ public final class FlameTree: @unchecked Sendable {
         return (cpu, gpu)
     }
 
-    /// Nodes whose name contains `query` (case-insensitive), in node order.
+    /// Nodes whose name or full name contains `query` (case-insensitive), in node order.
     public func search(_ query: String) -> [Int32] {
         let q = query.lowercased()
         guard !q.isEmpty else { return [] }
-        return (1..<max(1, count)).filter { name[$0].lowercased().contains(q) }.map { Int32($0) }
+        return (1..<max(1, count)).filter { name[$0].lowercased().contains(q) || detail[$0].lowercased().contains(q) }.map { Int32($0) }
+    }
+
+    /// Names from the root's child down to `node`; with `operatorsOnly`, Python frames left out.
+    public func path(_ node: Int32, operatorsOnly: Bool = false) -> [String] {
+        var out: [String] = []
+        var k = node
+        while k > 0 {
+            if !operatorsOnly || kind[Int(k)] != .pythonFunction { out.append(name[Int(k)]) }
+            k = parent[Int(k)]
+        }
+        return out.reversed()
+    }
+
+    /// The node at `path` (names from the root's child down), or nil.
+    public func node(at path: [String]) -> Int32? {
+        var k: Int32 = 0
+        for n in path {
+            guard let c = children[Int(k)].first(where: { name[Int($0)] == n }) else { return nil }
+            k = c
+        }
+        return k
+    }
+
+    /// The first node (in node order) whose path without Python frames is `path`, or nil.
+    public func node(operatorPath path: [String]) -> Int32? {
+        guard let last = path.last else { return 0 }
+        return (1..<max(1, count)).first { name[$0] == last && kind[$0] != .pythonFunction && self.path(Int32($0), operatorsOnly: true) == path }
+            .map { Int32($0) }
+    }
+
+    /// Self weight of `node` in `weight`: its weight less its children's.
+    public func selfWeight(_ node: Int32, in weight: [Int64]) -> Int64 {
+        weight[Int(node)] - children[Int(node)].reduce(0) { $0 + weight[Int($1)] }
     }
 
     /// True when `node` lies in the subtree of `ancestor` (itself included).

@@ -1,8 +1,8 @@
 import Analysis
 import Formatting
 
-/// The flame graph view: an icicle of one rank's CPU operator nesting, by CPU or launched GPU time,
-/// for all steps or one, all phases or one.
+/// The flame graph view: an icicle of one rank's CPU operator nesting (with the Python frames of a
+/// `with_stack` trace, or without), by CPU or launched GPU time, for all steps or one, all phases or one.
 public final class FlameView: View {
     /// How frames are coloured.
     public enum ColorMode: String, CaseIterable { case phase, category, name }
@@ -12,6 +12,8 @@ public final class FlameView: View {
     public private(set) var weightGPU = false
     public private(set) var colorMode = ColorMode.phase
     public private(set) var filter = FlameFilter()
+    /// Python frames nest with the operators (where the rank has both).
+    public private(set) var pythonFrames = true
     private var input = TextInput()
     private var rank = -1
     private var matchShare: Int64 = 0
@@ -25,9 +27,10 @@ public final class FlameView: View {
          ("/", "search; n N next and previous match"), ("w", "weight: CPU time or launched GPU time"),
          ("c", "colour by phase, category or name"), ("[ ]", "previous, next step (all steps before the first)"),
          ("p", "phase filter"), ("click", "select a frame")]
+            + (context.rankModel.hasPythonFrames ? [("f", "show or hide the Python frames (with_stack)")] : [])
     }
 
-    private var tree: FlameTree { context.rankModel.flame }
+    private var tree: FlameTree { context.rankModel.flame(python: pythonFrames) }
 
     private var icicle: Icicle {
         let w = tree.weights(filter)
@@ -45,7 +48,8 @@ public final class FlameView: View {
                      filter.phase.map { "phase " + $0.name } ?? "all phases", "colour: " + colorMode.rawValue]
         let sel = Int(state.selected)
         if sel < tree.count {
-            parts.insert(clipped(tree.name[sel], 40) + " " + formatDuration(ic.weight[sel]) + " (" + percent(ic.weight[sel], total) + ")", at: 0)
+            parts.insert(clippedKeepingEnd(tree.detail[sel], 32) + " " + formatDuration(ic.weight[sel]) + " (" + percent(ic.weight[sel], total) + ")"
+                         + (sel > 0 && !weightGPU && !tree.children[sel].isEmpty ? " self " + formatDuration(tree.selfWeight(state.selected, in: ic.weight)) : ""), at: 0)
         }
         if !state.query.isEmpty {
             parts.insert("/\(state.query): \(state.matches.count) matches, \(percent(matchShare, total))", at: 1)
@@ -68,7 +72,10 @@ public final class FlameView: View {
             return
         }
         let crumbs = ([Int32(0)] + state.zoom).map { tree.name[Int($0)] }.joined(separator: " › ")
-        screen.text(crumbs, row: area.row, col: 1, width: area.width - 2, style: Theme.heading)
+        // Where the frames can be hidden, the first line's right end says which graph this is.
+        let mode = context.rankModel.hasPythonFrames ? (pythonFrames ? "Python frames + operators (f)" : "operators only (f)") : ""
+        screen.text(crumbs, row: area.row, col: 1, width: area.width - 3 - displayWidth(mode), style: Theme.heading)
+        screen.text(mode, row: area.row, col: area.right - 1 - displayWidth(mode), style: Theme.dim)
         ic.draw(&screen, area: Rect(row: area.row + 1, col: area.col, height: area.height - 1, width: area.width), state: state, color: color)
     }
 
@@ -92,6 +99,9 @@ public final class FlameView: View {
         case .char("w"):
             weightGPU.toggle()
             refreshSearch()
+        case .char("f"):
+            guard context.rankModel.hasPythonFrames else { return true }
+            togglePythonFrames()
         case .char("c"):
             colorMode = ColorMode.allCases[(ColorMode.allCases.firstIndex(of: colorMode)! + 1) % ColorMode.allCases.count]
         case .char("["), .char("]"):
@@ -113,6 +123,20 @@ public final class FlameView: View {
             return ic.handle(key, area: graph, state: &state)
         }
         return true
+    }
+
+    /// Shows or hides the Python frames; the selection moves to the same operator call path (when
+    /// hiding, a frame's nearest operator; when showing, the operator's first call site).
+    private func togglePythonFrames() {
+        let old = tree, operators = old.path(state.selected, operatorsOnly: true)
+        pythonFrames.toggle()
+        let new = tree
+        let selected = (pythonFrames ? new.node(operatorPath: operators) : new.node(at: operators)) ?? 0
+        state.zoom = []
+        state.selected = selected
+        state.matches = state.query.isEmpty ? [] : new.search(state.query)
+        state.matchIndex = 0
+        refreshSearch()
     }
 
     private func refreshSearch() {

@@ -191,33 +191,14 @@ public final class LiveFlameView: View {
 
     /// Shows a newer snapshot; the zoomed and selected frames are found again by their call paths.
     public func update(_ snapshot: LiveSnapshot) {
-        let zoomPaths = state.zoom.map(path), selectedPath = path(state.selected)
+        let zoomPaths = state.zoom.map { tree.path($0) }, selectedPath = tree.path(state.selected)
         tree = FlameTree(folded: [snapshot.folded])
         weight = tree.weights(FlameFilter(step: 0)).cpu
         samples = snapshot.samples
-        state.zoom = zoomPaths.compactMap(node)
-        state.selected = node(selectedPath) ?? state.root
+        state.zoom = zoomPaths.compactMap { tree.node(at: $0) }
+        state.selected = tree.node(at: selectedPath) ?? state.root
         state.matches = state.query.isEmpty ? [] : tree.search(state.query)
         state.matchIndex = min(state.matchIndex, max(0, state.matches.count - 1))
-    }
-
-    private func path(_ n: Int32) -> [String] {
-        var out: [String] = []
-        var k = n
-        while k > 0 {
-            out.append(tree.name[Int(k)])
-            k = tree.parent[Int(k)]
-        }
-        return out.reversed()
-    }
-
-    private func node(_ path: [String]) -> Int32? {
-        var k: Int32 = 0
-        for name in path {
-            guard let c = tree.children[Int(k)].first(where: { tree.name[Int($0)] == name }) else { return nil }
-            k = c
-        }
-        return k
     }
 
     public var title: String { "Flame" }

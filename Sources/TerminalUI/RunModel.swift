@@ -31,7 +31,12 @@ public final class RankModel: @unchecked Sendable {
     public let trace: RankTrace
     public let report: RankReport
     public var analysis: RankAnalysis { report.analysis }
+    /// The flame tree with Python frames nested with the operators (where the trace has both).
     public let flame: FlameTree
+    /// True when the flame tree holds Python frames and operators (a `with_stack` trace), so the
+    /// frames can be hidden.
+    public let hasPythonFrames: Bool
+    private var operatorFlame: FlameTree?
     public let lanes: [Lane]
     /// Allocated and reserved memory per device (from the `[memory]` events, accelerators first),
     /// then one lane per counter series (`C` events: memory, RSS of a recording, ...).
@@ -48,7 +53,8 @@ public final class RankModel: @unchecked Sendable {
     init(trace: RankTrace, report: RankReport) {
         self.trace = trace
         self.report = report
-        flame = FlameTree(trace: trace, analysis: report.analysis)
+        flame = FlameTree(trace: trace, analysis: report.analysis, python: true)
+        hasPythonFrames = flame.kind.dropFirst().contains(.pythonFunction) && flame.kind.dropFirst().contains { $0 != .pythonFunction }
         lanes = Lane.lanes(of: trace)
         counterLanes = CounterLane.memoryLanes(report.memory, rank: trace.rank) + CounterLane.lanes(of: trace)
         var instants: [Int: [(ts: Int64, name: UInt32)]] = [:]
@@ -95,6 +101,16 @@ public final class RankModel: @unchecked Sendable {
         }
         self.callers = callers
         kernelsOf = kernels
+    }
+
+    /// The flame tree with or without Python frames; the operator-only one is built on first use
+    /// (UI thread).
+    public func flame(python: Bool) -> FlameTree {
+        guard hasPythonFrames, !python else { return flame }
+        if let f = operatorFlame { return f }
+        let f = FlameTree(trace: trace, analysis: analysis)
+        operatorFlame = f
+        return f
     }
 
     /// GPU activities launched by slice `i`.

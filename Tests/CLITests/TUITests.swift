@@ -96,6 +96,26 @@ final class TUITests: XCTestCase {
         XCTAssertTrue(pane.contains("status=0"), pane)
     }
 
+    /// A `with_stack` trace: the flame graph nests operators under the Python frames that called
+    /// them, and `f` hides the frames (the selected operator stays selected).
+    func testFlameShowsPythonFramesAndHidesThem() throws {
+        launch(TestSupport.packageRoot + "/sample-traces/single")
+        _ = waitFor("1 Overview")
+        keys("2")
+        var pane = waitFor("Python frames + operators (f)")
+        XCTAssertTrue(pane.contains("make_sample_traces.py:341 <module>"), pane)
+        XCTAssertTrue(pane.contains("_tensor.py:566 backward"), pane)
+        keys("/aten::mm Enter")
+        pane = waitFor("/aten::mm: ")
+        XCTAssertTrue(pane.split(separator: "\n").last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty })?.hasPrefix(" aten::mm ") == true, pane)
+        keys("f")
+        pane = waitFor("operators only (f)")
+        XCTAssertFalse(pane.contains("<module>"), pane)
+        XCTAssertTrue(pane.contains(" aten::mm "), pane)
+        keys("q")
+        XCTAssertTrue(waitFor("status=0").contains("status=0"))
+    }
+
     func testDiffOpensTheDiffView() throws {
         let run = TestSupport.packageRoot + "/sample-traces/single"
         launch("diff \(run) \(run)")

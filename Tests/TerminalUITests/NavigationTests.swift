@@ -70,7 +70,7 @@ final class NavigationTests: XCTestCase {
         XCTAssertEqual(flame.filter.phase, .forward)
         screen = Fixtures.render(app, "w")
         XCTAssertTrue(flame.weightGPU)
-        XCTAssertTrue(screen.line(23).contains("GPU time"))
+        XCTAssertTrue(screen.line(23).contains("GPU time"), screen.line(23))
         screen = Fixtures.render(app, "c")
         XCTAssertEqual(flame.colorMode, .category)
         // Quitting keys do nothing while typing.

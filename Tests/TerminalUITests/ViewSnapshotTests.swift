@@ -123,9 +123,12 @@ final class SampledFlameTests: XCTestCase {
         XCTAssertTrue(screen.text.contains("Model.forward"), screen.text)
         XCTAssertTrue(screen.text.contains("SGD.step"), screen.text)
         XCTAssertFalse(screen.text.contains("no operators here"), screen.text)
-        // With an operator in the trace, only operators make the tree.
+        // With an operator in the trace, the frames nest with it; `f` leaves only the operators.
         let withOp = TestSupport.kineto([Fixtures.x("main", cat: "python_function", ts: "0", dur: "100"), Fixtures.x("aten::mm", cat: "cpu_op", ts: "10", dur: "40")])
-        let ops = Fixtures.render(Fixtures.app(try Fixtures.model(withOp), tab: 2))
+        let app = Fixtures.app(try Fixtures.model(withOp), tab: 2)
+        let both = Fixtures.render(app)
+        XCTAssertTrue(both.text.contains("main"), both.text)
+        let ops = Fixtures.render(app, "f")
         XCTAssertTrue(ops.text.contains("aten::mm"), ops.text)
         XCTAssertFalse(ops.text.contains("main"), ops.text)
     }
