@@ -192,20 +192,13 @@ final class GzipSplitTests: XCTestCase {
 
     func testTwoPartsOnTheSharedTracesGiveTheModelOfOneStream() throws {
         guard let root = TestSupport.sharedTraces else { throw XCTSkip("../shared/traces is absent: the real-trace check is skipped") }
-        let files = ["kineto/resnet50_num_workers_0.worker0.1623143089861.pt.trace.json.gz",
-                     "hta/nccl_parser_config/nccl_data.json.gz",
-                     "hta/ns_resolution_trace/rank-0.Apr_03_18_51_38.1102.pt.trace.json.gz",
-                     "torch-cpu/single/single.pt.trace.json.gz",
-                     "tracelens/b200/eager_trace.json.gz",
-                     "tracelens/h100/Qwen_Qwen1.5-0.5B-Chat__1016005.json.gz"]
-        var splits = 0
-        for name in files {
+        // Two schemas (torch 2.15 on CPU, TraceLens' newest on GPU); larger traces take minutes here.
+        for name in ["torch-cpu/single/single.pt.trace.json.gz", "tracelens/h100/Qwen_Qwen1.5-0.5B-Chat__1016005.json.gz"] {
             let path = root + "/" + name
             let whole = try loadWhole(path, .isal)
             let split = try loadSplit(path, .isal, blockSize: 64 << 10)
-            if split.start != nil { splits += 1 }
+            XCTAssertNotNil(split.start, "\(name) was not parsed in two parts")
             XCTAssertEqual(model(split.trace), model(whole), name)
         }
-        XCTAssertGreaterThan(splits, 0, "no shared trace was parsed in two parts")
     }
 }
