@@ -62,8 +62,10 @@ public enum TraceLoader {
                 try parse(source: stream, name: path, into: trace, expectedBytes: file.size, progress: progress, options: options, npu: npu)
             }
         } else if file.hasGzipMagic() {
+            // Only with ISA-L: the second part's thread inflates the first part's bytes too, which
+            // costs zlib about 0.5 s of CPU on the benchmark trace, ISA-L 0.07 s (docs/performance.md).
             let inflated = file.inflatedSizeGuess()
-            if !npu, inflated >= splitThreshold {
+            if !npu, Inflater.preferred == .isal, inflated >= splitThreshold {
                 try parseGzipInTwo(file: file, path: path, inflatedSize: inflated, into: trace, progress: progress, options: options)
             } else {
                 try parseGzip(file)
@@ -89,7 +91,8 @@ public enum TraceLoader {
         return trace
     }
 
-    /// Files at least this large (inflated, for gzip) are parsed as two parts on two cores by default.
+    /// Files at least this large (inflated, for gzip inflated by ISA-L) are parsed as two parts on
+    /// two cores by default.
     static let splitThreshold: Int64 = 32 << 20
 
     /// Where the second half of a plain file can start: an event's `{` near the middle
