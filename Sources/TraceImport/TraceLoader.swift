@@ -62,11 +62,23 @@ public enum TraceLoader {
                 try parse(source: stream, name: path, into: trace, expectedBytes: file.size, progress: progress, options: options, npu: npu)
             }
         } else if file.hasGzipMagic() {
-            try parseGzip(file)
+            // Only with ISA-L: the second part's thread inflates the first part's bytes too, which
+            // costs zlib about 0.5 s of CPU on the benchmark trace, ISA-L 0.07 s (docs/performance.md).
+            let inflated = file.inflatedSizeGuess()
+            if !npu, Inflater.preferred == .isal, inflated >= splitThreshold {
+                try parseGzipInTwo(file: file, path: path, inflatedSize: inflated, into: trace, progress: progress, options: options)
+            } else {
+                try parseGzip(file)
+            }
         } else if SnapshotDecoder.isPickle(path: path) {
             try SnapshotDecoder.load(path: path, into: trace)
         } else if !npu, file.size >= splitThreshold, let split = try splitPoint(path: path, size: file.size) {
-            try parseInTwo(file: file, path: path, split: split, into: trace, progress: progress, options: options)
+            try parseInTwo(first: file, path: path, expectedBytes: file.size, into: trace, progress: progress, options: options,
+                           stop: { $0.stopAt = split.offset }) { second throws(ImportError) in
+                let part = try FileSource(path: path, offset: split.offset)
+                defer { part.close() }
+                return try second.parse(part, at: split.offset, bareArray: split.bareArray, expectedBytes: part.size - split.offset)
+            }
         } else {
             try parse(source: file, name: path, into: trace, expectedBytes: file.size, progress: progress, options: options, npu: npu)
         }
@@ -79,23 +91,37 @@ public enum TraceLoader {
         return trace
     }
 
-    /// Plain files at least this large are parsed as two halves on two cores by default.
+    /// Files at least this large (inflated, for gzip inflated by ISA-L) are parsed as two parts on
+    /// two cores by default.
     static let splitThreshold: Int64 = 32 << 20
 
-    /// Where the second half of a plain file can start: the `{` of an event near the middle, found
-    /// after a newline (JSON strings cannot hold a raw newline) that follows a `,`. Only a guess:
-    /// the first half's parser confirms that an event really begins there.
+    /// Where the second half of a plain file can start: an event's `{` near the middle
+    /// (`eventStart`), and whether the document is a bare array.
     static func splitPoint(path: String, size: Int64) throws(ImportError) -> (offset: Int64, bareArray: Bool)? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ImportError(file: path, message: String(cString: strerror(errno))) }
         defer { close(fd) }
         var head = [UInt8](repeating: 0, count: 4096)
         let h = pread(fd, &head, head.count, 0)
-        guard h > 0, let first = head[0..<h].first(where: { $0 > 0x20 && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF }) else { return nil }
+        guard h > 0, let first = head.withUnsafeBytes({ firstSignificantByte(UnsafeRawBufferPointer(rebasing: $0[0..<h])) }) else { return nil }
         var window = [UInt8](repeating: 0, count: 1 << 20)
         let start = size / 2
         let n = pread(fd, &window, window.count, off_t(start))
-        guard n > 0 else { return nil }
+        guard n > 0, let k = window.withUnsafeBytes({ eventStart(in: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) else { return nil }
+        return (start + Int64(k), first == 0x5B)
+    }
+
+    /// The first byte of `head` that is neither whitespace nor part of a UTF-8 byte-order mark
+    /// (`[` opens a bare array).
+    static func firstSignificantByte(_ head: UnsafeRawBufferPointer) -> UInt8? {
+        head.first { $0 > 0x20 && $0 != 0xEF && $0 != 0xBB && $0 != 0xBF }
+    }
+
+    /// Where an event can begin in `window`: the index of a `{` found after a newline (JSON
+    /// strings cannot hold a raw newline) that follows a `,`, blanks allowed around the newline.
+    /// Only a guess: the first part's parser confirms that an event really begins there.
+    static func eventStart(in window: UnsafeRawBufferPointer) -> Int? {
+        let n = window.count
         var i = 0
         while i < n {
             guard let nl = window[i..<n].firstIndex(of: 0x0A) else { return nil }
@@ -103,26 +129,29 @@ public enum TraceLoader {
             while before >= 0, window[before] == 0x20 || window[before] == 0x09 || window[before] == 0x0D { before -= 1 }
             var after = nl + 1
             while after < n, window[after] == 0x20 || window[after] == 0x09 || window[after] == 0x0D { after += 1 }
-            if before >= 0, window[before] == 0x2C, after < n, window[after] == 0x7B {
-                return (start + Int64(after), first == 0x5B)
-            }
+            if before >= 0, window[before] == 0x2C, after < n, window[after] == 0x7B { return after }
             i = nl + 1
         }
         return nil
     }
 
-    /// Parses a plain file as two halves on two cores, then appends the second to the first. When
-    /// the first half finds no event at the split, it simply parses on and the second is dropped.
-    static func parseInTwo(file: FileSource, path: String, split: (offset: Int64, bareArray: Bool), into trace: RankTrace,
-                           progress: Progress?, options: ImportOptions) throws(ImportError) {
-        let second = SecondHalf(path: path, split: split, rank: trace.rank, progress: progress, options: options)
+    /// Parses a file as two parts on two cores: `source` from the start on this thread, and on
+    /// another the part `second` opens (nil: it found no start) and parses with `SecondHalf.parse`;
+    /// then appends the second to the first. `stop` tells the first part's parser where the second
+    /// begins (or arranges that it is told). When the first part finds no event there, it simply
+    /// parses on and the second is dropped. Returns where the second part began, when it was used.
+    @discardableResult
+    private static func parseInTwo(first source: any ByteSource, path: String, expectedBytes: Int64, into trace: RankTrace,
+                                   progress: Progress?, options: ImportOptions, stop: (TraceParser<KinetoDecoder>) -> Void,
+                                   second body: @escaping @Sendable (SecondHalf) throws(ImportError) -> KinetoDecoder?) throws(ImportError) -> Int64? {
+        let second = SecondHalf(path: path, rank: trace.rank, progress: progress, options: options)
         let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) { second.run() }
-        // Sized for the whole file: the second half is appended without regrowing (untouched
+        DispatchQueue.global().async(group: group) { second.run(body) }
+        // Sized for the whole file: the second part is appended without regrowing (untouched
         // reserved pages cost no memory).
-        let decoder = KinetoDecoder(builder: TimelineBuilder(rank: trace, expectedBytes: file.size), argKeys: options.argKeys)
-        let parser = TraceParser(source: file, file: path, decoder: decoder)
-        parser.stopAt = split.offset
+        let decoder = KinetoDecoder(builder: TimelineBuilder(rank: trace, expectedBytes: expectedBytes), argKeys: options.argKeys)
+        let parser = TraceParser(source: source, file: path, decoder: decoder)
+        stop(parser)
         if let progress { parser.progress = { progress(path, $0, $1) } }
         let firstResult: Result<Void, ImportError>
         do throws(ImportError) { try parser.run(); firstResult = .success(()) } catch { firstResult = .failure(error) }
@@ -139,39 +168,64 @@ public enum TraceLoader {
             }
         }
         try decoder.finish()
+        return parser.stopped ? parser.stopAt : nil
     }
 
-    /// The second half of a split file, parsed on another thread.
+    /// Parses a gzip file as two parts on two cores, each with its own inflater (`GzipSplit`, which
+    /// skips `blockSize` bytes at a time). Returns where the second part began, when it was used.
+    @discardableResult
+    static func parseGzipInTwo(file: FileSource, path: String, inflatedSize: Int64, into trace: RankTrace, progress: Progress?,
+                               options: ImportOptions, inflater: Inflater = .preferred, blockSize: Int = 1 << 20) throws(ImportError) -> Int64? {
+        let split = GzipSplit(compressedSize: file.size, blockSize: blockSize)
+        let gzip = try GzipSource(file, path: path, inflater: inflater)
+        defer { gzip.close() }
+        let first = GzipSplit.FirstPart(gzip, split: split)
+        return try parseInTwo(first: first, path: path, expectedBytes: inflatedSize, into: trace, progress: progress, options: options,
+                       stop: { parser in first.stop = { [unowned parser] in parser.stopAt = $0 } }) { second throws(ImportError) in
+            let part = try FileSource(path: path)
+            defer { part.close() }
+            let gzip = try GzipSource(part, path: path, inflater: inflater)
+            defer { gzip.close() }
+            guard let start = split.findStart(gzip) else { return nil }
+            return try second.parse(start.source, at: start.offset, bareArray: start.bareArray,
+                                    expectedBytes: max(0, inflatedSize - start.offset))
+        }
+    }
+
+    /// The second part of a split file, parsed on another thread.
     private final class SecondHalf: @unchecked Sendable {
         let path: String
-        let split: (offset: Int64, bareArray: Bool)
         let rank: Int
         let progress: Progress?
         let options: ImportOptions
+        /// Nil until `run` ends, and when the part found no start.
         var result: Result<KinetoDecoder, ImportError>?
 
-        init(path: String, split: (offset: Int64, bareArray: Bool), rank: Int, progress: Progress?, options: ImportOptions) {
+        init(path: String, rank: Int, progress: Progress?, options: ImportOptions) {
             self.path = path
-            self.split = split
             self.rank = rank
             self.progress = progress
             self.options = options
         }
 
-        func run() {
+        /// Runs `body` (which opens the part and parses it) and keeps what it gave.
+        func run(_ body: (SecondHalf) throws(ImportError) -> KinetoDecoder?) {
             do throws(ImportError) {
-                let file = try FileSource(path: path, offset: split.offset)
-                defer { file.close() }
-                let builder = TimelineBuilder(rank: RankTrace(source: path, rank: rank), expectedBytes: file.size - split.offset)
-                builder.isContinuation = true
-                let decoder = KinetoDecoder(builder: builder, argKeys: options.argKeys)
-                let parser = TraceParser(source: file, file: path, decoder: decoder, continuationAt: split.offset, bareArray: split.bareArray)
-                if let progress { parser.progress = { [path] in progress(path, $0, $1) } }
-                try parser.run()
-                result = .success(decoder)
+                result = try body(self).map { .success($0) }
             } catch {
                 result = .failure(error)
             }
+        }
+
+        /// Parses `source`, the input from byte `offset` on, as the events after a split.
+        func parse(_ source: any ByteSource, at offset: Int64, bareArray: Bool, expectedBytes: Int64) throws(ImportError) -> KinetoDecoder {
+            let builder = TimelineBuilder(rank: RankTrace(source: path, rank: rank), expectedBytes: expectedBytes)
+            builder.isContinuation = true
+            let decoder = KinetoDecoder(builder: builder, argKeys: options.argKeys)
+            let parser = TraceParser(source: source, file: path, decoder: decoder, continuationAt: offset, bareArray: bareArray)
+            if let progress { parser.progress = { [path] in progress(path, $0, $1) } }
+            try parser.run()
+            return decoder
         }
     }
 

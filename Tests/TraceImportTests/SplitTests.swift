@@ -8,7 +8,7 @@ import XCTest
 final class SplitTests: XCTestCase {
     /// A trace whose middle is crossed by open B/E pairs and async slices, with thread names,
     /// new strings and a top-level member after the events.
-    func makeTrace(bare: Bool) -> String {
+    static func makeTrace(bare: Bool) -> String {
         var events: [String] = [#"{"ph": "M", "name": "thread_name", "pid": 1, "tid": 1, "args": {"name": "main"}}"#]
         events.append(#"{"ph": "B", "name": "outer", "cat": "user_annotation", "pid": 1, "tid": 1, "ts": 0}"#)
         events.append(#"{"ph": "b", "name": "req", "cat": "async", "id": 9, "pid": 1, "tid": 1, "ts": 1}"#)
@@ -39,7 +39,7 @@ final class SplitTests: XCTestCase {
 
     func testSplitParseEqualsSequentialParse() throws {
         for bare in [false, true] {
-            let text = makeTrace(bare: bare)
+            let text = Self.makeTrace(bare: bare)
             // The split guess lands on a real event, so the two-core path is the one taken.
             let path = TestSupport.temporaryPath(".json")
             TestSupport.writeFile(path, Array(text.utf8))
@@ -88,7 +88,7 @@ final class SplitTests: XCTestCase {
     }
 
     func testAnErrorInTheSecondHalfNamesItsOffset() {
-        var text = makeTrace(bare: false)
+        var text = Self.makeTrace(bare: false)
         let cut = text.index(text.startIndex, offsetBy: text.utf8.count * 3 / 4)
         let offset = text.utf8.count * 3 / 4
         text.insert("@", at: cut)
@@ -104,7 +104,7 @@ final class SplitTests: XCTestCase {
 extension SplitTests {
     /// The loader's progress callback: bytes and events since the previous call add up to the file.
     func testProgressAddsUpToTheFileForSequentialSplitAndGzipParses() throws {
-        let text = makeTrace(bare: false)
+        let text = Self.makeTrace(bare: false)
         let path = TestSupport.temporaryPath(".json")
         defer { unlink(path); unlink(path + ".gz") }
         TestSupport.writeFile(path, Array(text.utf8))

@@ -32,7 +32,7 @@ final class TraceParser<Decoder: ChromeTraceDecoder> {
     init(source: any ByteSource, file: String, decoder: Decoder, bufferSize: Int = 8 << 20,
          maxUnit: Int = ScanBuffer.unitLimit, continuationAt base: Int64? = nil, bareArray: Bool = false) {
         scan = ScanBuffer(source: source, file: file, capacity: bufferSize, maxCapacity: maxUnit, base: base ?? 0)
-        reportedBytes = base ?? 0  // a continuation's file starts at its offset
+        reportedBytes = base == nil ? 0 : source.bytesConsumed  // a continuation's source has read up to its part
         if base != nil {
             state = .events
             self.bareArray = bareArray

@@ -169,6 +169,9 @@ public struct GzipSource<Inner: ByteSource>: ByteSource {
 
     public var bytesConsumed: Int64 { inner.bytesConsumed }
 
+    /// The compressed bytes handed to the inflater so far (`bytesConsumed` less those buffered).
+    var compressedPosition: Int64 { inner.bytesConsumed - Int64(inEnd - inStart) }
+
     /// Frees the inflaters' state and the input block.
     public func close() {
         cisal_destroy(isal)
@@ -271,8 +274,7 @@ public struct GzipSource<Inner: ByteSource>: ByteSource {
             case .memberEnd:
                 memberDone = true
             case let .failed(message):
-                throw ImportError(file: path, offset: inner.bytesConsumed - Int64(inEnd - inStart),
-                                  message: "corrupt gzip data: " + message)
+                throw ImportError(file: path, offset: compressedPosition, message: "corrupt gzip data: " + message)
             case .progress:
                 guard before == (inStart, left) else { break }
                 // No progress: the inflater needs more input than is buffered.
@@ -310,18 +312,23 @@ public struct MemorySource: ByteSource {
     }
 }
 
-/// Bytes already read from a stream (to sniff its format), then the rest of the stream.
+/// Bytes already read from a stream (to sniff its format, or past a split point), then the rest
+/// of the stream.
 struct ReplaySource<Inner: ByteSource>: ByteSource {
     private let head: [UInt8]
     private var position = 0
     private var inner: Inner
+    private let headConsumed: Bool
 
-    init(_ head: [UInt8], then inner: Inner) {
+    /// `headConsumed`: `head` was read from `inner` itself (its bytes count in `bytesConsumed` only
+    /// once replayed); else it is what `inner` inflated, and `bytesConsumed` is `inner`'s.
+    init(_ head: [UInt8], then inner: Inner, headConsumed: Bool = true) {
         self.head = head
         self.inner = inner
+        self.headConsumed = headConsumed
     }
 
-    var bytesConsumed: Int64 { inner.bytesConsumed - Int64(head.count - position) }
+    var bytesConsumed: Int64 { inner.bytesConsumed - (headConsumed ? Int64(head.count - position) : 0) }
 
     mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(ImportError) -> Int {
         guard position < head.count else { return try inner.read(into: buffer) }
