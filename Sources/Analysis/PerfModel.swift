@@ -137,6 +137,9 @@ public struct OpInputs: Sendable, Equatable {
         k < shapes.count && shapes[k].count == 1 ? shapes[k][0] : nil
     }
 
+    /// Whether input `k` is a tensor of at least one dimension (an optional bias that is present).
+    public func hasTensor(_ k: Int) -> Bool { !(tensor(k)?.isEmpty ?? true) }
+
     /// Dtype of input `k` ("" when not recorded).
     public func type(_ k: Int) -> String { k < types.count ? types[k] : "" }
 
@@ -438,7 +441,7 @@ public enum PerfModel {
         let m = numel(si) / Double(k), n = Double(sw[0])
         var flops = 2 * m * n * Double(k)
         var bytes = inputBytes(x, 0) + inputBytes(x, 1) + m * n * Double(out)
-        if x.tensor(2) != nil {
+        if x.hasTensor(2) {
             flops += m * n
             bytes += inputBytes(x, 2)
         }
@@ -455,7 +458,7 @@ public enum PerfModel {
         let m = Double(sa[0]), k = Double(sa[1]), n = Double(sb[1])
         var flops = 2 * m * n * k
         var bytes = inputBytes(x, 0) + inputBytes(x, 1) + inputBytes(x, 2) + inputBytes(x, 3) + m * n * Double(bpe == 1 ? 2 : bpe)
-        if x.tensor(4) != nil {
+        if x.hasTensor(4) {
             flops += m * n
             bytes += inputBytes(x, 4)
         }
@@ -600,15 +603,15 @@ public enum PerfModel {
         var hasBias = false
         switch params {
         case .aten:
-            hasBias = x.tensor(2) != nil
+            hasBias = x.hasTensor(2)
             shape = convShape(input: input, weight: weight, stride: x.ints(3), padding: x.ints(4), dilation: x.ints(5),
                               outputPadding: x.ints(7), transposed: x.flag(6) ?? false, groups: x.ints(8)?.first ?? 1)
         case .convNd:
-            hasBias = x.tensor(2) != nil
+            hasBias = x.hasTensor(2)
             shape = convShape(input: input, weight: weight, stride: x.ints(3), padding: x.ints(4), dilation: x.ints(5),
                               outputPadding: nil, transposed: false, groups: x.ints(6)?.first ?? 1)
         case .convTransposeNd:
-            hasBias = x.tensor(2) != nil
+            hasBias = x.hasTensor(2)
             shape = convShape(input: input, weight: weight, stride: x.ints(3), padding: x.ints(4), dilation: x.ints(7),
                               outputPadding: x.ints(5), transposed: true, groups: x.ints(6)?.first ?? 1)
         case .backend:
