@@ -103,6 +103,9 @@ public struct RankEfficiency: Sendable, Equatable {
     /// recorded inputs did not give one (no shapes, unexpected arguments).
     public var modelledCalls = 0
     public var unmodelledCalls = 0
+
+    /// Whether there is anything to show: a modelled call or kernel time of a known precision.
+    public var hasContent: Bool { modelledCalls > 0 || total.byPrecision.contains { $0.precision != nil && $0.deviceNs > 0 } }
 }
 
 /// A counted call: the slice, its work and the device time it launched.

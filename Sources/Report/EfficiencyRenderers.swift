@@ -96,9 +96,9 @@ extension RunReport {
 
     static let headroomHeader = ["headroom", "device", "TFLOP/s", "GB/s", "FLOP/B", "bound", "roofline", "prec", "operator"]
 
-    /// The text section of a rank's efficiency (empty when it has no modelled call and no kernels).
+    /// The text section of a rank's efficiency (empty without `hasContent`).
     func efficiencyText(_ a: RankAnalysis, top: Int) -> String {
-        guard let e = a.efficiency, e.modelledCalls > 0 || !e.total.byPrecision.isEmpty else { return "" }
+        guard let e = a.efficiency, e.hasContent else { return "" }
         var out = "\n  Efficiency: device " + safe(e.deviceName ?? "unknown")
         if let p = e.peaks {
             out += "; peaks of \(safe(p.name)): " + p.tflops.keys.sorted().map { "\($0) \(formatFixed(p.tflops[$0]!, 1))" }.joined(separator: ", ")
@@ -119,7 +119,7 @@ extension RunReport {
 
     /// The markdown section of a rank's efficiency (empty as for text).
     func efficiencyMarkdown(_ a: RankAnalysis, top: Int) -> String {
-        guard let e = a.efficiency, e.modelledCalls > 0 || !e.total.byPrecision.isEmpty else { return "" }
+        guard let e = a.efficiency, e.hasContent else { return "" }
         var out = "\n**Efficiency** on `\(md(e.deviceName ?? "unknown device"))`"
         out += e.peaks.map { " (peaks of \(md($0.name)))" } ?? " (no peak table: no MFU or roofline)"
         out += "\n\n| step | TFLOP | MFU | busy util | precision | device time by precision |\n|---|---:|---:|---:|---|---|\n"
