@@ -123,7 +123,7 @@ extension Analyzer {
         let s = trace.slices
         let n = s.count
         guard let dimsKey = trace.strings.lookup(inputDimsKey) else { return ([], 0) }
-        let typeKey = trace.strings.lookup("Input type"), concreteKey = trace.strings.lookup("Concrete Inputs")
+        let typeKey = trace.strings.lookup(inputTypeKey), concreteKey = trace.strings.lookup(concreteInputsKey)
         var roles: [UInt32: PerfModel.Role?] = [:]
         func role(_ i: Int) -> PerfModel.Role? {
             guard trace.isOperator(i) else { return nil }
@@ -186,17 +186,14 @@ extension Analyzer {
                            peaks override: DevicePeaks?) -> RankEfficiency {
         let s = trace.slices
         let (calls, unmodelled) = countedCalls(trace, facts: facts)
-        let deviceName = mostCommonDeviceName(trace.metadata.devices)
-        let peaks = override ?? deviceName.flatMap { DevicePeaks.lookup(deviceName: $0) }
+        let (deviceName, peaks) = devicePeaks(trace, override: override)
         // Operator rows, keyed as the operator table keys them.
         var rowIndex: [String: Int] = [:]
         for (k, o) in ops.enumerated() { rowIndex[o.name + "\u{0}" + (o.shape ?? "")] = k }
         let dimsKey = trace.strings.lookup(inputDimsKey)
         var flopsByPrecision: [Int: [Precision?: Int64]] = [:]
-        var precisionOfSlice: [Int: Precision?] = [:]
         for c in calls {
             let i = c.slice
-            precisionOfSlice[i] = c.work.precision
             let name = trace.strings[s.name[i]]
             var shape = ""
             if byShape, let k = dimsKey, let d = trace.arg(ofSlice: i, key: k) { shape = trace.argText(d) }
@@ -219,20 +216,34 @@ extension Analyzer {
             ops[r].work?.precision = shares.filter { $0.key != nil }
                 .max { $0.value != $1.value ? $0.value < $1.value : $0.key!.rawValue > $1.key!.rawValue }?.key ?? nil
         }
-        // Steps: calls and kernels by their start.
+        let (summaries, total) = summaries(trace, calls: calls, steps: steps, peaks: peaks)
+        return RankEfficiency(deviceName: deviceName, peaks: peaks, steps: summaries, total: total, modelledCalls: calls.count,
+                              unmodelledCalls: unmodelled)
+    }
+
+    /// The peaks for a rank: `override`, else the built-in entry for its device's name.
+    static func devicePeaks(_ trace: RankTrace, override: DevicePeaks?) -> (name: String?, peaks: DevicePeaks?) {
+        let name = mostCommonDeviceName(trace.metadata.devices)
+        return (name, override ?? name.flatMap { DevicePeaks.lookup(deviceName: $0) })
+    }
+
+    /// Per step and over the steps: the counted calls' FLOPs by their start, kernel time by
+    /// precision by the kernel's start (a kernel without a named precision takes the counted
+    /// call's above its launch), MFU.
+    static func summaries(_ trace: RankTrace, calls: [CountedCall], steps: [Step],
+                          peaks: DevicePeaks?) -> (steps: [EfficiencySummary], total: EfficiencySummary) {
+        let s = trace.slices
+        var precisionOfSlice: [Int: Precision?] = [:]
+        for c in calls { precisionOfSlice[c.slice] = c.work.precision }
         var summaries = steps.map { EfficiencySummary(step: $0.name, durationNs: $0.dur, busyNs: $0.gpu?.busy) }
-        func stepOf(_ t: Int64) -> Int? {
-            let k = steps.partitionPoint { $0.start > t } - 1
-            return k >= 0 && t < steps[k].start + steps[k].dur ? k : nil
-        }
         for c in calls {
-            guard let k = stepOf(s.start[c.slice]) else { continue }
+            guard let k = stepIndex(steps, at: s.start[c.slice]) else { continue }
             summaries[k].flops += c.work.flops
             if c.work.flops > 0 { summaries[k].add(c.work.precision, flops: c.work.flops) }
         }
         var named: [UInt32: Precision?] = [:]
         for g in 0..<s.count where s.kind[g] == .kernel {
-            guard let k = stepOf(s.start[g]) else { continue }
+            guard let k = stepIndex(steps, at: s.start[g]) else { continue }
             let id = s.name[g]
             var p: Precision?
             if let c = named[id] { p = c } else { p = Precision.of(kernel: trace.strings[id]); named[id] = p }
@@ -252,8 +263,13 @@ extension Analyzer {
             summaries[k].finish(peaks: peaks)
         }
         total.finish(peaks: peaks)
-        return RankEfficiency(deviceName: deviceName, peaks: peaks, steps: summaries, total: total, modelledCalls: calls.count,
-                              unmodelledCalls: unmodelled)
+        return (summaries, total)
+    }
+
+    /// The step whose window holds time `t` (steps ordered by start), or nil.
+    static func stepIndex(_ steps: [Step], at t: Int64) -> Int? {
+        let k = steps.partitionPoint { $0.start > t } - 1
+        return k >= 0 && t < steps[k].start + steps[k].dur ? k : nil
     }
 
     /// The compute and memory terms of a call's roofline time in ns: FLOPs over the peak of its

@@ -331,3 +331,43 @@ final class EfficiencyTraceTests: XCTestCase {
         XCTAssertEqual(e.steps[0].byPrecision.map { $0.precision }, [.fp32])
     }
 }
+
+/// `mfu` and `op_flops` in a diff (docs/diff.md): per-step samples from a trace, and a slower
+/// kernel at the same FLOPs as a regression.
+final class EfficiencyDiffTests: XCTestCase {
+    /// Eight 1 ms steps, each with one fp32 64x64x64 `aten::mm` whose kernel lasts `kernelUs[k]`.
+    func run(kernelUs: [Int]) throws -> RunSamples {
+        var events: [String] = []
+        for (k, us) in kernelUs.enumerated() {
+            let t = k * 1000
+            events.append(TestSupport.x("ProfilerStep#\(k + 1)", cat: "user_annotation", ts: "\(t)", dur: "1000"))
+            events.append(TestSupport.x("aten::mm", ts: "\(t + 1)", dur: "20",
+                                        args: #""Input Dims": [[64, 64], [64, 64]], "Input type": ["float", "float"], "Concrete Inputs": ["", ""]"#))
+            events.append(TestSupport.x("cudaLaunchKernel", cat: "cuda_runtime", ts: "\(t + 2)", dur: "1", args: "\"correlation\": \(k + 1)"))
+            events.append(TestSupport.x("sm80_xmma_gemm_f32f32", cat: "kernel", ts: "\(t + 5)", dur: "\(us)", pid: "0", tid: "7",
+                                        args: "\"correlation\": \(k + 1)"))
+        }
+        let trace = try TestSupport.trace(TestSupport.kineto(events, extra: #""deviceProperties": [{"id": 0, "name": "NVIDIA A100-SXM4-80GB"}]"#))
+        let a = Analyzer.analyze(trace, options: AnalysisOptions(operatorTables: false))
+        return Analyzer.samples(run: TraceRun(ranks: [trace]), analyses: [a], memory: [[]], communication: nil)
+    }
+
+    func testSamplesAndASlowerKernelAtTheSameFLOPsIsARegression() throws {
+        let base = try run(kernelUs: [10, 11, 10, 9, 10, 11, 9, 10])
+        let flops = 2.0 * 64 * 64 * 64
+        // op_flops: FLOPs / device ns; mfu: FLOPs / (1 ms x A100's fp32 19.5 TFLOP/s), in ppm.
+        XCTAssertEqual(base.metrics[MetricKey(.opFLOPS, "aten::mm")]?[0], flops / 10_000)
+        XCTAssertEqual(try XCTUnwrap(base.metrics[MetricKey(.mfu, "")]?[0]), flops / (1_000_000 * 19_500) * 1e6, accuracy: 1e-9)
+        let slower = try run(kernelUs: [20, 21, 20, 19, 20, 21, 19, 20])
+        let r = Analyzer.diff(base: base, candidate: slower, options: DiffOptions())
+        let row = try XCTUnwrap(r.metrics.first { $0.key == MetricKey(.opFLOPS, "aten::mm") })
+        XCTAssertEqual(row.verdict, .regression)
+        // The same FLOPs at the same step time: MFU does not move.
+        XCTAssertEqual(r.metrics.first { $0.key.kind == .mfu }?.verdict, .noise)
+        // Faster kernels are an improvement, and neither gates the run's verdict.
+        let faster = Analyzer.diff(base: slower, candidate: base, options: DiffOptions())
+        XCTAssertEqual(faster.metrics.first { $0.key == MetricKey(.opFLOPS, "aten::mm") }?.verdict, .improvement)
+        XCTAssertFalse(MetricKind.opFLOPS.gates)
+        XCTAssertFalse(MetricKind.mfu.gates)
+    }
+}
