@@ -126,7 +126,8 @@ extension Analyzer {
         let typeKey = trace.strings.lookup(inputTypeKey), concreteKey = trace.strings.lookup(concreteInputsKey)
         var roles: [UInt32: PerfModel.Role?] = [:]
         func role(_ i: Int) -> PerfModel.Role? {
-            guard trace.isOperator(i) else { return nil }
+            // Step names have no model, so the kind test is enough (`isOperator` less its name test).
+            guard trace.isOperatorKind(i) else { return nil }
             let id = s.name[i]
             if let r = roles[id] { return r }
             let r = PerfModel.role(trace.strings[id])

@@ -121,13 +121,12 @@ public struct OpInputs: Sendable, Equatable {
     /// Parses the recorded args: Kineto's JSON arrays, or torch_npu's strings of `;\r\n`-separated
     /// entries (dims as comma-separated integers). Nil when `dims` is neither.
     public init?(dims: String, types: String?, concrete: String?) {
-        guard let shapes = OpInputs.parseShapes(dims) else { return nil }
+        guard let (shapes, writtenEmpty) = OpInputs.parseShapes(dims) else { return nil }
         self.shapes = shapes
         self.types = types.map(OpInputs.parseStrings) ?? []
         self.concrete = concrete.map(OpInputs.parseStrings) ?? []
         // A 0-dim tensor is recorded as [] like a scalar: its dtype tells them apart.
-        for k in self.shapes.indices where self.shapes[k].isEmpty && k < self.types.count && bytesPerElement(dtype: self.types[k]) != nil
-            && OpInputs.isEmptyList(dims, at: k) {
+        for k in self.shapes.indices where writtenEmpty[k] && k < self.types.count && bytesPerElement(dtype: self.types[k]) != nil {
             self.shapes[k] = [[]]
         }
     }
@@ -171,10 +170,12 @@ public struct OpInputs: Sendable, Equatable {
         return parts.contains(nil) ? nil : parts.map { $0! }
     }
 
-    static func parseShapes(_ text: String) -> [[[Int64]]]? {
+    /// Per input its shapes, and whether it was written `[]` (a Kineto array entry: a scalar or a 0-dim tensor).
+    static func parseShapes(_ text: String) -> (shapes: [[[Int64]]], writtenEmpty: [Bool])? {
         if text.hasPrefix("[") {
             guard let v = try? JSONValue.parse(Array(text.utf8)), let inputs = v.array else { return nil }
             var out: [[[Int64]]] = []
+            let empty = inputs.map { $0.array?.isEmpty ?? false }
             for input in inputs {
                 guard let a = input.array else { out.append([]); continue }
                 if a.isEmpty { out.append([]); continue }
@@ -193,7 +194,7 @@ public struct OpInputs: Sendable, Equatable {
                     out.append(list)
                 }
             }
-            return out
+            return (out, empty)
         }
         // torch_npu: "16,559,1024;\r\n1024,1024;\r\n" (an empty entry: no tensor).
         var out: [[[Int64]]] = []
@@ -204,7 +205,7 @@ public struct OpInputs: Sendable, Equatable {
             guard !dims.contains(nil) else { return nil }
             out.append([dims.map { $0! }])
         }
-        return out
+        return (out, [Bool](repeating: false, count: out.count))
     }
 
     /// Dimensions and concrete integers the models accept: 0...2^30 (negative ones too for
@@ -213,12 +214,6 @@ public struct OpInputs: Sendable, Equatable {
     static func bounded(_ v: Int64?, allowNegative: Bool = false) -> Int64? {
         guard let v, v <= 1 << 30, v >= (allowNegative ? -(1 << 30) : 0) else { return nil }
         return v
-    }
-
-    /// Whether entry `k` of a Kineto dims array is written `[]`.
-    static func isEmptyList(_ text: String, at k: Int) -> Bool {
-        guard text.hasPrefix("["), let v = try? JSONValue.parse(Array(text.utf8)), let a = v.array, k < a.count else { return false }
-        return a[k].array?.isEmpty ?? false
     }
 
     static func parseStrings(_ text: String) -> [String] {
