@@ -305,7 +305,7 @@ extension Analyzer {
         let (calls, _) = countedCalls(trace, facts: a.facts)
         guard !calls.isEmpty else { return }
         let peaks = devicePeaks(trace, override: nil).peaks
-        let (summaries, _) = Analyzer.summaries(trace, calls: calls, steps: a.steps, peaks: peaks)
+        let (summaries, _, _) = Analyzer.summaries(trace, calls: calls, steps: a.steps, peaks: peaks)
         for sm in summaries { if let m = sm.mfu, let step = sm.step { put(MetricKey(.mfu, ""), step, m * 1e6) } }
         var perOp: [String: [Int: (flops: Double, ns: Double)]] = [:]
         for c in calls where c.work.flops > 0 && c.deviceNs > 0 {

@@ -103,6 +103,9 @@ public struct RankEfficiency: Sendable, Equatable {
     /// recorded inputs did not give one (no shapes, unexpected arguments).
     public var modelledCalls = 0
     public var unmodelledCalls = 0
+    /// Per kernel name: the precision of most of its time (its name's, else its launching
+    /// calls'); names with none are absent.
+    public var kernelPrecision: [String: Precision] = [:]
 
     /// Whether there is anything to show: a modelled call or kernel time of a known precision.
     public var hasContent: Bool { modelledCalls > 0 || total.byPrecision.contains { $0.precision != nil && $0.deviceNs > 0 } }
@@ -217,9 +220,9 @@ extension Analyzer {
             ops[r].work?.precision = shares.filter { $0.key != nil }
                 .max { $0.value != $1.value ? $0.value < $1.value : $0.key!.rawValue > $1.key!.rawValue }?.key ?? nil
         }
-        let (summaries, total) = summaries(trace, calls: calls, steps: steps, peaks: peaks)
+        let (summaries, total, kernels) = summaries(trace, calls: calls, steps: steps, peaks: peaks)
         return RankEfficiency(deviceName: deviceName, peaks: peaks, steps: summaries, total: total, modelledCalls: calls.count,
-                              unmodelledCalls: unmodelled)
+                              unmodelledCalls: unmodelled, kernelPrecision: kernels)
     }
 
     /// The peaks for a rank: `override`, else the built-in entry for its device's name.
@@ -230,9 +233,9 @@ extension Analyzer {
 
     /// Per step and over the steps: the counted calls' FLOPs by their start, kernel time by
     /// precision by the kernel's start (a kernel without a named precision takes the counted
-    /// call's above its launch), MFU.
-    static func summaries(_ trace: RankTrace, calls: [CountedCall], steps: [Step],
-                          peaks: DevicePeaks?) -> (steps: [EfficiencySummary], total: EfficiencySummary) {
+    /// call's above its launch), MFU; and each kernel name's precision (of most of its time, all kernels).
+    static func summaries(_ trace: RankTrace, calls: [CountedCall], steps: [Step], peaks: DevicePeaks?)
+        -> (steps: [EfficiencySummary], total: EfficiencySummary, kernels: [String: Precision]) {
         let s = trace.slices
         var precisionOfSlice: [Int: Precision?] = [:]
         for c in calls { precisionOfSlice[c.slice] = c.work.precision }
@@ -243,8 +246,8 @@ extension Analyzer {
             if c.work.flops > 0 { summaries[k].add(c.work.precision, flops: c.work.flops) }
         }
         var named: [UInt32: Precision?] = [:]
+        var kernelTime: [UInt32: [Precision: Int64]] = [:]
         for g in 0..<s.count where s.kind[g] == .kernel {
-            guard let k = stepIndex(steps, at: s.start[g]) else { continue }
             let id = s.name[g]
             var p: Precision?
             if let c = named[id] { p = c } else { p = Precision.of(kernel: trace.strings[id]); named[id] = p }
@@ -253,7 +256,12 @@ extension Analyzer {
                 while u >= 0 && precisionOfSlice[u] == nil { u = Int(s.parent[u]) }
                 if u >= 0 { p = precisionOfSlice[u] ?? nil }
             }
-            summaries[k].add(p, deviceNs: s.dur[g])
+            if let p { kernelTime[id, default: [:]][p, default: 0] += s.dur[g] }
+            if let k = stepIndex(steps, at: s.start[g]) { summaries[k].add(p, deviceNs: s.dur[g]) }
+        }
+        var kernels: [String: Precision] = [:]
+        for (id, times) in kernelTime {
+            kernels[trace.strings[id]] = times.max { $0.value != $1.value ? $0.value < $1.value : $0.key.rawValue > $1.key.rawValue }!.key
         }
         var total = EfficiencySummary(step: nil)
         for k in summaries.indices {
@@ -264,7 +272,7 @@ extension Analyzer {
             summaries[k].finish(peaks: peaks)
         }
         total.finish(peaks: peaks)
-        return (summaries, total)
+        return (summaries, total, kernels)
     }
 
     /// The step whose window holds time `t` (steps ordered by start), or nil.

@@ -381,6 +381,7 @@ extension RunReport {
                         w.key("kind"); w.string(kindName(k.kind))
                         w.key("count"); w.int(k.count)
                         w.key("total_ns"); w.int(k.totalNs)
+                        w.key("precision"); if let p = a.efficiency?.kernelPrecision[k.name] { w.string(p.rawValue) } else { w.null() }
                     }
                 }
             }

@@ -308,6 +308,9 @@ final class EfficiencyTraceTests: XCTestCase {
         XCTAssertEqual(step.byPrecision.map(\.deviceNs), [30_000, 2_000])
         XCTAssertEqual(step.byPrecision.map(\.flops), [gemmFlops + attnFlops, bmmFlops])
         XCTAssertEqual(e.total.flops, step.flops)
+        // Kernels: by name (tf32, bf16), the flash kernel by its name's bfloat16.
+        XCTAssertEqual(e.kernelPrecision["cutlass_80_tensorop_s1688gemm_tf32_128x128"], .tf32)
+        XCTAssertEqual(e.kernelPrecision["void pytorch_flash::flash_fwd_kernel<cutlass::bfloat16_t>"], .bf16)
     }
 
     func testUnknownDeviceHasNoRooflineAndAnOverrideGivesOne() throws {
@@ -329,6 +332,7 @@ final class EfficiencyTraceTests: XCTestCase {
         XCTAssertEqual(e.steps[0].mfu!, 128.0 / (10_000 * 1000), accuracy: 1e-15)
         // The kernel's precision comes from its launching op (the name says none).
         XCTAssertEqual(e.steps[0].byPrecision.map { $0.precision }, [.fp32])
+        XCTAssertEqual(e.kernelPrecision, ["k": .fp32])
     }
 }
 
