@@ -102,4 +102,67 @@ print(json.dumps(out))
         }
         XCTAssertGreaterThanOrEqual(checkedRows, 8)
     }
+
+    /// Forward GEMM FLOPs from `Input Dims`: addmm's 2·M·N·K (without its bias
+    /// term) and bmm's outside the autograd engine's functions, and the mm and bmm calls inside them.
+    static let backwardReference = #"""
+import bisect, gzip, json, sys
+ev = json.load(gzip.open(sys.argv[1]))["traceEvents"]
+spans = {}
+for e in ev:
+    if e.get("name", "").startswith("autograd::engine::evaluate_function"):
+        spans.setdefault(e["tid"], []).append((e["ts"], e["ts"] + e["dur"]))
+for v in spans.values():
+    v.sort()
+def backward(e):
+    v = spans.get(e["tid"], [])
+    i = bisect.bisect_right(v, (e["ts"], float("inf"))) - 1
+    return any(v[j][0] <= e["ts"] < v[j][1] for j in range(max(0, i - 8), i + 1))
+out = {"addmm_mnk": 0, "bmm_forward": 0, "mm_backward_calls": 0, "bmm_backward_calls": 0}
+for e in ev:
+    if e.get("cat") != "cpu_op":
+        continue
+    dims = e.get("args", {}).get("Input Dims")
+    if e["name"] == "aten::addmm" and not backward(e):
+        (m, k), (_, n) = dims[1], dims[2]
+        out["addmm_mnk"] += 2 * m * n * k
+    elif e["name"] == "aten::bmm" and not backward(e):
+        (b, m, k), (_, _, n) = dims[0], dims[1]
+        out["bmm_forward"] += 2 * b * m * n * k
+    elif e["name"] == "aten::mm" and backward(e):
+        out["mm_backward_calls"] += 1
+    elif e["name"] == "aten::bmm" and backward(e):
+        out["bmm_backward_calls"] += 1
+print(json.dumps(out))
+"""#
+
+    func testBackwardGEMMsAreTwiceTheForwardOnTheCPUTrace() throws {
+        guard let shared = TestSupport.sharedTraces else { throw XCTSkip("../shared/traces is absent: efficiency conformance skipped") }
+        guard let python = TestSupport.python3() else { throw XCTSkip("no python3: efficiency conformance skipped") }
+        let path = shared + "/torch-cpu/single/single.pt.trace.json.gz"
+        guard access(path, R_OK) == 0 else { throw XCTSkip("\(path) is absent") }
+        let script = TestSupport.temporaryPath(".py")
+        TestSupport.writeFile(script, Array(Self.backwardReference.utf8))
+        defer { unlink(script) }
+        let refText = try XCTUnwrap(TestSupport.shellOutput("'\(python)' '\(script)' '\(path)'"))
+        let ref = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(refText.utf8)) as? [String: Int])
+        let result = TestSupport.run(["report", "--format", "json", path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let ops = try XCTUnwrap((report["ranks"] as? [[String: Any]])?.first?["ops"] as? [[String: Any]])
+        func row(_ name: String) throws -> [String: Any] { try XCTUnwrap(ops.first { $0["name"] as? String == name }, name) }
+        func flops(_ name: String) throws -> Int64 { try XCTUnwrap((try row(name)["flops"] as? NSNumber)?.int64Value, name) }
+        // Every mm here is one of AddmmBackward0's two products (grad input, grad weight), each
+        // 2·M·N·K: the backward is twice the forward, counted at the mm's.
+        XCTAssertGreaterThan(ref["mm_backward_calls"]!, 0)
+        XCTAssertEqual(try row("aten::mm")["modelled_calls"] as? Int, ref["mm_backward_calls"])
+        XCTAssertEqual(try flops("aten::mm"), 2 * Int64(ref["addmm_mnk"]!))
+        // bmm: the forward's, plus BmmBackward0's two per forward call, each as large.
+        XCTAssertEqual(try flops("aten::bmm"), 3 * Int64(ref["bmm_forward"]!))
+        // linear and matmul dispatch to those: nothing counted at them.
+        XCTAssertTrue(try row("aten::linear")["flops"] is NSNull)
+        XCTAssertTrue(try row("aten::matmul")["flops"] is NSNull)
+        // A CPU-only trace: FLOPs, no device time, so no achieved rate.
+        XCTAssertTrue(try row("aten::mm")["tflops_per_s"] is NSNull)
+    }
 }
