@@ -503,10 +503,13 @@ private struct ArgKeys {
 extension Analyzer {
     /// Every slice arg the analyses read (collective args, input shapes): a load for analysis
     /// only (`stepscope diff`) may drop the others.
-    public static let argumentKeys: Set<String> = Set(ArgKeys.names).union([inputDimsKey])
+    public static let argumentKeys: Set<String> = Set(ArgKeys.names).union([inputDimsKey, inputTypeKey, concreteInputsKey])
 
     /// The arg that holds an operator's input shapes.
     static let inputDimsKey = "Input Dims"
+    /// The args the performance model reads besides `Input Dims` (docs/efficiency.md, "Inputs").
+    static let inputTypeKey = "Input type"
+    static let concreteInputsKey = "Concrete Inputs"
 }
 
 extension GPUTimeline {

@@ -4,10 +4,17 @@ import TraceModel
 public enum MetricKind: String, CaseIterable, Sendable, Comparable {
     case step, phase, memory, exposedComm = "exposed_comm", commWait = "comm_wait", opSelf = "op_self", opGPU = "op_gpu",
          opTotal = "op_total", kernel
+    /// Model FLOP utilisation per step, in parts per million (docs/efficiency.md).
+    case mfu
+    /// An operator's achieved FLOP/s per step (its counted calls' FLOPs over their device time), in FLOP/ns.
+    case opFLOPS = "op_flops"
 
     /// Gate metrics decide the verdict together (Holm); the per-operator rows gate too, with
-    /// Benjamini-Hochberg across them; kernels and inclusive times explain.
-    public var gates: Bool { self != .kernel && self != .opTotal }
+    /// Benjamini-Hochberg across them; kernels, inclusive times and the efficiency metrics explain.
+    public var gates: Bool { self != .kernel && self != .opTotal && !higherIsBetter }
+
+    /// For MFU and FLOP/s a fall is the regression; for times and bytes, a rise.
+    public var higherIsBetter: Bool { self == .mfu || self == .opFLOPS }
 
     public static func < (a: MetricKind, b: MetricKind) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -92,7 +99,7 @@ public struct DiffOptions: Sendable {
     /// Relative thresholds per kind (0.05 = 5%).
     public var thresholds: [MetricKind: Double] = [
         .step: 0.05, .phase: 0.10, .opSelf: 0.10, .opGPU: 0.10, .opTotal: 0.10, .kernel: 0.10, .memory: 0.02,
-        .exposedComm: 0.10, .commWait: 0.10,
+        .exposedComm: 0.10, .commWait: 0.10, .mfu: 0.05, .opFLOPS: 0.10,
     ]
     /// Any metric measured in time but the step itself (phases, operators, kernels, communication)
     /// must also change by more than this fraction of the base median step time.
@@ -280,6 +287,7 @@ extension Analyzer {
                 if snapshotOnly { put(MetricKey(.memory, d.name), "snapshot", Double(d.peakAllocated)) }
             }
             stepOperators(trace, analysis: a, stepIndex: stepIndex, rows: rows, folded: &foldedTotal, calls: &callsTotal)
+            stepEfficiency(trace, analysis: a, put: put)
         }
         for w in communication?.waits ?? [] { put(MetricKey(.commWait, ""), w.step, Double(w.wait)) }
         out.metrics = values
@@ -289,6 +297,27 @@ extension Analyzer {
         out.folded = foldedTotal.mapValues { $0 / n }
         out.calls = callsTotal.mapValues { $0 / n }
         return out
+    }
+
+    /// Per step of a rank: MFU (ppm, with a peak for the device) and each operator's achieved FLOP/ns
+    /// over its counted calls that started in the step (docs/efficiency.md).
+    static func stepEfficiency(_ trace: RankTrace, analysis a: RankAnalysis, put: (MetricKey, String, Double) -> Void) {
+        let (calls, _) = countedCalls(trace, facts: a.facts)
+        guard !calls.isEmpty else { return }
+        let peaks = devicePeaks(trace, override: nil).peaks
+        let (summaries, _, _) = Analyzer.summaries(trace, calls: calls, steps: a.steps, peaks: peaks)
+        for sm in summaries { if let m = sm.mfu, let step = sm.step { put(MetricKey(.mfu, ""), step, m * 1e6) } }
+        var perOp: [String: [Int: (flops: Double, ns: Double)]] = [:]
+        for c in calls where c.work.flops > 0 && c.deviceNs > 0 {
+            guard let k = stepIndex(a.steps, at: trace.slices.start[c.slice]) else { continue }
+            var v = perOp[trace.name(ofSlice: c.slice), default: [:]][k] ?? (0, 0)
+            v.flops += Double(c.work.flops)
+            v.ns += Double(c.deviceNs)
+            perOp[trace.name(ofSlice: c.slice), default: [:]][k] = v
+        }
+        for (name, bySteps) in perOp {
+            for (k, v) in bySteps { put(MetricKey(.opFLOPS, normalizedName(name)), a.steps[k].name, v.flops / v.ns) }
+        }
     }
 
     /// At most `RunSamples.callsPerStep` of `calls`, evenly spread over them (in call order).
@@ -513,7 +542,7 @@ extension Analyzer {
         let stepMedian = base.metrics[MetricKey(.step, "")].map { Verdict.median($0) } ?? 0
         func minAbsolute(_ kind: MetricKind) -> Double {
             switch kind {
-            case .step: return 0
+            case .step, .mfu, .opFLOPS: return 0
             case .memory: return options.memoryMinBytes
             default: return options.operatorMinFractionOfStep * stepMedian
             }
@@ -547,6 +576,8 @@ extension Analyzer {
             rows.indices.filter { rows[$0].key.kind == .opGPU },
             rows.indices.filter { rows[$0].key.kind == .opTotal },
             rows.indices.filter { rows[$0].key.kind == .kernel },
+            rows.indices.filter { rows[$0].key.kind == .mfu },
+            rows.indices.filter { rows[$0].key.kind == .opFLOPS },
         ]
         for (f, members) in families.enumerated() where !members.isEmpty {
             let ps = members.map { rows[$0].p }
@@ -561,7 +592,12 @@ extension Analyzer {
                 rows[i].verdict = decidable && key.kind != .step ? .noise : .inconclusive
                 continue
             }
-            rows[i].verdict = Verdict.classify(p: rows[i].adjustedP, estimate: estimate, change: compared[i].change,
+            // Higher is better: classified as the inverse ratio, so a fall past the threshold is a regression.
+            let inverted = key.kind.higherIsBetter
+            rows[i].verdict = Verdict.classify(p: rows[i].adjustedP,
+                                               estimate: inverted ? RatioEstimate(ratio: 1 / estimate.ratio, lower: 1 / estimate.upper,
+                                                                                  upper: 1 / estimate.lower) : estimate,
+                                               change: inverted ? -compared[i].change : compared[i].change,
                                                threshold: rows[i].threshold, minAbsolute: minAbsolute(key.kind), alpha: options.alpha)
         }
         // Too few steps for the step test: decide the step time from the calls (docs/diff.md).
@@ -812,6 +848,13 @@ extension DiffResult {
     public var operatorRows: [MetricDiff] {
         metrics.filter { [.opSelf, .opGPU, .kernel].contains($0.key.kind) }
             .sorted { changeOf($0) != changeOf($1) ? changeOf($0) > changeOf($1) : $0.key < $1.key }
+    }
+    /// MFU and per-operator FLOP/s rows with a significant change: MFU first, then the largest relative change.
+    public var efficiencyRows: [MetricDiff] {
+        func rel(_ m: MetricDiff) -> Double { m.estimate.map { max($0.ratio, 1 / $0.ratio) } ?? 0 }
+        return metrics.filter { $0.key.kind.higherIsBetter && ($0.verdict == .regression || $0.verdict == .improvement) }
+            .sorted { ($0.key.kind == .mfu) != ($1.key.kind == .mfu) ? $0.key.kind == .mfu
+                : (rel($0) != rel($1) ? rel($0) > rel($1) : $0.key < $1.key) }
     }
     /// Gate metrics that regressed.
     public var regressions: [MetricDiff] { metrics.filter { $0.key.kind.gates && $0.verdict == .regression } }

@@ -26,11 +26,15 @@ public struct AnalysisOptions: Sendable {
     public var operatorTables = true
     /// Name of the range that marks a step, for traces without `ProfilerStep#N` (`--step-range`).
     public var stepRange: String?
-    public init(phaseRules: [PhaseRule] = [], byShape: Bool = false, operatorTables: Bool = true, stepRange: String? = nil) {
+    /// Peaks for the efficiency analysis in place of the built-in entry for the trace's device (`--device-peak`).
+    public var devicePeaks: DevicePeaks?
+    public init(phaseRules: [PhaseRule] = [], byShape: Bool = false, operatorTables: Bool = true, stepRange: String? = nil,
+                devicePeaks: DevicePeaks? = nil) {
         self.phaseRules = phaseRules
         self.byShape = byShape
         self.operatorTables = operatorTables
         self.stepRange = stepRange
+        self.devicePeaks = devicePeaks
     }
 }
 
@@ -56,6 +60,8 @@ public struct RankAnalysis: Sendable {
     public var gpu: GPUBreakdown?
     public var operators: [OperatorStat]
     public var kernels: [KernelStat]
+    /// FLOPs, roofline, precision and MFU (docs/efficiency.md); nil in a lean analysis.
+    public var efficiency: RankEfficiency?
     public var facts: SliceFacts
     /// Operators, their owners and the inclusive-counting rule, per slice (empty in a lean analysis).
     public var attribution: OperatorAttribution
@@ -80,6 +86,8 @@ public struct OperatorStat: Sendable, Equatable {
     public var gpuNs: Int64 = 0
     /// The same figures split by the slices' effective phase.
     public var byPhase: [Phase: OperatorPhaseStat] = [:]
+    /// The modelled work of its counted calls (docs/efficiency.md); nil when none has a model.
+    public var work: OperatorWork?
 }
 
 /// An operator's figures within one phase.
@@ -151,10 +159,13 @@ public enum Analyzer {
         var gpu: GPUBreakdown?
         for s in steps { if let g = s.gpu { gpu = (gpu ?? GPUBreakdown()); gpu! += g } }
         let attribution = options.operatorTables ? OperatorAttribution(trace) : OperatorAttribution()
-        let (ops, kernels, gpuTotal) = options.operatorTables
+        var (ops, kernels, gpuTotal) = options.operatorTables
             ? aggregate(trace, facts: facts, attribution: attribution, byShape: options.byShape) : ([], [], 0)
+        let efficiency = options.operatorTables
+            ? Analyzer.efficiency(trace, facts: facts, steps: steps, ops: &ops, byShape: options.byShape, peaks: options.devicePeaks) : nil
         return RankAnalysis(rank: trace.rank, source: trace.source, steps: steps, stepTrack: stepTrack, stepsInferred: stepsInferred,
-                            phases: total, gpu: gpu, operators: ops, kernels: kernels, facts: facts, attribution: attribution,
+                            phases: total, gpu: gpu, operators: ops, kernels: kernels, efficiency: efficiency, facts: facts,
+                            attribution: attribution,
                             gpuActivityNs: gpuTotal,
                             timeline: timeline, collectiveSlices: collectives)
     }

@@ -14,12 +14,19 @@ extension DiffResult {
         case .opGPU: return "op GPU \(key.name)"
         case .opTotal: return "op total \(key.name)"
         case .kernel: return "kernel \(key.name)"
+        case .mfu: return "MFU"
+        case .opFLOPS: return "op TFLOP/s \(key.name)"
         }
     }
 
-    /// A metric value in its unit (bytes for memory, else a duration).
+    /// A metric value in its unit (bytes for memory, percent for MFU, TFLOP/s for an operator's FLOP/s, else a duration).
     public func value(_ key: MetricKey, _ v: Double) -> String {
-        key.kind == .memory ? formatBytes(saturatingInt64(v)) : formatDuration(saturatingInt64(v))
+        switch key.kind {
+        case .memory: return formatBytes(saturatingInt64(v))
+        case .mfu: return formatFixed(v / 1e4, 2) + "%"
+        case .opFLOPS: return formatFixed(v / 1000, 1) + " TFLOP/s"
+        default: return formatDuration(saturatingInt64(v))
+        }
     }
 
     /// The change of the two medians shown, `+12.0%`; `-` when the base median is 0.

@@ -88,6 +88,11 @@ extension DiffResult {
             out += "\nOperators and kernels with a significant change\n"
             out += table(["", "operator", "base", "candidate"] + DiffResult.columns, ops.map(row), rightAligned: [2, 3, 4, 5, 6])
         }
+        let efficiency = efficiencyRows.prefix(15)
+        if !efficiency.isEmpty {
+            out += "\nEfficiency with a significant change (docs/efficiency.md; a fall is the regression)\n"
+            out += table(["", "metric", "base", "candidate"] + DiffResult.columns, efficiency.map(row), rightAligned: [2, 3, 4, 5, 6])
+        }
         let callRows = significantCalls(15)
         if !callRows.isEmpty {
             out += "\nSlower or faster call by call (median per call)\n"
@@ -137,6 +142,13 @@ extension DiffResult {
             out += "\n<details><summary>Operators with a significant change (\(ops.count))</summary>\n\n"
             out += "| | operator | base | candidate | change | HL shift [95% CI] | p |\n|---|---|---:|---:|---:|---:|---:|\n"
             for m in ops { out += "| " + row(m).map(md).joined(separator: " | ") + " |\n" }
+            out += "\n</details>\n"
+        }
+        let efficiency = efficiencyRows.prefix(15)
+        if !efficiency.isEmpty {
+            out += "\n<details><summary>Efficiency with a significant change (\(efficiency.count))</summary>\n\n"
+            out += "| | metric | base | candidate | change | HL shift [95% CI] | p |\n|---|---|---:|---:|---:|---:|---:|\n"
+            for m in efficiency { out += "| " + row(m).map(md).joined(separator: " | ") + " |\n" }
             out += "\n</details>\n"
         }
         let callRows = significantCalls(15)

@@ -72,6 +72,7 @@ extension RunReport {
                 out += "\n  Top operators by inclusive time\n"
                 out += indent(opTable(Array(byInclusive(a.operators).prefix(top)), device: device))
             }
+            out += efficiencyText(a, top: top)
             if !a.kernels.isEmpty {
                 out += "\n  Top \(device) kernels\n"
                 out += indent(table(["total", "count", "name"],
@@ -180,6 +181,7 @@ extension RunReport {
                     out += "| \(formatDuration(o.selfNs)) | \(formatDuration(o.totalNs)) | \(formatDuration(o.gpuNs)) | \(o.count) | `\(md(clip(o.name)))` |\n"
                 }
             }
+            out += efficiencyMarkdown(a, top: top)
             out += "\n"
         }
         let all = allWarnings
@@ -255,12 +257,14 @@ extension RunReport {
                         w.key("truncated"); w.raw(s.truncated ? "true" : "false")
                         w.key("phases"); phasesJSON(w, s.phases)
                         if s.gpu != nil { w.key("gpu"); gpuJSON(w, s.gpu) }
+                        w.key("efficiency"); efficiencyJSON(w, a.efficiency, a.efficiency?.steps.first { $0.step == s.name })
                     }
                 }
             }
             w.key("step_stats"); statsJSON(w, r.stepStats)
             w.key("phases"); phasesJSON(w, a.phases)
             w.key("gpu"); gpuJSON(w, a.gpu)
+            w.key("efficiency"); efficiencyJSON(w, a.efficiency, a.efficiency?.total)
             w.key("memory")
             w.array {
                 for d in r.snapshot { snapshotJSON(w, d) }
@@ -320,6 +324,7 @@ extension RunReport {
                         w.key("total_ns"); w.int(o.totalNs)
                         w.key("self_ns"); w.int(o.selfNs)
                         w.key("gpu_ns"); w.int(o.gpuNs)
+                        operatorWorkJSON(w, o.work)
                         w.key("phases")
                         w.object {
                             for p in Phase.allCases {
@@ -376,6 +381,7 @@ extension RunReport {
                         w.key("kind"); w.string(kindName(k.kind))
                         w.key("count"); w.int(k.count)
                         w.key("total_ns"); w.int(k.totalNs)
+                        w.key("precision"); if let p = a.efficiency?.kernelPrecision[k.name] { w.string(p.rawValue) } else { w.null() }
                     }
                 }
             }

@@ -44,6 +44,7 @@ struct ThresholdSpec: ExpressibleByArgument {
         case "kernel": kinds = [.kernel]
         case "memory": kinds = [.memory]
         case "comm": kinds = [.exposedComm, .commWait]
+        case "efficiency": kinds = [.mfu, .opFLOPS]
         default: return nil
         }
         fraction = pct / 100

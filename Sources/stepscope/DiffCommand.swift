@@ -30,7 +30,7 @@ struct DiffCommand: ParsableCommand {
     var output: [OutputSpec] = []
 
     @Option(name: .long, parsing: .singleValue,
-            help: ArgumentHelp("Threshold in percent per metric kind (step, phase, operator, kernel, memory, comm), e.g. step=3; repeatable.",
+            help: ArgumentHelp("Threshold in percent per metric kind (step, phase, operator, kernel, memory, comm, efficiency), e.g. step=3; repeatable.",
                                valueName: "METRIC=PCT"))
     var threshold: [ThresholdSpec] = []
 

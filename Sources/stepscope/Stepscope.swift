@@ -41,12 +41,16 @@ struct LoadOptions: ParsableArguments {
     @Option(name: .long, help: "Rank files to load at a time (default: one per core; 1 loads them one by one).")
     var jobs: Int?
 
+    @Option(name: .long, help: "Device peaks (JSON: name, memory_gbps, tflops per precision) in place of the built-in table (docs/efficiency.md).")
+    var devicePeak: String?
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
     func analysisOptions() throws -> AnalysisOptions {
-        AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules), byShape: byShape, stepRange: stepRange)
+        AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules), byShape: byShape, stepRange: stepRange,
+                        devicePeaks: try loadDevicePeaks(devicePeak))
     }
 
     func loadRun(_ options: ImportOptions = ImportOptions()) throws -> TraceRun {
@@ -111,6 +115,16 @@ func loadPhaseRules(_ file: String?) throws -> [PhaseRule] {
     let text = try readTextFile(file)
     do throws(PhaseRuleError) {
         return try PhaseRule.parse(text, file: file)
+    } catch {
+        throw CLIError(description: error.description)
+    }
+}
+
+/// The peaks of a `--device-peak` file (nil without a file), or a one-line error.
+func loadDevicePeaks(_ file: String?) throws -> DevicePeaks? {
+    guard let file else { return nil }
+    do throws(ImportError) {
+        return try DevicePeaks.parse(try FileSource.readAll(path: file), file: file)
     } catch {
         throw CLIError(description: error.description)
     }

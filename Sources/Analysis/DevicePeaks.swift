@@ -1,0 +1,99 @@
+import TraceModel
+
+/// A device's peak dense throughput per precision and its memory bandwidth (docs/efficiency.md,
+/// "Device peaks"; each built-in number's source is listed there).
+public struct DevicePeaks: Sendable, Equatable {
+    /// The device's name as the table (or the `--device-peak` file) gives it.
+    public var name: String
+    /// Peak dense TFLOP/s per precision key (`Precision.peakKey`: fp64, fp32, tf32, bf16, fp16, fp8, fp4, int8).
+    public var tflops: [String: Double]
+    /// Peak memory bandwidth in GB/s (10^9 bytes per second).
+    public var memoryGBps: Double
+
+    public init(name: String, tflops: [String: Double], memoryGBps: Double) {
+        self.name = name
+        self.tflops = tflops
+        self.memoryGBps = memoryGBps
+    }
+
+    /// Peak FLOP/ns (= TFLOP/s × 1000) of `precision`, nil when the table has none for it.
+    public func flopsPerNs(_ precision: Precision) -> Double? {
+        tflops[precision.peakKey].map { $0 * 1000 }
+    }
+
+    /// Bytes per ns (= GB/s).
+    public var bytesPerNs: Double { memoryGBps }
+
+    /// The built-in entry for a device name from the trace (`deviceProperties`), nil when none
+    /// matches: the first entry whose every pattern is in the lowercased name.
+    public static func lookup(deviceName: String) -> DevicePeaks? {
+        let n = deviceName.lowercased()
+        return table.first { entry in entry.patterns.allSatisfy { n.contains($0) } }?.peaks
+    }
+
+    /// Built-in devices, most specific first (docs/efficiency.md, "Device peaks").
+    static let table: [(patterns: [String], peaks: DevicePeaks)] = [
+        (["a100", "pcie", "40gb"], DevicePeaks(name: "NVIDIA A100 PCIe 40GB", tflops: a100, memoryGBps: 1555)),
+        (["a100", "pcie"], DevicePeaks(name: "NVIDIA A100 PCIe 80GB", tflops: a100, memoryGBps: 1935)),
+        (["a100", "40gb"], DevicePeaks(name: "NVIDIA A100 SXM 40GB", tflops: a100, memoryGBps: 1555)),
+        (["a100"], DevicePeaks(name: "NVIDIA A100 SXM 80GB", tflops: a100, memoryGBps: 2039)),
+        (["h100", "pcie"], DevicePeaks(name: "NVIDIA H100 PCIe", tflops: [
+            "fp64": 51, "fp32": 51, "tf32": 378, "bf16": 756, "fp16": 756, "fp8": 1513, "int8": 1513,
+        ], memoryGBps: 2000)),
+        (["h100"], DevicePeaks(name: "NVIDIA H100 SXM", tflops: hopperSXM, memoryGBps: 3350)),
+        (["h200"], DevicePeaks(name: "NVIDIA H200 SXM", tflops: hopperSXM, memoryGBps: 4800)),
+        (["b200"], DevicePeaks(name: "NVIDIA B200", tflops: [
+            "fp64": 37, "fp32": 75, "tf32": 1125, "bf16": 2250, "fp16": 2250, "fp8": 4500, "fp4": 9000, "int8": 4500,
+        ], memoryGBps: 8000)),
+        (["l40s"], DevicePeaks(name: "NVIDIA L40S", tflops: [
+            "fp32": 91.6, "tf32": 183, "bf16": 362.05, "fp16": 362.05, "fp8": 733, "int8": 733,
+        ], memoryGBps: 864)),
+        (["mi250"], DevicePeaks(name: "AMD Instinct MI250X", tflops: [
+            "fp64": 95.7, "fp32": 95.7, "bf16": 383, "fp16": 383, "int8": 383,
+        ], memoryGBps: 3276.8)),
+        (["mi300x"], DevicePeaks(name: "AMD Instinct MI300X", tflops: cdna3, memoryGBps: 5300)),
+        (["mi325x"], DevicePeaks(name: "AMD Instinct MI325X", tflops: cdna3, memoryGBps: 6000)),
+        (["910b"], DevicePeaks(name: "Huawei Ascend 910B", tflops: ["bf16": 280, "fp16": 280], memoryGBps: 1600)),
+    ]
+
+    static let a100: [String: Double] = ["fp64": 19.5, "fp32": 19.5, "tf32": 156, "bf16": 312, "fp16": 312, "int8": 624]
+    static let hopperSXM: [String: Double] = [
+        "fp64": 67, "fp32": 67, "tf32": 494.5, "bf16": 989.5, "fp16": 989.5, "fp8": 1979, "int8": 1979,
+    ]
+    static let cdna3: [String: Double] = [
+        "fp64": 163.4, "fp32": 163.4, "tf32": 653.7, "bf16": 1307.4, "fp16": 1307.4, "fp8": 2614.9, "int8": 2614.9,
+    ]
+
+    /// Reads a `--device-peak` file: a JSON object `{"name": "...", "memory_gbps": 3350, "tflops":
+    /// {"bf16": 989.5, ...}}` (keys of `tflops` are precision keys). Errors name the file and the
+    /// byte offset or the field.
+    public static func parse(_ bytes: [UInt8], file: String) throws(ImportError) -> DevicePeaks {
+        let doc: JSONValue
+        do { doc = try JSONValue.parse(bytes) } catch { throw ImportError(file: file, offset: Int64(error.offset), message: error.message) }
+        guard case .object = doc else { throw ImportError(file: file, message: "expected a JSON object") }
+        guard let name = doc["name"]?.string, case .string = doc["name"]! else {
+            throw ImportError(file: file, message: "field \"name\": expected a string")
+        }
+        guard let bw = doc["memory_gbps"].flatMap(number), bw > 0 else {
+            throw ImportError(file: file, message: "field \"memory_gbps\": expected a positive number")
+        }
+        guard case let .object(members)? = doc["tflops"] else {
+            throw ImportError(file: file, message: "field \"tflops\": expected an object of precision: TFLOP/s")
+        }
+        let keys = Set(Precision.allCases.map(\.peakKey))
+        var tflops: [String: Double] = [:]
+        for (k, v) in members {
+            guard keys.contains(k) else {
+                throw ImportError(file: file, message: "field \"tflops.\(k)\": unknown precision (expected one of \(keys.sorted().joined(separator: ", ")))")
+            }
+            guard let x = number(v), x > 0 else { throw ImportError(file: file, message: "field \"tflops.\(k)\": expected a positive number") }
+            tflops[k] = x
+        }
+        return DevicePeaks(name: name, tflops: tflops, memoryGBps: bw)
+    }
+
+    static func number(_ v: JSONValue) -> Double? {
+        if case let .number(t) = v, let x = Double(t), x.isFinite { return x }
+        return nil
+    }
+}
