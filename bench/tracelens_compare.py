@@ -137,7 +137,10 @@ def run_tracelens(api, path):
 
 def run_stepscope(binary, path, by_shape):
     cmd = [binary, "report", path, "--format", "json"] + (["--by-shape"] if by_shape else [])
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {run.returncode}: {run.stderr.strip()[-300:]}")
+    out = run.stdout
     rank = json.loads(out)["ranks"][0]
     rows = {}
     for op in rank["ops"]:
@@ -403,6 +406,9 @@ def main():
         ap.error("give a trace or --hand-made")
     try:
         return compare_all(args, api, traces)
+    except RuntimeError as e:
+        print(f"tracelens_compare: {e}", file=sys.stderr)
+        return 2
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -411,8 +417,11 @@ def main():
 def compare_all(args, api, traces):
     results, failures = [], []
     for path in traces:
-        rows = compare(run_tracelens(api, path), run_stepscope(args.stepscope, path, args.by_shape),
-                       args.by_shape)
+        try:
+            theirs = run_tracelens(api, path)
+        except Exception as e:  # TraceLens cannot read it: say so in one line
+            raise RuntimeError(f"TraceLens on {path}: {type(e).__name__}: {str(e)[:200]}") from e
+        rows = compare(theirs, run_stepscope(args.stepscope, path, args.by_shape), args.by_shape)
         results.append({"trace": path, "rows": rows})
         failures += [(path, t) for t in check_failures(rows)]
         if not args.json:
