@@ -98,6 +98,14 @@ final class AscendConformanceTests: XCTestCase {
                 let counts = ops.map { (($0["args"] as! [String: Any])["count"] as! NSNumber).int64Value }
                 XCTAssertEqual(mine.map(\.bytes), counts.map { $0 * 4 })
                 XCTAssertTrue(mine.allSatisfy { $0.exposed != nil })
+                // Two ranks: the group size is the ranks matched; an all-reduce's bus factor
+                // 2(n-1)/n is then 1, so bus bandwidth is bytes over the op's duration.
+                let durations = ops.map { ($0["dur"] as! NSNumber).doubleValue * 1000 }
+                XCTAssertEqual(mine.map(\.groupSize), [2, 2, 2, 2])
+                for (instance, (count, dur)) in zip(mine, zip(counts, durations)) {
+                    XCTAssertEqual(try XCTUnwrap(instance.busBandwidth), Double(count * 4) / (dur / 1e9), accuracy: 1e-6 * Double(count * 4) / (dur / 1e9))
+                }
+                XCTAssertEqual(mine.map(\.algorithm), Array(repeating: "MESH-RING", count: 4))
             }
             XCTAssertEqual(comm.matched.count, 4, dir)
             XCTAssertEqual(comm.unmatched, 0, dir)
@@ -222,6 +230,9 @@ final class AscendConformanceTests: XCTestCase {
                 XCTAssertEqual(mine.map { $0.bytes.map(Double.init) }, ops.map { $0[0] })
                 XCTAssertEqual(mine.map { Double($0.dur) }, ops.map { $0[1]! })
                 XCTAssertTrue(mine.allSatisfy { $0.exposed != nil })
+                XCTAssertEqual(mine.map(\.groupSize), [2, 2, 2, 2])
+                XCTAssertEqual(mine.map { $0.busBandwidth! }, ops.map { $0[0]! / ($0[1]! / 1e9) })
+                XCTAssertEqual(mine.map(\.algorithm), Array(repeating: "MESH-RING", count: 4))
             }
             XCTAssertEqual(comm.matched.count, 4, dir)
             XCTAssertEqual(comm.unmatched, 0, dir)
