@@ -245,6 +245,7 @@ extension RunReport {
                     if let ws = d.worldSize { w.key("world_size"); w.int(ws) }
                 }
             }
+            if let k = r.metadata.deviceKind { w.key("device_kind"); w.string(k.rawValue) }
             w.key("steps")
             w.array {
                 for s in a.steps {
@@ -254,13 +255,13 @@ extension RunReport {
                         w.key("dur_ns"); w.int(s.dur)
                         w.key("truncated"); w.raw(s.truncated ? "true" : "false")
                         w.key("phases"); phasesJSON(w, s.phases)
-                        if s.gpu != nil { w.key("gpu"); gpuJSON(w, s.gpu) }
+                        if s.gpu != nil { w.key("device"); deviceJSON(w, s.gpu) }
                     }
                 }
             }
             w.key("step_stats"); statsJSON(w, r.stepStats)
             w.key("phases"); phasesJSON(w, a.phases)
-            w.key("gpu"); gpuJSON(w, a.gpu)
+            w.key("device"); deviceJSON(w, a.gpu)
             w.key("memory")
             w.array {
                 for d in r.snapshot { snapshotJSON(w, d) }
@@ -468,7 +469,7 @@ extension RunReport {
         }
     }
 
-    func gpuJSON(_ w: JSONWriter, _ g: GPUBreakdown?) {
+    func deviceJSON(_ w: JSONWriter, _ g: GPUBreakdown?) {
         guard let g else { w.null(); return }
         w.object {
             w.key("busy_ns"); w.int(g.busy)
