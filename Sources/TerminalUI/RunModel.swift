@@ -31,6 +31,8 @@ public final class RankModel: @unchecked Sendable {
     public let trace: RankTrace
     public let report: RankReport
     public var analysis: RankAnalysis { report.analysis }
+    /// What the rank's device is called: "GPU", "NPU" or "MTIA" (`DeviceKind.label`).
+    public var deviceLabel: String { (report.metadata.deviceKind ?? .cuda).label }
     public let flame: FlameTree
     public let lanes: [Lane]
     /// Allocated and reserved memory per device (from the `[memory]` events, accelerators first),
