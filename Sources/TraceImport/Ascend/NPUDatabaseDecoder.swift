@@ -187,7 +187,7 @@ final class NPUDatabaseDecoder {
                        correlation: strings.intern("correlation_id"))
         var tracks: [Int64: UInt32] = [:]
         var dequeueName: [Int64: Bool] = [:]
-        var lists: [Int64: (dims: Bool, text: UInt32)] = [:]
+        var lists: [Int64: UInt32] = [:]
         let stepPrefix = String(describing: StepNames.prefix)
         while try rows.step() {
             guard let g = try rows.exactInt(tid, table: table), let iv = try interval(rows, start, end, table) else { continue }
@@ -232,7 +232,7 @@ final class NPUDatabaseDecoder {
     /// `;`-joined texts as the text export does, but some versions write the dims under
     /// `inputDtypes` and the types under `inputShapes`: a text of digits and separators only is
     /// taken for the dims.
-    private func appendShapes(_ rows: SQLiteRows, shapes: Int32?, dtypes: Int32?, cache: inout [Int64: (dims: Bool, text: UInt32)]) throws {
+    private func appendShapes(_ rows: SQLiteRows, shapes: Int32?, dtypes: Int32?, cache: inout [Int64: UInt32]) throws {
         let table = "PYTORCH_API"
         let a = try shapes.flatMap { try rows.exactInt($0, table: table) }, b = try dtypes.flatMap { try rows.exactInt($0, table: table) }
         guard a != nil || b != nil else { return }
@@ -246,9 +246,9 @@ final class NPUDatabaseDecoder {
             guard let id else { continue }
             let key = id << 1 | (dims ? 1 : 0)
             let value: UInt32
-            if let known = cache[key] { value = known.text } else {
+            if let known = cache[key] { value = known } else {
                 value = strings.intern(NPUKeys.kinetoList(texts[id] ?? "", dims: dims))
-                cache[key] = (dims, value)
+                cache[key] = value
             }
             builder.appendArg(key: dims ? npu.inputDims : npu.inputType, value: ArgValue(text: value))
         }
@@ -330,7 +330,8 @@ final class NPUDatabaseDecoder {
         let connection = rows.column("connectionId")
         let computeName = rows.column("stepscope_name")!, computeType = rows.column("stepscope_type")!, isHCCL = rows.column("stepscope_hccl")!
         var tracks: [Int64: UInt32] = [:]
-        var kinds: [Int64: SliceKind] = [:]  // by (name, type, hccl)
+        struct KindKey: Hashable { let name: Int64, type: Int64, hccl: Bool }
+        var kinds: [KindKey: SliceKind] = [:]
         var unnamed = 0
         while try rows.step() {
             guard let iv = try interval(rows, start, end, table) else { continue }
@@ -347,7 +348,7 @@ final class NPUDatabaseDecoder {
             let detailType = try rows.exactInt(computeType, table: table) ?? typeID
             let listed = (try rows.exactInt(isHCCL, table: table) ?? 0) != 0
             let communication = listed || hcclStreams.contains(st)
-            let kindKey = (nameID & 0xFF_FFFF) << 32 | (detailType & 0x7FFF_FFFF) << 1 | (communication ? 1 : 0)
+            let kindKey = KindKey(name: nameID, type: detailType, hccl: communication)
             let kind: SliceKind
             if let known = kinds[kindKey] { kind = known } else {
                 kind = NPUKeys.taskKind(name: texts[nameID] ?? "", type: texts[detailType] ?? "", hccl: communication)
