@@ -147,14 +147,15 @@ extension Analyzer {
             var instance = CollectiveInstance(rank: trace.rank, group: group, seq: seq, name: name, slice: i, start: s.start[i],
                                               dur: s.dur[i], bytes: bytes, groupSize: groupSize, dtype: dtype)
             if s.kind[i] == .kernel || s.kind[i] == .gpuUserAnnotation {
-                if algorithmOfName[s.name[i]] == nil { algorithmOfName[s.name[i]] = .some(Self.ncclAlgorithm(sliceName)) }
-                instance.algorithm = algorithmOfName[s.name[i]]!
+                if let hccl = arg(keys.algType) {
+                    instance.algorithm = trace.argString(hccl)  // HCCL's `alg_type` (`MESH-RING`)
+                } else {
+                    if algorithmOfName[s.name[i]] == nil { algorithmOfName[s.name[i]] = .some(Self.ncclAlgorithm(sliceName)) }
+                    instance.algorithm = algorithmOfName[s.name[i]]!
+                }
                 instance.exposed = timeline.exposed(s.start[i]..<s.start[i] + s.dur[i], device: trace.tracks.pid[Int(s.track[i])], trace: trace)
             }
-            if let bytes, let n = groupSize, n > 0, s.dur[i] > 0 {
-                let algorithmic = Double(bytes) / (Double(s.dur[i]) / 1e9)
-                instance.busBandwidth = algorithmic * kind.busFactor(n)
-            }
+            instance.busBandwidth = Self.busBandwidth(bytes: bytes, dur: s.dur[i], groupSize: groupSize, kind: kind)
             let k = analysis.steps.partitionPoint { $0.start + $0.dur > s.start[i] }
             if k < analysis.steps.count, analysis.steps[k].start <= s.start[i] { instance.step = analysis.steps[k].name }
             result.append(instance)
@@ -222,6 +223,28 @@ extension Analyzer {
         return parts[a]
     }
 
+    /// Bus bandwidth, bytes per second (NCCL-tests convention: algorithm bandwidth, bytes over
+    /// duration, times the collective's bus factor for `groupSize` ranks), when all are known.
+    static func busBandwidth(bytes: Int64?, dur: Int64, groupSize: Int?, kind: CollectiveKind) -> Double? {
+        guard let bytes, let n = groupSize, n > 0, dur > 0 else { return nil }
+        return Double(bytes) / (Double(dur) / 1e9) * kind.busFactor(n)
+    }
+
+    /// Instances whose trace records no group size (HCCL ops) take their group's: the number of
+    /// ranks that the group's matched collectives span; their bus bandwidth follows.
+    static func inferGroupSizes(_ instances: inout [Int: [CollectiveInstance]], matched: [MatchedCollective]) {
+        var ranksOf: [String: Set<Int>] = [:]
+        for m in matched { ranksOf[m.group, default: []].formUnion(m.instanceIndex.keys) }
+        for (rank, list) in instances {
+            for i in list.indices where list[i].groupSize == nil {
+                guard let n = ranksOf[list[i].group]?.count else { continue }
+                instances[rank]![i].groupSize = n
+                instances[rank]![i].busBandwidth = busBandwidth(bytes: list[i].bytes, dur: list[i].dur, groupSize: n,
+                                                                kind: CollectiveKind(list[i].name))
+            }
+        }
+    }
+
     /// Bytes per element of a `dtype` arg.
     static func dtypeSize(_ dtype: String) -> Int64? {
         switch dtype.lowercased() {
@@ -245,6 +268,7 @@ extension Analyzer {
             (matched, unmatched) = match(instances, offsets: Dictionary(uniqueKeysWithValues: offsets.map { ($0.rank, $0.offset) }),
                                          sharedClock: false)
         }
+        inferGroupSizes(&instances, matched: matched)
         let waits = stepWaits(matched, instances: instances)
         let stragglers = stepStragglers(matched, instances: instances, ranks: ranks)
         return CommunicationReport(instances: instances, matched: matched, waits: waits, stragglers: stragglers, unmatched: unmatched,
@@ -491,12 +515,13 @@ enum CollectiveKind {
 
 /// Collective arg names, looked up once.
 private struct ArgKeys {
-    static let names = ["Collective name", "Process Group Name", "Seq", "seq", "Group size", "dtype", "In msg nelems", "Out msg nelems"]
-    let collectiveName, groupName, seq, seqLower, groupSize, dtype, inNelems, outNelems: UInt32?
+    static let names = ["Collective name", "Process Group Name", "Seq", "seq", "Group size", "dtype", "In msg nelems", "Out msg nelems",
+                        "alg_type"]
+    let collectiveName, groupName, seq, seqLower, groupSize, dtype, inNelems, outNelems, algType: UInt32?
     init(_ s: StringTable) {
         let ids = Self.names.map { s.lookup($0) }
         (collectiveName, groupName, seq, seqLower) = (ids[0], ids[1], ids[2], ids[3])
-        (groupSize, dtype, inNelems, outNelems) = (ids[4], ids[5], ids[6], ids[7])
+        (groupSize, dtype, inNelems, outNelems, algType) = (ids[4], ids[5], ids[6], ids[7], ids[8])
     }
 }
 

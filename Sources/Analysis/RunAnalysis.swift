@@ -132,8 +132,8 @@ public struct RankReport: Sendable {
 
 /// Everything `stepscope report` prints, in every format.
 public struct RunReport: Sendable {
-    /// Version of the JSON schema (docs/report-json.md).
-    public static let schemaVersion = 1
+    /// Version of the JSON schema (docs/report-json.md; 2: the device breakdown is `device`, was `gpu`).
+    public static let schemaVersion = 2
     /// The run the report was made from.
     public let run: TraceRun
     public var ranks: [RankReport]

@@ -247,6 +247,7 @@ extension RunReport {
                     if let ws = d.worldSize { w.key("world_size"); w.int(ws) }
                 }
             }
+            if let k = r.metadata.deviceKind { w.key("device_kind"); w.string(k.rawValue) }
             w.key("steps")
             w.array {
                 for s in a.steps {
@@ -256,14 +257,14 @@ extension RunReport {
                         w.key("dur_ns"); w.int(s.dur)
                         w.key("truncated"); w.raw(s.truncated ? "true" : "false")
                         w.key("phases"); phasesJSON(w, s.phases)
-                        if s.gpu != nil { w.key("gpu"); gpuJSON(w, s.gpu) }
+                        if s.gpu != nil { w.key("device"); deviceJSON(w, s.gpu) }
                         w.key("efficiency"); efficiencyJSON(w, a.efficiency, a.efficiency?.steps.first { $0.step == s.name })
                     }
                 }
             }
             w.key("step_stats"); statsJSON(w, r.stepStats)
             w.key("phases"); phasesJSON(w, a.phases)
-            w.key("gpu"); gpuJSON(w, a.gpu)
+            w.key("device"); deviceJSON(w, a.gpu)
             w.key("efficiency"); efficiencyJSON(w, a.efficiency, a.efficiency?.total)
             w.key("memory")
             w.array {
@@ -474,7 +475,7 @@ extension RunReport {
         }
     }
 
-    func gpuJSON(_ w: JSONWriter, _ g: GPUBreakdown?) {
+    func deviceJSON(_ w: JSONWriter, _ g: GPUBreakdown?) {
         guard let g else { w.null(); return }
         w.object {
             w.key("busy_ns"); w.int(g.busy)

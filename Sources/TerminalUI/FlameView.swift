@@ -43,7 +43,7 @@ public final class FlameView: View {
         if input.active { return "search: " + input.text + "▏" }
         let ic = icicle
         let total = ic.weight[0]
-        var parts = [weightGPU ? "GPU time" : "CPU time",
+        var parts = [weightGPU ? "\(context.rankModel.deviceLabel) time" : "CPU time",
                      filter.step.map { "step " + safe(steps[Int($0)].name) } ?? "all steps",
                      filter.phase.map { "phase " + $0.name } ?? "all phases", "colour: " + colorMode.rawValue]
         let sel = Int(state.selected)
@@ -68,7 +68,7 @@ public final class FlameView: View {
         syncRank()
         let ic = icicle
         guard ic.weight[0] > 0 else {
-            screen.text(weightGPU ? "no GPU time launched by operators here" : "no operators here", row: area.row + 1, col: 2, style: Theme.dim)
+            screen.text(weightGPU ? "no \(context.rankModel.deviceLabel) time launched by operators here" : "no operators here", row: area.row + 1, col: 2, style: Theme.dim)
             return
         }
         let crumbs = ([Int32(0)] + state.zoom).map { tree.name[Int($0)] }.joined(separator: " › ")

@@ -123,7 +123,7 @@ public final class KernelsView: View {
     public func draw(_ screen: inout ScreenBuffer, area: Rect) {
         let rows = summaries()
         guard !rows.isEmpty else {
-            screen.text(filter.isEmpty ? "no GPU kernels in this rank" : "no kernels match", row: area.row + 1, col: area.col + 2, style: Theme.dim)
+            screen.text(filter.isEmpty ? "no \(context.rankModel.deviceLabel) kernels in this rank" : "no kernels match", row: area.row + 1, col: area.col + 2, style: Theme.dim)
             return
         }
         let h = tableHeight(area)

@@ -108,7 +108,7 @@ public final class OperatorsView: View {
             screen.textRight(String(c.count), row: inner.row + 1 + k, end: inner.col + 8)
             screen.text(c.name, row: inner.row + 1 + k, col: inner.col + 9, width: half - 10)
         }
-        screen.text("GPU kernels launched inside (\(kernels.count))", row: inner.row, col: inner.col + half, style: Theme.header)
+        screen.text("\(context.rankModel.deviceLabel) kernels launched inside (\(kernels.count))", row: inner.row, col: inner.col + half, style: Theme.header)
         for (k, g) in kernels.prefix(inner.height - 1).enumerated() {
             screen.textRight(formatDuration(g.ns), row: inner.row + 1 + k, end: inner.col + half + 10)
             screen.text(g.name, row: inner.row + 1 + k, col: inner.col + half + 11, width: inner.width - half - 12)

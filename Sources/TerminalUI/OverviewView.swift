@@ -64,7 +64,7 @@ public final class OverviewView: View {
             screen.text("p90 \(formatDuration(st.p90))  max \(formatDuration(st.max))", row: y + distHeight + 1, col: area.col + 1, width: half - 2, style: Theme.dim)
             drawHistogram(&screen, Rect(row: y + 1, col: area.col + 1, height: distHeight - 1, width: half - 2), st)
         }
-        let device = (rm.report.metadata.deviceKind ?? .cuda).label
+        let device = rm.deviceLabel
         screen.text("\(device) (all steps)", row: y, col: area.col + half, style: Theme.heading)
         if let g = a.gpu {
             let whole = g.busy + g.idle

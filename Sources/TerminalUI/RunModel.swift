@@ -31,6 +31,8 @@ public final class RankModel: @unchecked Sendable {
     public let trace: RankTrace
     public let report: RankReport
     public var analysis: RankAnalysis { report.analysis }
+    /// What the rank's device is called: "GPU", "NPU" or "MTIA" (`DeviceKind.label`).
+    public var deviceLabel: String { (report.metadata.deviceKind ?? .cuda).label }
     /// The flame tree with Python frames nested with the operators (where the trace has both).
     public let flame: FlameTree
     /// True when the flame tree holds Python frames and operators (a `with_stack` trace), so the

@@ -296,7 +296,7 @@ public final class TimelineView: View {
                 j += 1
             }
             let top = names.sorted { $0.value.ns > $1.value.ns }.prefix(3)
-            related = names.isEmpty ? "GPU kernels: none" : "GPU kernels (\(names.count)): "
+            related = names.isEmpty ? "\(m.deviceLabel) kernels: none" : "\(m.deviceLabel) kernels (\(names.count)): "
                 + top.map { "\(safe(t.strings[$0.key])) x\($0.value.count) \(formatDuration($0.value.ns))" }.joined(separator: ", ")
         }
         screen.text(related, row: r.row + 4, col: r.col + 1, width: r.width - 2)

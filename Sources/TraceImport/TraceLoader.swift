@@ -37,6 +37,11 @@ public enum TraceLoader {
     /// Plain files at least `splitThreshold` bytes long are parsed as two halves on two cores.
     static func load(path: String, rank: Int, progress: Progress?, splitThreshold: Int64,
                      options: ImportOptions = ImportOptions()) throws(ImportError) -> RankTrace {
+        if sniff(path) == .sqlite {
+            let ranks = try loadDatabase(path: path, rank: rank)
+            guard ranks.count == 1 else { throw ImportError(file: path, message: "holds \(ranks.count) ranks; load it as a run") }
+            return ranks[0]
+        }
         var file = try FileSource(path: path)
         defer { file.close() }
         let type = file.fileType
@@ -282,7 +287,7 @@ public enum TraceLoader {
         let results = concurrentMap(files.count, workers: workers) { i -> Result<[RankTrace], ImportError> in
             do throws(ImportError) {
                 switch sniff(files[i]) {
-                case .sqlite: return .success(try NsysDecoder.load(path: files[i]))
+                case .sqlite: return .success(try loadDatabase(path: files[i], rank: i))
                 case .nsysReport:
                     throw ImportError(file: files[i], message: "an Nsight Systems report, which only nsys can read; export it first: "
                                       + "nsys export --type sqlite -o FILE.sqlite \(files[i])")
@@ -301,6 +306,22 @@ public enum TraceLoader {
             }
         }
         return assembleRun(traces, files: traceFiles)
+    }
+
+    /// Loads an SQLite file: a torch_npu db export (one rank) or an Nsight Systems export (a rank
+    /// per GPU process), told apart by their tables.
+    static func loadDatabase(path: String, rank: Int) throws(ImportError) -> [RankTrace] {
+        do {
+            let db = try SQLiteDatabase(path: path)
+            if NPUDatabaseDecoder.isExport(tables: try db.tables()) { return [try NPUDatabaseDecoder(db: db, rank: rank).decode()] }
+            return try NsysDecoder(db: db).decode()
+        } catch let e as SQLiteError {
+            throw e.importError
+        } catch let e as ImportError {
+            throw e
+        } catch {
+            throw ImportError(file: path, message: "\(error)")
+        }
     }
 
     /// What a file holds, from its first bytes (else its name).

@@ -87,6 +87,32 @@ final class CommunicationTests: XCTestCase {
         XCTAssertTrue(step3.topOperators.first?.name.contains("sleep") == true, "\(step3.topOperators)")
         XCTAssertGreaterThan(step3.topOperators.first?.ns ?? 0, 290_000_000)
     }
+
+    /// A collective whose trace records no group size (an HCCL op) takes its group's: the ranks
+    /// the group's matched collectives span (three here); its bus bandwidth follows. Unmatched, it
+    /// stays unknown. HCCL's `alg_type` is its algorithm.
+    func testGroupSizeFromMatchedRanksWhenTheTraceHasNone() throws {
+        func op(ts: String, group: String) -> String {
+            TestSupport.x("hcom_allReduce__5_0_1", cat: "kernel", ts: ts, dur: "10", pid: "0", tid: "7",
+                          args: "\"Collective name\": \"allreduce\", \"Process Group Name\": \"\(group)\", \"dtype\": \"float32\", "
+                              + "\"In msg nelems\": 3000, \"alg_type\": \"MESH-RING\"")
+        }
+        let ranks = try (0...2).map { r in
+            try rank(r, [op(ts: "\(10 + r)", group: "a")] + (r == 0 ? [op(ts: "50", group: "b")] : []))
+        }
+        let c = Analyzer.communication(ranks)
+        XCTAssertEqual(c.matched.count, 1)
+        for r in 0...2 {
+            let a = try XCTUnwrap(c.instances[r]?.first { $0.group == "a" })
+            XCTAssertEqual(a.groupSize, 3)
+            // 12000 B in 10 us: algbw 1.2e9 B/s, x 2(n-1)/n = 4/3 -> 1.6e9.
+            XCTAssertEqual(try XCTUnwrap(a.busBandwidth), 1.6e9, accuracy: 1)
+            XCTAssertEqual(a.algorithm, "MESH-RING")
+        }
+        let b = try XCTUnwrap(c.instances[0]?.first { $0.group == "b" })
+        XCTAssertNil(b.groupSize)
+        XCTAssertNil(b.busBandwidth)
+    }
 }
 
 /// Ranks on different hosts: clocks are aligned on the ends of shared collectives.

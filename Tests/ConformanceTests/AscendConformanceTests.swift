@@ -6,7 +6,8 @@ import TraceModel
 import XCTest
 
 /// torch_npu text exports in `../shared/traces/ascend` checked against torch_npu's own outputs in
-/// the same profile: `step_trace_time.csv` (the per-step breakdown) and `memory_record.csv`.
+/// the same profile: `step_trace_time.csv` (the per-step breakdown) and `memory_record.csv`; db
+/// exports against `analysis.db`'s `StepTraceTime` and the db's own tables, read with SQL.
 final class AscendConformanceTests: XCTestCase {
     /// The 2-rank runs (level0, level2), or nil with a message when the shared traces are absent.
     func runs() throws -> [String]? {
@@ -97,6 +98,14 @@ final class AscendConformanceTests: XCTestCase {
                 let counts = ops.map { (($0["args"] as! [String: Any])["count"] as! NSNumber).int64Value }
                 XCTAssertEqual(mine.map(\.bytes), counts.map { $0 * 4 })
                 XCTAssertTrue(mine.allSatisfy { $0.exposed != nil })
+                // Two ranks: the group size is the ranks matched; an all-reduce's bus factor
+                // 2(n-1)/n is then 1, so bus bandwidth is bytes over the op's duration.
+                let durations = ops.map { ($0["dur"] as! NSNumber).doubleValue * 1000 }
+                XCTAssertEqual(mine.map(\.groupSize), [2, 2, 2, 2])
+                for (instance, (count, dur)) in zip(mine, zip(counts, durations)) {
+                    XCTAssertEqual(try XCTUnwrap(instance.busBandwidth), Double(count * 4) / (dur / 1e9), accuracy: 1e-6 * Double(count * 4) / (dur / 1e9))
+                }
+                XCTAssertEqual(mine.map(\.algorithm), Array(repeating: "MESH-RING", count: 4))
             }
             XCTAssertEqual(comm.matched.count, 4, dir)
             XCTAssertEqual(comm.unmatched, 0, dir)
@@ -131,5 +140,117 @@ final class AscendConformanceTests: XCTestCase {
         XCTAssertEqual(linked.count, kernels.count)
         let a = Analyzer.analyze(trace)
         XCTAssertGreaterThan(a.operators.filter { $0.gpuNs > 0 }.count, 10)
+    }
+
+    // MARK: - db exports
+
+    /// The 2-rank db runs (level0, level2), or nil with a message when the shared traces are absent.
+    func databaseRuns() -> [String]? {
+        guard let shared = TestSupport.sharedTraces else {
+            print("AscendConformanceTests: ../shared/traces is absent; skipped")
+            return nil
+        }
+        return ["level0", "level2"].map { shared + "/ascend/torch_npu_db/" + $0 }
+    }
+
+    func database(_ run: String, rank r: Int) -> String {
+        run + "/rank\(r)_ascend_pt/ASCEND_PROFILER_OUTPUT/ascend_pytorch_profiler_\(r).db"
+    }
+
+    /// The rows of one SQL query over a file, as integers (NULL as nil) or doubles.
+    func query(_ path: String, _ sql: String) throws -> [[Double?]] {
+        let rows = try SQLiteDatabase(path: path).prepare(sql)
+        var out: [[Double?]] = []
+        while try rows.step() { out.append((0..<Int32(rows.columnIndex.count)).map { rows.double($0) }) }
+        return out
+    }
+
+    func testDatabaseRunsGiveRanksStepsAndPathForms() throws {
+        guard let runs = databaseRuns() else { return }
+        for dir in runs {
+            let run = try TraceLoader.loadRun(paths: [dir])
+            XCTAssertEqual(run.ranks.map(\.rank), [0, 1], dir)
+            for trace in run.ranks {
+                XCTAssertEqual(Analyzer.analyze(trace).steps.map(\.name), ["ProfilerStep#50"], trace.source)
+                XCTAssertEqual(trace.metadata.distributed?.backend, "hccl")
+                XCTAssertEqual(trace.metadata.deviceKind, .npu)
+                XCTAssertEqual(trace.metadata.devices.map(\.name), ["Ascend910B"])
+                // The step is STEP_TIME's.
+                let step = try XCTUnwrap(query(trace.source, "SELECT startNs, endNs - startNs FROM STEP_TIME").first)
+                let a = Analyzer.analyze(trace).steps[0]
+                XCTAssertEqual([Double(a.start), Double(a.dur)], step.map { $0! })
+            }
+        }
+        let rankDir = runs[1] + "/rank1_ascend_pt"
+        for path in [rankDir, rankDir + "/ASCEND_PROFILER_OUTPUT", database(runs[1], rank: 1)] {
+            let run = try TraceLoader.loadRun(paths: [path])
+            XCTAssertEqual(run.ranks.map(\.rank), [1], path)
+            XCTAssertEqual(run.ranks.first?.source, database(runs[1], rank: 1))
+        }
+    }
+
+    /// Computing, Communication, Overlapped and Communication(Not Overlapped) agree with
+    /// `analysis.db`'s StepTraceTime within 2% (Computing exactly: the same tasks).
+    func testDatabaseBreakdownAgreesWithStepTraceTime() throws {
+        guard let runs = databaseRuns() else { return }
+        for dir in runs {
+            for r in 0...1 {
+                let trace = try TraceLoader.load(path: database(dir, rank: r))
+                let steps = Analyzer.analyze(trace).steps
+                let theirs = try query(dir + "/rank\(r)_ascend_pt/ASCEND_PROFILER_OUTPUT/analysis.db",
+                                       "SELECT step, computing, communication, overlapped, communication_not_overlapped FROM StepTraceTime")
+                XCTAssertEqual(theirs.count, steps.count)
+                for row in theirs {
+                    let step = try XCTUnwrap(steps.first { $0.name == "ProfilerStep#\(Int(row[0]!))" })
+                    let g = try XCTUnwrap(step.gpu)
+                    for (ours, column) in zip([g.compute, g.totalCommunication, g.overlappedCommunication, g.exposedCommunication], 1...4) {
+                        let expected = row[column]! * 1000
+                        XCTAssertEqual(Double(ours), expected, accuracy: 0.02 * expected, "\(trace.source) column \(column)")
+                    }
+                    XCTAssertEqual(Double(g.compute), row[1]! * 1000, accuracy: 1, trace.source)
+                }
+            }
+        }
+    }
+
+    func testDatabaseCollectivesAreTheCommunicationOps() throws {
+        guard let runs = databaseRuns() else { return }
+        for dir in runs {
+            let run = try TraceLoader.loadRun(paths: [dir])
+            let comm = Analyzer.communication(run.ranks.map { (trace: $0, analysis: Analyzer.analyze($0)) })
+            for r in 0...1 {
+                let mine = comm.instances[r] ?? []
+                XCTAssertEqual(mine.map(\.name), Array(repeating: "allreduce", count: 4), "\(dir) rank \(r)")
+                XCTAssertEqual(mine.map(\.step), Array(repeating: "ProfilerStep#50", count: 4))
+                // FP32 (ENUM_HCCL_DATA_TYPE 4) elements of each op, in time order.
+                let ops = try query(database(dir, rank: r), """
+                    SELECT o.count * 4, o.endNs - o.startNs FROM COMMUNICATION_OP o JOIN ENUM_HCCL_DATA_TYPE e ON e.id = o.dataType
+                    WHERE e.name = 'FP32' ORDER BY o.startNs
+                    """)
+                XCTAssertEqual(mine.map { $0.bytes.map(Double.init) }, ops.map { $0[0] })
+                XCTAssertEqual(mine.map { Double($0.dur) }, ops.map { $0[1]! })
+                XCTAssertTrue(mine.allSatisfy { $0.exposed != nil })
+                XCTAssertEqual(mine.map(\.groupSize), [2, 2, 2, 2])
+                XCTAssertEqual(mine.map { $0.busBandwidth! }, ops.map { $0[0]! / ($0[1]! / 1e9) })
+                XCTAssertEqual(mine.map(\.algorithm), Array(repeating: "MESH-RING", count: 4))
+            }
+            XCTAssertEqual(comm.matched.count, 4, dir)
+            XCTAssertEqual(comm.unmatched, 0, dir)
+        }
+    }
+
+    /// The memory peak is the application's largest HBM holding in NPU_MEM, as memory_record.csv's
+    /// APP rows are for the text export.
+    func testDatabaseMemoryPeakIsNPUMemsApplicationHBM() throws {
+        guard let runs = databaseRuns() else { return }
+        for dir in runs {
+            for r in 0...1 {
+                let trace = try TraceLoader.load(path: database(dir, rank: r))
+                let memory = MemoryAnalysis.analyze(trace, analysis: Analyzer.analyze(trace))
+                let peak = try query(database(dir, rank: r),
+                                     "SELECT max(m.hbm) FROM NPU_MEM m JOIN STRING_IDS s ON s.id = m.type WHERE s.value = 'app'")
+                XCTAssertEqual(memory.map { Double($0.peakAllocated) }, [peak[0][0]!], trace.source)
+            }
+        }
     }
 }

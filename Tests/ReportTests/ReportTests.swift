@@ -51,7 +51,7 @@ final class JSONReportTests: XCTestCase {
         let r = try report([sampleTrace])
         let doc = try parseJSON(r.render(.json))
         XCTAssertEqual(doc["schema"] as? String, "stepscope.report")
-        XCTAssertEqual(int(doc["version"]), 1)
+        XCTAssertEqual(int(doc["version"]), 2)
         XCTAssertEqual(Set(doc.keys), ["schema", "version", "ranks", "run", "warnings"])
 
         let ranks = try XCTUnwrap(doc["ranks"] as? [[String: Any]])
@@ -88,6 +88,15 @@ final class JSONReportTests: XCTestCase {
         XCTAssertEqual(int(stats["p90_ns"]), 100_000)
         XCTAssertEqual(int(stats["max_ns"]), 100_000)
         XCTAssertEqual(int(rank["gpu_activity_ns"]), 8_000)
+        // Version 2: the device breakdown is `device` (per rank and per step), with the device's kind.
+        XCTAssertNil(rank["gpu"])
+        XCTAssertEqual(rank["device_kind"] as? String, "cuda")
+        let device = try XCTUnwrap(rank["device"] as? [String: Any])
+        XCTAssertEqual(int(device["compute_ns"]), 8_000)
+        XCTAssertEqual(int(device["comm_total_ns"]), 0)
+        XCTAssertEqual(int(device["overlapped_comm_ns"]), 0)
+        XCTAssertEqual(steps.map { int(($0["device"] as? [String: Any])?["compute_ns"]) }, [8_000, 0])
+        XCTAssertTrue(steps.allSatisfy { $0["gpu"] == nil })
 
         let ops = try XCTUnwrap(rank["ops"] as? [[String: Any]])
         let mm = try XCTUnwrap(ops.first { $0["name"] as? String == "aten::mm" })

@@ -3,12 +3,15 @@ import TraceModel
 import Glibc
 #endif
 
-/// Where torch_npu's profiles keep their text export, and which rank wrote it: a rank directory
+/// Where torch_npu's profiles keep their export, and which rank wrote it: a rank directory
 /// (`*_ascend_pt`) holds `profiler_info_N.json` (its `rank_id`) and
-/// `ASCEND_PROFILER_OUTPUT/trace_view.json`.
+/// `ASCEND_PROFILER_OUTPUT/trace_view.json` (the text export) or
+/// `ASCEND_PROFILER_OUTPUT/ascend_pytorch_profiler*.db` (the db export).
 enum NPUExport {
     static let outputDirectory = "ASCEND_PROFILER_OUTPUT"
     static let traceFile = "trace_view.json"
+    /// How the db export's file name begins (`ascend_pytorch_profiler_0.db`).
+    static let databasePrefix = "ascend_pytorch_profiler"
     /// How much of a file's head `hasQuotedTimestamp` looks at.
     static let sniffBytes = 1 << 16
 
@@ -41,7 +44,7 @@ enum NPUExport {
         return false
     }
 
-    /// The text exports a directory stands for: its own (a rank directory or its
+    /// The exports a directory stands for: its own (a rank directory or its
     /// `ASCEND_PROFILER_OUTPUT`), or those of the rank directories it holds, sorted; nil when it
     /// is none of these.
     static func traceFiles(inDirectory path: String) -> [String]? {
@@ -51,11 +54,15 @@ enum NPUExport {
         return found.isEmpty ? nil : found
     }
 
-    /// The trace of a rank directory or of its output directory, when it has one.
+    /// The export of a rank directory or of its output directory, when it has one: the text
+    /// export, else the first db export by name.
     private static func ownTrace(_ dir: String) -> String? {
-        for candidate in [dir + "/" + outputDirectory + "/" + traceFile, dir + "/" + traceFile]
-        where isFile(candidate) && (baseName(dir) == outputDirectory || dir.hasSuffix("_ascend_pt")) {
-            return candidate
+        guard baseName(dir) == outputDirectory || dir.hasSuffix("_ascend_pt") else { return nil }
+        for out in [dir + "/" + outputDirectory, dir] {
+            if isFile(out + "/" + traceFile) { return out + "/" + traceFile }
+            if let db = entries(out).sorted().first(where: { $0.hasPrefix(databasePrefix) && $0.hasSuffix(".db") && isFile(out + "/" + $0) }) {
+                return out + "/" + db
+            }
         }
         return nil
     }

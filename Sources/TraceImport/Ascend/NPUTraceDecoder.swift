@@ -107,8 +107,7 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
     private func timestamped(_ e: RawEvent) -> Bool { events.timestamped(e) }
     private func describe(_ e: RawEvent) -> String { events.describe(e) }
 
-    /// `Input Dims` and `Input type` as Kineto writes them (`[[8, 512], []]`, `["float", ""]`):
-    /// torch_npu joins one entry per input with `;\r\n` (`"8,512;\r\n"`).
+    /// `Input Dims` and `Input type` in Kineto's form (`NPUKeys.kinetoList`).
     private func listArgs(from mark: Int) {
         for a in mark..<builder.argMark {
             let key = builder.args.key[a]
@@ -121,31 +120,17 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
                 continue
             }
             guard rank.strings.withBytes(v.text, { $0.first == 0x22 }) else { continue }
-            let parts = rank.argString(v).split(separator: ";", omittingEmptySubsequences: false)
-                .map { String(String.UnicodeScalarView($0.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })) }
-            let text: String
-            if key == npu.inputDims {
-                text = "[" + parts.map { "[" + $0.split(separator: ",").map { $0.filter { $0 != " " } }.joined(separator: ", ") + "]" }
-                    .joined(separator: ", ") + "]"
-            } else {
-                text = "[" + parts.map { JSONText.quote(String($0)) }.joined(separator: ", ") + "]"
-            }
+            let text = NPUKeys.kinetoList(rank.argString(v), dims: key == npu.inputDims)
             let id = rank.strings.intern(text)
             listTexts[cacheKey] = id
             builder.args.value[a] = ArgValue(text: id)
         }
     }
 
-    /// An HCCL op (`hcom_allReduce__586_0_1`, args `data_type`, `count`) gets the args collectives
-    /// read on NCCL kernels: `Collective name` (`allreduce`), `dtype` and `In msg nelems`.
+    /// An HCCL op gets the args collectives read (`NPUKeys.appendCollectiveArgs`).
     private func addCollectiveArgs(_ e: RawEvent) {
-        let op = rank.strings[e.name].dropFirst(5).prefix { $0 != "_" }
-        let strings = rank.strings
-        builder.appendArg(key: npu.collectiveName, value: ArgValue(text: strings.intern(JSONText.quote(op.lowercased()))))
-        if let t = builder.argValue(from: e.argStart, npu.dataType), let dtype = NPUKeys.dtypeName(rank.argString(t)) {
-            builder.appendArg(key: npu.dtype, value: ArgValue(text: strings.intern(JSONText.quote(dtype))))
-        }
-        if let n = builder.argInteger(from: e.argStart, npu.count) { builder.appendArg(key: npu.inNelems, value: ArgValue(integer: n)) }
+        npu.appendCollectiveArgs(builder, op: rank.strings[e.name], dataType: builder.argValue(from: e.argStart, npu.dataType).map { rank.argString($0) },
+                                 count: builder.argInteger(from: e.argStart, npu.count))
     }
 
     // MARK: - The end
@@ -184,7 +169,7 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
             builder.linkByFlow(fromTrack: s.track, fromTs: s.ts, toTrack: f.track, toTs: f.ts)
         }
         flows = [:]
-        memoryFromCounters(role)
+        NPUKeys.memoryFromCounters(builder) { role[$0] == .counters }
         if hardwarePid != nil { rank.metadata.deviceKind = .npu }
         if rank.metadata.distributed == nil, hardwarePid != nil {
             var d = DistributedInfo()
@@ -211,88 +196,10 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
         return roles
     }
 
-    /// A task on an `Ascend Hardware` stream: memcpy (`MEMCPY_ASYNC`), communication (an HCCL task
-    /// type, or any task on a stream HCCL names), stream bookkeeping (events, place holders,
-    /// profiling marks: no activity), else compute.
+    /// A task on an `Ascend Hardware` stream (`NPUKeys.taskKind`); a task on a stream that HCCL
+    /// tasks name is HCCL's.
     private func taskKind(name: UInt32, taskType: UInt32, stream: UInt32) -> SliceKind {
-        let n = rank.strings[name], type = taskType == 0 ? "" : rank.strings[taskType]
-        if n.hasPrefix("EVENT_") || n.hasPrefix("PROFILING_") || type.hasPrefix("EVENT_") || type.hasPrefix("PLACE_HOLDER")
-            || n == "STREAM_WAIT" || n == "NOTIFY_WAIT" && type.isEmpty {
-            return .other
-        }
-        if n == "MEMCPY_ASYNC" { return .memcpy }
-        if NPUKeys.hcclTaskTypes.contains(type) || NPUKeys.hcclTaskTypes.contains(n) { return .communication }
-        if let s = Int64(rank.strings[stream]), communicationStreams.contains(s) { return .communication }
-        return .kernel
-    }
-
-    /// `NPU MEM`'s `APP/HBM` counter (KB the application holds on the device) as memory rows: the
-    /// value as allocated and reserved bytes, the change as the event's bytes.
-    private func memoryFromCounters(_ role: [UInt32: Role]) {
-        guard let series = rank.strings.lookup("APP/HBM") else { return }
-        let c = rank.counters
-        var last: Int64 = 0
-        var rows: [(ts: Int64, pid: UInt32, bytes: Int64)] = []
-        for i in 0..<c.count where c.name[i] == series && role[c.pid[i]] == .counters {
-            rows.append((c.ts[i], c.pid[i], Int64(c.value[i] * 1024)))
-        }
-        rows.sort { $0.ts < $1.ts }
-        for r in rows {
-            builder.appendMemory(ts: r.ts, track: builder.thread(pid: r.pid, tid: rank.strings.intern("0")), bytes: r.bytes - last,
-                                 totalAllocated: r.bytes, totalReserved: r.bytes, addr: 0, deviceType: NPUKeys.privateUse1, deviceID: 0)
-            last = r.bytes
-        }
-    }
-}
-
-/// Arg names and values of torch_npu's export.
-struct NPUKeys {
-    let taskType, connectionID, streamID, asyncNPU, dataType, count: UInt32
-    let collectiveName, dtype, inNelems: UInt32
-    let cpuOp, inputDims, inputType: UInt32
-
-    init(_ s: StringTable) {
-        taskType = s.intern("Task Type")
-        connectionID = s.intern("connection_id")
-        streamID = s.intern("stream id")
-        asyncNPU = s.intern("async_npu")
-        dataType = s.intern("data_type")
-        count = s.intern("count")
-        collectiveName = s.intern("Collective name")
-        dtype = s.intern("dtype")
-        inNelems = s.intern("In msg nelems")
-        cpuOp = s.intern("cpu_op")
-        inputDims = s.intern("Input Dims")
-        inputType = s.intern("Input type")
-    }
-
-    /// Args this decoder reads, kept by lean loads.
-    static let readArgs: Set<String> = ["Task Type", "connection_id", "stream id", "data_type", "count"]
-
-    /// PyTorch's device type number of NPUs (`PrivateUse1`).
-    static let privateUse1: Int8 = 20
-
-    /// Task types of HCCL's device tasks.
-    static let hcclTaskTypes: Set<String> = [
-        "Notify Wait", "Notify Record", "Write Value", "SDMA", "RDMA", "Reduce Inline", "Reduce TBE", "Local Copy",
-        "Memcpy", "Inline Reduce", "Notify_Wait", "Notify_Record", "Reduce_Inline",
-    ]
-
-    /// HCCL's `data_type` as the dtype names collectives know.
-    static func dtypeName(_ t: String) -> String? {
-        switch t.uppercased() {
-        case "FP32", "FLOAT32", "FLOAT": return "float32"
-        case "FP16", "FLOAT16", "HALF": return "float16"
-        case "BFP16", "BF16", "BFLOAT16": return "bfloat16"
-        case "FP64", "FLOAT64", "DOUBLE": return "float64"
-        case "INT8": return "int8"
-        case "UINT8": return "uint8"
-        case "INT16": return "int16"
-        case "INT32": return "int32"
-        case "INT64": return "int64"
-        case "UINT32": return "uint32"
-        case "UINT64": return "uint64"
-        default: return nil
-        }
+        let onHCCLStream = Int64(rank.strings[stream]).map { communicationStreams.contains($0) } ?? false
+        return NPUKeys.taskKind(name: rank.strings[name], type: taskType == 0 ? "" : rank.strings[taskType], hccl: onHCCLStream)
     }
 }

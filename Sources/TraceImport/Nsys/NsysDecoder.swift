@@ -73,19 +73,7 @@ final class NsysDecoder {
         tables = try db.tables()
     }
 
-    /// Loads the ranks of the export at `path` (numbered from 0 in `distributedInfo`).
-    static func load(path: String) throws(ImportError) -> [RankTrace] {
-        do {
-            return try NsysDecoder(db: SQLiteDatabase(path: path)).decode()
-        } catch let e as SQLiteError {
-            throw e.importError
-        } catch let e as ImportError {
-            throw e
-        } catch {
-            throw ImportError(file: path, message: "\(error)")
-        }
-    }
-
+    /// Decodes the ranks of the export (numbered from 0 in `distributedInfo`).
     func decode() throws -> [RankTrace] {
         guard tables.contains("StringIds"), Self.activityTables.contains(where: tables.contains) else {
             let what = tables.contains("StringIds") ? "no CUPTI_ACTIVITY_KIND_* or NVTX_EVENTS table" : "no StringIds table"

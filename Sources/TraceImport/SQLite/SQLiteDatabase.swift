@@ -161,6 +161,22 @@ public final class SQLiteRows {
         isNull(c) ? nil : sqlite3_column_int64(stmt, c)
     }
 
+    /// Column `c` as an exact integer: stored as one, or as text of decimal digits (torch_npu
+    /// writes some times as text), which a conversion through SQLite would silently read as 0 when
+    /// malformed. NULL reads as nil; anything else fails, naming the column and the text.
+    public func exactInt(_ c: Int32, table: String) throws(SQLiteError) -> Int64? {
+        switch sqlite3_column_type(stmt, c) {
+        case SQLITE_NULL: return nil
+        case SQLITE_INTEGER: return sqlite3_column_int64(stmt, c)
+        default:
+            let text = string(c) ?? ""
+            if let v = Int64(text) { return v }
+            let column = sqlite3_column_name(stmt, c).map { String(cString: $0) } ?? "column \(c)"
+            throw SQLiteError(file: database.path,
+                              message: "\(table).\(column): not an integer: '\(JSONText.terminalSafe(String(text.prefix(40))))'")
+        }
+    }
+
     /// Column `c` as a double (NULL reads as nil).
     @inline(__always) public func double(_ c: Int32) -> Double? {
         isNull(c) ? nil : sqlite3_column_double(stmt, c)

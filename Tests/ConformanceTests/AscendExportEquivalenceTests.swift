@@ -1,0 +1,63 @@
+import Analysis
+import TestSupport
+import TraceImport
+import TraceModel
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One torch_npu run written both ways from one set of rows (`NPUSample`): the text export and the
+/// db export give the same steps, device breakdown, collectives and memory peak per rank.
+final class AscendExportEquivalenceTests: XCTestCase {
+    func load(db: Bool) throws -> TraceRun {
+        let root = TestSupport.temporaryPath(db ? "-npu-db" : "-npu-text")
+        for r in 0...1 { try NPUSample.rank(r).write(root: root, db: db) }
+        return try TraceLoader.loadRun(paths: [root])
+    }
+
+    func testBothExportsGiveTheSameFigures() throws {
+        let text = try load(db: false), db = try load(db: true)
+        XCTAssertEqual(text.ranks.map(\.rank), [0, 1])
+        XCTAssertEqual(db.ranks.map(\.rank), [0, 1])
+        let pairs = [text, db].map { run in run.ranks.map { (trace: $0, analysis: Analyzer.analyze($0)) } }
+        for r in 0...1 {
+            let (t, d) = (pairs[0][r].analysis, pairs[1][r].analysis)
+            XCTAssertEqual(t.steps.map(\.name), ["ProfilerStep#7"])
+            XCTAssertEqual(t.steps.map(\.name), d.steps.map(\.name))
+            XCTAssertEqual(t.steps.map(\.start), d.steps.map(\.start))
+            XCTAssertEqual(t.steps.map(\.dur), d.steps.map(\.dur))
+            let g = try XCTUnwrap(t.steps.first?.gpu)
+            XCTAssertEqual(g, d.steps.first?.gpu, "rank \(r)")
+            // By hand: two matmuls and a cast; the HCCL tasks minus rank 1's later arrival; the
+            // second matmul overlaps them for 5 ms.
+            XCTAssertEqual(g.compute, 9_500_000)
+            XCTAssertEqual(g.totalCommunication, 28_000_000 - Int64(r) * 3_000_000)
+            XCTAssertEqual(g.overlappedCommunication, 5_000_000)
+            XCTAssertEqual(g.memcpy, 1_000_000)
+            let memory = [text, db].map { MemoryAnalysis.analyze($0.ranks[r], analysis: Analyzer.analyze($0.ranks[r])).map(\.peakAllocated) }
+            XCTAssertEqual(memory[0], [2 << 30 + 4096 * Int64(r)])
+            XCTAssertEqual(memory[0], memory[1])
+            // Every task that a torch operator launched is linked to it in both.
+            for run in [text, db] {
+                let trace = run.ranks[r], s = trace.slices
+                let kernels = (0..<s.count).filter { s.kind[$0] == .kernel }
+                XCTAssertEqual(kernels.map { trace.name(ofSlice: Int(s.launcher[$0])) }, ["aten::mm", "Node@launch", "aten::mm"])
+            }
+        }
+        let comm = pairs.map { Analyzer.communication($0) }
+        XCTAssertEqual(comm[0].matched.count, 1)
+        XCTAssertEqual(comm[1].matched.count, 1)
+        XCTAssertEqual(comm[0].matched.map(\.straggler), [1])
+        XCTAssertEqual(comm[0].matched.map(\.waits), comm[1].matched.map(\.waits))
+        for r in 0...1 {
+            let (t, d) = (comm[0].instances[r] ?? [], comm[1].instances[r] ?? [])
+            XCTAssertEqual(t.map(\.bytes), [4_000_000])
+            XCTAssertEqual(t.map(\.bytes), d.map(\.bytes))
+            XCTAssertEqual(t.map(\.name), d.map(\.name))
+            XCTAssertEqual(t.map(\.dur), d.map(\.dur))
+            XCTAssertEqual(t.map(\.exposed), d.map(\.exposed))
+            XCTAssertEqual(t.map(\.busBandwidth), d.map(\.busBandwidth))
+        }
+    }
+}
