@@ -103,8 +103,9 @@ public enum SamplesFile {
                 }
             }
         }
-        // `summary` writes every step's duration; without them nothing can be decided.
-        if !r.steps.isEmpty && r.metrics[MetricKey(.step, "")] == nil {
+        // `summary` writes every step's duration; without them nothing can be decided (except for
+        // memory snapshots: their one step, `snapshot`, has only the devices' peaks).
+        if !r.steps.isEmpty && r.metrics[MetricKey(.step, "")] == nil && (r.metrics.isEmpty || !r.metrics.keys.allSatisfy { $0.kind == .memory }) {
             throw ImportError(file: file, message: "metrics: no step row (kind step) for the \(r.steps.count) steps")
         }
         if case let .object(members)? = doc["calls"] {
@@ -185,7 +186,7 @@ extension SamplesFile {
             }
             var names: [String] = []
             for f in frames {
-                guard let s = f.string else { throw ImportError(file: file, message: "snapshot_stacks[\(k)].frames: not a list of strings") }
+                guard case let .string(s) = f else { throw ImportError(file: file, message: "snapshot_stacks[\(k)].frames: not a list of strings") }
                 names.append(s)
             }
             r.snapshotStacks[device, default: []].append(SnapshotStackGroup(frames: names, bytes: Int64(bytes), count: count))
