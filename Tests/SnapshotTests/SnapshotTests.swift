@@ -214,6 +214,32 @@ final class SnapshotTests: XCTestCase {
         XCTAssertTrue(report.render(.markdown).contains("| 4.98 KiB | 2 | `step (train.py:6)` < `main (train.py:9)` |"))
     }
 
+    /// The benchmark's generated snapshot (APPENDS batches of 1000, shared frames, `time_us`)
+    /// against the independent replay in snapshot_reference.py.
+    func testGeneratedSnapshotMatchesTheReferenceReplay() throws {
+        let path = TestSupport.temporaryPath(".pkl")
+        defer { unlink(path) }
+        guard python([TestSupport.packageRoot + "/bench/gen_snapshot.py", path, "3", "2"]) != nil,
+              let data = python([TestSupport.packageRoot + "/Tests/SnapshotTests/snapshot_reference.py", path]) else { return }
+        let reference = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+        let run = try TraceLoader.loadRun(paths: [path])
+        let report = RunReport(run: run)
+        let devices = report.ranks[0].snapshot
+        XCTAssertEqual(devices.count, 2)
+        XCTAssertTrue(devices.allSatisfy { $0.events > 1000 && $0.peakAllocated > 0 }, "\(devices.map(\.events))")
+        XCTAssertEqual(devices.map(\.device), reference.map { $0["device"] as? Int ?? -1 })
+        XCTAssertEqual(devices.map(\.peakAllocated), reference.map { Int64($0["peak"] as? Int ?? -1) })
+        XCTAssertEqual(devices.map(\.peakEvent), reference.map { $0["peak_event"] as? Int ?? -2 })
+        XCTAssertEqual(devices.map(\.liveCountAtPeak), reference.map { ($0["live"] as? [[Int]])?.count ?? -1 })
+        XCTAssertTrue(devices.allSatisfy(\.timed))
+        // The report's memory samples peak at the same bytes; their count is the events that change totals.
+        XCTAssertEqual(report.ranks[0].memory.map { $0.samples.allocated.max() }, devices.map(\.peakAllocated))
+        let snap = try XCTUnwrap(run.ranks[0].memorySnapshot)
+        XCTAssertEqual(report.ranks[0].memory.map(\.samples.count),
+                       snap.devices.map { d in d.events.action.filter(\.changesTotals).count })
+        XCTAssertEqual(run.ranks[0].warnings.count("snapshot-inconsistent"), 0)
+    }
+
     /// A directory's `.pkl` and `.pickle` files are ranks of the run, like its traces.
     func testDirectoryExpandsToItsSnapshots() throws {
         guard let path = pickled(handWritten, proto: 4) else { return }
