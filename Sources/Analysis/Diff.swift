@@ -51,6 +51,9 @@ public struct RunSamples: Sendable {
     /// per step of the run, at most `RunSamples.callsPerStep` calls each (evenly spread); empty
     /// for runs of more than `RunSamples.callSampleSteps` steps.
     public var callSamples: [MetricKey: [[Double]]] = [:]
+    /// For memory snapshots: per device name, the live bytes at the peak by folded stack (the
+    /// largest over ranks of each stack), so a diff lists the stacks that grew without the snapshots.
+    public var snapshotStacks: [String: [SnapshotStackGroup]] = [:]
     /// The most calls per key and step that `callSamples` keeps.
     public static let callsPerStep = 64
     /// Runs with more steps keep no per-call samples: the step test decides them (unless
@@ -222,6 +225,8 @@ public struct DiffResult: Sendable {
     /// Consistent shape changes (a hidden size), standing for their added, removed and
     /// `input shapes changed` entries.
     public var shapeGroups: [ShapeChangeGroup] = []
+    /// Memory snapshots: the stacks whose live bytes at the peak grew, by growth descending.
+    public var grownStacks: [SnapshotStackChange] = []
 }
 
 extension Analyzer {
@@ -245,12 +250,13 @@ extension Analyzer {
         return out
     }
 
-    /// Reduces a run to per-step samples, every step kept (see `RunSamples.dropping`). `memory`
-    /// and `communication` are the run's memory and communication analyses (per rank, same order
-    /// as `analyses`).
-    public static func samples(run: TraceRun, analyses: [RankAnalysis], memory: [[DeviceMemory]],
+    /// Reduces a run to per-step samples, every step kept (see `RunSamples.dropping`). `memory`,
+    /// `snapshot` and `communication` are the run's memory, memory-snapshot and communication
+    /// analyses (per rank, same order as `analyses`).
+    public static func samples(run: TraceRun, analyses: [RankAnalysis], memory: [[DeviceMemory]], snapshot: [[SnapshotDeviceMemory]] = [],
                                communication: CommunicationReport?) -> RunSamples {
         var out = RunSamples()
+        out.snapshotStacks = MemorySnapshotAnalysis.peakStacks(snapshot.flatMap { $0 })
         out.ranks = run.ranks.count
         let runSteps = RunStep.run(analyses)
         // A run of memory snapshots (no steps) is one step, `snapshot`, holding each device's peak.
@@ -654,7 +660,8 @@ extension Analyzer {
         return DiffResult(base: base, candidate: candidate, metrics: rows, added: added, removed: removed,
                           structural: structural, contributors: contributors, stepChangeNs: stepChange, verdict: verdict,
                           calls: calls, decision: decision,
-                          shapeGroups: shapeGroups(coarseBase, coarseCandidate, added: added, removed: removed))
+                          shapeGroups: shapeGroups(coarseBase, coarseCandidate, added: added, removed: removed),
+                          grownStacks: MemorySnapshotAnalysis.grownStacks(base: base.snapshotStacks, new: candidate.snapshotStacks))
     }
 
     /// Integers of a shapes text and what is around them: `[[8, 512]]` -> (`[[, ]]`, [8, 512]).

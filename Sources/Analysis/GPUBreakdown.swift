@@ -55,9 +55,18 @@ struct GPUTimeline: Sendable {
     struct Activity: Sendable {
         var start: Int64
         var end: Int64
+        /// Start of the launching call, or `Int64.min` when unlinked.
+        var launchStart: Int64
         var kind: Kind
-        /// Start of the launching call, or nil when unlinked.
-        var launchStart: Int64?
+    }
+
+    /// A start or end of an activity inside a window (16 bytes: a window can hold millions).
+    struct Boundary {
+        var t: Int64
+        /// The activity's index for its start, its bitwise complement (negative) for its end.
+        var ref: Int32
+        var isStart: Bool { ref >= 0 }
+        var activity: Int { Int(ref >= 0 ? ref : ~ref) }
     }
 
     /// Activities per device, sorted by start.
@@ -107,8 +116,8 @@ struct GPUTimeline: Sendable {
                     }
                 }
                 let l = s.launcher.isEmpty ? -1 : Int(s.launcher[i])
-                devices[d].append(Activity(start: s.start[i], end: s.start[i] + s.dur[i], kind: kind,
-                                           launchStart: l >= 0 ? s.start[l] : nil))
+                devices[d].append(Activity(start: s.start[i], end: s.start[i] + s.dur[i], launchStart: l >= 0 ? s.start[l] : .min,
+                                           kind: kind))
             }
         }
         for d in devices.indices { devices[d].sort { $0.start < $1.start } }
@@ -160,18 +169,19 @@ struct GPUTimeline: Sendable {
         // Boundary events inside the window: +1/-1 per kind; starts carry their activity. Every
         // activity before the binary search's index ends by the window's start; from the first
         // that starts at the window's end on, none overlaps it.
-        var events: [(t: Int64, delta: Int, kind: Kind, activity: Int)] = []
+        var events: [Boundary] = []
         var n = endsSoFar[d].partitionPoint { $0 > window.lowerBound }
         while n < activities.count && activities[n].start < window.upperBound {
             let a = activities[n]
             if a.end > window.lowerBound {
-                events.append((max(a.start, window.lowerBound), 1, a.kind, n))
-                events.append((min(a.end, window.upperBound), -1, a.kind, n))
+                events.append(Boundary(t: max(a.start, window.lowerBound), ref: Int32(n)))
+                events.append(Boundary(t: min(a.end, window.upperBound), ref: ~Int32(n)))
             }
             n += 1
         }
-        // Ends before starts at the same time, so touching activities leave no zero-length gap.
-        events.sort { $0.t != $1.t ? $0.t < $1.t : $0.delta < $1.delta }
+        // Ends (negative refs) before starts at the same time, so touching activities leave no
+        // zero-length gap.
+        events.sort { $0.t != $1.t ? $0.t < $1.t : $0.ref < $1.ref }
         var active = [0, 0, 0, 0]
         var cursor = window.lowerBound
         var idleSince: Int64? = window.lowerBound
@@ -190,16 +200,16 @@ struct GPUTimeline: Sendable {
                 }
                 cursor = e.t
             }
-            if e.delta > 0, let since = idleSince {
+            if e.isStart, let since = idleSince {
                 if e.t > since {
                     // Every activity starting at this instant ends the gap, whatever the file order.
-                    let enders = events[k...].prefix { $0.t == e.t }.filter { $0.delta > 0 }.map { activities[$0.activity] }
+                    let enders = events[k...].prefix { $0.t == e.t }.filter(\.isStart).map { activities[$0.activity] }
                     addGap(since..<e.t, endedBy: enders, into: &b, hostBound: &hostBound)
                 }
                 idleSince = nil
             }
-            active[e.kind.rawValue] += e.delta
-            if e.delta < 0 && active.allSatisfy({ $0 == 0 }) { idleSince = e.t }
+            active[activities[e.activity].kind.rawValue] += e.isStart ? 1 : -1
+            if !e.isStart && active.allSatisfy({ $0 == 0 }) { idleSince = e.t }
         }
         if let since = idleSince, since < window.upperBound { addGap(since..<window.upperBound, endedBy: [], into: &b, hostBound: &hostBound) }
         return b
@@ -216,7 +226,7 @@ struct GPUTimeline: Sendable {
         }
         let synced = overlap(of: gap, with: syncs)
         b[.sync] += synced
-        let late = enders.contains { ($0.launchStart ?? .min) > gap.lowerBound }
+        let late = enders.contains { $0.launchStart > gap.lowerBound }
         b[late ? .hostBound : .other] += length - synced
         if late && hostBound != nil { hostBound! += Analyzer.subtractIntervals([gap], syncs) }
     }

@@ -58,8 +58,22 @@ public struct SnapshotDeviceMemory: Sendable, Equatable {
     public var oom: SnapshotOOM?
     /// Frees of addresses that were not live.
     public var unmatchedFrees: Int
+    /// Allocated and reserved after each event that changes either (at its time, or its index).
+    public var samples: MemorySamples
 
     public var liveCountAtPeak: Int { liveAtPeak.reduce(0) { $0 + $1.count } }
+
+    /// The device as the memory analysis describes one (chart, peak), for the views and the diff.
+    public var deviceMemory: DeviceMemory {
+        var m = DeviceMemory(deviceType: 1, deviceID: device, name: name)
+        m.samples = samples
+        m.initialAllocated = initialAllocated
+        m.peakAllocated = peakAllocated
+        m.peakTs = peakTs
+        m.reservedAtPeak = reservedAtPeak
+        m.unmatchedFrees = unmatchedFrees
+        return m
+    }
 }
 
 /// One stack whose live bytes at the peak differ between two snapshots.
@@ -89,11 +103,18 @@ public enum MemorySnapshotAnalysis {
         var peak = (allocated: replay.allocated, event: -1, reserved: replay.reserved)
         var peakReserved = replay.reserved
         var oomEvent = -1
+        var samples = MemorySamples()
+        samples.ts.reserveCapacity(e.count); samples.allocated.reserveCapacity(e.count); samples.reserved.reserveCapacity(e.count)
         for i in 0..<e.count {
             if e.action[i] == .oom && oomEvent < 0 { oomEvent = i }
             replay.apply(i)
             if replay.allocated > peak.allocated { peak = (replay.allocated, i, replay.reserved) }
             peakReserved = max(peakReserved, replay.reserved)
+            if e.action[i].changesTotals {
+                samples.ts.append(time(i))
+                samples.allocated.append(replay.allocated)
+                samples.reserved.append(replay.reserved)
+            }
         }
         let unmatched = replay.unmatchedFrees
         // Replay again up to the peak (and to just before the oom) for the live blocks there.
@@ -113,22 +134,37 @@ public enum MemorySnapshotAnalysis {
                                     initialAllocated: initialAllocated, initialReserved: d.initialReserved,
                                     peakAllocated: peak.allocated, peakEvent: peak.event, peakTs: time(peak.event),
                                     reservedAtPeak: peak.reserved, peakReserved: peakReserved, liveAtPeak: liveAtPeak,
-                                    oom: oom, unmatchedFrees: unmatched)
+                                    oom: oom, unmatchedFrees: unmatched, samples: samples)
     }
 
-    /// Stacks whose live bytes at the peak grew from `base` to `new` (matched by device name and
-    /// folded stack), by growth descending.
-    public static func grownStacks(base: [SnapshotDeviceMemory], new: [SnapshotDeviceMemory]) -> [SnapshotStackChange] {
+    /// Live bytes at the peak by device name and folded stack; a device name that several ranks
+    /// share keeps each stack's largest bytes (and that group's count).
+    public static func peakStacks(_ devices: [SnapshotDeviceMemory]) -> [String: [SnapshotStackGroup]] {
+        var byDevice: [String: [[String]: SnapshotStackGroup]] = [:]
+        for d in devices {
+            for g in d.liveAtPeak where g.bytes > byDevice[d.name]?[g.frames]?.bytes ?? -1 { byDevice[d.name, default: [:]][g.frames] = g }
+        }
+        return byDevice.mapValues { groups in
+            groups.values.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.frames.lexicographicallyPrecedes($1.frames) }
+        }
+    }
+
+    /// Stacks whose live bytes at the peak grew from `base` to `new` (`peakStacks` of each run,
+    /// matched by device name and folded stack), by growth descending.
+    public static func grownStacks(base: [String: [SnapshotStackGroup]], new: [String: [SnapshotStackGroup]]) -> [SnapshotStackChange] {
         var out: [SnapshotStackChange] = []
-        for n in new {
-            let b = base.first { $0.name == n.name }
+        for (device, groups) in new {
             var before: [[String]: Int64] = [:]
-            for g in b?.liveAtPeak ?? [] { before[g.frames, default: 0] += g.bytes }
-            for g in n.liveAtPeak where g.bytes > before[g.frames] ?? 0 {
-                out.append(SnapshotStackChange(device: n.name, stack: g.stack, baseBytes: before[g.frames] ?? 0, newBytes: g.bytes))
+            for g in base[device] ?? [] { before[g.frames, default: 0] += g.bytes }
+            for g in groups where g.bytes > before[g.frames] ?? 0 {
+                out.append(SnapshotStackChange(device: device, stack: g.stack, baseBytes: before[g.frames] ?? 0, newBytes: g.bytes))
             }
         }
-        return out.sorted { $0.growth != $1.growth ? $0.growth > $1.growth : $0.stack.lexicographicallyPrecedes($1.stack) }
+        return out.sorted {
+            if $0.growth != $1.growth { return $0.growth > $1.growth }
+            if $0.device != $1.device { return $0.device < $1.device }
+            return $0.stack.lexicographicallyPrecedes($1.stack)
+        }
     }
 
     /// Whether a frame's file belongs to a library (installed packages, the standard library,

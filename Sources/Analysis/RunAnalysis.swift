@@ -154,12 +154,15 @@ public struct RunReport: Sendable {
     public init(run: TraceRun, analyses: [RankAnalysis]) {
         self.run = run
         ranks = zip(run.ranks, analyses).map { trace, a in
-            RankReport(analysis: a, hostBound: HostBoundActivity.of(trace, analysis: a),
+            // A snapshot's memory over time is its replay (it has no `[memory]` rows).
+            let snapshot = MemorySnapshotAnalysis.analyze(trace)
+            return RankReport(analysis: a, hostBound: HostBoundActivity.of(trace, analysis: a),
                        pythonFunctions: !a.attribution.isEmpty && a.attribution.key.allSatisfy { $0 == .max } ? Analyzer.pythonFunctions(trace, facts: a.facts) : [],
                        stepStats: StepStats(a.steps.filter { !$0.truncated }.map(\.dur)),
                        eventCounts: trace.eventCounts.sorted { $0.key < $1.key }.map { (String(UnicodeScalar($0.key)), $0.value) },
                        warnings: Self.withTruncation(a.warnings(of: trace), a).entries, metadata: trace.metadata,
-                       memory: MemoryAnalysis.analyze(trace, analysis: a), snapshot: MemorySnapshotAnalysis.analyze(trace))
+                       memory: trace.memorySnapshot == nil ? MemoryAnalysis.analyze(trace, analysis: a) : snapshot.map(\.deviceMemory),
+                       snapshot: snapshot)
         }
         steps = RunStep.run(analyses)
         stepStats = StepStats(steps.map(\.dur))

@@ -114,7 +114,7 @@ extension DiffResult {
             }
             out += lines.prefix(20).map { "  " + safe(clip($0, 120)) + "\n" }.joined()
         }
-        return out
+        return out + grownStacksText()
     }
 
     func listSection(_ title: String, _ keys: [MetricKey]) -> String {
@@ -171,6 +171,7 @@ extension DiffResult {
             }
             out += lines.prefix(50).map { "- \(md(clip($0, 160)))\n" }.joined() + "\n</details>\n"
         }
+        out += grownStacksMarkdown()
         out += """
 
         <details><summary>Method</summary>
@@ -246,6 +247,7 @@ extension DiffResult {
             }
             w.key("structural")
             w.array { for s in structural { w.string(s) } }
+            grownStacksJSON(w)
             w.key("shape_groups")
             w.array {
                 for g in shapeGroups {

@@ -31,6 +31,7 @@ public enum SamplesFile {
             w.key("calls"); w.object { for (k, v) in r.calls.sorted(by: { $0.key < $1.key }) { w.key(k); w.raw(formatFixed(v, 3)) } }
             w.key("folded"); w.object { for (k, v) in r.folded.sorted(by: { $0.key < $1.key }) { w.key(k); w.raw(formatFixed(v, 1)) } }
             encodeCallSamples(w, r)
+            encodeSnapshotStacks(w, r)
         }
         return w.output + "\n"
     }
@@ -102,8 +103,9 @@ public enum SamplesFile {
                 }
             }
         }
-        // `summary` writes every step's duration; without them nothing can be decided.
-        if !r.steps.isEmpty && r.metrics[MetricKey(.step, "")] == nil {
+        // `summary` writes every step's duration; without them nothing can be decided (except for
+        // memory snapshots: their one step, `snapshot`, has only the devices' peaks).
+        if !r.steps.isEmpty && r.metrics[MetricKey(.step, "")] == nil && (r.metrics.isEmpty || !r.metrics.keys.allSatisfy { $0.kind == .memory }) {
             throw ImportError(file: file, message: "metrics: no step row (kind step) for the \(r.steps.count) steps")
         }
         if case let .object(members)? = doc["calls"] {
@@ -113,6 +115,7 @@ public enum SamplesFile {
             for (k, v) in members { r.folded[k] = try number(v, "folded \(JSONText.terminalSafe(k))") }
         }
         try decodeCallSamples(doc, into: &r, file: file)
+        try decodeSnapshotStacks(doc, into: &r, file: file)
         return r
     }
 }
@@ -155,9 +158,46 @@ extension SamplesFile {
     }
 }
 
+// Memory snapshots' live bytes at the peak by stack (`RunSamples.snapshotStacks`), an optional
+// section of version 2: "snapshot_stacks": [{"device": NAME, "frames": [outermost first, ...],
+// "bytes": N, "count": N}], per device by bytes descending.
+extension SamplesFile {
+    static func encodeSnapshotStacks(_ w: JSONWriter, _ r: RunSamples) {
+        w.key("snapshot_stacks")
+        w.array {
+            for (device, groups) in r.snapshotStacks.sorted(by: { $0.key < $1.key }) {
+                for g in groups {
+                    w.object {
+                        w.key("device"); w.string(device)
+                        w.key("frames"); w.array { for f in g.frames { w.string(f) } }
+                        w.key("bytes"); w.int(Int(g.bytes))
+                        w.key("count"); w.int(g.count)
+                    }
+                }
+            }
+        }
+    }
+
+    static func decodeSnapshotStacks(_ doc: JSONValue, into r: inout RunSamples, file: String) throws(ImportError) {
+        for (k, m) in (doc["snapshot_stacks"]?.array ?? []).enumerated() {
+            guard let device = m["device"]?.string, let frames = m["frames"]?.array, let bytes = m["bytes"]?.int, let count = m["count"]?.int,
+                  bytes >= 0, count >= 0 else {
+                throw ImportError(file: file, message: "snapshot_stacks[\(k)]: needs device, frames, bytes and count (non-negative integers)")
+            }
+            var names: [String] = []
+            for f in frames {
+                guard case let .string(s) = f else { throw ImportError(file: file, message: "snapshot_stacks[\(k)].frames: not a list of strings") }
+                names.append(s)
+            }
+            r.snapshotStacks[device, default: []].append(SnapshotStackGroup(frames: names, bytes: Int64(bytes), count: count))
+        }
+    }
+}
+
 extension RunReport {
     /// The run reduced to per-step samples: every metric `stepscope diff` compares.
     public var samples: RunSamples {
-        Analyzer.samples(run: run, analyses: ranks.map(\.analysis), memory: ranks.map(\.memory), communication: communication)
+        Analyzer.samples(run: run, analyses: ranks.map(\.analysis), memory: ranks.map(\.memory), snapshot: ranks.map(\.snapshot),
+                         communication: communication)
     }
 }

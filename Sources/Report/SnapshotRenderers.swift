@@ -104,16 +104,43 @@ extension RunReport {
 }
 
 extension DiffResult {
-    /// For `stepscope diff` of two memory snapshots: the allocation stacks whose live bytes at
-    /// the peak grew, per device, largest growth first (at most `top`).
-    public static func snapshotGrowthText(base: RunReport, candidate: RunReport, top: Int = 15) -> String {
-        let changes = MemorySnapshotAnalysis.grownStacks(base: base.ranks.flatMap(\.snapshot), new: candidate.ranks.flatMap(\.snapshot))
-        guard !changes.isEmpty else { return "" }
+    /// Memory snapshots: the allocation stacks whose live bytes at the peak grew, per device,
+    /// largest growth first (at most `top`), as text.
+    func grownStacksText(top: Int = 15) -> String {
+        guard !grownStacks.isEmpty else { return "" }
         var out = "\nMemory snapshot: stacks that grew at the peak (innermost frame first)\n"
-        out += indent(table(["device", "growth", "base", "candidate", "allocated at"], changes.prefix(top).map { c in
+        out += indent(table(["device", "growth", "base", "candidate", "allocated at"], grownStacks.prefix(top).map { c in
             [safe(c.device), "+" + formatBytes(c.growth), formatBytes(c.baseBytes), formatBytes(c.newBytes),
              safe(clip(c.stack.prefix(3).joined(separator: " < "), 90))]
         }, rightAligned: [1, 2, 3]))
         return out
+    }
+
+    /// The same as a markdown table in a collapsed section.
+    func grownStacksMarkdown(top: Int = 15) -> String {
+        guard !grownStacks.isEmpty else { return "" }
+        var out = "\n<details><summary>Memory snapshot: stacks that grew at the peak (\(grownStacks.count))</summary>\n\n"
+        out += "| device | growth | base | candidate | allocated at (innermost first) |\n|---|---:|---:|---:|---|\n"
+        for c in grownStacks.prefix(top) {
+            out += "| \(md(c.device)) | +\(formatBytes(c.growth)) | \(formatBytes(c.baseBytes)) | \(formatBytes(c.newBytes)) | "
+                + c.stack.prefix(3).map { "`\(md(clip($0, 80)))`" }.joined(separator: " < ") + " |\n"
+        }
+        return out + "\n</details>\n"
+    }
+
+    /// The same as JSON: `grown_stacks` (every stack, innermost frame first).
+    func grownStacksJSON(_ w: JSONWriter) {
+        w.key("grown_stacks")
+        w.array {
+            for c in grownStacks {
+                w.object {
+                    w.key("device"); w.string(c.device)
+                    w.key("stack"); w.array { for f in c.stack { w.string(f) } }
+                    w.key("base_bytes"); w.int(Int(c.baseBytes))
+                    w.key("candidate_bytes"); w.int(Int(c.newBytes))
+                    w.key("growth_bytes"); w.int(Int(c.growth))
+                }
+            }
+        }
     }
 }

@@ -395,8 +395,12 @@ public enum TraceLoader {
         return nil
     }
 
-    /// A file stays as it is; a directory becomes its trace files (`*.json`, `*.json.gz`, `*.sqlite`),
-    /// sorted, or the `trace_view.json` of the torch_npu profiles it is or holds (`NPUExport`).
+    /// The names of the files a directory's expansion keeps: traces, Nsight Systems exports and
+    /// memory snapshots.
+    static let traceSuffixes = [".json", ".json.gz", ".sqlite", ".pkl", ".pickle"]
+
+    /// A file stays as it is; a directory becomes its trace files (`traceSuffixes`), sorted, or
+    /// the `trace_view.json` of the torch_npu profiles it is or holds (`NPUExport`).
     static func expand(_ path: String) throws(ImportError) -> [String] {
         var st = stat()
         guard stat(path, &st) == 0 else { throw ImportError(file: path, message: String(cString: strerror(errno))) }
@@ -409,7 +413,7 @@ public enum TraceLoader {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            if name.hasSuffix(".json") || name.hasSuffix(".json.gz") || name.hasSuffix(".sqlite") { names.append(name) }
+            if traceSuffixes.contains(where: name.hasSuffix) { names.append(name) }
         }
         let prefix = path.hasSuffix("/") ? path : path + "/"
         return names.sorted().map { prefix + $0 }

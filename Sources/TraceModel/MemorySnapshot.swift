@@ -20,6 +20,14 @@ public enum SnapshotAction: UInt8, Sendable, CaseIterable {
         }
     }
 
+    /// Whether the event changes allocated or reserved bytes (the replay's totals).
+    public var changesTotals: Bool {
+        switch self {
+        case .alloc, .freeCompleted, .segmentAlloc, .segmentFree, .segmentMap, .segmentUnmap: return true
+        case .freeRequested, .oom, .snapshot: return false
+        }
+    }
+
     /// The action named `name`, or nil for one this reader does not know.
     public init?(name: String) {
         guard let a = Self.allCases.first(where: { $0.name == name }) else { return nil }

@@ -85,10 +85,6 @@ struct DiffCommand: ParsableCommand {
         let interactive = isatty(1) == 1 && isatty(0) == 1 && format == .text && output.isEmpty && folded == nil
         if !interactive || !browseDiff(result, name: "\(base) → \(candidate)") {
             try writeOutput(result.render(format), to: nil)
-            if format == .text, sides.allSatisfy(TraceLoader.isMemorySnapshot) {
-                let reports = try sides.map { RunReport(run: try TraceLoader.loadRun(paths: [$0]), options: analysisOptions) }
-                try writeOutput(DiffResult.snapshotGrowthText(base: reports[0], candidate: reports[1]), to: nil)
-            }
         }
         switch result.verdict {
         case .regression: throw ExitCode(1)

@@ -91,11 +91,16 @@ final class SnapshotTests: XCTestCase {
         XCTAssertEqual(oom.allocated, 1512)
         XCTAssertEqual(oom.reserved, 16384)
         XCTAssertEqual(oom.live.map(\.bytes), [1000, 512])
-        // The memory table carries the same replay: the existing memory analysis finds the same peak.
-        let mem = MemoryAnalysis.analyze(trace, analysis: Analyzer.analyze(trace))
+        // The report's memory over time is the same replay: one sample per event that changes
+        // allocated or reserved (events 0-3 and 5-8), after it; the rank has no [memory] rows.
+        XCTAssertEqual(trace.memory.count, 0)
+        let mem = RunReport(run: TraceRun(ranks: [trace])).ranks[0].memory
         XCTAssertEqual(mem.map(\.peakAllocated), [7656])
         XCTAssertEqual(mem.first?.initialAllocated, 1536)
         XCTAssertEqual(mem.first?.reservedAtPeak, 24576)
+        XCTAssertEqual(mem.first?.samples.ts, [0, 1, 2, 3, 5, 6, 7, 8])
+        XCTAssertEqual(mem.first?.samples.allocated, [512, 2560, 2560, 6656, 7656, 5608, 1512, 1512])
+        XCTAssertEqual(mem.first?.samples.reserved, [16384, 16384, 24576, 24576, 24576, 24576, 24576, 16384])
     }
 
     func testBlockFreedBeforeTheTraceStartsLiveWithoutAStack() throws {
@@ -209,6 +214,50 @@ final class SnapshotTests: XCTestCase {
         XCTAssertTrue(report.render(.markdown).contains("| 4.98 KiB | 2 | `step (train.py:6)` < `main (train.py:9)` |"))
     }
 
+    /// The benchmark's generated snapshot (APPENDS batches of 1000, shared frames, `time_us`)
+    /// against the independent replay in snapshot_reference.py.
+    func testGeneratedSnapshotMatchesTheReferenceReplay() throws {
+        let path = TestSupport.temporaryPath(".pkl")
+        defer { unlink(path) }
+        guard python([TestSupport.packageRoot + "/bench/gen_snapshot.py", path, "3", "2"]) != nil,
+              let data = python([TestSupport.packageRoot + "/Tests/SnapshotTests/snapshot_reference.py", path]) else { return }
+        let reference = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+        let run = try TraceLoader.loadRun(paths: [path])
+        let report = RunReport(run: run)
+        let devices = report.ranks[0].snapshot
+        XCTAssertEqual(devices.count, 2)
+        XCTAssertTrue(devices.allSatisfy { $0.events > 1000 && $0.peakAllocated > 0 }, "\(devices.map(\.events))")
+        XCTAssertEqual(devices.map(\.device), reference.map { $0["device"] as? Int ?? -1 })
+        XCTAssertEqual(devices.map(\.peakAllocated), reference.map { Int64($0["peak"] as? Int ?? -1) })
+        XCTAssertEqual(devices.map(\.peakEvent), reference.map { $0["peak_event"] as? Int ?? -2 })
+        XCTAssertEqual(devices.map(\.liveCountAtPeak), reference.map { ($0["live"] as? [[Int]])?.count ?? -1 })
+        XCTAssertTrue(devices.allSatisfy(\.timed))
+        // The report's memory samples peak at the same bytes; their count is the events that change totals.
+        XCTAssertEqual(report.ranks[0].memory.map { $0.samples.allocated.max() }, devices.map(\.peakAllocated))
+        let snap = try XCTUnwrap(run.ranks[0].memorySnapshot)
+        XCTAssertEqual(report.ranks[0].memory.map(\.samples.count),
+                       snap.devices.map { d in d.events.action.filter(\.changesTotals).count })
+        XCTAssertEqual(run.ranks[0].warnings.count("snapshot-inconsistent"), 0)
+    }
+
+    /// A directory's `.pkl` and `.pickle` files are ranks of the run, like its traces.
+    func testDirectoryExpandsToItsSnapshots() throws {
+        guard let path = pickled(handWritten, proto: 4) else { return }
+        defer { unlink(path) }
+        let dir = NSTemporaryDirectory() + "snapdir-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let bytes = try FileSource.readAll(path: path)
+        TestSupport.writeFile(dir + "/b_rank1.pickle", bytes)
+        TestSupport.writeFile(dir + "/a_rank0.pkl", bytes)
+        TestSupport.writeFile(dir + "/c.pkl.bak", bytes)
+        TestSupport.writeFile(dir + "/notes.txt", Array("not a trace".utf8))
+        let run = try TraceLoader.loadRun(paths: [dir])
+        XCTAssertEqual(run.ranks.map(\.source), [dir + "/a_rank0.pkl", dir + "/b_rank1.pickle"])
+        XCTAssertEqual(run.ranks.map(\.rank), [0, 1])
+        XCTAssertEqual(run.ranks.map { MemorySnapshotAnalysis.analyze($0).map(\.peakAllocated) }, [[7656], [7656]])
+    }
+
     /// The shared snapshots against the independent replay in snapshot_reference.py.
     func testSharedSnapshotsMatchTheReferenceReplay() throws {
         guard let shared = TestSupport.sharedTraces else {
@@ -254,13 +303,30 @@ final class SnapshotDiffTests: XCTestCase {
         defer { unlink(base); unlink(candidate) }
         let new = MemorySnapshotAnalysis.analyze(try TraceLoader.load(path: candidate))
         XCTAssertEqual(new.map(\.peakAllocated), [44520])
-        let changes = MemorySnapshotAnalysis.grownStacks(base: MemorySnapshotAnalysis.analyze(try TraceLoader.load(path: base)), new: new)
-        XCTAssertEqual(changes, [SnapshotStackChange(device: "cuda:0", stack: ["step (train.py:6)", "main (train.py:9)"], baseBytes: 5096, newBytes: 41960)])
+        let expected = [SnapshotStackChange(device: "cuda:0", stack: ["step (train.py:6)", "main (train.py:9)"], baseBytes: 5096, newBytes: 41960)]
+        let changes = MemorySnapshotAnalysis.grownStacks(base: MemorySnapshotAnalysis.peakStacks(MemorySnapshotAnalysis.analyze(try TraceLoader.load(path: base))),
+                                                         new: MemorySnapshotAnalysis.peakStacks(new))
+        XCTAssertEqual(changes, expected)
+        // The stacks travel in the samples (and in a samples file): the diff needs no second load.
+        let samples = try [base, candidate].map { RunReport(run: try TraceLoader.loadRun(paths: [$0])).samples }
+        XCTAssertEqual(samples[0].snapshotStacks["cuda:0"]?.map(\.bytes), [5096, 2048, 512])
+        let saved = try samples.map { try SamplesFile.decode(Array(SamplesFile.encode($0).utf8), file: "s.json") }
+        XCTAssertEqual(saved.map(\.snapshotStacks), samples.map(\.snapshotStacks))
+        XCTAssertEqual(Analyzer.diff(base: saved[0], candidate: saved[1], options: DiffOptions()).grownStacks, expected)
+        XCTAssertThrowsError(try SamplesFile.decode(Array(#"{"schema": "stepscope.samples", "version": 2, "steps": [], "metrics": [], "snapshot_stacks": [{"device": "cuda:0", "frames": [1], "bytes": 1, "count": 1}]}"#.utf8), file: "bad.json")) {
+            XCTAssertTrue(($0 as? ImportError)?.message.contains("snapshot_stacks[0].frames") ?? false, "\($0)")
+        }
 
         let r = TestSupport.run(["diff", base, candidate])
         XCTAssertTrue(r.stdout.contains("memory peak cuda:0"), r.stdout + r.stderr)
         XCTAssertTrue(r.stdout.contains("7.48 KiB") && r.stdout.contains("43.5 KiB"), r.stdout)
         XCTAssertTrue(r.stdout.contains("stacks that grew at the peak"), r.stdout)
         XCTAssertTrue(r.stdout.contains("+36.0 KiB  4.98 KiB   41.0 KiB  step (train.py:6) < main (train.py:9)"), r.stdout)
+        let json = TestSupport.run(["diff", base, candidate, "--format", "json"])
+        let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let grownJSON = try XCTUnwrap(doc["grown_stacks"] as? [[String: Any]])
+        XCTAssertEqual(grownJSON.first?["growth_bytes"] as? Int, 36864)
+        XCTAssertEqual(grownJSON.first?["stack"] as? [String], ["step (train.py:6)", "main (train.py:9)"])
+        XCTAssertTrue(TestSupport.run(["diff", base, candidate, "--format", "markdown"]).stdout.contains("| cuda:0 | +36.0 KiB | 4.98 KiB | 41.0 KiB |"))
     }
 }

@@ -3,8 +3,8 @@ import TraceModel
 import Glibc
 #endif
 
-/// Turns a PyTorch memory snapshot pickle into a `MemorySnapshot` and the rank's memory table
-/// (allocated and reserved after every event, from `SnapshotReplay`).
+/// Turns a PyTorch memory snapshot pickle into the rank's `MemorySnapshot` (its memory over time
+/// is the replay's, `MemorySnapshotAnalysis`; the rank has no `[memory]` rows).
 final class SnapshotDecoder {
     let trace: RankTrace
     let name: String
@@ -183,40 +183,6 @@ final class SnapshotDecoder {
                                "trace events that disagree with the segments at the end (an alloc never freed but not allocated at the end, or a block freed twice)")
         }
         snapshot.devices = devices.filter { $0.events.count > 0 || $0.segmentCount > 0 }
-        fillMemoryTable()
         trace.memorySnapshot = snapshot
     }
-
-    /// One memory row per event that changes allocated or reserved bytes, with both totals after it.
-    func fillMemoryTable() {
-        var m = MemoryTable()
-        for d in snapshot.devices {
-            var replay = SnapshotReplay(d)
-            let e = d.events
-            for i in 0..<e.count {
-                replay.apply(i)
-                let bytes: Int64
-                switch e.action[i] {
-                case .alloc: bytes = e.size[i]
-                case .freeCompleted: bytes = -e.size[i]
-                case .segmentAlloc, .segmentFree, .segmentMap, .segmentUnmap: bytes = 0
-                case .freeRequested, .oom, .snapshot: continue
-                }
-                m.ts.append(snapshot.hasTimes ? e.ts[i] : Int64(i))
-                m.track.append(0)
-                m.bytes.append(bytes)
-                m.totalAllocated.append(replay.allocated)
-                m.totalReserved.append(replay.reserved)
-                m.addr.append(e.addr[i])
-                m.deviceType.append(1)
-                m.deviceID.append(Int16(truncatingIfNeeded: d.device))
-            }
-        }
-        trace.memory = m
-    }
-}
-
-extension TraceLoader {
-    /// Whether `path` is a file that starts like a pickle (a memory snapshot, by its content).
-    public static func isMemorySnapshot(path: String) -> Bool { SnapshotDecoder.isPickle(path: path) }
 }
