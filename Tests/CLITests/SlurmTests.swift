@@ -38,6 +38,10 @@ final class SlurmTests: XCTestCase {
         let stragglers = try XCTUnwrap(run["stragglers"] as? [[String: Any]])
         XCTAssertEqual(stragglers.count, 6)
         XCTAssertEqual(Set(stragglers.map { $0["rank"] as? Int }), [49])
+        // The text report (more than 16 ranks: distributions) flags the straggler and the slow link.
+        let report = TestSupport.readFile(dir + "/out/report.txt")
+        XCTAssertTrue(report.contains("slow ranks (lateness at collectives, modified z-score > 3.5): rank 49 late by"), report)
+        XCTAssertTrue(report.contains("slow links (two-rank groups' median bus bandwidth, modified z-score < -3.5): group pp30 (ranks 60, 61)"), report)
         // Eight hosts with skewed clocks: ranks off node0 get an offset of -37 us per host.
         let offsets = try XCTUnwrap(run["clock_offsets"] as? [[String: Any]])
         XCTAssertEqual(offsets.count, 56)
