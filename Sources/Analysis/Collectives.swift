@@ -302,14 +302,13 @@ extension Analyzer {
     static func match(_ instances: [Int: [CollectiveInstance]], offsets: [Int: Int64], sharedClock: Bool) -> ([MatchedCollective], Int) {
         var matched: [MatchedCollective] = []
         var unmatched = 0
-        let groups = Set(instances.values.flatMap { $0.map(\.group) }).sorted()
-        for group in groups {
-            // Per rank, the group's instances in arrival order.
-            var perRank: [Int: [Int]] = [:]
-            for (rank, list) in instances {
-                let idx = list.indices.filter { list[$0].group == group }
-                if !idx.isEmpty { perRank[rank] = idx }
-            }
+        // Per group and rank, the group's instances in arrival order (one pass over the instances).
+        var byGroup: [String: [Int: [Int]]] = [:]
+        for (rank, list) in instances {
+            for (i, c) in list.enumerated() { byGroup[c.group, default: [:]][rank, default: []].append(i) }
+        }
+        for group in byGroup.keys.sorted() {
+            let perRank = byGroup[group]!
             let bySeq = perRank.allSatisfy { rank, idx in idx.allSatisfy { instances[rank]![$0].seq != nil } }
             let shifts = bySeq ? [:] : orderShifts(perRank, instances: instances, offsets: offsets, sharedClock: sharedClock)
             var table: [Int: [Int: Int]] = [:]  // key -> rank -> instance index

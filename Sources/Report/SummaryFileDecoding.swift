@@ -25,13 +25,14 @@ extension SummaryFile {
         }
     }
 
-    /// Parses a summary file into its ranks' reports.
-    public static func decode(_ bytes: [UInt8], file: String) throws(ImportError) -> [RankReport] {
+    /// Parses a summary file into its ranks' reports; without `samples` (a report, which does not
+    /// read them) the diff's rows are skipped unread and the reports have none.
+    public static func decode(_ bytes: [UInt8], file: String, samples: Bool = true) throws(ImportError) -> [RankReport] {
         let doc: JSONValue
-        do throws(JSONValueError) { doc = try JSONValue.parse(bytes) } catch {
+        do throws(JSONValueError) { doc = try JSONValue.parse(bytes, skipping: samples ? [] : ["samples"]) } catch {
             throw ImportError(file: file, offset: Int64(error.offset), message: error.message)
         }
-        let d = Decoder(file: file)
+        let d = Decoder(file: file, samples: samples)
         guard doc["schema"]?.string == schema else { throw d.fail("schema", "not a stepscope summary file") }
         guard let v = doc["version"]?.int, v == version else { throw d.fail("version", "unsupported summary version (this build reads \(version))") }
         var ranks: [RankReport] = []
@@ -43,6 +44,8 @@ extension SummaryFile {
 /// Typed reads of a summary's values; each failure names the field.
 private struct Decoder {
     let file: String
+    /// Whether the diff's rows are read (else skipped: `samples` nil).
+    let samples: Bool
 
     func fail(_ field: String, _ message: String) -> ImportError { ImportError(file: file, message: "\(field): \(message)") }
 
@@ -207,7 +210,7 @@ private struct Decoder {
             guard p.total <= hi - lo, top.allSatisfy({ $0.ns <= hi - lo }) else { throw fail(g, "more time than the tile spans") }
             tiles.append(ActivityTile(window: lo..<hi, phases: p, top: top))
         }
-        let samples = try self.samples(v["samples"], "\(f).samples")
+        let samples = self.samples ? try self.samples(v["samples"], "\(f).samples") : nil
         return RankReport(analysis: analysis, hostBound: hostBound, pythonFunctions: python,
                           stepStats: StepStats(steps.filter { !$0.truncated }.map(\.dur)), eventCounts: eventCounts,
                           warnings: warnings.entries, metadata: try metadata(v["metadata"], "\(f).metadata"), memory: memory,

@@ -106,7 +106,7 @@ struct DiffCommand: ParsableCommand {
 func loadSamples(_ path: String, saved: SavedRun, options: AnalysisOptions, importOptions: ImportOptions) throws -> RunSamples {
     switch saved {
     case let .samples(file, bytes): return try SamplesFile.decode(bytes, file: file)
-    case let .summaries(files): return try reduceSummaries(files).samples
+    case let .summaries(files): return try reduceSummaries(files, samples: true).samples
     case .traces:
         return RunReport(run: try TraceLoader.loadRun(paths: [path], options: importOptions), options: options, samples: true).samples
     }

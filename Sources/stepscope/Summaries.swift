@@ -40,11 +40,11 @@ func savedRun(_ paths: [String]) throws -> SavedRun {
     return .summaries(summaries)
 }
 
-/// The reduce over summary files: their ranks' reports, numbered as a run of their traces would be
+/// The reduce over summary files (with the diff's rows when `samples`): their ranks' reports, numbered as a run of their traces would be
 /// (`TraceLoader.settleRanks`, files in order), then the run-level analysis.
-func reduceSummaries(_ files: [(path: String, bytes: [UInt8])], jobs: Int? = nil) throws(ImportError) -> RunReport {
+func reduceSummaries(_ files: [(path: String, bytes: [UInt8])], jobs: Int? = nil, samples: Bool = false) throws(ImportError) -> RunReport {
     let decoded = concurrentMap(files.count, workers: max(1, min(jobs ?? processorCount, files.count))) { i -> Result<[RankReport], ImportError> in
-        do throws(ImportError) { return .success(try SummaryFile.decode(files[i].bytes, file: files[i].path)) } catch { return .failure(error) }
+        do throws(ImportError) { return .success(try SummaryFile.decode(files[i].bytes, file: files[i].path, samples: samples)) } catch { return .failure(error) }
     }
     var ranks: [RankReport] = [], sources: [String] = []
     for (i, r) in decoded.enumerated() {
@@ -85,7 +85,7 @@ func loadReport(_ load: LoadOptions, importOptions: ImportOptions = ImportOption
         throw CLIError(description: "\(path): a samples file holds only a diff's samples; 'stepscope diff' reads it")
     case let .summaries(files):
         try refuseAnalysisOptions(phaseRules: load.phaseRules, byShape: load.byShape, stepRange: load.stepRange)
-        return (nil, try reduceSummaries(files, jobs: load.jobs))
+        return (nil, try reduceSummaries(files, jobs: load.jobs, samples: samples))
     }
 }
 

@@ -97,9 +97,10 @@ final class SummaryTests: XCTestCase {
         let summaries = try mapEachFile(TestSupport.packageRoot + "/sample-traces/ddp2_straggler")
         let good = TestSupport.readFile(summaries + "/00000.summary.json")
         let bad = temporaryDirectory() + "/bad.summary.json"
-        func check(_ text: String, _ message: String, line: UInt = #line) {
+        // The diff's rows are read by diff only (report skips them).
+        func check(_ text: String, _ message: String, diffOnly: Bool = false, line: UInt = #line) {
             TestSupport.writeFile(bad, Array(text.utf8))
-            for command in [["report", bad], ["diff", bad, bad]] {
+            for command in diffOnly ? [["diff", bad, bad]] : [["report", bad], ["diff", bad, bad]] {
                 let r = TestSupport.run(command)
                 XCTAssertEqual(r.status, 2, "\(command[0]): \(r.stdout.prefix(200)) \(r.stderr)", line: line)
                 XCTAssertTrue(r.stderr.hasPrefix("stepscope: error: \(bad): "), r.stderr, line: line)
@@ -120,9 +121,9 @@ final class SummaryTests: XCTestCase {
         check(replacing("\"tiles\":[[", "\"tiles\":[[0,1,[0,0,0,0,0,0,0,9],[]],["), "more time than the tile spans")
         check(replacing("\"collectives\":[[", "\"collectives\":[[\"g\",null,\"x\",2000000000000000000,1,null,null,null,null,null,null],["),
               "collectives out of arrival order")
-        check(replacing("\"parts\":[[null,", "\"parts\":[[3,"), "the first part is the untruncated steps'")
-        check(replacing("\"samples\":{", "\"nosamples\":{"), "ranks[0].samples: expected an object")
-        check(replacing("\"metrics\":[[\"", "\"metrics\":[[\"nonsense"), "unknown metric kind")
+        check(replacing("\"parts\":[[null,", "\"parts\":[[3,"), "the first part is the untruncated steps'", diffOnly: true)
+        check(replacing("\"samples\":{", "\"nosamples\":{"), "ranks[0].samples: expected an object", diffOnly: true)
+        check(replacing("\"metrics\":[[\"", "\"metrics\":[[\"nonsense"), "unknown metric kind", diffOnly: true)
         // Two summaries whose times lie 2^59 ns apart (a forged clock) are refused by the reduce.
         let far = temporaryDirectory()
         TestSupport.writeFile(far + "/a.summary.json", Array(good.utf8))
