@@ -41,7 +41,8 @@ public struct RunSamples: Sendable {
     public var folded: [String: Double] = [:]
     /// Per-call samples: each operator call's self time (`opSelf`, keyed `name [phase] @ shapes`,
     /// or `name [phase]` for calls without shapes) and each kernel's duration (`kernel`), one list
-    /// per step of the run, at most `RunSamples.callsPerStep` calls each (evenly spread); empty
+    /// per step of the run, at most `RunSamples.callsPerStep` calls each (evenly spread over the
+    /// ranks' calls, each rank's already spread so: `RankSamples.callSamples`); empty
     /// for runs of more than `RunSamples.callSampleSteps` steps.
     public var callSamples: [MetricKey: [[Double]]] = [:]
     /// The most calls per key and step that `callSamples` keeps.
