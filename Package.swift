@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Analysis", "Formatting", "TraceImport", "TestSupport"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Analysis", "TraceImport", "Report", "TestSupport"],
                     exclude: ["reference.py", "Fixtures", "Synthetic"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "TraceImport"]),
         .testTarget(name: "SnapshotTests", dependencies: ["TraceImport", "Analysis", "Report", "TerminalUI", "TestSupport"],
                     exclude: ["snapshot_reference.py"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI", "Analysis", "Formatting", "TraceImport", "TestSupport"],

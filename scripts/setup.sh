@@ -8,8 +8,9 @@
 #   libsqlite3-dev    SQLite, to read Nsight Systems exports (.sqlite) read-only (CSQLite)
 #   gzip              used by tests to make compressed fixtures
 #   tmux              the terminal UI's end-to-end test runs stepscope in a tmux pane (Tests/CLITests/TUITests.swift)
+#   slurm-wlm, munge  the scheduler test starts a one-node Slurm and runs examples/slurm/ on it (Tests/CLITests/SlurmTests.swift)
 set -euo pipefail
-packages=(libncursesw5-dev libunwind-dev libelf-dev zlib1g-dev libisal-dev libsqlite3-dev gzip tmux)
+packages=(libncursesw5-dev libunwind-dev libelf-dev zlib1g-dev libisal-dev libsqlite3-dev gzip tmux slurm-wlm munge)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

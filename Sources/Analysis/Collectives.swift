@@ -28,6 +28,23 @@ public struct CollectiveInstance: Sendable, Equatable {
     public var step: String?
 }
 
+extension CollectiveInstance {
+    /// An instance read back from a summary file (no slice); its bus bandwidth is derived as
+    /// `Analyzer.collectives` derives it.
+    public init(rank: Int, group: String, seq: Int?, name: String, start: Int64, dur: Int64, bytes: Int64?, groupSize: Int?,
+                dtype: String?, exposed: Int64?, algorithm: String?, step: String?) {
+        self.init(rank: rank, group: group, seq: seq, name: name, slice: -1, start: start, dur: dur, bytes: bytes, groupSize: groupSize,
+                  dtype: dtype, exposed: exposed, algorithm: algorithm, step: step)
+        busBandwidth = Self.busBandwidth(bytes: bytes, groupSize: groupSize, dur: dur, kind: CollectiveKind(name))
+    }
+
+    /// Bus bandwidth, bytes per second (NCCL-tests convention), when size and group are known.
+    static func busBandwidth(bytes: Int64?, groupSize: Int?, dur: Int64, kind: CollectiveKind) -> Double? {
+        guard let bytes, let n = groupSize, n > 0, dur > 0 else { return nil }
+        return Double(bytes) / (Double(dur) / 1e9) * kind.busFactor(n)
+    }
+}
+
 /// A collective matched across ranks.
 public struct MatchedCollective: Sendable, Equatable {
     public var group: String
@@ -155,7 +172,7 @@ extension Analyzer {
                 }
                 instance.exposed = timeline.exposed(s.start[i]..<s.start[i] + s.dur[i], device: trace.tracks.pid[Int(s.track[i])], trace: trace)
             }
-            instance.busBandwidth = Self.busBandwidth(bytes: bytes, dur: s.dur[i], groupSize: groupSize, kind: kind)
+            instance.busBandwidth = CollectiveInstance.busBandwidth(bytes: bytes, groupSize: groupSize, dur: s.dur[i], kind: kind)
             let k = analysis.steps.partitionPoint { $0.start + $0.dur > s.start[i] }
             if k < analysis.steps.count, analysis.steps[k].start <= s.start[i] { instance.step = analysis.steps[k].name }
             result.append(instance)
@@ -225,11 +242,6 @@ extension Analyzer {
 
     /// Bus bandwidth, bytes per second (NCCL-tests convention: algorithm bandwidth, bytes over
     /// duration, times the collective's bus factor for `groupSize` ranks), when all are known.
-    static func busBandwidth(bytes: Int64?, dur: Int64, groupSize: Int?, kind: CollectiveKind) -> Double? {
-        guard let bytes, let n = groupSize, n > 0, dur > 0 else { return nil }
-        return Double(bytes) / (Double(dur) / 1e9) * kind.busFactor(n)
-    }
-
     /// Instances whose trace records no group size (HCCL ops) take their group's: the number of
     /// ranks that the group's matched collectives span; their bus bandwidth follows.
     static func inferGroupSizes(_ instances: inout [Int: [CollectiveInstance]], matched: [MatchedCollective]) {
@@ -239,8 +251,8 @@ extension Analyzer {
             for i in list.indices where list[i].groupSize == nil {
                 guard let n = ranksOf[list[i].group]?.count else { continue }
                 instances[rank]![i].groupSize = n
-                instances[rank]![i].busBandwidth = busBandwidth(bytes: list[i].bytes, dur: list[i].dur, groupSize: n,
-                                                                kind: CollectiveKind(list[i].name))
+                instances[rank]![i].busBandwidth = CollectiveInstance.busBandwidth(bytes: list[i].bytes, groupSize: n, dur: list[i].dur,
+                                                                                      kind: CollectiveKind(list[i].name))
             }
         }
     }
@@ -257,11 +269,12 @@ extension Analyzer {
     }
 
 
-    /// Matches collectives across ranks and derives waits and stragglers.
-    public static func communication(_ ranks: [(trace: RankTrace, analysis: RankAnalysis)]) -> CommunicationReport {
+    /// Matches collectives across ranks and derives waits and stragglers, from the ranks' reports
+    /// alone (their instances, hosts, steps and activity tiles), so traces and summaries reduce alike.
+    public static func communication(_ ranks: [RankReport]) -> CommunicationReport {
         var instances: [Int: [CollectiveInstance]] = [:]
-        for r in ranks { instances[r.trace.rank] = collectives(r.trace, analysis: r.analysis) }
-        let hosts = Set(ranks.compactMap { $0.trace.metadata.hostName })
+        for r in ranks { instances[r.analysis.rank] = r.collectives }
+        let hosts = Set(ranks.compactMap { $0.metadata.hostName })
         var (matched, unmatched) = match(instances, offsets: [:], sharedClock: hosts.count <= 1)
         let offsets = clockOffsets(ranks, instances: instances, matched: matched)
         if !offsets.isEmpty {
@@ -279,28 +292,30 @@ extension Analyzer {
     /// with the reference host's ranks, of (reference end - own end): a collective ends at nearly
     /// the same moment on all its ranks. Ranks without `host_name` are taken to share the
     /// reference clock.
-    static func clockOffsets(_ ranks: [(trace: RankTrace, analysis: RankAnalysis)], instances: [Int: [CollectiveInstance]],
+    static func clockOffsets(_ ranks: [RankReport], instances: [Int: [CollectiveInstance]],
                              matched: [MatchedCollective]) -> [ClockOffset] {
         var host: [Int: String] = [:]
-        for r in ranks { if let h = r.trace.metadata.hostName { host[r.trace.rank] = h } }
-        guard let reference = ranks.map(\.trace.rank).min(), let refHost = host[reference],
+        for r in ranks { if let h = r.metadata.hostName { host[r.analysis.rank] = h } }
+        guard let reference = ranks.map(\.analysis.rank).min(), let refHost = host[reference],
               Set(host.values).count > 1 else { return [] }
-        var result: [ClockOffset] = []
-        for rank in ranks.map(\.trace.rank).sorted() {
-            guard let h = host[rank], h != refHost else { continue }
-            var deltas: [Int64] = []
-            for m in matched {
-                guard let own = m.instanceIndex[rank] else { continue }
-                let refEnds = m.instanceIndex.compactMap { r, i -> Int64? in
-                    host[r] == refHost ? instances[r]![i].start + instances[r]![i].dur : nil
-                }
-                guard let refEnd = refEnds.max() else { continue }
+        // Per matched collective, the latest end among the reference host's ranks.
+        let refEnds = matched.map { m in
+            m.instanceIndex.compactMap { r, i -> Int64? in host[r] == refHost ? instances[r]![i].start + instances[r]![i].dur : nil }.max()
+        }
+        var deltas: [Int: [Int64]] = [:]
+        for (m, refEnd) in zip(matched, refEnds) {
+            guard let refEnd else { continue }
+            for (rank, own) in m.instanceIndex {
+                guard let h = host[rank], h != refHost else { continue }
                 let mine = instances[rank]![own]
-                deltas.append(refEnd - (mine.start + mine.dur))
+                deltas[rank, default: []].append(refEnd - (mine.start + mine.dur))
             }
-            guard !deltas.isEmpty else { continue }
-            deltas.sort()
-            result.append(ClockOffset(rank: rank, host: h, offset: deltas[(deltas.count - 1) / 2], samples: deltas.count))
+        }
+        var result: [ClockOffset] = []
+        for rank in deltas.keys.sorted() {
+            var d = deltas[rank]!
+            d.sort()
+            result.append(ClockOffset(rank: rank, host: host[rank]!, offset: d[(d.count - 1) / 2], samples: d.count))
         }
         return result
     }
@@ -309,14 +324,13 @@ extension Analyzer {
     static func match(_ instances: [Int: [CollectiveInstance]], offsets: [Int: Int64], sharedClock: Bool) -> ([MatchedCollective], Int) {
         var matched: [MatchedCollective] = []
         var unmatched = 0
-        let groups = Set(instances.values.flatMap { $0.map(\.group) }).sorted()
-        for group in groups {
-            // Per rank, the group's instances in arrival order.
-            var perRank: [Int: [Int]] = [:]
-            for (rank, list) in instances {
-                let idx = list.indices.filter { list[$0].group == group }
-                if !idx.isEmpty { perRank[rank] = idx }
-            }
+        // Per group and rank, the group's instances in arrival order (one pass over the instances).
+        var byGroup: [String: [Int: [Int]]] = [:]
+        for (rank, list) in instances {
+            for (i, c) in list.enumerated() { byGroup[c.group, default: [:]][rank, default: []].append(i) }
+        }
+        for group in byGroup.keys.sorted() {
+            let perRank = byGroup[group]!
             let bySeq = perRank.allSatisfy { rank, idx in idx.allSatisfy { instances[rank]![$0].seq != nil } }
             let shifts = bySeq ? [:] : orderShifts(perRank, instances: instances, offsets: offsets, sharedClock: sharedClock)
             var table: [Int: [Int: Int]] = [:]  // key -> rank -> instance index
@@ -416,7 +430,7 @@ extension Analyzer {
     }
 
     static func stepStragglers(_ matched: [MatchedCollective], instances: [Int: [CollectiveInstance]],
-                               ranks: [(trace: RankTrace, analysis: RankAnalysis)]) -> [StepStraggler] {
+                               ranks: [RankReport]) -> [StepStraggler] {
         var worst: [String: MatchedCollective] = [:]
         var order: [String] = []
         for m in matched {
@@ -433,10 +447,11 @@ extension Analyzer {
         for m in matched where m.waits.values.contains(where: { $0 > 0 }) {
             late[m.straggler, default: []].insert(m.instanceIndex[m.straggler]!)
         }
+        let byRank = Dictionary(ranks.map { ($0.analysis.rank, $0) }, uniquingKeysWith: { a, _ in a })
         var result: [StepStraggler] = []
         for step in order {
             let m = worst[step]!
-            guard let r = ranks.first(where: { $0.trace.rank == m.straggler }) else { continue }
+            guard let r = byRank[m.straggler] else { continue }
             let own = instances[m.straggler]!
             let index = m.instanceIndex[m.straggler]!
             let arrival = own[index].start
@@ -448,9 +463,9 @@ extension Analyzer {
             while j >= 0 && late[m.straggler]?.contains(j) == true { j -= 1 }
             if j >= 0 { from = max(from, own[j].start + own[j].dur) }
             let window = from..<max(from, arrival)
-            let (phases, ops) = activity(r.trace, facts: r.analysis.facts, track: r.analysis.stepTrack, window: window)
+            let (phases, ops) = activity(tiles: r.tiles, window: window)
             result.append(StepStraggler(step: step, rank: m.straggler, causedWait: m.waits.values.max()!, window: window,
-                                        phases: phases, topOperators: Array(ops.prefix(5))))
+                                        phases: phases, topOperators: ops.prefix(5).map { ($0.name, $0.ns) }))
         }
         return result
     }

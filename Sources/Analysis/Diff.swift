@@ -48,7 +48,8 @@ public struct RunSamples: Sendable {
     public var folded: [String: Double] = [:]
     /// Per-call samples: each operator call's self time (`opSelf`, keyed `name [phase] @ shapes`,
     /// or `name [phase]` for calls without shapes) and each kernel's duration (`kernel`), one list
-    /// per step of the run, at most `RunSamples.callsPerStep` calls each (evenly spread); empty
+    /// per step of the run, at most `RunSamples.callsPerStep` calls each (evenly spread over the
+    /// ranks' calls, each rank's already spread so: `RankSamples.callSamples`); empty
     /// for runs of more than `RunSamples.callSampleSteps` steps.
     public var callSamples: [MetricKey: [[Double]]] = [:]
     /// For memory snapshots: per device name, the live bytes at the peak by folded stack (the
@@ -250,17 +251,15 @@ extension Analyzer {
         return out
     }
 
-    /// Reduces a run to per-step samples, every step kept (see `RunSamples.dropping`). `memory`,
-    /// `snapshot` and `communication` are the run's memory, memory-snapshot and communication
-    /// analyses (per rank, same order as `analyses`).
-    public static func samples(run: TraceRun, analyses: [RankAnalysis], memory: [[DeviceMemory]], snapshot: [[SnapshotDeviceMemory]] = [],
-                               communication: CommunicationReport?) -> RunSamples {
+    /// Reduces a run to per-step samples, every step kept (see `RunSamples.dropping`), from its
+    /// ranks' reports (each with its `samples`) and the run's communication analysis.
+    public static func samples(ranks: [RankReport], communication: CommunicationReport?) -> RunSamples {
         var out = RunSamples()
-        out.snapshotStacks = MemorySnapshotAnalysis.peakStacks(snapshot.flatMap { $0 })
-        out.ranks = run.ranks.count
-        let runSteps = RunStep.run(analyses)
+        out.snapshotStacks = MemorySnapshotAnalysis.peakStacks(ranks.flatMap(\.snapshot))
+        out.ranks = ranks.count
+        let runSteps = RunStep.run(ranks.map(\.analysis))
         // A run of memory snapshots (no steps) is one step, `snapshot`, holding each device's peak.
-        let snapshotOnly = runSteps.isEmpty && memory.contains { !$0.isEmpty }
+        let snapshotOnly = runSteps.isEmpty && ranks.contains { !$0.memory.isEmpty }
         let order = snapshotOnly ? ["snapshot"] : runSteps.map(\.name)
         out.steps = order
         let stepIndex = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
@@ -274,26 +273,60 @@ extension Analyzer {
         var shapeValues: [MetricKey: [String: [Double]]] = [:]  // metric -> shapes -> one value per step
         var callValues: [MetricKey: [[Double]]] = [:]  // key -> one list of calls per step, all ranks
         let noCalls = [[Double]](repeating: [], count: order.count)
-        let rows = Rows(
-            put: { key, row in raise(&values[key, default: zeros], row) },
-            putShape: { key, shape, row in raise(&shapeValues[key, default: [:]][shape, default: zeros], row) },
-            putCalls: { key, step, v in callValues[key, default: noCalls][step].append(contentsOf: v) })
         var foldedTotal: [String: Double] = [:]
         var callsTotal: [String: Double] = [:]
-        for (r, a) in analyses.enumerated() {
-            let trace = run.ranks[r]
-            for s in a.steps {
+        let keepCalls = order.count <= RunSamples.callSampleSteps
+        for r in ranks {
+            for s in r.analysis.steps {
                 put(MetricKey(.step, ""), s.name, Double(s.dur))
                 for p in Phase.allCases { put(MetricKey(.phase, p.name), s.name, Double(s.phases[p])) }
                 if let g = s.gpu { put(MetricKey(.exposedComm, ""), s.name, Double(g.exposedCommunication)) }
             }
-            for d in memory.indices.contains(r) ? memory[r] : [] {
+            for d in r.memory {
                 let device = d.name.split(separator: ":").first.map(String.init) ?? d.name
                 for p in d.stepPeaks { put(MetricKey(.memory, device), p.step, Double(p.peak)) }
                 if snapshotOnly { put(MetricKey(.memory, d.name), "snapshot", Double(d.peakAllocated)) }
             }
-            stepOperators(trace, analysis: a, stepIndex: stepIndex, rows: rows, folded: &foldedTotal, calls: &callsTotal)
-            stepEfficiency(trace, analysis: a, put: put)
+            guard let rs = r.samples else { continue }
+            // The rank's columns in the run's steps (nil: a step the run leaves out).
+            let column = rs.steps.map { stepIndex[$0] }
+            func mapped(_ row: [Double]) -> [Double] {
+                var out = zeros
+                for (k, v) in zip(column, row) { if let k, v > out[k] { out[k] = v } }
+                return out
+            }
+            func nonZero(_ row: [Double]) -> Bool { row.contains { $0 != 0 } }
+            // A row counts where it has time in the run's steps (self and inclusive time together).
+            func merge(_ rows: [MetricKey: [Double]], into put: (MetricKey, [Double]) -> Void) {
+                for (key, row) in rows {
+                    let m = mapped(row)
+                    switch key.kind {
+                    case .opSelf, .opTotal:
+                        let partner = MetricKey(key.kind == .opSelf ? .opTotal : .opSelf, key.name)
+                        guard nonZero(m) || rows[partner].map({ nonZero(mapped($0)) }) == true else { continue }
+                    default:
+                        guard nonZero(m) else { continue }
+                    }
+                    put(key, m)
+                }
+            }
+            merge(rs.metrics) { key, row in raise(&values[key, default: zeros], row) }
+            var byShape: [String: [MetricKey: [Double]]] = [:]
+            for (key, shapes) in rs.shapeMetrics { for (shape, row) in shapes { byShape[shape, default: [:]][key] = row } }
+            for (shape, rows) in byShape {
+                merge(rows) { key, row in raise(&shapeValues[key, default: [:]][shape, default: zeros], row) }
+            }
+            if keepCalls {
+                for (key, lists) in rs.callSamples {
+                    for (k, list) in zip(column, lists) where !list.isEmpty {
+                        if let k { callValues[key, default: noCalls][k].append(contentsOf: list) }
+                    }
+                }
+            }
+            for (k, part) in rs.parts.enumerated() where k == 0 || column[rs.partColumns[k - 1]] != nil {
+                for (stack, v) in part.folded { foldedTotal[stack, default: 0] += v }
+                for (key, v) in part.calls { callsTotal[key, default: 0] += v }
+            }
         }
         for w in communication?.waits ?? [] { put(MetricKey(.commWait, ""), w.step, Double(w.wait)) }
         out.metrics = values
@@ -354,8 +387,8 @@ extension Analyzer {
     /// Per-step operator self and inclusive times (also split by input shapes), kernel times, folded
     /// stacks and calls of one rank. Keys are integers while walking the slices; strings are made
     /// once per distinct key.
-    static func stepOperators(_ trace: RankTrace, analysis a: RankAnalysis, stepIndex: [String: Int], rows: Rows,
-                              folded: inout [String: Double], calls: inout [String: Double]) {
+    static func stepOperators(_ trace: RankTrace, analysis a: RankAnalysis, stepIndex: [String: Int], keepCalls: Bool, rows: Rows,
+                              partOf: [Int], parts: inout [RankSamples.Part]) {
         let s = trace.slices
         let windows = a.steps.compactMap { step in
             stepIndex[step.name].map { (index: $0, range: step.start..<step.start + step.dur) }
@@ -412,11 +445,12 @@ extension Analyzer {
         }
         var sums = StepSums(steps: windows.count, rows: keyOf.count)
         var shapeSums = StepSums(steps: windows.count, rows: shapeOf.count)
-        var nodeSelf = [Double](repeating: 0, count: nodes.count)
-        var callCounts = [Double](repeating: 0, count: keyOf.count)
+        // Folded self time and calls per part (`RankSamples.parts`) of the windows' steps.
+        var nodeSelf = [[Double]](repeating: [Double](repeating: 0, count: nodes.count), count: parts.count)
+        var callCounts = [[Double]](repeating: [Double](repeating: 0, count: keyOf.count), count: parts.count)
+        let windowPart = windows.map { partOf[$0.index] }
         // Per-call self times by shape row and window (at shapeRow * windows + window), and for
         // calls without shapes by key (at -1 - (key * windows + window)); only for short runs.
-        let keepCalls = stepIndex.count <= RunSamples.callSampleSteps
         var callLists: [Int: [Double]] = [:]
         let selfTime = a.facts.selfTime, gpuInclusive = a.facts.gpuInclusive
         for h in hits {
@@ -424,8 +458,8 @@ extension Analyzer {
             let value = (selfTime: Double(selfTime[i]), total: Double(s.dur[i]), gpu: Double(gpuInclusive[i]))
             sums.add(Int(h.key), si, value, counted: counted)
             if h.shape >= 0 { shapeSums.add(Int(h.shape), si, value, counted: counted) }
-            nodeSelf[Int(h.node)] += value.selfTime
-            callCounts[Int(h.key)] += 1
+            nodeSelf[windowPart[si]][Int(h.node)] += value.selfTime
+            callCounts[windowPart[si]][Int(h.key)] += 1
             if keepCalls {
                 let at = h.shape >= 0 ? Int(h.shape) * windows.count + si : -1 - (Int(h.key) * windows.count + si)
                 callLists[at, default: []].append(value.selfTime)
@@ -441,7 +475,7 @@ extension Analyzer {
         let labels = keyOf.map { name($0.name) + " [" + $0.phase.name + "]" }
         for (k, label) in labels.enumerated() {
             sums.emit(k, label: label, windows: windows, steps: stepIndex.count, rows.put)
-            calls[label, default: 0] += callCounts[k]
+            for p in parts.indices where callCounts[p][k] != 0 { parts[p].calls[label, default: 0] += callCounts[p][k] }
             for (si, w) in windows.enumerated() {
                 if let list = callLists[-1 - (k * windows.count + si)] { rows.putCalls(MetricKey(.opSelf, label), w.index, list) }
             }
@@ -458,7 +492,7 @@ extension Analyzer {
         for (n, node) in nodes.enumerated() {
             // Parents precede children, so the parent's path is ready.
             paths[n] = node.parent < 0 ? name(node.name) : paths[Int(node.parent)] + ";" + name(node.name)
-            if nodeSelf[n] != 0 { folded[paths[n], default: 0] += nodeSelf[n] }
+            for p in parts.indices where nodeSelf[p][n] != 0 { parts[p].folded[paths[n], default: 0] += nodeSelf[p][n] }
         }
         stepKernels(trace, windows: windows, steps: stepIndex.count, keepCalls: keepCalls, put: { rows.put(MetricKey(.kernel, name($0)), $1) },
                     putCalls: { rows.putCalls(MetricKey(.kernel, name($0)), $1, $2) })

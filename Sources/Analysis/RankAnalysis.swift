@@ -96,6 +96,9 @@ public struct OperatorPhaseStat: Sendable, Equatable {
     public var totalNs: Int64 = 0
     public var selfNs: Int64 = 0
     public var gpuNs: Int64 = 0
+    public init(count: Int = 0, totalNs: Int64 = 0, selfNs: Int64 = 0, gpuNs: Int64 = 0) {
+        (self.count, self.totalNs, self.selfNs, self.gpuNs) = (count, totalNs, selfNs, gpuNs)
+    }
 }
 
 /// Aggregates of one GPU kernel, memcpy or memset name.
@@ -410,5 +413,44 @@ extension Array {
     /// Index of the first element for which `belongsToSecondPartition` is true (array partitioned).
     public func partitionPoint(_ belongsToSecondPartition: (Element) -> Bool) -> Int {
         partitionIndex(indices) { belongsToSecondPartition(self[$0]) }
+    }
+}
+
+extension RankAnalysis {
+    /// A rank's analysis without its trace (read back from a summary file): no per-slice facts,
+    /// operator attribution or device timeline, no step track.
+    public init(rank: Int, source: String, steps: [Step], stepsInferred: Bool, phases: PhaseTimes, gpu: GPUBreakdown?,
+                operators: [OperatorStat], kernels: [KernelStat], gpuActivityNs: Int64) {
+        self.init(rank: rank, source: source, steps: steps, stepTrack: -1, stepsInferred: stepsInferred, phases: phases, gpu: gpu,
+                  operators: operators, kernels: kernels, facts: SliceFacts(selfTime: [], phase: [], gpuInclusive: []),
+                  attribution: OperatorAttribution(), gpuActivityNs: gpuActivityNs,
+                  timeline: GPUTimeline(RankTrace(source: source, rank: rank)), collectiveSlices: [])
+    }
+}
+
+// Public initialisers for results read back from a summary file.
+extension Step {
+    public init(name: String, start: Int64, dur: Int64, slice: Int, phases: PhaseTimes, gpu: GPUBreakdown?) {
+        self.name = name
+        self.start = start
+        self.dur = dur
+        self.slice = slice
+        self.phases = phases
+        self.gpu = gpu
+    }
+}
+
+extension OperatorStat {
+    public init(name: String, shape: String?, kind: SliceKind) {
+        self.name = name
+        self.shape = shape
+        self.kind = kind
+    }
+}
+
+extension KernelStat {
+    public init(name: String, kind: SliceKind) {
+        self.name = name
+        self.kind = kind
     }
 }

@@ -59,6 +59,10 @@ public struct HostBoundActivity: Sendable, Equatable {
     /// Innermost slices of the step thread during that time, largest first (at most five).
     public var top: [HostSlice]
 
+    public init(step: String, hostBound: Int64, top: [HostSlice]) {
+        (self.step, self.hostBound, self.top) = (step, hostBound, top)
+    }
+
     /// Host-bound activity of each step of `analysis` that has host-bound idle time.
     public static func of(_ trace: RankTrace, analysis a: RankAnalysis) -> [HostBoundActivity] {
         guard a.stepTrack >= 0 else { return [] }
@@ -86,6 +90,10 @@ public struct HostSlice: Sendable, Equatable {
     /// True for a Python frame (`python_function`), false for an operator or annotation.
     public var python: Bool
     public var ns: Int64
+
+    public init(name: String, python: Bool, ns: Int64) {
+        (self.name, self.python, self.ns) = (name, python, ns)
+    }
 }
 
 extension Analyzer {
@@ -112,7 +120,8 @@ extension Analyzer {
     }
 }
 
-/// One rank's part of a report.
+/// One rank's part of a report: everything the run-level analysis and the renderers read about a
+/// rank, made from its trace (the map step) or read back from a summary file (`stepscope summary`).
 public struct RankReport: Sendable {
     public var analysis: RankAnalysis
     /// Per step with host-bound GPU idle time: what the host ran meanwhile.
@@ -128,14 +137,60 @@ public struct RankReport: Sendable {
     public var memory: [DeviceMemory]
     /// Per device of a memory snapshot: the replay's peak, live blocks by stack, oom (else empty).
     public var snapshot: [SnapshotDeviceMemory] = []
+    /// The rank's collective instances, in arrival order (`Analyzer.collectives`).
+    public var collectives: [CollectiveInstance] = []
+    /// The step thread's activity between collectives (`Analyzer.activityTiles`), for stragglers.
+    public var tiles: [ActivityTile] = []
+    /// The rank's part of the diff's samples, when asked for (`RunReport.init(run:options:samples:)`).
+    public var samples: RankSamples?
+
+    public init(analysis: RankAnalysis, hostBound: [HostBoundActivity], pythonFunctions: [OperatorStat], stepStats: StepStats?,
+                eventCounts: [(phase: String, count: Int)], warnings: [Warnings.Entry], metadata: TraceMetadata, memory: [DeviceMemory],
+                snapshot: [SnapshotDeviceMemory] = [], collectives: [CollectiveInstance] = [], tiles: [ActivityTile] = [],
+                samples: RankSamples? = nil) {
+        self.analysis = analysis
+        self.hostBound = hostBound
+        self.pythonFunctions = pythonFunctions
+        self.stepStats = stepStats
+        self.eventCounts = eventCounts
+        self.warnings = warnings
+        self.metadata = metadata
+        self.memory = memory
+        self.snapshot = snapshot
+        self.collectives = collectives
+        self.tiles = tiles
+        self.samples = samples
+    }
+
+    /// The map step: a rank's report from its trace and analysis; `samples` adds the diff's rows.
+    public init(trace: RankTrace, analysis a: RankAnalysis, samples: Bool = false) {
+        let collectives = Analyzer.collectives(trace, analysis: a)
+        // A snapshot's memory over time is its replay (it has no `[memory]` rows).
+        let snapshot = MemorySnapshotAnalysis.analyze(trace)
+        self.init(analysis: a, hostBound: HostBoundActivity.of(trace, analysis: a),
+                  pythonFunctions: !a.attribution.isEmpty && a.attribution.key.allSatisfy { $0 == .max } ? Analyzer.pythonFunctions(trace, facts: a.facts) : [],
+                  stepStats: StepStats(a.steps.filter { !$0.truncated }.map(\.dur)),
+                  eventCounts: trace.eventCounts.sorted { $0.key < $1.key }.map { (String(UnicodeScalar($0.key)), $0.value) },
+                  warnings: RunReport.withTruncation(a.warnings(of: trace), a).entries, metadata: trace.metadata,
+                  memory: trace.memorySnapshot == nil ? MemoryAnalysis.analyze(trace, analysis: a) : snapshot.map(\.deviceMemory),
+                  snapshot: snapshot,
+                  collectives: collectives, tiles: Analyzer.activityTiles(trace, analysis: a, instances: collectives),
+                  samples: samples ? RankSamples(trace, analysis: a) : nil)
+    }
+}
+
+extension RankReport {
+    /// Gives the rank another number (a run of summaries settles its ranks as a run of traces does).
+    public mutating func renumber(_ rank: Int) {
+        analysis.rank = rank
+        for i in collectives.indices { collectives[i].rank = rank }
+    }
 }
 
 /// Everything `stepscope report` prints, in every format.
 public struct RunReport: Sendable {
     /// Version of the JSON schema (docs/report-json.md; 2: the device breakdown is `device`, was `gpu`).
     public static let schemaVersion = 2
-    /// The run the report was made from.
-    public let run: TraceRun
     public var ranks: [RankReport]
     public var steps: [RunStep]
     public var stepStats: StepStats?
@@ -144,33 +199,30 @@ public struct RunReport: Sendable {
     /// Collectives matched across ranks, waits and stragglers; nil when no rank has collectives.
     public var communication: CommunicationReport?
 
-    /// Analyses every rank of `run` and assembles the report.
-    public init(run: TraceRun, options: AnalysisOptions = AnalysisOptions()) {
+    /// Analyses every rank of `run` and assembles the report; `samples` keeps each rank's part of
+    /// the diff's samples (`RunReport.samples`).
+    public init(run: TraceRun, options: AnalysisOptions = AnalysisOptions(), samples: Bool = false) {
         let analyses = run.ranks.map { Analyzer.analyze($0, options: options) }
-        self.init(run: run, analyses: analyses)
+        self.init(run: run, analyses: analyses, samples: samples)
     }
 
     /// Assembles the report from analyses already made (one per rank, same order).
-    public init(run: TraceRun, analyses: [RankAnalysis]) {
-        self.run = run
-        ranks = zip(run.ranks, analyses).map { trace, a in
-            // A snapshot's memory over time is its replay (it has no `[memory]` rows).
-            let snapshot = MemorySnapshotAnalysis.analyze(trace)
-            return RankReport(analysis: a, hostBound: HostBoundActivity.of(trace, analysis: a),
-                       pythonFunctions: !a.attribution.isEmpty && a.attribution.key.allSatisfy { $0 == .max } ? Analyzer.pythonFunctions(trace, facts: a.facts) : [],
-                       stepStats: StepStats(a.steps.filter { !$0.truncated }.map(\.dur)),
-                       eventCounts: trace.eventCounts.sorted { $0.key < $1.key }.map { (String(UnicodeScalar($0.key)), $0.value) },
-                       warnings: Self.withTruncation(a.warnings(of: trace), a).entries, metadata: trace.metadata,
-                       memory: trace.memorySnapshot == nil ? MemoryAnalysis.analyze(trace, analysis: a) : snapshot.map(\.deviceMemory),
-                       snapshot: snapshot)
-        }
-        steps = RunStep.run(analyses)
+    public init(run: TraceRun, analyses: [RankAnalysis], samples: Bool = false) {
+        self.init(ranks: zip(run.ranks, analyses).map { RankReport(trace: $0, analysis: $1, samples: samples) }, warnings: run.warnings)
+    }
+
+    /// The reduce: the run-level analysis of ranks' reports, made from traces or read from
+    /// summaries (the run's steps, collectives matched across ranks, waits, stragglers and clock
+    /// alignment). `warnings` are the run's own (duplicate or missing ranks).
+    public init(ranks: [RankReport], warnings runWarnings: Warnings) {
+        self.ranks = ranks
+        steps = RunStep.run(ranks.map(\.analysis))
         stepStats = StepStats(steps.map(\.dur))
-        var runWarnings = run.warnings
-        let comm = Analyzer.communication(Array(zip(run.ranks, analyses)).map { (trace: $0.0, analysis: $0.1) })
+        var runWarnings = runWarnings
+        let comm = Analyzer.communication(ranks)
         if comm.instances.values.contains(where: { !$0.isEmpty }) {
             communication = comm
-            if comm.unmatched > 0 && run.ranks.count > 1 {
+            if comm.unmatched > 0 && ranks.count > 1 {
                 runWarnings.add("unmatched-collectives", count: comm.unmatched, "collectives found on some ranks only; the rest were matched")
             }
         }

@@ -28,7 +28,8 @@ extension RunReport {
             let rows = steps.map { [safe($0.name), formatDuration($0.dur), "rank \($0.slowestRank)"] }
             out += table(["step", "time", "slowest"], rows, rightAligned: [1])
         }
-        for r in ranks {
+        if ranks.count > Self.perRankLimit { out += manyRanksText() }
+        for r in ranks where ranks.count <= Self.perRankLimit {
             let a = r.analysis
             out += "\nRank \(a.rank)  \(safe(a.source))\n"
             if let st = r.stepStats { out += "  Steps: " + statsLine(st) + "\n" }
@@ -82,7 +83,10 @@ extension RunReport {
         }
         if let comm = communication, !comm.matched.isEmpty {
             out += "\nCommunication: \(comm.matched.count) collectives matched across ranks\n"
-            for o in comm.clockOffsets {
+            if ranks.count > Self.perRankLimit, let lo = comm.clockOffsets.map(\.offset).min(), let hi = comm.clockOffsets.map(\.offset).max() {
+                out += "  clocks of \(comm.clockOffsets.count) ranks on \(Set(comm.clockOffsets.map(\.host)).count) other hosts corrected by \(formatDuration(lo)) to \(formatDuration(hi))\n"
+            }
+            for o in comm.clockOffsets where ranks.count <= Self.perRankLimit {
                 out += "  clock of rank \(o.rank) (host \(safe(o.host))) corrected by \(formatDuration(o.offset)), from \(o.samples) collectives\n"
             }
             for st in comm.stragglers {
@@ -95,7 +99,9 @@ extension RunReport {
             let rows = comm.waits.filter { $0.wait > 0 }.map {
                 [safe($0.step), "rank \($0.rank)", formatDuration($0.wait), formatDuration($0.maxWait), String($0.stragglerCount)]
             }
-            if !rows.isEmpty { out += indent(table(["step", "rank", "waiting", "longest wait", "last to arrive"], rows, rightAligned: [2, 3, 4])) }
+            if !rows.isEmpty && ranks.count <= Self.perRankLimit {
+                out += indent(table(["step", "rank", "waiting", "longest wait", "last to arrive"], rows, rightAligned: [2, 3, 4]))
+            }
         }
         let all = allWarnings
         if !all.isEmpty {

@@ -50,14 +50,7 @@ public enum SamplesFile {
     /// Decided by parsing, so pretty-printed files and any key order are recognised; nil when the
     /// bytes end before it can be told.
     public static func isSamples(_ bytes: [UInt8], complete: Bool) -> Bool? {
-        switch JSONValue.firstMember(among: ["schema", "traceEvents"], in: bytes) {
-        case let .found(name, value?):
-            return name == "schema" && (try? JSONValue.parse(Array(bytes[value])))?.string == schema
-        case let .found(name, nil):
-            return name == "schema" && !complete ? nil : false
-        case .absent: return false
-        case .truncated: return complete ? false : nil
-        }
+        SummaryFile.savedSchema(bytes, complete: complete).map { $0 == schema }
     }
 
     /// Parses a samples file; the error names the file and what is wrong (strings from the file
@@ -195,9 +188,7 @@ extension SamplesFile {
 }
 
 extension RunReport {
-    /// The run reduced to per-step samples: every metric `stepscope diff` compares.
-    public var samples: RunSamples {
-        Analyzer.samples(run: run, analyses: ranks.map(\.analysis), memory: ranks.map(\.memory), snapshot: ranks.map(\.snapshot),
-                         communication: communication)
-    }
+    /// The run reduced to per-step samples: every metric `stepscope diff` compares (operator rows
+    /// from the ranks' `samples`, made when the report was asked for them).
+    public var samples: RunSamples { Analyzer.samples(ranks: ranks, communication: communication) }
 }

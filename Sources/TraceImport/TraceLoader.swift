@@ -349,32 +349,40 @@ public enum TraceLoader {
     static func assembleRun(_ loaded: [RankTrace], files loadedFiles: [String]) -> TraceRun {
         let (traces, files) = mergingCycles(loaded, files: loadedFiles)
         let run = TraceRun(ranks: [])
+        let ranks = settleRanks(claims: traces.indices.map { traces[$0].metadata.distributed?.rank ?? rankFromFileName(files[$0]) },
+                                files: files, worldSizes: traces.map { $0.metadata.distributed?.worldSize }, warnings: &run.warnings)
+        for (t, r) in zip(traces, ranks) { t.rank = r }
+        run.ranks = traces.sorted { $0.rank < $1.rank }
+        return run
+    }
+
+    /// Rank numbers of a run's files, in load order: a claimed rank (`distributedInfo`, else the
+    /// file name) is kept unless an earlier file took it (`duplicate-rank`); the others get the
+    /// lowest free numbers in order. More than one file with a larger world size than files is
+    /// `missing-ranks`. Traces and summaries (`stepscope summary`) are numbered alike.
+    public static func settleRanks(claims: [Int?], files: [String], worldSizes: [Int?], warnings: inout Warnings) -> [Int] {
+        var ranks = [Int](repeating: -1, count: claims.count)
         var used = Set<Int>()
-        var pending: [RankTrace] = []
-        for (i, t) in traces.enumerated() {
-            let fromName = rankFromFileName(files[i])
-            let claimed = t.metadata.distributed?.rank ?? fromName
+        var pending: [Int] = []
+        for (i, claimed) in claims.enumerated() {
             if let r = claimed, !used.contains(r) {
-                t.rank = r
+                ranks[i] = r
                 used.insert(r)
             } else {
-                if let r = claimed {
-                    run.warnings.add("duplicate-rank", "\(files[i]) also claims rank \(r)")
-                }
-                pending.append(t)
+                if let r = claimed { warnings.add("duplicate-rank", "\(files[i]) also claims rank \(r)") }
+                pending.append(i)
             }
         }
         var next = 0
-        for t in pending {
+        for i in pending {
             while used.contains(next) { next += 1 }
-            t.rank = next
+            ranks[i] = next
             used.insert(next)
         }
-        run.ranks = traces.sorted { $0.rank < $1.rank }
-        if traces.count > 1, let world = traces.compactMap({ $0.metadata.distributed?.worldSize }).max(), world > traces.count {
-            run.warnings.add("missing-ranks", count: world - traces.count, "world size \(world) but \(traces.count) rank files")
+        if claims.count > 1, let world = worldSizes.compactMap({ $0 }).max(), world > claims.count {
+            warnings.add("missing-ranks", count: world - claims.count, "world size \(world) but \(claims.count) rank files")
         }
-        return run
+        return ranks
     }
 
     /// The rank number in a file name: `rank3`, `rank-3`, `rank_3`, `rank.3` (any case).
@@ -401,7 +409,7 @@ public enum TraceLoader {
 
     /// A file stays as it is; a directory becomes its trace files (`traceSuffixes`), sorted, or
     /// the `trace_view.json` of the torch_npu profiles it is or holds (`NPUExport`).
-    static func expand(_ path: String) throws(ImportError) -> [String] {
+    public static func expand(_ path: String) throws(ImportError) -> [String] {
         var st = stat()
         guard stat(path, &st) == 0 else { throw ImportError(file: path, message: String(cString: strerror(errno))) }
         guard (st.st_mode & S_IFMT) == S_IFDIR else { return [path] }

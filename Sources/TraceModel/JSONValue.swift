@@ -56,7 +56,13 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     /// Parses one JSON document from `bytes`; the error names the byte offset within them.
     public static func parse(_ bytes: [UInt8]) throws(JSONValueError) -> JSONValue {
-        var p = JSONValueParser(bytes: bytes)
+        try parse(bytes, skipping: [])
+    }
+
+    /// Parses one JSON document, leaving the values of members named in `skipping` (at any depth)
+    /// unbuilt and unchecked beyond their brackets and strings: they read as `null`.
+    public static func parse(_ bytes: [UInt8], skipping: Set<String>) throws(JSONValueError) -> JSONValue {
+        var p = JSONValueParser(bytes: bytes, skipping: skipping)
         let v = try p.value()
         p.skipSpace()
         guard p.i == bytes.count else { throw JSONValueError(offset: p.i, message: "trailing characters") }
@@ -128,6 +134,8 @@ public struct JSONValueError: Error, Equatable {
 
 private struct JSONValueParser {
     let bytes: [UInt8]
+    /// Member names whose values are skipped (`JSONValue.parse(_:skipping:)`).
+    var skipping: Set<String> = []
     var i = 0
     /// Arrays and objects open around the value being parsed.
     var depth = 0
@@ -161,7 +169,13 @@ private struct JSONValueParser {
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 i += 1
-                members.append((key, try value()))
+                if !skipping.isEmpty && skipping.contains(key) {
+                    skipSpace()
+                    try skipValue()
+                    members.append((key, .null))
+                } else {
+                    members.append((key, try value()))
+                }
                 skipSpace()
                 guard i < bytes.count else { throw fail("unexpected end of input") }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -188,9 +202,19 @@ private struct JSONValueParser {
         case UInt8(ascii: "n"): return try word("null", .null)
         default:
             let start = i
-            while i < bytes.count, "0123456789+-.eE".utf8.contains(bytes[i]) { i += 1 }
+            while i < bytes.count, Self.isNumberByte(bytes[i]) { i += 1 }
             guard i > start else { throw fail("expected a value") }
             return .number(String(decoding: bytes[start..<i], as: UTF8.self))
+        }
+    }
+
+    /// A byte of a JSON number's text: a digit, a sign, a point or an exponent mark.
+    @inline(__always)
+    static func isNumberByte(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"):
+            return true
+        default: return false
         }
     }
 

@@ -14,7 +14,7 @@ import Glibc
 /// Errors while loading restore the terminal first, then surface as the usual one-line error. When
 /// the terminal cannot be driven (an unknown TERM), prints `report` instead.
 func browse(_ load: LoadOptions, report: ReportOptions) throws {
-    let options = try load.analysisOptions()
+    _ = try load.analysisOptions()  // a bad rules file fails before the terminal opens
     if let jobs = load.jobs, jobs < 1 { throw CLIError(description: "--jobs must be at least 1") }
     guard let terminal = try? Terminal() else { return try report.print(load) }
     defer { terminal.close() }
@@ -23,11 +23,11 @@ func browse(_ load: LoadOptions, report: ReportOptions) throws {
     let started = monotonicSeconds()
     DispatchQueue.global().async {
         Terminal.prepareThreadForCrashes()
-        do throws(ImportError) {
-            let run = try TraceLoader.loadRun(paths: load.paths, jobs: load.jobs) { progress.add($0, bytes: $1, events: $2) }
-            progress.setStage("analysing")
-            let report = RunReport(run: run, options: options)
+        do {
+            let (loaded, report) = try loadReport(load) { progress.add($0, bytes: $1, events: $2) }
             progress.setStage("preparing views")
+            // Summaries have no timeline: each rank's views get an empty trace beside its report.
+            let run = loaded ?? TraceRun(ranks: report.ranks.map { RankTrace(source: $0.analysis.source, rank: $0.analysis.rank) })
             outcome.finish(.success(RunModel(run: run, report: report)))
         } catch {
             outcome.finish(.failure(error))
@@ -61,9 +61,9 @@ func browseDiff(_ result: DiffResult, name: String) -> Bool {
 
 /// The loaded model or the error, handed from the loading thread to the UI thread.
 private final class Outcome: @unchecked Sendable {
-    private let value = Locked<Result<RunModel, ImportError>?>(nil)
-    func finish(_ r: Result<RunModel, ImportError>) { value.withLock { $0 = r } }
-    var result: Result<RunModel, ImportError>? { value.withLock { $0 } }
+    private let value = Locked<Result<RunModel, Error>?>(nil)
+    func finish(_ r: Result<RunModel, Error>) { value.withLock { $0 = r } }
+    var result: Result<RunModel, Error>? { value.withLock { $0 } }
 }
 
 /// Size of a file in bytes (0 when it cannot be read), for the progress bars.

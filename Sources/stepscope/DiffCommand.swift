@@ -61,14 +61,17 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         let options = diffOptions()
         let analysisOptions = AnalysisOptions(phaseRules: try loadPhaseRules(phaseRules), operatorTables: false, stepRange: stepRange)
-        // Both sides load at once, sharing the cores; a side that is a samples file is only read.
-        // Traces keep only the args the analyses read.
+        // Both sides load at once, sharing the cores; a side that is a samples file or summaries is
+        // only read. Traces keep only the args the analyses read.
         let sides = [base, candidate]
-        let saved = sides.map(samplesFileContent)
-        let traces = saved.filter { $0 == nil }.count
+        let saved = try sides.map { try savedRun([$0]) }
+        let traces = saved.filter { if case .traces = $0 { return true } else { return false } }.count
+        if saved.contains(where: { if case .summaries = $0 { return true } else { return false } }) {
+            try refuseAnalysisOptions(phaseRules: phaseRules, byShape: false, stepRange: stepRange)
+        }
         let importOptions = ImportOptions(argKeys: Analyzer.argumentKeys, cores: max(1, processorCount / max(1, traces)))
-        let results = concurrentMap(2) { i -> Result<RunSamples, ImportError> in
-            do throws(ImportError) {
+        let results = concurrentMap(2) { i -> Result<RunSamples, Error> in
+            do {
                 return .success(try loadSamples(sides[i], saved: saved[i], options: analysisOptions, importOptions: importOptions))
             } catch {
                 return .failure(error)
@@ -94,77 +97,42 @@ struct DiffCommand: ParsableCommand {
     }
 }
 
-/// A run's per-step samples: decoded from a samples file's content (`saved`), or computed from trace files.
-func loadSamples(_ path: String, saved: [UInt8]?, options: AnalysisOptions, importOptions: ImportOptions) throws(ImportError) -> RunSamples {
-    if let saved { return try SamplesFile.decode(saved, file: path) }
-    return RunReport(run: try TraceLoader.loadRun(paths: [path], options: importOptions), options: options).samples
-}
-
-/// The content of `path` (inflated when gzip) when it is a samples file (`stepscope summary`,
-/// possibly re-serialised by another tool), else nil: a trace, a directory, a file that cannot be
-/// read (the trace loader then reports why), or a pipe (not read twice). Reads only as far as it
-/// takes to tell; a document still undecided after `samplesSniffLimit` bytes is taken for a trace.
-func samplesFileContent(_ path: String) -> [UInt8]? {
-    var st = stat()
-    guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-    do {
-        let head = try FileSource.readPrefix(path: path, count: 2)
-        let file = try FileSource(path: path)
-        defer { file.close() }
-        if head == [0x1F, 0x8B] {
-            let gzip = try GzipSource(file, path: path)
-            defer { gzip.close() }
-            return try samplesContent(from: gzip)
-        }
-        return try samplesContent(from: file)
-    } catch {
-        return nil
+/// A run's per-step samples: decoded from a samples file, reduced from summaries, or computed
+/// from trace files.
+func loadSamples(_ path: String, saved: SavedRun, options: AnalysisOptions, importOptions: ImportOptions) throws -> RunSamples {
+    switch saved {
+    case let .samples(file, bytes): return try SamplesFile.decode(bytes, file: file)
+    case let .summaries(files): return try reduceSummaries(files, samples: true).samples
+    case .traces:
+        return RunReport(run: try TraceLoader.loadRun(paths: [path], options: importOptions), options: options, samples: true).samples
     }
 }
 
-/// Bytes read to tell a samples file from a trace before giving up (a trace's `traceEvents` comes
-/// after small metadata members; a samples file is decided by its `schema` member).
-let samplesSniffLimit = 64 << 20
-
-/// Reads `source` in growing blocks until `SamplesFile.isSamples` decides; all of it when it is a
-/// samples file, else nil.
-private func samplesContent<S: ByteSource>(from source: S) throws -> [UInt8]? {
-    var source = source
-    var bytes: [UInt8] = []
-    var block = 1 << 16
-    var decided: Bool?
-    var eof = false
-    while true {
-        let old = bytes.count
-        bytes += [UInt8](repeating: 0, count: block)
-        let n = try bytes.withUnsafeMutableBytes { buf in try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[old...])) }
-        bytes.removeLast(block - n)
-        if n == 0 { eof = true }
-        if decided == nil {
-            decided = SamplesFile.isSamples(bytes, complete: eof)
-            if decided == false || (decided == nil && bytes.count >= samplesSniffLimit) { return nil }
-        }
-        if eof { return bytes }
-        block = min(block * 2, 16 << 20)
-    }
-}
-
-/// `stepscope summary`: save a run's per-step samples for later diffs.
+/// `stepscope summary`: the map step of a run too big for one machine (docs/scale.md): a rank's
+/// report saved as a compact summary that `report`, `diff` and the UI reduce with the others.
 struct SummaryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "summary",
-        abstract: "Save a run's per-step samples (a baseline for 'stepscope diff') as JSON."
+        abstract: "Save a compact per-rank summary (steps, phases, operators, kernels, memory peaks, collectives, diff samples) as JSON.",
+        discussion: "report, diff and the UI read summaries, or folders of them, wherever they read traces (docs/scale.md)."
     )
 
     @OptionGroup var load: LoadOptions
 
-    @Option(name: [.short, .long], help: "Write the samples to this file instead of standard output.")
+    @Option(name: [.short, .long], help: "Write the summary to this file instead of standard output.")
     var output: String?
+
+    @Flag(name: .long, help: "Write only the diff's per-step samples of the whole run (schema stepscope.samples, docs/diff.md).")
+    var samplesOnly = false
 
     func run() throws {
         var options = try load.analysisOptions()
-        options.operatorTables = false
+        if samplesOnly { options.operatorTables = false }
         let run = try load.loadRun(ImportOptions(argKeys: Analyzer.argumentKeys))
-        try writeOutput(SamplesFile.encode(RunReport(run: run, options: options).samples), to: output)
+        if let snapshot = run.ranks.first(where: { $0.memorySnapshot != nil }) {
+            throw CLIError(description: "\(snapshot.source): a memory snapshot is not summarised; report or diff the snapshot itself")
+        }
+        let report = RunReport(run: run, options: options, samples: true)
+        try writeOutput(samplesOnly ? SamplesFile.encode(report.samples) : SummaryFile.encode(report.ranks), to: output)
     }
 }

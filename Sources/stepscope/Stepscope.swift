@@ -75,7 +75,7 @@ struct ReportOptions: ParsableArguments {
 
     /// Loads the run and writes the report.
     func print(_ load: LoadOptions) throws {
-        let report = RunReport(run: try load.loadRun(), options: try load.analysisOptions())
+        let report = try loadReport(load).report
         try writeOutput(report.render(format, top: top), to: output)
     }
 }

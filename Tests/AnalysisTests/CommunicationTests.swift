@@ -30,7 +30,7 @@ final class CommunicationTests: XCTestCase {
             TestSupport.x("ProfilerStep#1", cat: "user_annotation", ts: "0", dur: "100"),
             nccl(ts: "60", dur: "20", seq: 2), nccl(ts: "40", dur: "10", seq: 1),
         ])
-        let c = Analyzer.communication([r0, r1])
+        let c = Analyzer.communication([r0, r1].map { RankReport(trace: $0.trace, analysis: $0.analysis) })
         XCTAssertEqual(c.matched.count, 2)
         XCTAssertTrue(c.matched.allSatisfy(\.matchedBySeq))
         let first = try XCTUnwrap(c.matched.first { $0.key == 1 })
@@ -59,7 +59,7 @@ final class CommunicationTests: XCTestCase {
         // No Seq: matched by position. Rank 0 has a third collective rank 1 lacks: unmatched.
         let r0 = try rank(0, [nccl(ts: "0", dur: "5"), nccl(ts: "20", dur: "5"), nccl(ts: "40", dur: "5")])
         let r1 = try rank(1, [nccl(ts: "3", dur: "5"), nccl(ts: "21", dur: "5")])
-        let c = Analyzer.communication([r0, r1])
+        let c = Analyzer.communication([r0, r1].map { RankReport(trace: $0.trace, analysis: $0.analysis) })
         XCTAssertEqual(c.matched.count, 2)
         XCTAssertFalse(c.matched[0].matchedBySeq)
         XCTAssertEqual(c.matched.map { $0.waits[0]! }, [3_000, 1_000])
@@ -72,7 +72,7 @@ final class CommunicationTests: XCTestCase {
             return
         }
         let run = try TraceLoader.loadRun(paths: [shared + "/torch-cpu/ddp_ws2_straggler"])
-        let c = Analyzer.communication(run.ranks.map { ($0, Analyzer.analyze($0)) })
+        let c = Analyzer.communication(run.ranks.map { RankReport(trace: $0, analysis: Analyzer.analyze($0)) })
         // 6 gloo all-reduces per rank per step... matched by order on both ranks.
         XCTAssertEqual(c.instances[0]?.count, c.instances[1]?.count)
         XCTAssertEqual(c.unmatched, 0)
@@ -100,7 +100,7 @@ final class CommunicationTests: XCTestCase {
         let ranks = try (0...2).map { r in
             try rank(r, [op(ts: "\(10 + r)", group: "a")] + (r == 0 ? [op(ts: "50", group: "b")] : []))
         }
-        let c = Analyzer.communication(ranks)
+        let c = Analyzer.communication(ranks.map { RankReport(trace: $0.trace, analysis: $0.analysis) })
         XCTAssertEqual(c.matched.count, 1)
         for r in 0...2 {
             let a = try XCTUnwrap(c.instances[r]?.first { $0.group == "a" })
@@ -128,7 +128,7 @@ final class ClockOffsetTests: XCTestCase {
                                                           extra: "\"host_name\": \"a\", \"distributedInfo\": {\"rank\": 0}"))
         let t1 = try TestSupport.trace(TestSupport.kineto([collective(1040, 10, 1), collective(1120, 30, 2)],
                                                           extra: "\"host_name\": \"b\", \"distributedInfo\": {\"rank\": 1}"))
-        let c = Analyzer.communication([(t0, Analyzer.analyze(t0)), (t1, Analyzer.analyze(t1))])
+        let c = Analyzer.communication([t0, t1].map { RankReport(trace: $0, analysis: Analyzer.analyze($0)) })
         XCTAssertEqual(c.clockOffsets, [ClockOffset(rank: 1, host: "b", offset: -1_000_000, samples: 2)])
         XCTAssertEqual(c.matched.map { $0.waits[0]! }, [30_000, 10_000])
         XCTAssertEqual(c.matched.map(\.straggler), [1, 1])
@@ -138,7 +138,7 @@ final class ClockOffsetTests: XCTestCase {
         let e = TestSupport.x("ncclKernel_AllReduce", cat: "kernel", ts: "10", dur: "5", pid: "0", tid: "7")
         let t0 = try TestSupport.trace(TestSupport.kineto([e], extra: "\"host_name\": \"a\", \"distributedInfo\": {\"rank\": 0}"))
         let t1 = try TestSupport.trace(TestSupport.kineto([e], extra: "\"host_name\": \"a\", \"distributedInfo\": {\"rank\": 1}"))
-        XCTAssertEqual(Analyzer.communication([(t0, Analyzer.analyze(t0)), (t1, Analyzer.analyze(t1))]).clockOffsets, [])
+        XCTAssertEqual(Analyzer.communication([t0, t1].map { RankReport(trace: $0, analysis: Analyzer.analyze($0)) }).clockOffsets, [])
     }
 }
 
@@ -152,7 +152,7 @@ final class ImperfectRunTests: XCTestCase {
         }
         let t0 = try TestSupport.trace(TestSupport.kineto((0..<6).map { k($0 * 100) }, extra: "\"distributedInfo\": {\"rank\": 0}"))
         let t1 = try TestSupport.trace(TestSupport.kineto((2..<6).map { k($0 * 100 + 7) }, extra: "\"distributedInfo\": {\"rank\": 1}"))
-        let c = Analyzer.communication([(t0, Analyzer.analyze(t0)), (t1, Analyzer.analyze(t1))])
+        let c = Analyzer.communication([t0, t1].map { RankReport(trace: $0, analysis: Analyzer.analyze($0)) })
         XCTAssertEqual(c.matched.count, 4)
         XCTAssertEqual(c.matched.map { $0.waits[0]! }, [7_000, 7_000, 7_000, 7_000])
         XCTAssertEqual(c.matched.map(\.straggler), [1, 1, 1, 1])

@@ -129,7 +129,7 @@ final class DiffModelTests: XCTestCase {
             x("aten::mm", "cpu_op", "150", "7", "1", "1", ""),
         ]))
         let a = Analyzer.analyze(trace, options: AnalysisOptions())
-        let s = Analyzer.samples(run: TraceRun(ranks: [trace]), analyses: [a], memory: [[]], communication: nil)
+        let s = Analyzer.samples(ranks: [RankReport(trace: trace, analysis: a, samples: true)], communication: nil)
         let phase = a.facts.phase[sliceIndex(trace, "ProfilerStep#1") + 1].name
         let key = MetricKey(.opSelf, "aten::mm [\(phase)]")
         XCTAssertEqual(s.metrics[key], [25_000, 37_000])
@@ -210,7 +210,7 @@ final class DiffModelTests: XCTestCase {
             x("aten::mm", "cpu_op", "110", "30", "1", "1", #""Input Dims": [[8, 64]]"#),
         ]))
         let a = Analyzer.analyze(trace, options: AnalysisOptions())
-        let s = Analyzer.samples(run: TraceRun(ranks: [trace]), analyses: [a], memory: [[]], communication: nil)
+        let s = Analyzer.samples(ranks: [RankReport(trace: trace, analysis: a, samples: true)], communication: nil)
         let phase = a.facts.phase[sliceIndex(trace, "ProfilerStep#1") + 1].name
         XCTAssertEqual(s.callSamples[MetricKey(.opSelf, "aten::mm [\(phase)] @ [[8, 64]]")], [[20_000, 5_000], [30_000]])
         XCTAssertEqual(s.callSamples[MetricKey(.opSelf, "aten::mm [\(phase)]")], [[7_000], []])
@@ -268,7 +268,7 @@ final class DiffModelTests: XCTestCase {
             x("aten::add", "cpu_op", "70", "20", "1", "1", ""),
         ]))
         let a = Analyzer.analyze(trace, options: AnalysisOptions())
-        let s = Analyzer.samples(run: TraceRun(ranks: [trace]), analyses: [a], memory: [[]], communication: nil)
+        let s = Analyzer.samples(ranks: [RankReport(trace: trace, analysis: a, samples: true)], communication: nil)
         let phase = a.facts.phase[sliceIndex(trace, "aten::mul")].name
         XCTAssertEqual(s.metrics[MetricKey(.opTotal, "aten::add [\(phase)]")], [70_000])
         XCTAssertEqual(s.metrics[MetricKey(.opTotal, "aten::mul [\(phase)]")], [30_000])

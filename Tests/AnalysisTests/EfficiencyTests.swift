@@ -353,7 +353,7 @@ final class EfficiencyDiffTests: XCTestCase {
         }
         let trace = try TestSupport.trace(TestSupport.kineto(events, extra: #""deviceProperties": [{"id": 0, "name": "NVIDIA A100-SXM4-80GB"}]"#))
         let a = Analyzer.analyze(trace, options: AnalysisOptions(operatorTables: false))
-        return Analyzer.samples(run: TraceRun(ranks: [trace]), analyses: [a], memory: [[]], communication: nil)
+        return Analyzer.samples(ranks: [RankReport(trace: trace, analysis: a, samples: true)], communication: nil)
     }
 
     func testSamplesAndASlowerKernelAtTheSameFLOPsIsARegression() throws {

@@ -44,7 +44,7 @@ final class HardeningTests: XCTestCase {
 
     private func summary(of run: String) -> String {
         let path = temporary(".samples.json")
-        XCTAssertEqual(TestSupport.run(["summary", run, "-o", path]).status, 0)
+        XCTAssertEqual(TestSupport.run(["summary", "--samples-only", run, "-o", path]).status, 0)
         return path
     }
 

@@ -85,7 +85,7 @@ final class AscendConformanceTests: XCTestCase {
         for dir in runs {
             let run = try TraceLoader.loadRun(paths: [dir])
             let pairs = run.ranks.map { (trace: $0, analysis: Analyzer.analyze($0)) }
-            let comm = Analyzer.communication(pairs)
+            let comm = Analyzer.communication(pairs.map { RankReport(trace: $0.trace, analysis: $0.analysis) })
             for r in 0...1 {
                 let mine = comm.instances[r] ?? []
                 XCTAssertEqual(mine.map(\.name), Array(repeating: "allreduce", count: 4), "\(dir) rank \(r)")
@@ -217,7 +217,7 @@ final class AscendConformanceTests: XCTestCase {
         guard let runs = databaseRuns() else { return }
         for dir in runs {
             let run = try TraceLoader.loadRun(paths: [dir])
-            let comm = Analyzer.communication(run.ranks.map { (trace: $0, analysis: Analyzer.analyze($0)) })
+            let comm = Analyzer.communication(run.ranks.map { RankReport(trace: $0, analysis: Analyzer.analyze($0)) })
             for r in 0...1 {
                 let mine = comm.instances[r] ?? []
                 XCTAssertEqual(mine.map(\.name), Array(repeating: "allreduce", count: 4), "\(dir) rank \(r)")

@@ -45,7 +45,7 @@ final class AscendExportEquivalenceTests: XCTestCase {
                 XCTAssertEqual(kernels.map { trace.name(ofSlice: Int(s.launcher[$0])) }, ["aten::mm", "Node@launch", "aten::mm"])
             }
         }
-        let comm = pairs.map { Analyzer.communication($0) }
+        let comm = pairs.map { Analyzer.communication($0.map { RankReport(trace: $0.trace, analysis: $0.analysis) }) }
         XCTAssertEqual(comm[0].matched.count, 1)
         XCTAssertEqual(comm[1].matched.count, 1)
         XCTAssertEqual(comm[0].matched.map(\.straggler), [1])

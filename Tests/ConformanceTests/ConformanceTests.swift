@@ -171,7 +171,7 @@ final class ConformanceTests: XCTestCase {
         let folder = try XCTUnwrap(expected["folder"] as? String)
         let run = try TraceLoader.loadRun(paths: [shared + "/" + folder])
         XCTAssertEqual(run.ranks.map(\.rank), (expected["ranks"] as? [Any] ?? []).map { int($0) }, "\(label): ranks")
-        let report = Analyzer.communication(run.ranks.map { ($0, Analyzer.analyze($0)) })
+        let report = Analyzer.communication(run.ranks.map { RankReport(trace: $0, analysis: Analyzer.analyze($0)) })
         XCTAssertEqual(report.unmatched, int(expected["unmatched"]), "\(label): unmatched")
 
         func byRank(_ v: Any?) -> [Int: Int64] {

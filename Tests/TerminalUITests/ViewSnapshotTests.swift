@@ -77,7 +77,7 @@ final class ViewSnapshotTests: XCTestCase {
         let base = try Fixtures.model(Fixtures.smallTrace)
         let cand = try Fixtures.model(Fixtures.smallTrace.replacingOccurrences(of: "\"dur\": 30}", with: "\"dur\": 33}"))
         func samples(_ m: RunModel) -> RunSamples {
-            Analyzer.samples(run: m.run, analyses: m.report.ranks.map(\.analysis), memory: m.report.ranks.map(\.memory), communication: nil)
+            Analyzer.samples(ranks: RunReport(run: m.run, samples: true).ranks, communication: nil)
         }
         let result = Analyzer.diff(base: samples(base), candidate: samples(cand), options: DiffOptions())
         let app = App(views: [DiffView(result)], name: "a → b")
