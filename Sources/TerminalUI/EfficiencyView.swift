@@ -75,7 +75,8 @@ public final class EfficiencyView: View {
         rows.sort { a, b in
             let x = value(a.work), y = value(b.work)
             if x != y { return x > y }
-            return a.work.deviceNs != b.work.deviceNs ? a.work.deviceNs > b.work.deviceNs : a.shown < b.shown
+            if a.work.deviceNs != b.work.deviceNs { return a.work.deviceNs > b.work.deviceNs }
+            return a.work.flops != b.work.flops ? a.work.flops > b.work.flops : a.shown < b.shown
         }
         rowsKey = key
         return rows
