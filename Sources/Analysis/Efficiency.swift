@@ -40,6 +40,16 @@ public struct OperatorWork: Sendable, Equatable {
     public var headroomNs: Int64? { rooflineDeviceNs > 0 ? max(0, rooflineDeviceNs - Int64(rooflineNs.rounded())) : nil }
 }
 
+extension RankAnalysis {
+    /// Operator rows with a roofline, by headroom (largest first): the report's and the UI's order.
+    public var operatorsByHeadroom: [OperatorStat] {
+        operators.filter { $0.work?.headroomNs != nil }.sorted {
+            let a = $0.work!.headroomNs!, b = $1.work!.headroomNs!
+            return a != b ? a > b : $0.name < $1.name
+        }
+    }
+}
+
 /// Device time and FLOPs of one precision (nil: unknown) within a step or a rank.
 public struct PrecisionShare: Sendable, Equatable {
     public var precision: Precision?

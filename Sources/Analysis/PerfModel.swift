@@ -112,12 +112,6 @@ public struct OpInputs: Sendable, Equatable {
     /// Per input: its concrete value as text (empty when not recorded).
     public var concrete: [String]
 
-    public init(shapes: [[[Int64]]], types: [String] = [], concrete: [String] = []) {
-        self.shapes = shapes
-        self.types = types
-        self.concrete = concrete
-    }
-
     /// Parses the recorded args: Kineto's JSON arrays, or torch_npu's strings of `;\r\n`-separated
     /// entries (dims as comma-separated integers). Nil when `dims` is neither.
     public init?(dims: String, types: String?, concrete: String?) {
@@ -199,9 +193,9 @@ public struct OpInputs: Sendable, Equatable {
         // torch_npu: "16,559,1024;\r\n1024,1024;\r\n" (an empty entry: no tensor).
         var out: [[[Int64]]] = []
         for entry in splitNPU(text) {
-            let e = entry.trimmingSpaces
+            let e = Substring(entry).trimmingSpaces
             if e.isEmpty { out.append([]); continue }
-            let dims = e.split(separator: ",").map { bounded(Int64($0.trimmingSpaces)) }
+            let dims = e.split(separator: ",").map { bounded(Int64(String($0.trimmingSpaces))) }
             guard !dims.contains(nil) else { return nil }
             out.append([dims.map { $0! }])
         }
@@ -220,7 +214,7 @@ public struct OpInputs: Sendable, Equatable {
         if text.hasPrefix("["), let v = try? JSONValue.parse(Array(text.utf8)), let a = v.array {
             return a.map { $0.string ?? "" }
         }
-        return splitNPU(text).map { $0.trimmingSpaces }
+        return splitNPU(text).map { String(Substring($0).trimmingSpaces) }
     }
 
     /// torch_npu's entries: separated by `;` followed by optional CR/LF.
@@ -228,14 +222,6 @@ public struct OpInputs: Sendable, Equatable {
         text.split(separator: ";", omittingEmptySubsequences: false).map { part in
             String(part.drop { $0 == "\r" || $0 == "\n" || $0 == "\r\n" })
         }
-    }
-}
-
-extension StringProtocol {
-    /// The text without leading and trailing spaces and line breaks.
-    var trimmingSpaces: String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\r" || $0 == "\n" || $0 == "\t" || $0 == "\r\n" }
-        return String(drop(while: isSpace).reversed().drop(while: isSpace).reversed())
     }
 }
 

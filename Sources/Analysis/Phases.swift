@@ -85,10 +85,12 @@ public struct PhaseRuleError: Error, CustomStringConvertible {
 }
 
 extension Substring {
+    /// The text without leading and trailing spaces, tabs and line breaks.
     var trimmingSpaces: Substring {
+        func isSpace(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\r" || c == "\n" || c == "\r\n" }
         var s = self
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
+        while let f = s.first, isSpace(f) { s = s.dropFirst() }
+        while let l = s.last, isSpace(l) { s = s.dropLast() }
         return s
     }
 }

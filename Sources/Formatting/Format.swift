@@ -1,3 +1,4 @@
+import Analysis
 import TraceModel
 
 // The units every output shares, the reports and the terminal UI alike: durations, bytes,
@@ -86,4 +87,11 @@ public func safe(_ s: String) -> String { JSONText.terminalSafe(s) }
 /// Long names cut to `limit` characters with an ellipsis.
 public func clip(_ s: String, _ limit: Int = 90) -> String {
     s.count <= limit ? s : String(s.prefix(limit - 1)) + "…"
+}
+
+/// "bf16 81.2%, fp32 18.8%": an efficiency summary's device time by precision (docs/efficiency.md).
+public func precisionShares(_ s: EfficiencySummary) -> String {
+    let total = s.byPrecision.reduce(Int64(0)) { $0 + $1.deviceNs }
+    return s.byPrecision.filter { $0.deviceNs > 0 }
+        .map { "\($0.precision?.rawValue ?? "unknown") \(percent($0.deviceNs, total))" }.joined(separator: ", ")
 }

@@ -61,21 +61,6 @@ extension RunReport {
         }
     }
 
-    /// Operator rows with a roofline, by headroom (largest first).
-    func byHeadroom(_ ops: [OperatorStat]) -> [OperatorStat] {
-        ops.filter { $0.work?.headroomNs != nil }.sorted {
-            let a = $0.work!.headroomNs!, b = $1.work!.headroomNs!
-            return a != b ? a > b : $0.name < $1.name
-        }
-    }
-
-    /// "bf16 81.2%, fp32 18.8%": device time shares by precision.
-    func precisionShares(_ s: EfficiencySummary) -> String {
-        let total = s.byPrecision.reduce(Int64(0)) { $0 + $1.deviceNs }
-        return s.byPrecision.filter { $0.deviceNs > 0 }
-            .map { "\($0.precision?.rawValue ?? "unknown") \(percent($0.deviceNs, total))" }.joined(separator: ", ")
-    }
-
     /// The rows of the efficiency table per step and for all steps.
     func efficiencyRows(_ e: RankEfficiency) -> [[String]] {
         func ratio(_ v: Double?) -> String { v.map { formatFixed(100 * $0, 1) + "%" } ?? "-" }
@@ -109,7 +94,7 @@ extension RunReport {
         out += "  \(e.modelledCalls) operator calls modelled, \(e.unmodelledCalls) with a model but no usable shapes\n"
         out += indent(table(["step", "TFLOP", "MFU", "busy util", "precision", "device time by precision"], efficiencyRows(e),
                             rightAligned: [1, 2, 3]))
-        let ranked = byHeadroom(a.operators)
+        let ranked = a.operatorsByHeadroom
         if !ranked.isEmpty {
             out += "\n  Top operators by headroom (device time minus time at the roofline)\n"
             out += indent(table(Self.headroomHeader, ranked.prefix(top).map(headroomRow), rightAligned: [0, 1, 2, 3, 4, 6]))
@@ -124,7 +109,7 @@ extension RunReport {
         out += e.peaks.map { " (peaks of \(md($0.name)))" } ?? " (no peak table: no MFU or roofline)"
         out += "\n\n| step | TFLOP | MFU | busy util | precision | device time by precision |\n|---|---:|---:|---:|---|---|\n"
         for r in efficiencyRows(e) { out += "| " + r.map(md).joined(separator: " | ") + " |\n" }
-        let ranked = byHeadroom(a.operators)
+        let ranked = a.operatorsByHeadroom
         if !ranked.isEmpty {
             out += "\n| " + Self.headroomHeader.joined(separator: " | ") + " |\n|---:|---:|---:|---:|---:|---|---:|---|---|\n"
             for o in ranked.prefix(top) {

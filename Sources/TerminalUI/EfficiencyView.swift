@@ -248,11 +248,8 @@ public final class EfficiencyView: View {
             screen.textRight(Self.ratio(s.mfu), row: y, end: inner.right - 1, style: style)
         }
         let s = list[stepCursor.selected]
-        func shares(_ value: (PrecisionShare) -> Int64) -> String {
-            let whole = s.byPrecision.reduce(Int64(0)) { $0 + value($1) }
-            return s.byPrecision.filter { value($0) > 0 }.map { "\(Self.name($0.precision)) \(percent(value($0), whole))" }.joined(separator: ", ")
-        }
-        let time = shares(\.deviceNs), flops = shares(\.flops)
+        let time = precisionShares(s)
+        let flops = s.byPrecision.filter { $0.flops > 0 }.map { "\(Self.name($0.precision)) \(percent($0.flops, s.flops))" }.joined(separator: ", ")
         let lines = ["MFU \(Self.ratio(s.mfu)) · busy \(Self.ratio(s.busyUtilization))",
                      "device: " + (time.isEmpty ? "-" : time), "FLOPs \(Self.count(s.flops)): " + (flops.isEmpty ? "-" : flops)]
         for (k, l) in lines.enumerated() {
