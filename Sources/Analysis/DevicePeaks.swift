@@ -24,6 +24,18 @@ public struct DevicePeaks: Sendable, Equatable {
     /// Bytes per ns (= GB/s).
     public var bytesPerNs: Double { memoryGBps }
 
+    /// The roofline at `intensity` FLOP/byte in TFLOP/s: the memory slope (intensity × bandwidth),
+    /// capped by the peak of `precision` where the table has one (the same bound as an operator's
+    /// time at the roofline, max(FLOPs / peak, bytes / bandwidth)).
+    public func attainableTFLOPs(intensity: Double, precision: Precision?) -> Double {
+        let memory = intensity * memoryGBps / 1000
+        guard let p = precision, let peak = tflops[p.peakKey] else { return memory }
+        return min(peak, memory)
+    }
+
+    /// The ridge point of `precision` in FLOP/byte (where the memory slope meets its peak), nil without a peak.
+    public func ridgeIntensity(_ precision: Precision) -> Double? { tflops[precision.peakKey].map { $0 * 1000 / memoryGBps } }
+
     /// The built-in entry for a device name from the trace (`deviceProperties`), nil when none
     /// matches: the first entry whose every pattern is in the lowercased name.
     public static func lookup(deviceName: String) -> DevicePeaks? {

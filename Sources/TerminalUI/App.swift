@@ -34,13 +34,13 @@ public final class App {
         self.name = name
     }
 
-    /// The views for a loaded run, in tab order (keys 1-8).
+    /// The views for a loaded run, in tab order (keys 1-7, and 8 for efficiency when a rank has some).
     public static func forRun(_ model: RunModel, name: String) -> App {
         let context = ViewContext(model: model)
         let timeline = TimelineView(context)
+        let efficiency: [View] = EfficiencyView.applies(to: model) ? [EfficiencyView(context)] : []
         let app = App(views: [OverviewView(context), FlameView(context), timeline, OperatorsView(context),
-                              MemoryView(context), CommunicationView(context), KernelsView(context), EfficiencyView(context)],
-                      context: context, name: name)
+                              MemoryView(context), CommunicationView(context), KernelsView(context)] + efficiency, context: context, name: name)
         context.reveal = { [unowned app, unowned timeline] rank, slice in
             timeline.reveal(rank: rank, slice: slice)
             app.active = 2
@@ -125,11 +125,11 @@ public final class App {
 
     private func tabAt(col: Int) -> Int? { tabStarts.firstIndex { col >= $0.start && col < $0.end } }
 
-    /// Columns the tabs are drawn left of their places so the active one fits a screen `cols` wide
-    /// (tabs past the right edge are cut there).
+    /// Columns the tabs are drawn left of their places so the last one fits a screen `cols` wide,
+    /// but never so far that the active tab's start is cut (then the last ones are cut instead).
     private func tabShift(cols: Int) -> Int {
         let starts = tabStarts
-        return starts.indices.contains(active) ? max(0, starts[active].end - cols) : 0
+        return min(max(0, (starts.last?.end ?? 0) - cols), starts.isEmpty ? 0 : starts[active].start)
     }
 
     private func drawTabs(_ screen: inout ScreenBuffer) {

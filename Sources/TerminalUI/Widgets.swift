@@ -133,8 +133,7 @@ extension ScreenBuffer {
     public mutating func brailleArea(_ r: Rect, values: [Double], maxValue: Double, style: Style) {
         guard r.height > 0, r.width > 0, maxValue > 0 else { return }
         let dotRows = r.height * 4
-        // Dot bits of a braille cell: left column top to bottom 0x01 0x02 0x04 0x40, right 0x08 0x10 0x20 0x80.
-        let left: [UInt32] = [0x01, 0x02, 0x04, 0x40], right: [UInt32] = [0x08, 0x10, 0x20, 0x80]
+        let left = brailleDots[0], right = brailleDots[1]
         for cell in 0..<r.width {
             var heights = [0, 0]
             for half in 0..<2 {
@@ -187,6 +186,44 @@ extension ScreenBuffer {
                 } else {
                     text(value, row: y, col: x, width: w, style: base)
                 }
+            }
+        }
+    }
+}
+
+/// Dot bits of a braille cell (U+2800 + bits) per dot column, top to bottom: left 0x01 0x02 0x04
+/// 0x40, right 0x08 0x10 0x20 0x80.
+let brailleDots: [[UInt32]] = [[0x01, 0x02, 0x04, 0x40], [0x08, 0x10, 0x20, 0x80]]
+
+/// Dots set one by one on a grid of 2 x 4 dots per cell (for line charts), then drawn as braille.
+struct BrailleCanvas {
+    let width: Int
+    let height: Int
+    private var bits: [UInt32]
+
+    /// A canvas of `width` x `height` cells.
+    init(width: Int, height: Int) {
+        self.width = max(0, width)
+        self.height = max(0, height)
+        bits = [UInt32](repeating: 0, count: self.width * self.height)
+    }
+
+    /// Dots across and down.
+    var dotWidth: Int { width * 2 }
+    var dotHeight: Int { height * 4 }
+
+    /// Sets the dot `x` from the left, `y` from the bottom; outside the grid it is ignored.
+    mutating func set(x: Int, y: Int) {
+        guard x >= 0, x < dotWidth, y >= 0, y < dotHeight else { return }
+        let top = dotHeight - 1 - y
+        bits[(top / 4) * width + x / 2] |= brailleDots[x % 2][top % 4]
+    }
+
+    /// Draws the cells that have a dot, from (row, col).
+    func draw(_ screen: inout ScreenBuffer, row: Int, col: Int, style: Style) {
+        for r in 0..<height {
+            for c in 0..<width where bits[r * width + c] != 0 {
+                screen.put(Unicode.Scalar(0x2800 + bits[r * width + c])!, row: row + r, col: col + c, style: style)
             }
         }
     }

@@ -54,7 +54,7 @@ final class KernelsViewTests: XCTestCase {
         screen = Fixtures.render(app, "sj")
         XCTAssertTrue(screen.line(23).contains("sort count"), screen.line(23))
         XCTAssertTrue(screen.text.contains("launched by: aten::add x1"), screen.text)
-        XCTAssertTrue(Fixtures.render(Fixtures.app(try Fixtures.model(Fixtures.smallTrace), tab: 2), "?").text.contains("1-8"))
+        XCTAssertTrue(Fixtures.render(Fixtures.app(try Fixtures.model(Fixtures.smallTrace), tab: 2), "?").text.contains("1-7"))
         // A filter keeps the matching kernels; Esc clears it.
         screen = Fixtures.render(app, "/ADD<Enter>")
         XCTAssertTrue(screen.line(2).contains("add_kernel"), screen.line(2))

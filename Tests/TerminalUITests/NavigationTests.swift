@@ -12,7 +12,7 @@ final class NavigationTests: XCTestCase {
         XCTAssertEqual(app.active, 1)
         _ = Fixtures.render(app, "<S-Tab><S-Tab>")
         XCTAssertEqual(app.active, app.views.count - 1)
-        XCTAssertEqual(app.views.last?.title, "Efficiency")
+        XCTAssertEqual(app.views.last?.title, "Kernels")
         _ = Fixtures.render(app, "4")
         XCTAssertEqual(app.active, 3)
         _ = Fixtures.render(app, "9")  // no such view
