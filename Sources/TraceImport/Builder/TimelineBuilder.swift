@@ -225,8 +225,10 @@ final class TimelineBuilder {
 
     /// Appends the rows `part` (the continuation of this input, read on another core) built, as
     /// if this builder had read them: strings and tracks remapped, its ends matched against the
-    /// begins open here.
-    func absorb(_ part: TimelineBuilder) {
+    /// begins open here. Returns the remapping and where `part`'s slices begin here, for the
+    /// decoder's own rows.
+    @discardableResult
+    func absorb(_ part: TimelineBuilder) -> (remap: RowRemap, sliceBase: Int) {
         let other = part.rank
         var strings = [UInt32](repeating: 0, count: other.strings.count)
         for id in 1..<other.strings.count {
@@ -276,6 +278,7 @@ final class TimelineBuilder {
         rank.memory.append(contentsOf: &other.memory, remap: remap)
         rank.counters.append(contentsOf: &other.counters, remap: remap)
         for w in other.warnings.entries { rank.warnings.add(w.code, count: w.count, w.example) }
+        return (remap, sliceBase)
     }
 
     // MARK: - Finish

@@ -4,7 +4,7 @@ import TraceModel
 /// `TimelineBuilder` calls (phases, tracks by pid/tid, `[memory]` events, counters, thread and
 /// process metadata, `distributedInfo`, `deviceProperties`), and decides which parts of an event a
 /// lean load skips unread.
-final class KinetoDecoder: ChromeTraceDecoder {
+final class KinetoDecoder: SplittableDecoder {
     let events: ChromeEvents
     private var rank: RankTrace { builder.rank }
     /// For the second part of a split file: top-level members, replayed in the first part.
