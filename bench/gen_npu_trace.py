@@ -2,7 +2,7 @@
 """Write a synthetic torch_npu text export (ASCEND_PROFILER_OUTPUT/trace_view.json) of any size.
 
 The output has the shape torch_npu 2.x writes for a data-parallel model on Ascend NPUs (checked
-against ../shared/traces/ascend/torch_npu_text): a bare JSON list, one event per line, `ts` as a
+against ../shared/traces/ascend/torch_npu_text): a bare JSON list on one line (events joined by ", ", no newline), `ts` as a
 string of microseconds with three decimals, `dur` a number, synthesised pids (some above 2^32),
 process/thread metadata in the middle of the file, and per step:
 
@@ -53,7 +53,7 @@ class Writer:
 
     def emit(self, text):
         if not self.first:
-            text = ",\n" + text
+            text = ", " + text
         self.first = False
         self.out.write(text)
         self.bytes += len(text)
@@ -134,7 +134,7 @@ def main():
     rng = random.Random(a.seed)
     target = int(a.size_mb * 1e6)
     with open(a.out, "w") as out:
-        out.write("[\n")
+        out.write("[")
         w = Writer(out, target)
         t = 1_736_412_474_712_651_500
         step = 1
@@ -156,7 +156,7 @@ def main():
             step += 1
         if not w.meta_written:
             w.metadata()
-        out.write("\n]\n")
+        out.write("]")
 
 
 if __name__ == "__main__":

@@ -70,20 +70,23 @@ public enum TraceLoader {
             // Only with ISA-L: the second part's thread inflates the first part's bytes too, which
             // costs zlib about 0.5 s of CPU on the benchmark trace, ISA-L 0.07 s (docs/performance.md).
             let inflated = file.inflatedSizeGuess()
-            if !npu, Inflater.preferred == .isal, inflated >= splitThreshold {
-                try parseGzipInTwo(file: file, path: path, inflatedSize: inflated, into: trace, progress: progress, options: options)
+            if Inflater.preferred == .isal, inflated >= splitThreshold {
+                try parseGzipInTwo(file: file, path: path, inflatedSize: inflated, into: trace, progress: progress, options: options, npu: npu)
             } else {
                 try parseGzip(file)
             }
         } else if SnapshotDecoder.isPickle(path: path) {
             try SnapshotDecoder.load(path: path, into: trace)
-        } else if !npu, file.size >= splitThreshold, let split = try splitPoint(path: path, size: file.size) {
-            try parseInTwo(first: file, path: path, expectedBytes: file.size, into: trace, progress: progress, options: options,
-                           stop: { $0.stopAt = split.offset }) { second throws(ImportError) in
-                let part = try FileSource(path: path, offset: split.offset)
-                defer { part.close() }
-                return try second.parse(part, at: split.offset, bareArray: split.bareArray, expectedBytes: part.size - split.offset)
+        } else if file.size >= splitThreshold, let split = try splitPoint(path: path, size: file.size) {
+            func inTwo<D: SplittableDecoder>(_: D.Type) throws(ImportError) {
+                try parseInTwo(first: file, path: path, expectedBytes: file.size, into: trace, progress: progress, options: options,
+                               stop: { (parser: TraceParser<D>) in parser.stopAt = split.offset }) { second throws(ImportError) in
+                    let part = try FileSource(path: path, offset: split.offset)
+                    defer { part.close() }
+                    return try second.parse(part, at: split.offset, bareArray: split.bareArray, expectedBytes: part.size - split.offset)
+                }
             }
+            if npu { try inTwo(NPUTraceDecoder.self) } else { try inTwo(KinetoDecoder.self) }
         } else {
             try parse(source: file, name: path, into: trace, expectedBytes: file.size, progress: progress, options: options, npu: npu)
         }
@@ -123,19 +126,32 @@ public enum TraceLoader {
     }
 
     /// Where an event can begin in `window`: the index of a `{` found after a newline (JSON
-    /// strings cannot hold a raw newline) that follows a `,`, blanks allowed around the newline.
-    /// Only a guess: the first part's parser confirms that an event really begins there.
+    /// strings cannot hold a raw newline) that follows a `,`, blanks allowed around the newline;
+    /// in a window without one (torch_npu writes its whole export on one line), the first `{`
+    /// that follows `}` and `,`, blanks allowed between. Only a guess: the first part's parser
+    /// confirms that an event really begins there.
     static func eventStart(in window: UnsafeRawBufferPointer) -> Int? {
         let n = window.count
+        func blank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
         var i = 0
-        while i < n {
-            guard let nl = window[i..<n].firstIndex(of: 0x0A) else { return nil }
+        while i < n, let nl = window[i..<n].firstIndex(of: 0x0A) {
             var before = nl - 1
             while before >= 0, window[before] == 0x20 || window[before] == 0x09 || window[before] == 0x0D { before -= 1 }
             var after = nl + 1
             while after < n, window[after] == 0x20 || window[after] == 0x09 || window[after] == 0x0D { after += 1 }
             if before >= 0, window[before] == 0x2C, after < n, window[after] == 0x7B { return after }
             i = nl + 1
+        }
+        i = 0
+        while i < n, let close = window[i..<n].firstIndex(of: 0x7D) {
+            var k = close + 1
+            while k < n, blank(window[k]) { k += 1 }
+            if k < n, window[k] == 0x2C {
+                k += 1
+                while k < n, blank(window[k]) { k += 1 }
+                if k < n, window[k] == 0x7B { return k }
+            }
+            i = close + 1
         }
         return nil
     }
@@ -146,15 +162,17 @@ public enum TraceLoader {
     /// begins (or arranges that it is told). When the first part finds no event there, it simply
     /// parses on and the second is dropped. Returns where the second part began, when it was used.
     @discardableResult
-    private static func parseInTwo(first source: any ByteSource, path: String, expectedBytes: Int64, into trace: RankTrace,
-                                   progress: Progress?, options: ImportOptions, stop: (TraceParser<KinetoDecoder>) -> Void,
-                                   second body: @escaping @Sendable (SecondHalf) throws(ImportError) -> KinetoDecoder?) throws(ImportError) -> Int64? {
-        let second = SecondHalf(path: path, rank: trace.rank, progress: progress, options: options)
+    private static func parseInTwo<D: SplittableDecoder>(
+        first source: any ByteSource, path: String, expectedBytes: Int64, into trace: RankTrace, progress: Progress?,
+        options: ImportOptions, stop: (TraceParser<D>) -> Void,
+        second body: @escaping @Sendable (SecondHalf<D>) throws(ImportError) -> D?
+    ) throws(ImportError) -> Int64? {
+        let second = SecondHalf<D>(path: path, rank: trace.rank, progress: progress, options: options)
         let group = DispatchGroup()
         DispatchQueue.global().async(group: group) { second.run(body) }
         // Sized for the whole file: the second part is appended without regrowing (untouched
         // reserved pages cost no memory).
-        let decoder = KinetoDecoder(builder: TimelineBuilder(rank: trace, expectedBytes: expectedBytes), argKeys: options.argKeys)
+        let decoder = D(builder: TimelineBuilder(rank: trace, expectedBytes: expectedBytes), argKeys: options.argKeys)
         let parser = TraceParser(source: source, file: path, decoder: decoder)
         stop(parser)
         if let progress { parser.progress = { progress(path, $0, $1) } }
@@ -180,31 +198,35 @@ public enum TraceLoader {
     /// skips `blockSize` bytes at a time). Returns where the second part began, when it was used.
     @discardableResult
     static func parseGzipInTwo(file: FileSource, path: String, inflatedSize: Int64, into trace: RankTrace, progress: Progress?,
-                               options: ImportOptions, inflater: Inflater = .preferred, blockSize: Int = 1 << 20) throws(ImportError) -> Int64? {
+                               options: ImportOptions, npu: Bool = false, inflater: Inflater = .preferred,
+                               blockSize: Int = 1 << 20) throws(ImportError) -> Int64? {
         let split = GzipSplit(compressedSize: file.size, blockSize: blockSize)
         let gzip = try GzipSource(file, path: path, inflater: inflater)
         defer { gzip.close() }
         let first = GzipSplit.FirstPart(gzip, split: split)
-        return try parseInTwo(first: first, path: path, expectedBytes: inflatedSize, into: trace, progress: progress, options: options,
-                       stop: { parser in first.stop = { [unowned parser] in parser.stopAt = $0 } }) { second throws(ImportError) in
-            let part = try FileSource(path: path)
-            defer { part.close() }
-            let gzip = try GzipSource(part, path: path, inflater: inflater)
-            defer { gzip.close() }
-            guard let start = split.findStart(gzip) else { return nil }
-            return try second.parse(start.source, at: start.offset, bareArray: start.bareArray,
-                                    expectedBytes: max(0, inflatedSize - start.offset))
+        func inTwo<D: SplittableDecoder>(_: D.Type) throws(ImportError) -> Int64? {
+            try parseInTwo(first: first, path: path, expectedBytes: inflatedSize, into: trace, progress: progress, options: options,
+                           stop: { (parser: TraceParser<D>) in first.stop = { [unowned parser] in parser.stopAt = $0 } }) { second throws(ImportError) in
+                let part = try FileSource(path: path)
+                defer { part.close() }
+                let gzip = try GzipSource(part, path: path, inflater: inflater)
+                defer { gzip.close() }
+                guard let start = split.findStart(gzip) else { return nil }
+                return try second.parse(start.source, at: start.offset, bareArray: start.bareArray,
+                                        expectedBytes: max(0, inflatedSize - start.offset))
+            }
         }
+        return npu ? try inTwo(NPUTraceDecoder.self) : try inTwo(KinetoDecoder.self)
     }
 
     /// The second part of a split file, parsed on another thread.
-    private final class SecondHalf: @unchecked Sendable {
+    private final class SecondHalf<D: SplittableDecoder>: @unchecked Sendable {
         let path: String
         let rank: Int
         let progress: Progress?
         let options: ImportOptions
         /// Nil until `run` ends, and when the part found no start.
-        var result: Result<KinetoDecoder, ImportError>?
+        var result: Result<D, ImportError>?
 
         init(path: String, rank: Int, progress: Progress?, options: ImportOptions) {
             self.path = path
@@ -214,7 +236,7 @@ public enum TraceLoader {
         }
 
         /// Runs `body` (which opens the part and parses it) and keeps what it gave.
-        func run(_ body: (SecondHalf) throws(ImportError) -> KinetoDecoder?) {
+        func run(_ body: (SecondHalf) throws(ImportError) -> D?) {
             do throws(ImportError) {
                 result = try body(self).map { .success($0) }
             } catch {
@@ -223,10 +245,10 @@ public enum TraceLoader {
         }
 
         /// Parses `source`, the input from byte `offset` on, as the events after a split.
-        func parse(_ source: any ByteSource, at offset: Int64, bareArray: Bool, expectedBytes: Int64) throws(ImportError) -> KinetoDecoder {
+        func parse(_ source: any ByteSource, at offset: Int64, bareArray: Bool, expectedBytes: Int64) throws(ImportError) -> D {
             let builder = TimelineBuilder(rank: RankTrace(source: path, rank: rank), expectedBytes: expectedBytes)
             builder.isContinuation = true
-            let decoder = KinetoDecoder(builder: builder, argKeys: options.argKeys)
+            let decoder = D(builder: builder, argKeys: options.argKeys)
             let parser = TraceParser(source: source, file: path, decoder: decoder, continuationAt: offset, bareArray: bareArray)
             if let progress { parser.progress = { [path] in progress(path, $0, $1) } }
             try parser.run()
@@ -254,19 +276,14 @@ public enum TraceLoader {
 
     static func parse(source: any ByteSource, name: String, into trace: RankTrace, expectedBytes: Int64 = 0,
                       progress: Progress?, options: ImportOptions, npu: Bool = false) throws(ImportError) {
-        if npu {
-            let decoder = NPUTraceDecoder(builder: TimelineBuilder(rank: trace, expectedBytes: expectedBytes), argKeys: options.argKeys)
+        func parse<D: SplittableDecoder>(_: D.Type) throws(ImportError) {
+            let decoder = D(builder: TimelineBuilder(rank: trace, expectedBytes: expectedBytes), argKeys: options.argKeys)
             let parser = TraceParser(source: source, file: name, decoder: decoder)
             if let progress { parser.progress = { progress(name, $0, $1) } }
             try parser.run()
             try decoder.finish()
-            return
         }
-        let decoder = KinetoDecoder(builder: TimelineBuilder(rank: trace, expectedBytes: expectedBytes), argKeys: options.argKeys)
-        let parser = TraceParser(source: source, file: name, decoder: decoder)
-        if let progress { parser.progress = { progress(name, $0, $1) } }
-        try parser.run()
-        try decoder.finish()
+        if npu { try parse(NPUTraceDecoder.self) } else { try parse(KinetoDecoder.self) }
     }
 
     /// Loads paths (files or directories of trace files) as one run, up to `jobs` files at a time

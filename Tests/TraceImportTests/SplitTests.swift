@@ -67,10 +67,14 @@ final class SplitTests: XCTestCase {
             XCTAssertEqual(a.counters.value, b.counters.value)
             XCTAssertEqual(a.counters.series.map { a.strings[$0] }, b.counters.series.map { b.strings[$0] })
             XCTAssertEqual(a.eventCounts, b.eventCounts)
-            XCTAssertEqual(a.warnings.entries.map { "\($0.code) \($0.count)" }, b.warnings.entries.map { "\($0.code) \($0.count)" })
+            XCTAssertEqual(a.warnings.entries, b.warnings.entries)
             XCTAssertEqual(a.metadata.baseTimeNanoseconds, b.metadata.baseTimeNanoseconds)
             XCTAssertEqual(a.metadata.traceName, b.metadata.traceName)
             XCTAssertEqual(a.warnings.count("unmatched-end"), 1)
+            // The end that closes nothing lies in the second half; both parses name its byte.
+            let at = Int64(text.utf8.distance(from: text.startIndex, to: try XCTUnwrap(text.range(of: #"{"ph": "E", "pid": 1, "tid": 3"#)).lowerBound))
+            XCTAssertGreaterThan(at, split.offset)
+            XCTAssertEqual(b.warnings.entries.first { $0.code == "unmatched-end" }?.example, "E event at byte \(at) closes nothing")
             XCTAssertEqual(a.warnings.count("unknown-phase"), 1)
             // The B/E pair and the async pair crossing the split were matched.
             XCTAssertTrue((0..<b.slices.count).contains { b.name(ofSlice: $0) == "outer" && b.slices.dur[$0] == 5_000_000 })

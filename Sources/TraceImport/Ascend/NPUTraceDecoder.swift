@@ -6,7 +6,7 @@ import TraceModel
 /// Hardware` streams, `CANN` calls, `HCCL` groups and planes, `Overlap Analysis`, `NPU MEM`
 /// counters), known only once the whole file is read. `async_npu` flows link each device task to the
 /// torch operator that launched it; `connection_id` links it to its CANN call.
-final class NPUTraceDecoder: ChromeTraceDecoder {
+final class NPUTraceDecoder: SplittableDecoder {
     let events: ChromeEvents
     private let npu: NPUKeys
     private var rank: RankTrace { builder.rank }
@@ -131,6 +131,23 @@ final class NPUTraceDecoder: ChromeTraceDecoder {
     private func addCollectiveArgs(_ e: RawEvent) {
         npu.appendCollectiveArgs(builder, op: rank.strings[e.name], dataType: builder.argValue(from: e.argStart, npu.dataType).map { rank.argString($0) },
                                  count: builder.argInteger(from: e.argStart, npu.count))
+    }
+
+    // MARK: - Merging a split file
+
+    /// Takes in the second part of a split file: its rows (`TimelineBuilder.absorb`), and its
+    /// device-side slices, flow ends and HCCL streams in this part's strings, tracks and slices.
+    func absorb(_ part: NPUTraceDecoder) {
+        let (remap, sliceBase) = builder.absorb(part.builder)
+        events.absorb(part.events)
+        deviceSide += part.deviceSide.map { ($0.slice + sliceBase, remap.strings[Int($0.taskType)]) }
+        communicationStreams.formUnion(part.communicationStreams)
+        func moved(_ p: Point?) -> Point? { p.map { Point(track: remap.tracks[Int($0.track)], ts: $0.ts) } }
+        for (key, flow) in part.flows {
+            let mine = FlowKey(cat: remap.strings[Int(key.cat)], id: remap.strings[Int(key.id)])
+            if let s = moved(flow.start) { flows[mine, default: (nil, nil)].start = s }
+            if let f = moved(flow.end) { flows[mine, default: (nil, nil)].end = f }
+        }
     }
 
     // MARK: - The end

@@ -20,8 +20,8 @@ final class TimelineBuilder {
     /// For the second part of a split file: ends that find nothing open are kept for the first
     /// part's open begins (see `absorb`).
     var isContinuation = false
-    private var pendingEnds: [(track: UInt32, ts: Int64)] = []
-    private var pendingAsyncEnds: [(key: AsyncKey, ts: Int64)] = []
+    private var pendingEnds: [(track: UInt32, ts: Int64, offset: Int64)] = []
+    private var pendingAsyncEnds: [(key: AsyncKey, ts: Int64, offset: Int64)] = []
 
     /// Slices read so far; `finish` gathers them into `rank.slices` in track order.
     let slices: SliceStaging
@@ -157,15 +157,14 @@ final class TimelineBuilder {
                     correlation: correlation, externalID: externalID, argStart: argStart)
     }
 
-    /// Closes the innermost open slice of `track` at `ts`; false when nothing was open (a
-    /// continuation keeps such ends for the first part, and reports true).
-    func end(track: UInt32, at ts: Int64) -> Bool {
+    /// Closes the innermost open slice of `track` at `ts`; when nothing is open, warns with the
+    /// end's input byte `offset` (a continuation keeps such ends for the first part's begins).
+    func end(track: UInt32, at ts: Int64, offset: Int64) {
         guard let open = openBegins[track]?.popLast() else {
-            if isContinuation { pendingEnds.append((track, ts)); return true }
-            return false
+            if isContinuation { pendingEnds.append((track, ts, offset)) } else { unmatchedEnd(async: false, offset) }
+            return
         }
         slices.close(open, at: ts)
-        return true
     }
 
     /// Opens an async slice of (pid, category, id) on `track`.
@@ -176,14 +175,18 @@ final class TimelineBuilder {
                     correlation: correlation, externalID: externalID, argStart: argStart)
     }
 
-    /// Closes the latest open async slice of `key`; false when nothing was open (see `end`).
-    func endAsync(_ key: AsyncKey, at ts: Int64) -> Bool {
+    /// Closes the latest open async slice of `key`; when nothing is open, warns as `end` does.
+    func endAsync(_ key: AsyncKey, at ts: Int64, offset: Int64) {
         guard let open = openAsync[key]?.popLast() else {
-            if isContinuation { pendingAsyncEnds.append((key, ts)); return true }
-            return false
+            if isContinuation { pendingAsyncEnds.append((key, ts, offset)) } else { unmatchedEnd(async: true, offset) }
+            return
         }
         slices.close(open, at: ts)
-        return true
+    }
+
+    /// The warning for an end at input byte `offset` that closes nothing.
+    private func unmatchedEnd(async: Bool, _ offset: Int64) {
+        rank.warnings.add("unmatched-end", "\(async ? "async end" : "E event") at byte \(offset) closes nothing")
     }
 
     /// Appends an instant whose args are those appended since `argStart`.
@@ -222,8 +225,10 @@ final class TimelineBuilder {
 
     /// Appends the rows `part` (the continuation of this input, read on another core) built, as
     /// if this builder had read them: strings and tracks remapped, its ends matched against the
-    /// begins open here.
-    func absorb(_ part: TimelineBuilder) {
+    /// begins open here. Returns the remapping and where `part`'s slices begin here, for the
+    /// decoder's own rows.
+    @discardableResult
+    func absorb(_ part: TimelineBuilder) -> (remap: RowRemap, sliceBase: Int) {
         let other = part.rank
         var strings = [UInt32](repeating: 0, count: other.strings.count)
         for id in 1..<other.strings.count {
@@ -255,7 +260,7 @@ final class TimelineBuilder {
             if let open = openBegins[t]?.popLast() {
                 slices.close(open, at: end.ts)
             } else {
-                rank.warnings.add("unmatched-end", "E event closes nothing")
+                unmatchedEnd(async: false, end.offset)
             }
         }
         for (t, opens) in part.openBegins { openBegins[tracks[Int(t)], default: []] += opens.map { $0 + sliceBase } }
@@ -264,7 +269,7 @@ final class TimelineBuilder {
             if let open = openAsync[remapKey(end.key)]?.popLast() {
                 slices.close(open, at: end.ts)
             } else {
-                rank.warnings.add("unmatched-end", "async end closes nothing")
+                unmatchedEnd(async: true, end.offset)
             }
         }
         for (k, opens) in part.openAsync { openAsync[remapKey(k), default: []] += opens.map { $0 + sliceBase } }
@@ -273,6 +278,7 @@ final class TimelineBuilder {
         rank.memory.append(contentsOf: &other.memory, remap: remap)
         rank.counters.append(contentsOf: &other.counters, remap: remap)
         for w in other.warnings.entries { rank.warnings.add(w.code, count: w.count, w.example) }
+        return (remap, sliceBase)
     }
 
     // MARK: - Finish

@@ -112,9 +112,7 @@ final class ChromeEvents {
     func end(_ e: RawEvent) {
         builder.discardArgs(from: e.argStart)
         guard timestamped(e) else { return }
-        if !builder.end(track: builder.thread(pid: e.pid, tid: e.tid), at: e.ts) {
-            rank.warnings.add("unmatched-end", "E event at byte \(e.offset) closes nothing")
-        }
+        builder.end(track: builder.thread(pid: e.pid, tid: e.tid), at: e.ts, offset: e.offset)
     }
 
     /// An instant on its thread (scope `t` unless written).

@@ -15,6 +15,15 @@ protocol ChromeTraceDecoder: AnyObject {
     func skipsAfterPhase(_ ph: UInt8) -> Bool
 }
 
+/// A dialect whose file can be parsed as two parts on two cores (`TraceLoader.parseInTwo`).
+protocol SplittableDecoder: ChromeTraceDecoder, SendableMetatype {
+    init(builder: TimelineBuilder, argKeys: Set<String>?)
+    /// Takes in what `part` (the continuation of this input, read on another core) read.
+    func absorb(_ part: Self) throws
+    /// Completes the model once every event is read.
+    func finish() throws(ImportError)
+}
+
 extension ChromeTraceDecoder {
     /// The builder the parser appends each event's args to.
     var builder: TimelineBuilder { events.builder }

@@ -4,7 +4,7 @@ import TraceModel
 /// `TimelineBuilder` calls (phases, tracks by pid/tid, `[memory]` events, counters, thread and
 /// process metadata, `distributedInfo`, `deviceProperties`), and decides which parts of an event a
 /// lean load skips unread.
-final class KinetoDecoder: ChromeTraceDecoder {
+final class KinetoDecoder: SplittableDecoder {
     let events: ChromeEvents
     private var rank: RankTrace { builder.rank }
     /// For the second part of a split file: top-level members, replayed in the first part.
@@ -115,9 +115,7 @@ final class KinetoDecoder: ChromeTraceDecoder {
         case 0x65:  // e
             builder.discardArgs(from: e.argStart)
             guard timestamped(e) else { return }
-            if !builder.endAsync(TimelineBuilder.AsyncKey(pid: e.pid, cat: e.cat, id: e.id), at: e.ts) {
-                rank.warnings.add("unmatched-end", "async end at byte \(e.offset) closes nothing")
-            }
+            builder.endAsync(TimelineBuilder.AsyncKey(pid: e.pid, cat: e.cat, id: e.id), at: e.ts, offset: e.offset)
         case 0x6E:  // n: an async instant
             guard timestamped(e) else { return }
             builder.appendInstant(ts: e.ts, track: asyncTrack(pid: e.pid, cat: e.cat), name: e.name, scope: 0x74, argStart: e.argStart)
