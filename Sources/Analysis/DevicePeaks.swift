@@ -77,11 +77,16 @@ public struct DevicePeaks: Sendable, Equatable {
     ]
 
     /// Reads a `--device-peak` file: a JSON object `{"name": "...", "memory_gbps": 3350, "tflops":
-    /// {"bf16": 989.5, ...}}` (keys of `tflops` are precision keys). Errors name the file and the
-    /// byte offset or the field.
+    /// {"bf16": 989.5, ...}}` (keys of `tflops` are precision keys), or the same in TOML (a file
+    /// whose first character outside comments is not `{`; `PeakTOML`). Errors name the file and
+    /// the byte offset, line or field.
     public static func parse(_ bytes: [UInt8], file: String) throws(ImportError) -> DevicePeaks {
         let doc: JSONValue
-        do { doc = try JSONValue.parse(bytes) } catch { throw ImportError(file: file, offset: Int64(error.offset), message: error.message) }
+        if PeakTOML.looksLikeTOML(bytes) {
+            doc = try PeakTOML.parse(bytes, file: file)
+        } else {
+            do { doc = try JSONValue.parse(bytes) } catch { throw ImportError(file: file, offset: Int64(error.offset), message: error.message) }
+        }
         guard case .object = doc else { throw ImportError(file: file, message: "expected a JSON object") }
         guard let name = doc["name"]?.string, case .string = doc["name"]! else {
             throw ImportError(file: file, message: "field \"name\": expected a string")
@@ -107,5 +112,155 @@ public struct DevicePeaks: Sendable, Equatable {
     static func number(_ v: JSONValue) -> Double? {
         if case let .number(t) = v, let x = Double(t), x.isFinite { return x }
         return nil
+    }
+}
+
+/// The TOML a `--device-peak` file may be written in: `key = value` lines (bare or quoted keys;
+/// basic strings, integers and floats with `_` separators, inline tables of those), `[table]`
+/// headers one level deep, `#` comments. Enough for the peak file's shape, read into the same
+/// `JSONValue` the JSON form gives, so both are checked by one set of rules.
+enum PeakTOML {
+    /// Whether the first byte outside whitespace and `#` comments is not `{` (so not JSON).
+    static func looksLikeTOML(_ bytes: [UInt8]) -> Bool {
+        var i = 0, comment = false
+        while i < bytes.count {
+            let b = bytes[i]
+            if comment { if b == 0x0A { comment = false } } else if b == 0x23 { comment = true } else if b > 0x20 { return b != 0x7B }
+            i += 1
+        }
+        return false
+    }
+
+    static func parse(_ bytes: [UInt8], file: String) throws(ImportError) -> JSONValue {
+        var root: [(String, JSONValue)] = []
+        var table: String?  // the current [table]
+        var tableMembers: [(String, JSONValue)] = []
+        func close() throws(ImportError) {
+            if let t = table { try put(&root, t, .object(tableMembers), line: 0) }
+            table = nil
+            tableMembers = []
+        }
+        func put(_ members: inout [(String, JSONValue)], _ key: String, _ v: JSONValue, line: Int) throws(ImportError) {
+            guard !members.contains(where: { $0.0 == key }) else {
+                throw ImportError(file: file, message: line > 0 ? "line \(line): key \"\(key)\" given twice" : "table [\(key)] given twice")
+            }
+            members.append((key, v))
+        }
+        for (n, raw) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+            var c = Cursor(bytes: Array(raw), file: file, line: n + 1)
+            c.skipSpaces()
+            if c.atEnd || c.peek == 0x23 { continue }
+            if c.peek == 0x5B {  // [table]
+                c.i += 1
+                c.skipSpaces()
+                let name = try c.key()
+                c.skipSpaces()
+                guard c.peek == 0x5D else { throw c.error("expected ']' after the table name (one level of tables)") }
+                c.i += 1
+                try c.endOfLine()
+                try close()
+                table = name
+                continue
+            }
+            let key = try c.key()
+            c.skipSpaces()
+            guard c.peek == 0x3D else { throw c.error("expected '=' after the key") }
+            c.i += 1
+            c.skipSpaces()
+            let value = try c.value(inline: true)
+            try c.endOfLine()
+            if table != nil { try put(&tableMembers, key, value, line: n + 1) } else { try put(&root, key, value, line: n + 1) }
+        }
+        try close()
+        return .object(root)
+    }
+
+    /// A position in one line.
+    struct Cursor {
+        let bytes: [UInt8]
+        let file: String
+        let line: Int
+        var i = 0
+        init(bytes: [UInt8], file: String, line: Int) {
+            // A CRLF file's lines end in \r.
+            self.bytes = bytes.last == 0x0D ? Array(bytes.dropLast()) : bytes
+            self.file = file
+            self.line = line
+        }
+        var atEnd: Bool { i >= bytes.count }
+        var peek: UInt8 { atEnd ? 0 : bytes[i] }
+        func error(_ message: String) -> ImportError { ImportError(file: file, message: "line \(line), column \(i + 1): \(message)") }
+        mutating func skipSpaces() { while !atEnd && (peek == 0x20 || peek == 0x09) { i += 1 } }
+        mutating func endOfLine() throws(ImportError) {
+            skipSpaces()
+            guard atEnd || peek == 0x23 else { throw error("unexpected text after the value") }
+        }
+        static func isBare(_ b: UInt8) -> Bool {
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F || b == 0x2D
+        }
+        mutating func key() throws(ImportError) -> String {
+            if peek == 0x22 { return try string() }
+            let start = i
+            while !atEnd && Self.isBare(peek) { i += 1 }
+            guard i > start else { throw error("expected a key") }
+            return String(decoding: bytes[start..<i], as: UTF8.self)
+        }
+        mutating func string() throws(ImportError) -> String {
+            i += 1  // the opening quote
+            var out: [UInt8] = []
+            while !atEnd {
+                let b = peek
+                i += 1
+                if b == 0x22 { return String(decoding: out, as: UTF8.self) }
+                if b == 0x5C {
+                    guard !atEnd else { break }
+                    let e = peek
+                    i += 1
+                    switch e {
+                    case 0x22, 0x5C: out.append(e)
+                    case 0x6E: out.append(0x0A)
+                    case 0x74: out.append(0x09)
+                    default: throw error("unsupported escape in a string")
+                    }
+                } else {
+                    out.append(b)
+                }
+            }
+            throw error("unterminated string")
+        }
+        mutating func value(inline: Bool) throws(ImportError) -> JSONValue {
+            switch peek {
+            case 0x22: return .string(try string())
+            case 0x7B where inline:
+                i += 1
+                var members: [(String, JSONValue)] = []
+                skipSpaces()
+                if peek == 0x7D { i += 1; return .object(members) }
+                while true {
+                    skipSpaces()
+                    let k = try key()
+                    skipSpaces()
+                    guard peek == 0x3D else { throw error("expected '=' in the inline table") }
+                    i += 1
+                    skipSpaces()
+                    let v = try value(inline: false)
+                    guard !members.contains(where: { $0.0 == k }) else { throw error("key \"\(k)\" given twice") }
+                    members.append((k, v))
+                    skipSpaces()
+                    if peek == 0x2C { i += 1; continue }
+                    guard peek == 0x7D else { throw error("expected ',' or '}' in the inline table") }
+                    i += 1
+                    return .object(members)
+                }
+            default:
+                let start = i
+                while !atEnd && (Self.isBare(peek) || peek == 0x2E || peek == 0x2B) { i += 1 }
+                let text = String(decoding: bytes[start..<i].filter { $0 != 0x5F }, as: UTF8.self)
+                guard !text.isEmpty, Double(text) != nil, text.first != "+" || text.count > 1 else {
+                    throw error(i > start ? "expected a number or a string" : "expected a value")
+                }
+                return .number(text.first == "+" ? String(text.dropFirst()) : text)
+            }
+        }
     }
 }

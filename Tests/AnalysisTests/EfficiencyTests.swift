@@ -226,6 +226,37 @@ final class PerfModelTests: XCTestCase {
             XCTAssertTrue("\($0)".hasPrefix("p.json: byte "), "\($0)")
         }
     }
+
+    /// The TOML form gives the same peaks as the JSON form, with a table or an inline table.
+    func testDevicePeaksInTOML() throws {
+        let expected = DevicePeaks(name: "X1 \"v2\"", tflops: ["bf16": 989.5, "fp8": 1979], memoryGBps: 3350)
+        let table = """
+            # my accelerator
+            name = "X1 \\"v2\\""   # quoted
+            memory_gbps = 3_350
+
+            [tflops]
+            bf16 = 989.5
+            "fp8" = +1979\r
+            """
+        XCTAssertEqual(try DevicePeaks.parse(Array(table.utf8), file: "p.toml"), expected)
+        let inline = "name = \"X1 \\\"v2\\\"\"\nmemory_gbps = 3350.0\ntflops = { bf16 = 989.5, fp8 = 1979 }\n"
+        XCTAssertEqual(try DevicePeaks.parse(Array(inline.utf8), file: "p.toml"), expected)
+        // The rules of the JSON form apply; syntax errors name the line and column.
+        for (text, message) in [
+            ("name = \"X\"\nmemory_gbps = 1\n[tflops]\nbf17 = 1\n", "p.toml: field \"tflops.bf17\": unknown precision"),
+            ("name = \"X\"\ntflops = {}\n", "p.toml: field \"memory_gbps\": expected a positive number"),
+            ("name = \"X\"\nname = \"Y\"\n", "p.toml: line 2: key \"name\" given twice"),
+            ("name = \"X\n", "p.toml: line 1, column 10: unterminated string"),
+            ("[tflops.more]\n", "p.toml: line 1, column 8: expected ']' after the table name"),
+            ("memory_gbps = 12 GB\n", "p.toml: line 1, column 18: unexpected text after the value"),
+            ("memory_gbps = fast\n", "p.toml: line 1, column 19: expected a number or a string"),
+        ] {
+            XCTAssertThrowsError(try DevicePeaks.parse(Array(text.utf8), file: "p.toml"), text) {
+                XCTAssertTrue("\($0)".hasPrefix(message), "\($0)")
+            }
+        }
+    }
 }
 
 /// The counted-once rule, device time, roofline and MFU on a hand-made trace.
