@@ -331,10 +331,12 @@ public enum PerfModel {
         }
         for n in ["aten::copy_"] { m[n] = copyWork }
         for n in ["aten::fill_", "aten::zero_"] { m[n] = { streaming($0, kind: .copy, flopsPerElement: 0, outputs: .writeOnlyFirst) } }
-        for n in ["aten::sum", "aten::mean", "aten::amax", "aten::amin", "aten::max", "aten::min", "aten::prod", "aten::norm",
-                  "aten::linalg_vector_norm", "aten::var", "aten::std", "aten::argmax", "aten::argmin", "aten::all", "aten::any"] {
-            m[n] = reduction
+        for n in ["aten::sum", "aten::mean", "aten::amax", "aten::amin", "aten::max", "aten::min", "aten::prod",
+                  "aten::var", "aten::std", "aten::argmax", "aten::argmin", "aten::all", "aten::any"] {
+            m[n] = { reduction($0, dimsAt: 1) }
         }
+        // norm(self, p, dim, ...) and linalg_vector_norm(self, ord, dim, ...): the order comes first.
+        for n in ["aten::norm", "aten::linalg_vector_norm"] { m[n] = { reduction($0, dimsAt: 2) } }
         m["aten::embedding"] = embedding
         m["aten::embedding_dense_backward"] = embeddingBackward
         for n in ["c10d::allreduce_", "c10d::allgather_", "c10d::_allgather_base_", "c10d::allgather_into_tensor_coalesced_",
@@ -675,14 +677,14 @@ public enum PerfModel {
         return OpWork(flops: 0, bytes: inputBytes(x, 1) + numel(dst) * Double(b), precision: precision(x, among: [1, 0]), kind: .copy)
     }
 
-    /// A reduction of input 0 over the dims in input 1 (all dims when absent; keepdim does not
+    /// A reduction of input 0 over the dims in input `k` (all dims when absent; keepdim does not
     /// change the count): reads the input, writes the reduced tensor; one FLOP per input element.
-    static func reduction(_ x: OpInputs) -> OpWork? {
+    static func reduction(_ x: OpInputs, dimsAt k: Int) -> OpWork? {
         guard let s = x.tensor(0), let bpe = bytesPerElement(dtype: x.type(0)) else { return nil }
         // max(a, b) and min(a, b) of two tensors are elementwise.
         if x.tensor(1) != nil { return streaming(x, kind: .elementwise, flopsPerElement: 1, outputs: .broadcast) }
         var out = s
-        if let dims = x.ints(1) {
+        if let dims = x.ints(k) {
             for d in dims {
                 let j = d < 0 ? Int(d) + s.count : Int(d)
                 guard j >= 0 && j < s.count else { return nil }

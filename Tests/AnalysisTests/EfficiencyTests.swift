@@ -153,6 +153,12 @@ final class PerfModelTests: XCTestCase {
         XCTAssertEqual(mean?.flops, 160)
         // A full reduction writes one element.
         XCTAssertEqual(work("aten::sum", "[[16, 10], []]", #"["float", ""]"#)?.bytes, 644)
+        // linalg_vector_norm(self, ord, dim, keepdim, dtype): the dims are input 2, after the order.
+        let norm = work("aten::linalg_vector_norm", "[[16, 10], [], [], [], []]", #"["float", "Scalar", "ScalarList", "Scalar", ""]"#,
+                        #"["", "2", "[1]", "False", ""]"#)
+        XCTAssertEqual(norm?.bytes, 704)
+        XCTAssertEqual(work("aten::norm", "[[16, 10], [], [], []]", #"["float", "Scalar", "ScalarList", "Scalar"]"#,
+                            #"["", "2", "[0]", "False"]"#)?.bytes, 680)
         // Softmax: read and write [4, 10] in fp16; 5 FLOPs per element.
         let sm = work("aten::_softmax", "[[4, 10], [], []]", #"["c10::Half", "Scalar", "Scalar"]"#)
         XCTAssertEqual(sm?.bytes, 160)
