@@ -378,17 +378,7 @@ final class EfficiencyTraceTests: XCTestCase {
 final class EfficiencyDiffTests: XCTestCase {
     /// Eight 1 ms steps, each with one fp32 64x64x64 `aten::mm` whose kernel lasts `kernelUs[k]`.
     func run(kernelUs: [Int]) throws -> RunSamples {
-        var events: [String] = []
-        for (k, us) in kernelUs.enumerated() {
-            let t = k * 1000
-            events.append(TestSupport.x("ProfilerStep#\(k + 1)", cat: "user_annotation", ts: "\(t)", dur: "1000"))
-            events.append(TestSupport.x("aten::mm", ts: "\(t + 1)", dur: "20",
-                                        args: #""Input Dims": [[64, 64], [64, 64]], "Input type": ["float", "float"], "Concrete Inputs": ["", ""]"#))
-            events.append(TestSupport.x("cudaLaunchKernel", cat: "cuda_runtime", ts: "\(t + 2)", dur: "1", args: "\"correlation\": \(k + 1)"))
-            events.append(TestSupport.x("sm80_xmma_gemm_f32f32", cat: "kernel", ts: "\(t + 5)", dur: "\(us)", pid: "0", tid: "7",
-                                        args: "\"correlation\": \(k + 1)"))
-        }
-        let trace = try TestSupport.trace(TestSupport.kineto(events, extra: #""deviceProperties": [{"id": 0, "name": "NVIDIA A100-SXM4-80GB"}]"#))
+        let trace = try TestSupport.trace(TestSupport.mmSteps(kernelUs: kernelUs))
         let a = Analyzer.analyze(trace, options: AnalysisOptions(operatorTables: false))
         return Analyzer.samples(ranks: [RankReport(trace: trace, analysis: a, samples: true)], communication: nil)
     }

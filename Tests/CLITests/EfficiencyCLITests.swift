@@ -55,26 +55,11 @@ final class EfficiencyCLITests: XCTestCase {
         XCTAssertTrue(missing.stderr.hasPrefix("stepscope: error: \(peakPath).absent: "), missing.stderr)
     }
 
-    /// Eight 1 ms steps on an A100, each with a 64x64x64 fp32 `aten::mm` whose kernel lasts `kernelUs[k]`.
-    static func steps(kernelUs: [Int]) -> String {
-        var events: [String] = []
-        for (k, us) in kernelUs.enumerated() {
-            let t = k * 1000
-            events.append(TestSupport.x("ProfilerStep#\(k + 1)", cat: "user_annotation", ts: "\(t)", dur: "1000"))
-            events.append(TestSupport.x("aten::mm", ts: "\(t + 1)", dur: "20",
-                                        args: #""Input Dims": [[64, 64], [64, 64]], "Input type": ["float", "float"], "Concrete Inputs": ["", ""]"#))
-            events.append(TestSupport.x("cudaLaunchKernel", cat: "cuda_runtime", ts: "\(t + 2)", dur: "1", args: "\"correlation\": \(k + 1)"))
-            events.append(TestSupport.x("sm80_xmma_gemm_f32f32", cat: "kernel", ts: "\(t + 5)", dur: "\(us)", pid: "0", tid: "7",
-                                        args: "\"correlation\": \(k + 1)"))
-        }
-        return TestSupport.kineto(events, extra: #""deviceProperties": [{"id": 0, "name": "NVIDIA A100-SXM4-80GB"}]"#)
-    }
-
     func testDiffShowsASlowerKernelAtTheSameFLOPs() throws {
         let basePath = TestSupport.temporaryPath(".json"), candPath = TestSupport.temporaryPath(".json")
         defer { unlink(basePath); unlink(candPath) }
-        TestSupport.writeFile(basePath, Array(Self.steps(kernelUs: [10, 11, 10, 9, 10, 11, 9, 10]).utf8))
-        TestSupport.writeFile(candPath, Array(Self.steps(kernelUs: [20, 21, 20, 19, 20, 21, 19, 20]).utf8))
+        TestSupport.writeFile(basePath, Array(TestSupport.mmSteps(kernelUs: [10, 11, 10, 9, 10, 11, 9, 10]).utf8))
+        TestSupport.writeFile(candPath, Array(TestSupport.mmSteps(kernelUs: [20, 21, 20, 19, 20, 21, 19, 20]).utf8))
         let r = TestSupport.run(["diff", "--format", "json", basePath, candPath])
         let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stderr)
         let metrics = try XCTUnwrap(doc["metrics"] as? [[String: Any]])

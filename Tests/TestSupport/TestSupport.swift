@@ -107,3 +107,20 @@ public enum TestSupport {
         return p
     }
 }
+
+extension TestSupport {
+    /// Eight 1 ms steps on an A100, each with a 64x64x64 fp32 `aten::mm` whose kernel lasts `kernelUs[k]`.
+    public static func mmSteps(kernelUs: [Int]) -> String {
+        var events: [String] = []
+        for (k, us) in kernelUs.enumerated() {
+            let t = k * 1000
+            events.append(x("ProfilerStep#\(k + 1)", cat: "user_annotation", ts: "\(t)", dur: "1000"))
+            events.append(x("aten::mm", ts: "\(t + 1)", dur: "20",
+                            args: #""Input Dims": [[64, 64], [64, 64]], "Input type": ["float", "float"], "Concrete Inputs": ["", ""]"#))
+            events.append(x("cudaLaunchKernel", cat: "cuda_runtime", ts: "\(t + 2)", dur: "1", args: "\"correlation\": \(k + 1)"))
+            events.append(x("sm80_xmma_gemm_f32f32", cat: "kernel", ts: "\(t + 5)", dur: "\(us)", pid: "0", tid: "7",
+                            args: "\"correlation\": \(k + 1)"))
+        }
+        return kineto(events, extra: #""deviceProperties": [{"id": 0, "name": "NVIDIA A100-SXM4-80GB"}]"#)
+    }
+}
