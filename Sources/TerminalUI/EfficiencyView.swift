@@ -269,7 +269,7 @@ public final class EfficiencyView: View {
             guard field.clear() else { return false }
             cursor = ListCursor()
         case .char("s"):
-            sort = Sort.allCases[(Sort.allCases.firstIndex(of: sort)! + 1) % Sort.allCases.count]
+            sort = sort.cycled
             cursor = ListCursor()
         case .char("["), .char("]"):
             let count = (efficiency?.steps.count ?? 0) + 1

@@ -103,7 +103,7 @@ public final class FlameView: View {
             guard context.rankModel.hasPythonFrames else { return true }
             togglePythonFrames()
         case .char("c"):
-            colorMode = ColorMode.allCases[(ColorMode.allCases.firstIndex(of: colorMode)! + 1) % ColorMode.allCases.count]
+            colorMode = colorMode.cycled
         case .char("["), .char("]"):
             let n = steps.count
             guard n > 0 else { return true }

@@ -178,7 +178,7 @@ public final class KernelsView: View {
             cursor = ListCursor()
             return true
         case .char("s"):
-            sort = Sort.allCases[(Sort.allCases.firstIndex(of: sort)! + 1) % Sort.allCases.count]
+            sort = sort.cycled
             cursor = ListCursor()
             return true
         case .enter:

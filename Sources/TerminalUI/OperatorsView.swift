@@ -123,7 +123,7 @@ public final class OperatorsView: View {
         let rows = currentRows()
         switch key {
         case .char("s"):
-            sort = Sort.allCases[(Sort.allCases.firstIndex(of: sort)! + 1) % Sort.allCases.count]
+            sort = sort.cycled
             cursor = ListCursor()
         case .char("f"), .char("/"):
             field.open()

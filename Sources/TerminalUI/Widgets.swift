@@ -308,3 +308,11 @@ func clippedKeepingEnd(_ s: String, _ width: Int) -> String {
     }
     return "…" + String(tail)
 }
+
+extension CaseIterable where Self: Equatable {
+    /// The case after this one, the first after the last (what a view's `s` sort key steps through).
+    var cycled: Self {
+        let all = Array(Self.allCases)
+        return all[(all.firstIndex(of: self)! + 1) % all.count]
+    }
+}
