@@ -47,7 +47,9 @@ extension Analyzer {
             guard first < past else { continue }
             let last = starts[past - 1]
             var points = Array(starts[first..<past])
-            points += ends[ends.partitionPoint { $0 > lo }..<ends.partitionPoint { $0 >= last }]
+            // Ends inside (lo, last); empty when every arrival is at the step start.
+            let endsFrom = ends.partitionPoint { $0 > lo }
+            points += ends[endsFrom..<max(endsFrom, ends.partitionPoint { $0 >= last })]
             points.append(lo)
             points.sort()
             var from = lo

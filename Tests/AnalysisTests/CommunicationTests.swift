@@ -55,6 +55,18 @@ final class CommunicationTests: XCTestCase {
         XCTAssertEqual(instance.exposed, 40_000)  // no compute kernel overlaps it
     }
 
+    func testACollectiveOfNoDurationAtTheStepStartMakesNoTiles() throws {
+        // Every arrival at the step start and an end there too: the ends between the start and the
+        // last arrival are none (found by the fuzzer: the range of them was reversed, a trap).
+        let r = try rank(0, [
+            TestSupport.x("ProfilerStep#1", cat: "user_annotation", ts: "0", dur: "100"),
+            nccl(ts: "0", dur: "0"),
+        ])
+        let report = RankReport(trace: r.trace, analysis: r.analysis)
+        XCTAssertEqual(report.collectives.map(\.dur), [0])
+        XCTAssertEqual(report.tiles, [])
+    }
+
     func testMatchByOrderAndUnmatchedInstances() throws {
         // No Seq: matched by position. Rank 0 has a third collective rank 1 lacks: unmatched.
         let r0 = try rank(0, [nccl(ts: "0", dur: "5"), nccl(ts: "20", dur: "5"), nccl(ts: "40", dur: "5")])
