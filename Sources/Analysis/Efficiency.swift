@@ -153,11 +153,20 @@ extension Analyzer {
         for i in stride(from: n - 1, through: 0, by: -1) where (modelled[i] || below[i]) && s.parent[i] >= 0 {
             below[Int(s.parent[i])] = true
         }
-        func inputs(_ i: Int) -> OpInputs? {
+        // A call's work depends only on its name and recorded inputs, and a trace repeats few of
+        // those: parse each distinct combination once (args are interned, so ids compare as text).
+        struct CallKey: Hashable { let name: UInt32, dims: UInt64, types: UInt64?, concrete: UInt64? }
+        var works: [CallKey: OpWork?] = [:]
+        func work(_ i: Int) -> OpWork? {
             guard let d = trace.arg(ofSlice: i, key: dimsKey) else { return nil }
-            let t = typeKey.flatMap { trace.arg(ofSlice: i, key: $0) }.map { trace.argString($0) }
-            let c = concreteKey.flatMap { trace.arg(ofSlice: i, key: $0) }.map { trace.argString($0) }
-            return OpInputs(dims: trace.argString(d), types: t, concrete: c)
+            let t = typeKey.flatMap { trace.arg(ofSlice: i, key: $0) }
+            let c = concreteKey.flatMap { trace.arg(ofSlice: i, key: $0) }
+            let key = CallKey(name: s.name[i], dims: d.bits, types: t?.bits, concrete: c?.bits)
+            if let w = works[key] { return w }
+            let x = OpInputs(dims: trace.argString(d), types: t.map { trace.argString($0) }, concrete: c.map { trace.argString($0) })
+            let w = x.flatMap { PerfModel.work(trace.strings[s.name[i]], $0) }
+            works[key] = w
+            return w
         }
         var claimed = [Bool](repeating: false, count: n)
         var callIndex = [Int32](repeating: -1, count: n)
@@ -169,7 +178,7 @@ extension Analyzer {
             claimed[i] = above
             guard modelled[i], !above, let r = role(i) else { continue }
             if r == .defers && below[i] { continue }
-            guard let x = inputs(i), let w = PerfModel.work(trace.strings[s.name[i]], x) else { unmodelled += 1; continue }
+            guard let w = work(i) else { unmodelled += 1; continue }
             claimed[i] = true
             callIndex[i] = Int32(calls.count)
             calls.append(CountedCall(slice: i, work: w, deviceNs: facts.gpuInclusive[i]))
