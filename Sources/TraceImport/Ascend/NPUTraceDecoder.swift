@@ -160,15 +160,28 @@ final class NPUTraceDecoder: SplittableDecoder {
         let hardwarePid = role.first { $0.value == .hardware }?.key
         let tracks = rank.tracks
         var movedTracks = Set<Int>()
+        // A task's kind depends on its name, Task Type and stream only: classify each once.
+        struct TaskKey: Hashable { let name: UInt32, taskType: UInt32, stream: UInt32 }
+        var taskKinds: [TaskKey: SliceKind] = [:]
+        var groupTracks: [Int: Bool] = [:]
         for (i, taskType) in deviceSide {
             let t = Int(builder.slices.track[i])
             let kind: SliceKind
             switch role[tracks.pid[t]] ?? .host {
-            case .hardware: kind = taskKind(name: builder.slices.name[i], taskType: taskType, stream: tracks.tid[t])
+            case .hardware:
+                let key = TaskKey(name: builder.slices.name[i], taskType: taskType, stream: tracks.tid[t])
+                if let known = taskKinds[key] {
+                    kind = known
+                } else {
+                    kind = taskKind(name: key.name, taskType: key.taskType, stream: key.stream)
+                    taskKinds[key] = kind
+                }
             case .communication:
                 // Ops on `Group ... Communication` threads are the collectives, drawn with the
                 // device; the planes below repeat the device's HCCL tasks.
-                if rank.strings[tracks.name[t]].hasPrefix("Group") {
+                let group: Bool
+                if let known = groupTracks[t] { group = known } else { group = rank.strings[tracks.name[t]].hasPrefix("Group"); groupTracks[t] = group }
+                if group {
                     kind = .gpuUserAnnotation
                     movedTracks.insert(t)
                 } else {
