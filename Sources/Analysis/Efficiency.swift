@@ -57,6 +57,10 @@ public struct PrecisionShare: Sendable, Equatable {
     public var deviceNs: Int64 = 0
     /// Counted operators' FLOPs in this precision.
     public var flops: Int64 = 0
+
+    public init(precision: Precision?, deviceNs: Int64 = 0, flops: Int64 = 0) {
+        (self.precision, self.deviceNs, self.flops) = (precision, deviceNs, flops)
+    }
 }
 
 /// Model FLOPs, MFU and precision shares over a step, or a rank's steps together.
@@ -77,6 +81,12 @@ public struct EfficiencySummary: Sendable, Equatable {
     public var mfu: Double?
     /// flops / (busyNs × peak of `dominant`): the FLOP/s utilisation while the device was busy.
     public var busyUtilization: Double?
+
+    public init(step: String?, durationNs: Int64 = 0, busyNs: Int64? = nil, flops: Int64 = 0, byPrecision: [PrecisionShare] = [],
+                dominant: Precision? = nil, mfu: Double? = nil, busyUtilization: Double? = nil) {
+        (self.step, self.durationNs, self.busyNs, self.flops, self.byPrecision) = (step, durationNs, busyNs, flops, byPrecision)
+        (self.dominant, self.mfu, self.busyUtilization) = (dominant, mfu, busyUtilization)
+    }
 
     mutating func finish(peaks: DevicePeaks?) {
         byPrecision.sort { a, b in
@@ -116,6 +126,12 @@ public struct RankEfficiency: Sendable, Equatable {
     /// Per kernel name: the precision of most of its time (its name's, else its launching
     /// calls'); names with none are absent.
     public var kernelPrecision: [String: Precision] = [:]
+
+    public init(deviceName: String?, peaks: DevicePeaks?, steps: [EfficiencySummary], total: EfficiencySummary,
+                modelledCalls: Int, unmodelledCalls: Int, kernelPrecision: [String: Precision]) {
+        (self.deviceName, self.peaks, self.steps, self.total) = (deviceName, peaks, steps, total)
+        (self.modelledCalls, self.unmodelledCalls, self.kernelPrecision) = (modelledCalls, unmodelledCalls, kernelPrecision)
+    }
 
     /// Whether there is anything to show: a modelled call or kernel time of a known precision.
     public var hasContent: Bool { modelledCalls > 0 || total.byPrecision.contains { $0.precision != nil && $0.deviceNs > 0 } }
@@ -323,3 +339,4 @@ extension Analyzer {
         return devices.map(\.name).filter { !$0.isEmpty }.max { counts[$0]! < counts[$1]! }
     }
 }
+

@@ -6,10 +6,12 @@ import TraceModel
 /// (`RankReport`: steps, phases, operator and kernel tables, device breakdown, memory peaks,
 /// collective instances with their activity tiles, the diff's rows) as JSON, so `report`,
 /// `diff` and the UI reduce a run from its summaries as they do from its traces. Schema
-/// `stepscope.summary`, version 1.
+/// `stepscope.summary`, version 2 (version 1, without the efficiency figures, is still read).
 public enum SummaryFile {
     public static let schema = "stepscope.summary"
-    public static let version = 1
+    public static let version = 2
+    /// The versions this build reads: 1 has no efficiency figures (`efficiency` and the operator rows' work).
+    static let readableVersions = 1...2
     /// Bound on every integer in a file (2^61, past epoch nanoseconds); durations, sizes and
     /// counts stay within `durationLimit` (2^59), so sums of a few and differences of times stay
     /// within 64 bits (a run's times must also span less than `spanLimit`, checked by the reduce).
@@ -51,7 +53,7 @@ public enum SummaryFile {
             w.key("phases"); phases(w, a.phases)
             w.key("gpu"); breakdown(w, a.gpu)
             w.key("gpu_activity_ns"); w.int(a.gpuActivityNs)
-            // [name, shape|null, kind, count, total, self, device, [[phase, count, total, self, device]]]
+            // [name, shape|null, kind, count, total, self, device, [[phase, count, total, self, device]], work|null]
             w.key("ops"); w.array { for o in a.operators { op(w, o) } }
             w.key("python_functions"); w.array { for o in r.pythonFunctions { op(w, o) } }
             // [name, kind, count, total, [[phase, ns]]]
@@ -65,6 +67,7 @@ public enum SummaryFile {
                 }
             }
             // [step, ns, [[name, python 0|1, ns]]]
+            w.key("efficiency"); efficiency(w, a.efficiency)
             w.key("host_bound")
             w.array {
                 for h in r.hostBound {
@@ -129,6 +132,52 @@ public enum SummaryFile {
                     w.array { w.int(p.rawValue); w.int(s.count); w.int(s.totalNs); w.int(s.selfNs); w.int(s.gpuNs) }
                 }
             }
+            // [kind, calls, flops, bytes, device, roofline device, at roofline, compute-bound, memory-bound, precision|null]
+            if let k = o.work {
+                w.array {
+                    w.string(k.kind.rawValue); w.int(k.calls); w.int(k.flops); w.int(k.bytes); w.int(k.deviceNs); w.int(k.rooflineDeviceNs)
+                    w.raw(number(k.rooflineNs)); w.raw(number(k.computeBoundNs)); w.raw(number(k.memoryBoundNs)); optional(w, k.precision?.rawValue)
+                }
+            } else {
+                w.null()
+            }
+        }
+    }
+
+    /// A rank's efficiency figures (docs/efficiency.md) or null: its device, the peaks used, per
+    /// step and over the steps, and each kernel name's precision.
+    private static func efficiency(_ w: JSONWriter, _ e: RankEfficiency?) {
+        guard let e else { w.null(); return }
+        w.object {
+            w.key("device_name"); optional(w, e.deviceName)
+            // [name, memory GB/s, [[precision key, TFLOP/s]]] or null
+            w.key("peaks")
+            if let p = e.peaks {
+                w.array {
+                    w.string(p.name); w.raw(number(p.memoryGBps))
+                    w.array { for k in p.tflops.keys.sorted() { w.array { w.string(k); w.raw(number(p.tflops[k]!)) } } }
+                }
+            } else {
+                w.null()
+            }
+            w.key("steps"); w.array { for s in e.steps { summary(w, s) } }
+            w.key("total"); summary(w, e.total)
+            w.key("modelled_calls"); w.int(e.modelledCalls)
+            w.key("unmodelled_calls"); w.int(e.unmodelledCalls)
+            // [kernel name, precision]
+            w.key("kernel_precision")
+            w.array { for (k, p) in e.kernelPrecision.sorted(by: { $0.key < $1.key }) { w.array { w.string(k); w.string(p.rawValue) } } }
+        }
+    }
+
+    /// [step|null, duration, busy|null, flops, [[precision|null, device, flops]], dominant|null, mfu|null, busy utilisation|null]
+    private static func summary(_ w: JSONWriter, _ s: EfficiencySummary) {
+        w.array {
+            optional(w, s.step); w.int(s.durationNs); optional(w, s.busyNs); w.int(s.flops)
+            w.array { for p in s.byPrecision { w.array { optional(w, p.precision?.rawValue); w.int(p.deviceNs); w.int(p.flops) } } }
+            optional(w, s.dominant?.rawValue)
+            if let m = s.mfu { w.raw(number(m)) } else { w.null() }
+            if let u = s.busyUtilization { w.raw(number(u)) } else { w.null() }
         }
     }
 

@@ -32,9 +32,12 @@ extension SummaryFile {
         do throws(JSONValueError) { doc = try JSONValue.parse(bytes, skipping: samples ? [] : ["samples"]) } catch {
             throw ImportError(file: file, offset: Int64(error.offset), message: error.message)
         }
-        let d = Decoder(file: file, samples: samples)
+        var d = Decoder(file: file, samples: samples)
         guard doc["schema"]?.string == schema else { throw d.fail("schema", "not a stepscope summary file") }
-        guard let v = doc["version"]?.int, v == version else { throw d.fail("version", "unsupported summary version (this build reads \(version))") }
+        guard let v = doc["version"]?.int, readableVersions.contains(v) else {
+            throw d.fail("version", "unsupported summary version (this build reads \(readableVersions.lowerBound) to \(readableVersions.upperBound))")
+        }
+        d.version = v
         var ranks: [RankReport] = []
         for (i, r) in try d.array(doc["ranks"], "ranks").enumerated() { ranks.append(try d.rank(r, "ranks[\(i)]")) }
         return ranks
@@ -46,6 +49,8 @@ private struct Decoder {
     let file: String
     /// Whether the diff's rows are read (else skipped: `samples` nil).
     let samples: Bool
+    /// The file's version: 1 has no efficiency figures.
+    var version = SummaryFile.version
 
     func fail(_ field: String, _ message: String) -> ImportError { ImportError(file: file, message: "\(field): \(message)") }
 
@@ -121,7 +126,7 @@ private struct Decoder {
     }
 
     func op(_ v: JSONValue, _ f: String) throws(ImportError) -> OperatorStat {
-        let a = try array(v, f, count: 8)
+        let a = try array(v, f, count: version == 1 ? 8 : 9)
         var o = OperatorStat(name: try string(a[0], "\(f)[0]"), shape: try optionalString(a[1], "\(f)[1]"), kind: try kind(a[2], "\(f)[2]"))
         o.count = try count(a[3], "\(f)[3]")
         (o.totalNs, o.selfNs, o.gpuNs) = (try ns(a[4], "\(f)[4]"), try int(a[5], "\(f)[5]"), try ns(a[6], "\(f)[6]"))
@@ -130,7 +135,76 @@ private struct Decoder {
             o.byPhase[try phase(p[0], "\(g)[0]")] = OperatorPhaseStat(count: try count(p[1], "\(g)[1]"), totalNs: try ns(p[2], "\(g)[2]"),
                                                                        selfNs: try int(p[3], "\(g)[3]"), gpuNs: try ns(p[4], "\(g)[4]"))
         }
+        if version > 1 && a[8] != .null { o.work = try work(a[8], "\(f)[8]") }
         return o
+    }
+
+    func precision(_ v: JSONValue?, _ field: String) throws(ImportError) -> Precision? {
+        guard let p = try optionalString(v, field) else { return nil }
+        guard let x = Precision(rawValue: p) else { throw fail(field, "unknown precision") }
+        return x
+    }
+    /// A non-negative finite number.
+    func amount(_ v: JSONValue?, _ field: String) throws(ImportError) -> Double {
+        let d = try double(v, field)
+        guard d >= 0 else { throw fail(field, "\(d) is negative") }
+        return d
+    }
+    func optionalAmount(_ v: JSONValue?, _ field: String) throws(ImportError) -> Double? {
+        if v == nil || v == .null { return nil }
+        return try amount(v, field)
+    }
+
+    func work(_ v: JSONValue, _ f: String) throws(ImportError) -> OperatorWork {
+        let a = try array(v, f, count: 10)
+        guard let kind = WorkKind(rawValue: try string(a[0], "\(f)[0]")) else { throw fail("\(f)[0]", "unknown work kind") }
+        var w = OperatorWork(kind: kind)
+        w.calls = try count(a[1], "\(f)[1]")
+        (w.flops, w.bytes) = (try int(a[2], "\(f)[2]", min: 0), try int(a[3], "\(f)[3]", min: 0))
+        (w.deviceNs, w.rooflineDeviceNs) = (try ns(a[4], "\(f)[4]"), try ns(a[5], "\(f)[5]"))
+        (w.rooflineNs, w.computeBoundNs, w.memoryBoundNs) = (try amount(a[6], "\(f)[6]"), try amount(a[7], "\(f)[7]"), try amount(a[8], "\(f)[8]"))
+        w.precision = try precision(a[9], "\(f)[9]")
+        return w
+    }
+
+    func efficiency(_ v: JSONValue?, _ f: String) throws(ImportError) -> RankEfficiency? {
+        if version == 1 || v == .null { return nil }
+        _ = try object(v, f)
+        var peaks: DevicePeaks?
+        if let p = v?["peaks"], p != .null {
+            let a = try array(p, "\(f).peaks", count: 3)
+            var tflops: [String: Double] = [:]
+            for (i, x) in try array(a[2], "\(f).peaks[2]").enumerated() {
+                let t = try array(x, "\(f).peaks[2][\(i)]", count: 2)
+                tflops[try string(t[0], "\(f).peaks[2][\(i)][0]")] = try amount(t[1], "\(f).peaks[2][\(i)][1]")
+            }
+            peaks = DevicePeaks(name: try string(a[0], "\(f).peaks[0]"), tflops: tflops, memoryGBps: try amount(a[1], "\(f).peaks[1]"))
+        }
+        var steps: [EfficiencySummary] = []
+        for (i, x) in try array(v?["steps"], "\(f).steps").enumerated() { steps.append(try summary(x, "\(f).steps[\(i)]")) }
+        var kernels: [String: Precision] = [:]
+        for (i, x) in try array(v?["kernel_precision"], "\(f).kernel_precision").enumerated() {
+            let g = "\(f).kernel_precision[\(i)]", a = try array(x, g, count: 2)
+            guard let p = try precision(a[1], "\(g)[1]") else { throw fail("\(g)[1]", "expected a string") }
+            kernels[try string(a[0], "\(g)[0]")] = p
+        }
+        return RankEfficiency(deviceName: try optionalString(v?["device_name"], "\(f).device_name"), peaks: peaks, steps: steps,
+                              total: try summary(v?["total"], "\(f).total"), modelledCalls: try count(v?["modelled_calls"], "\(f).modelled_calls"),
+                              unmodelledCalls: try count(v?["unmodelled_calls"], "\(f).unmodelled_calls"), kernelPrecision: kernels)
+    }
+
+    func summary(_ v: JSONValue?, _ f: String) throws(ImportError) -> EfficiencySummary {
+        let a = try array(v, f, count: 8)
+        var shares: [PrecisionShare] = []
+        for (i, x) in try array(a[4], "\(f)[4]").enumerated() {
+            let g = "\(f)[4][\(i)]", p = try array(x, g, count: 3)
+            shares.append(PrecisionShare(precision: try precision(p[0], "\(g)[0]"), deviceNs: try ns(p[1], "\(g)[1]"),
+                                         flops: try int(p[2], "\(g)[2]", min: 0)))
+        }
+        return EfficiencySummary(step: try optionalString(a[0], "\(f)[0]"), durationNs: try ns(a[1], "\(f)[1]"),
+                                 busyNs: try optionalInt(a[2], "\(f)[2]", min: 0), flops: try int(a[3], "\(f)[3]", min: 0),
+                                 byPrecision: shares, dominant: try precision(a[5], "\(f)[5]"),
+                                 mfu: try optionalAmount(a[6], "\(f)[6]"), busyUtilization: try optionalAmount(a[7], "\(f)[7]"))
     }
 
     func rank(_ v: JSONValue, _ f: String) throws(ImportError) -> RankReport {
@@ -160,9 +234,10 @@ private struct Decoder {
             }
             kernels.append(stat)
         }
-        let analysis = RankAnalysis(rank: rankNumber, source: source, steps: steps, stepsInferred: try bool(v["steps_inferred"], "\(f).steps_inferred"),
+        var analysis = RankAnalysis(rank: rankNumber, source: source, steps: steps, stepsInferred: try bool(v["steps_inferred"], "\(f).steps_inferred"),
                                     phases: try phases(v["phases"], "\(f).phases"), gpu: try breakdown(v["gpu"], "\(f).gpu"),
                                     operators: operators, kernels: kernels, gpuActivityNs: try ns(v["gpu_activity_ns"], "\(f).gpu_activity_ns"))
+        analysis.efficiency = try efficiency(v["efficiency"], "\(f).efficiency")
         var hostBound: [HostBoundActivity] = []
         for (i, h) in try array(v["host_bound"], "\(f).host_bound").enumerated() {
             let g = "\(f).host_bound[\(i)]", a = try array(h, g, count: 3)

@@ -114,12 +114,12 @@ struct SummaryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "summary",
         abstract: "Save a compact per-rank summary (steps, phases, operators, kernels, memory peaks, collectives, diff samples) as JSON.",
-        discussion: "report, diff and the UI read summaries, or folders of them, wherever they read traces (docs/scale.md)."
+        discussion: "A file named *.gz is written gzip-compressed (a tenth of the size). report, diff and the UI read summaries, or folders of them, wherever they read traces (docs/scale.md)."
     )
 
     @OptionGroup var load: LoadOptions
 
-    @Option(name: [.short, .long], help: "Write the summary to this file instead of standard output.")
+    @Option(name: [.short, .long], help: "Write the summary to this file instead of standard output (gzip-compressed when it ends in .gz).")
     var output: String?
 
     @Flag(name: .long, help: "Write only the diff's per-step samples of the whole run (schema stepscope.samples, docs/diff.md).")
@@ -133,6 +133,9 @@ struct SummaryCommand: ParsableCommand {
             throw CLIError(description: "\(snapshot.source): a memory snapshot is not summarised; report or diff the snapshot itself")
         }
         let report = RunReport(run: run, options: options, samples: true)
-        try writeOutput(samplesOnly ? SamplesFile.encode(report.samples) : SummaryFile.encode(report.ranks), to: output)
+        let text = samplesOnly ? SamplesFile.encode(report.samples) : SummaryFile.encode(report.ranks)
+        guard let output, output.hasSuffix(".gz") else { return try writeOutput(text, to: output) }
+        guard let compressed = Gzip.compress(Array(text.utf8)) else { throw CLIError(description: "\(output): cannot compress: zlib failed to start") }
+        try compressed.withUnsafeBytes { try writeOutput($0, to: output) }
     }
 }

@@ -138,36 +138,46 @@ func readTextFile(_ path: String) throws -> String {
 /// Writes `text` to `path`, or to standard output when nil. A failed write (a full disk, a closed
 /// standard output) is a one-line error; a reader that went away (`| head`) ends the process quietly.
 func writeOutput(_ text: String, to path: String?) throws {
+    var text = text
+    try text.withUTF8 { try writeOutput(UnsafeRawBufferPointer($0), to: path) }
+}
+
+/// Writes `bytes` to `path`, or to standard output when nil, as `writeOutput(_:to:)` writes text.
+func writeOutput(_ bytes: UnsafeRawBufferPointer, to path: String?) throws {
     guard let path else {
-        if let failure = writeAll(1, text) { throw CLIError(description: "standard output: write failed: \(failure)") }
+        if let failure = writeAll(1, bytes) { throw CLIError(description: "standard output: write failed: \(failure)") }
         return
     }
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
     guard fd >= 0 else { throw CLIError(description: "\(path): \(String(cString: strerror(errno)))") }
-    let failure = writeAll(fd, text)
+    let failure = writeAll(fd, bytes)
     let closed = close(fd) == 0 ? nil : String(cString: strerror(errno))
     if let failure = failure ?? closed { throw CLIError(description: "\(path): write failed: \(failure)") }
 }
 
-/// Writes all of `text` to file descriptor `fd`, retrying short writes and EINTR; the error's text
-/// when a write fails. A closed pipe (EPIPE, when SIGPIPE is ignored) ends the process by SIGPIPE,
-/// silently, as it would have with the default action.
+/// Writes all of `text` to file descriptor `fd` (as `writeAll(_:_:)` writes bytes); the error's text when a write fails.
 @discardableResult
 func writeAll(_ fd: Int32, _ text: String) -> String? {
     var text = text
-    return text.withUTF8 { buf -> String? in
-        var offset = 0
-        while offset < buf.count {
-            let n = write(fd, buf.baseAddress! + offset, buf.count - offset)
-            if n > 0 { offset += n; continue }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 && errno == EPIPE && fd != 2 {
-                signal(SIGPIPE, SIG_DFL)
-                raise(SIGPIPE)
-                exit(128 + SIGPIPE)  // SIGPIPE blocked
-            }
-            return n < 0 ? String(cString: strerror(errno)) : "no progress"
+    return text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
+}
+
+/// Writes all of `buf` to file descriptor `fd`, retrying short writes and EINTR; the error's text
+/// when a write fails. A closed pipe (EPIPE, when SIGPIPE is ignored) ends the process by SIGPIPE,
+/// silently, as it would have with the default action.
+@discardableResult
+func writeAll(_ fd: Int32, _ buf: UnsafeRawBufferPointer) -> String? {
+    var offset = 0
+    while offset < buf.count {
+        let n = write(fd, buf.baseAddress! + offset, buf.count - offset)
+        if n > 0 { offset += n; continue }
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 && errno == EPIPE && fd != 2 {
+            signal(SIGPIPE, SIG_DFL)
+            raise(SIGPIPE)
+            exit(128 + SIGPIPE)  // SIGPIPE blocked
         }
-        return nil
+        return n < 0 ? String(cString: strerror(errno)) : "no progress"
     }
+    return nil
 }

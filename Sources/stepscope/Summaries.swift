@@ -23,7 +23,7 @@ func savedRun(_ paths: [String]) throws -> SavedRun {
     var samples: (path: String, bytes: [UInt8])?
     var traces: [String] = []
     for f in files {
-        switch savedContent(f) {
+        switch try savedContent(f) {
         case let (SummaryFile.schema, bytes)?: summaries.append((f, bytes))
         case let (SamplesFile.schema, bytes)?: samples = (f, bytes)
         default: traces.append(f)
@@ -100,8 +100,9 @@ func refuseAnalysisOptions(phaseRules: String?, byShape: Bool, stepRange: String
 /// file (a summary or a samples file, possibly re-serialised by another tool), else nil: a trace,
 /// a directory, a file that cannot be read (the trace loader then reports why), or a pipe (not
 /// read twice). Reads only as far as it takes to tell; a document still undecided after
-/// `savedSniffLimit` bytes is taken for a trace.
-func savedContent(_ path: String) -> (schema: String, bytes: [UInt8])? {
+/// `savedSniffLimit` bytes is taken for a trace. A saved file larger than `savedSizeLimit`
+/// (inflated, for a gzip bomb) is an error.
+func savedContent(_ path: String) throws(ImportError) -> (schema: String, bytes: [UInt8])? {
     var st = stat()
     guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
     do {
@@ -114,10 +115,16 @@ func savedContent(_ path: String) -> (schema: String, bytes: [UInt8])? {
             return try savedContent(from: gzip)
         }
         return try savedContent(from: file)
+    } catch let e as ImportError where e.message.hasPrefix(tooLarge) {
+        throw ImportError(file: path, message: e.message)
     } catch {
         return nil
     }
 }
+
+/// The most bytes a saved file may hold (inflated): 1 GiB, over ten times a 1,024-rank run's summaries in one file.
+let savedSizeLimit = 1 << 30
+private let tooLarge = "a saved stepscope file larger than"
 
 /// Bytes read to tell a saved file from a trace before giving up (a trace's `traceEvents` comes
 /// after small metadata members; a saved file is decided by its `schema` member).
@@ -143,6 +150,7 @@ private func savedContent<S: ByteSource>(from source: S) throws -> (schema: Stri
             if decided == nil && bytes.count >= savedSniffLimit { return nil }
         }
         if eof { return (decided!, bytes) }
-        block = min(block * 2, 16 << 20)
+        if bytes.count > savedSizeLimit { throw ImportError(file: "", message: "\(tooLarge) 1 GiB (inflated); summarise fewer ranks per file") }
+        block = min(block * 2, 16 << 20, savedSizeLimit + 1 - bytes.count)
     }
 }

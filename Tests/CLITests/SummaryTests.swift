@@ -49,39 +49,27 @@ final class SummaryTests: XCTestCase {
             let summaries = try mapEachFile(run)
             let fromSummaries = TestSupport.run(["report", summaries, "--format", "json"])
             XCTAssertEqual(fromSummaries.status, 0, "\(run): \(fromSummaries.stderr)")
-            // Summaries leave the efficiency figures out (docs/scale.md); everything else is equal.
-            XCTAssertEqual(try Self.withoutEfficiency(json: fromSummaries.stdout), try Self.withoutEfficiency(json: fromTraces.stdout),
-                           "\(run): the report from summaries differs")
-            XCTAssertFalse(fromSummaries.stdout.contains("\"efficiency\":{"), run)
+            // Everything is equal, the efficiency figures included (summary version 2).
+            XCTAssertEqual(fromSummaries.stdout, fromTraces.stdout, "\(run): the report from summaries differs")
             // The run has several ranks, and the text report reads summaries too.
             XCTAssertTrue(fromTraces.stdout.contains("\"rank\":1"), run)
-            XCTAssertEqual(Self.withoutEfficiency(text: TestSupport.run(["report", summaries]).stdout),
-                           Self.withoutEfficiency(text: TestSupport.run(["report", run]).stdout), run)
+            XCTAssertEqual(TestSupport.run(["report", summaries]).stdout, TestSupport.run(["report", run]).stdout, run)
         }
     }
 
-    /// The report JSON re-serialised without the efficiency block and the operator rows' efficiency fields.
-    static func withoutEfficiency(json: String) throws -> String {
-        let keys: Set<String> = ["efficiency", "flops", "bytes", "tflops_per_s", "gbps", "intensity", "bound", "roofline_pct",
-                                 "headroom_ns", "precision", "work_kind", "modelled_calls", "modelled_device_ns"]
-        func strip(_ v: Any) -> Any {
-            if let d = v as? [String: Any] { return d.filter { !keys.contains($0.key) }.mapValues(strip) }
-            if let a = v as? [Any] { return a.map(strip) }
-            return v
+    func testGzipSummariesAreSmallerAndReadTheSame() throws {
+        let run = TestSupport.packageRoot + "/sample-traces/ddp2_straggler"
+        let plain = try mapEachFile(run), dir = temporaryDirectory()
+        for (i, file) in try TraceLoader.expand(run).enumerated() {
+            let out = dir + "/" + String(format: "%05d", i) + ".summary.json.gz"
+            XCTAssertEqual(TestSupport.run(["summary", file, "-o", out]).status, 0)
+            let gz = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: out)[.size] as? Int)
+            let text = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: plain + "/" + String(format: "%05d", i) + ".summary.json")[.size] as? Int)
+            XCTAssertLessThan(gz * 3, text, "a gzip summary is a fraction of the text")
+            // It is gzip, and inflates to the text summary.
+            XCTAssertEqual(TestSupport.shellOutput("gzip -dc '\(out)' | cmp - '\(plain)/\(String(format: "%05d", i)).summary.json' && echo same"), "same")
         }
-        let doc = try JSONSerialization.jsonObject(with: Data(json.utf8))
-        return String(decoding: try JSONSerialization.data(withJSONObject: strip(doc), options: [.sortedKeys]), as: UTF8.self)
-    }
-
-    /// The text report without its efficiency sections (from `  Efficiency:` to the next blank line) and blank lines.
-    static func withoutEfficiency(text: String) -> [Substring] {
-        var out: [Substring] = [], skipping = false
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("  Efficiency:") { skipping = true }
-            if line.trimmingCharacters(in: .whitespaces).isEmpty { skipping = false; continue }
-            if !skipping { out.append(line) }
-        }
-        return out
+        XCTAssertEqual(TestSupport.run(["report", dir, "--format", "json"]).stdout, TestSupport.run(["report", run, "--format", "json"]).stdout)
     }
 
     func testDiffFromSummariesEqualsDiffFromTraces() throws {
@@ -96,8 +84,7 @@ final class SummaryTests: XCTestCase {
         // One summary file of the whole run (two ranks in one file) reduces the same way.
         let whole = temporaryDirectory() + "/run.summary.json"
         XCTAssertEqual(TestSupport.run(["summary", run, "-o", whole]).status, 0)
-        XCTAssertEqual(try Self.withoutEfficiency(json: TestSupport.run(["report", whole, "--format", "json"]).stdout),
-                       try Self.withoutEfficiency(json: TestSupport.run(["report", run, "--format", "json"]).stdout))
+        XCTAssertEqual(TestSupport.run(["report", whole, "--format", "json"]).stdout, TestSupport.run(["report", run, "--format", "json"]).stdout)
         // Analysis options were fixed when the summaries were made.
         let refused = TestSupport.run(["report", summaries, "--by-shape"])
         XCTAssertEqual(refused.status, 2)
@@ -111,7 +98,7 @@ final class SummaryTests: XCTestCase {
     func testSummaryIsSmallAndVersioned() throws {
         let summaries = try mapEachFile(TestSupport.packageRoot + "/sample-traces/ddp2_straggler")
         let text = TestSupport.readFile(summaries + "/00000.summary.json")
-        XCTAssertTrue(text.hasPrefix("{\"schema\":\"stepscope.summary\",\"version\":1,"))
+        XCTAssertTrue(text.hasPrefix("{\"schema\":\"stepscope.summary\",\"version\":2,"))
         let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         let rank = try XCTUnwrap((doc["ranks"] as? [[String: Any]])?.first)
         // Rank 0 of the bundled run: 5 steps, and its gloo all-reduces with their tiles.
@@ -143,25 +130,50 @@ final class SummaryTests: XCTestCase {
             return good.replacingCharacters(in: r, with: b)
         }
         check(String(good.prefix(good.count / 2)), "byte ")
-        check(replacing("\"version\":1", "\"version\":7"), "unsupported summary version")
+        check(replacing("\"version\":2", "\"version\":7"), "unsupported summary version")
         check(replacing("\"steps\":[[\"ProfilerStep#2\",", "\"steps\":[[\"ProfilerStep#2\",\"x\","), "ranks[0].steps[0]")
         check(replacing("\"gpu_activity_ns\":0", "\"gpu_activity_ns\":4611686018427387904"), "ranks[0].gpu_activity_ns: 4611686018427387904 is out of range")
         check(replacing("\"phases\":[", "\"phases\":[-5,"), "ranks[0].phases")
         check(replacing("\"tiles\":[[", "\"tiles\":[[0,1,[0,0,0,0,0,0,0,9],[]],["), "more time than the tile spans")
         check(replacing("\"collectives\":[[", "\"collectives\":[[\"g\",null,\"x\",2000000000000000000,1,null,null,null,null,null,null],["),
               "collectives out of arrival order")
+        // The efficiency figures (version 2).
+        check(replacing("[\"gemm\",175,", "[\"teleport\",175,"), "unknown work kind")
+        check(replacing("[\"gemm\",175,19629342720,", "[\"gemm\",175,-19629342720,"), "is out of range")
+        check(replacing("\"steps\":[[\"ProfilerStep#2\",104480929,null,5831740598,[[\"fp32\"", "\"steps\":[[\"ProfilerStep#2\",104480929,null,5831740598,[[\"fp33\""),
+              "ranks[0].efficiency.steps[0][4][0][0]: unknown precision")
+        check(replacing("\"efficiency\":{\"device_name\":null,", "\"efficiency\":{\"device_name\":7,"), "ranks[0].efficiency.device_name: expected a string")
         check(replacing("\"parts\":[[null,", "\"parts\":[[3,"), "the first part is the untruncated steps'", diffOnly: true)
         check(replacing("\"samples\":{", "\"nosamples\":{"), "ranks[0].samples: expected an object", diffOnly: true)
         check(replacing("\"metrics\":[[\"", "\"metrics\":[[\"nonsense"), "unknown metric kind", diffOnly: true)
         // Two summaries whose times lie 2^59 ns apart (a forged clock) are refused by the reduce.
         let far = temporaryDirectory()
         TestSupport.writeFile(far + "/a.summary.json", Array(good.utf8))
-        let shifted = good.replacingOccurrences(of: "\"steps\":[[\"ProfilerStep#2\",1", with: "\"steps\":[[\"ProfilerStep#2\",-1")
+        let shifted = replacing("\"steps\":[[\"ProfilerStep#2\",1", "\"steps\":[[\"ProfilerStep#2\",-1")
         XCTAssertNotEqual(shifted, good)
         TestSupport.writeFile(far + "/b.summary.json", Array(shifted.utf8))
         let r = TestSupport.run(["report", far])
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("2^59 ns"), r.stderr)
+    }
+
+    func testVersionOneSummariesAreReadWithoutEfficiency() throws {
+        let summaries = try mapEachFile(TestSupport.packageRoot + "/sample-traces/ddp2_straggler")
+        let v2 = TestSupport.readFile(summaries + "/00000.summary.json")
+        // A version 1 file: no efficiency member, operator rows of 8 elements.
+        var v1 = v2.replacingOccurrences(of: "\"version\":2", with: "\"version\":1")
+        let e = try XCTUnwrap(v1.range(of: ",\"efficiency\":"))
+        let hb = try XCTUnwrap(v1.range(of: ",\"host_bound\":"))
+        v1.removeSubrange(e.lowerBound..<hb.lowerBound)
+        // An operator row ends with its phase list (`]]` or `[]`), then its work: drop the work.
+        v1 = try NSRegularExpression(pattern: #"(\]\]|\[\]),(null|\["[a-z]+",[^\[\]]*\])\]"#)
+            .stringByReplacingMatches(in: v1, range: NSRange(v1.startIndex..., in: v1), withTemplate: "$1]")
+        let path = temporaryDirectory() + "/old.summary.json"
+        TestSupport.writeFile(path, Array(v1.utf8))
+        let r = TestSupport.run(["report", path, "--format", "json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("\"efficiency\":null"), String(r.stdout.prefix(300)))
+        XCTAssertFalse(r.stdout.contains("\"efficiency\":{"))
     }
 
     func testMutatedSummariesNeverCrash() throws {
