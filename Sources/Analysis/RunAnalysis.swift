@@ -238,3 +238,23 @@ public struct RunReport: Sendable {
         return w
     }
 }
+
+/// The median step of each rank across a run (docs/scale.md, "Many ranks").
+public struct StepSpread: Sendable, Equatable {
+    /// The ranks' median steps: min, p50, p90, max.
+    public var stats: StepStats
+    /// The ranks with the slowest median step, slowest first (at most `RankDistribution.worstCount`).
+    public var slowest: [(rank: Int, median: Int64)]
+
+    /// The spread over `ranks` that have whole steps; nil when none has.
+    public init?(_ ranks: [RankReport]) {
+        let medians = ranks.compactMap { r in r.stepStats.map { (rank: r.analysis.rank, median: $0.median) } }
+        guard let st = StepStats(medians.map(\.median)) else { return nil }
+        stats = st
+        slowest = Array(medians.sorted { $0.median != $1.median ? $0.median > $1.median : $0.rank < $1.rank }.prefix(RankDistribution.worstCount))
+    }
+
+    public static func == (a: StepSpread, b: StepSpread) -> Bool {
+        a.stats == b.stats && a.slowest.elementsEqual(b.slowest) { $0 == $1 }
+    }
+}

@@ -479,6 +479,8 @@ extension RunReport {
                 }
             }
         }
+        // Only past the per-rank limit, so reports of smaller runs are unchanged.
+        if ranks.count > Self.perRankLimit { w.key("rank_distribution"); manyRanksJSON(w) }
     }
 
     func deviceJSON(_ w: JSONWriter, _ g: GPUBreakdown?) {

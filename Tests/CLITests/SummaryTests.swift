@@ -157,6 +157,41 @@ final class SummaryTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("2^59 ns"), r.stderr)
     }
 
+    func testManyRankReportJSONHasTheDistributions() throws {
+        let dir = temporaryDirectory()
+        // 20 ranks: rank 16 slow, the link of ranks 16 and 17 (group pp8) slow (bench/gen_cluster.py's defaults).
+        XCTAssertNotNil(TestSupport.shellOutput("python3 '\(TestSupport.packageRoot)/bench/gen_cluster.py' --ranks 20 --ops 60 --out '\(dir)' && echo ok"))
+        let r = TestSupport.run(["report", dir, "--format", "json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let run = try XCTUnwrap(doc["run"] as? [String: Any])
+        let d = try XCTUnwrap(run["rank_distribution"] as? [String: Any])
+        XCTAssertEqual(d["ranks"] as? Int, 20)
+        // The waits per rank, summed independently from the collectives' rows: nearest-rank percentiles.
+        var wait: [Int: Int] = [:]
+        for c in try XCTUnwrap(run["collectives"] as? [[String: Any]]) {
+            for x in try XCTUnwrap(c["ranks"] as? [[String: Any]]) { wait[x["rank"] as! Int, default: 0] += x["wait_ns"] as! Int }
+        }
+        let sorted = wait.values.sorted()
+        func rank(_ p: Int) -> Int { sorted[max(0, (p * sorted.count + 99) / 100 - 1)] }
+        let w = try XCTUnwrap(d["wait_ns"] as? [String: Int])
+        XCTAssertEqual(w, ["p50": rank(50), "p90": rank(90), "max": sorted.last!])
+        let most = try XCTUnwrap(d["waited_most"] as? [[String: Int]])
+        XCTAssertEqual(most.count, 10)
+        XCTAssertEqual(most.first?["wait_ns"], sorted.last)
+        let slow = try XCTUnwrap(d["slow_ranks"] as? [[String: Any]])
+        XCTAssertEqual(slow.first?["rank"] as? Int, 16, "\(slow)")
+        let links = try XCTUnwrap(d["slow_links"] as? [[String: Any]])
+        XCTAssertEqual(links.map { $0["group"] as? String }, ["pp8"])
+        XCTAssertEqual(links.first?["ranks"] as? [Int], [16, 17])
+        // The text report says the same.
+        let text = TestSupport.run(["report", dir]).stdout
+        XCTAssertTrue(text.contains("slow ranks (lateness at collectives, modified z-score > 3.5): rank 16 "), text)
+        // A run of at most 16 ranks keeps its JSON as before: no such member.
+        let small = TestSupport.run(["report", TestSupport.packageRoot + "/sample-traces/ddp2_straggler", "--format", "json"])
+        XCTAssertFalse(small.stdout.contains("rank_distribution"))
+    }
+
     func testVersionOneSummariesAreReadWithoutEfficiency() throws {
         let summaries = try mapEachFile(TestSupport.packageRoot + "/sample-traces/ddp2_straggler")
         let v2 = TestSupport.readFile(summaries + "/00000.summary.json")
