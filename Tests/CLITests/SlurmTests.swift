@@ -28,7 +28,7 @@ final class SlurmTests: XCTestCase {
         let deadline = Date().addingTimeInterval(600)
         while Date() < deadline, TestSupport.shellOutput("\(env) squeue -h | wc -l") != "0" { usleep(500_000) }
         let summaries = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/out/summaries")) ?? []
-        XCTAssertEqual(summaries.filter { $0.hasSuffix(".summary.json") }.count, 64, "map logs: \(TestSupport.shellOutput("tail -n 3 '\(dir)'/out/logs/* | head -40") ?? "")")
+        XCTAssertEqual(summaries.filter { $0.hasSuffix(".summary.json.gz") }.count, 64, "map logs: \(TestSupport.shellOutput("tail -n 3 '\(dir)'/out/logs/* | head -40") ?? "")")
         let text = TestSupport.readFile(dir + "/out/report.json")
         let doc = try XCTUnwrap(try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
                                 "no report: \(TestSupport.shellOutput("cat '\(dir)'/out/logs/reduce-*") ?? "")")
