@@ -339,4 +339,3 @@ extension Analyzer {
         return devices.map(\.name).filter { !$0.isEmpty }.max { counts[$0]! < counts[$1]! }
     }
 }
-

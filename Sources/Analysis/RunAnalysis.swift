@@ -240,7 +240,7 @@ public struct RunReport: Sendable {
 }
 
 /// The median step of each rank across a run (docs/scale.md, "Many ranks").
-public struct StepSpread: Sendable, Equatable {
+public struct StepSpread: Sendable {
     /// The ranks' median steps: min, p50, p90, max.
     public var stats: StepStats
     /// The ranks with the slowest median step, slowest first (at most `RankDistribution.worstCount`).
@@ -252,9 +252,5 @@ public struct StepSpread: Sendable, Equatable {
         guard let st = StepStats(medians.map(\.median)) else { return nil }
         stats = st
         slowest = Array(medians.sorted { $0.median != $1.median ? $0.median > $1.median : $0.rank < $1.rank }.prefix(RankDistribution.worstCount))
-    }
-
-    public static func == (a: StepSpread, b: StepSpread) -> Bool {
-        a.stats == b.stats && a.slowest.elementsEqual(b.slowest) { $0 == $1 }
     }
 }

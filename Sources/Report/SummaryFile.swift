@@ -66,8 +66,8 @@ public enum SummaryFile {
                     }
                 }
             }
-            // [step, ns, [[name, python 0|1, ns]]]
             w.key("efficiency"); efficiency(w, a.efficiency)
+            // [step, ns, [[name, python 0|1, ns]]]
             w.key("host_bound")
             w.array {
                 for h in r.hostBound {

@@ -115,8 +115,8 @@ func savedContent(_ path: String) throws(ImportError) -> (schema: String, bytes:
             return try savedContent(from: gzip)
         }
         return try savedContent(from: file)
-    } catch let e as ImportError where e.message.hasPrefix(tooLarge) {
-        throw ImportError(file: path, message: e.message)
+    } catch is SavedFileTooLarge {
+        throw ImportError(file: path, message: "a saved stepscope file larger than 1 GiB (inflated); summarise fewer ranks per file")
     } catch {
         return nil
     }
@@ -124,7 +124,8 @@ func savedContent(_ path: String) throws(ImportError) -> (schema: String, bytes:
 
 /// The most bytes a saved file may hold (inflated): 1 GiB, over ten times a 1,024-rank run's summaries in one file.
 let savedSizeLimit = 1 << 30
-private let tooLarge = "a saved stepscope file larger than"
+/// Thrown past `savedSizeLimit`; the caller names the file.
+private struct SavedFileTooLarge: Error {}
 
 /// Bytes read to tell a saved file from a trace before giving up (a trace's `traceEvents` comes
 /// after small metadata members; a saved file is decided by its `schema` member).
@@ -150,7 +151,7 @@ private func savedContent<S: ByteSource>(from source: S) throws -> (schema: Stri
             if decided == nil && bytes.count >= savedSniffLimit { return nil }
         }
         if eof { return (decided!, bytes) }
-        if bytes.count > savedSizeLimit { throw ImportError(file: "", message: "\(tooLarge) 1 GiB (inflated); summarise fewer ranks per file") }
+        if bytes.count > savedSizeLimit { throw SavedFileTooLarge() }
         block = min(block * 2, 16 << 20, savedSizeLimit + 1 - bytes.count)
     }
 }

@@ -192,6 +192,18 @@ final class SummaryTests: XCTestCase {
         XCTAssertFalse(small.stdout.contains("rank_distribution"))
     }
 
+    func testASummaryInflatingPastOneGiBIsRefused() throws {
+        // A gzip bomb: a summary's schema, then 1.1 GiB of spaces (about 1 MB compressed).
+        let bomb = temporaryDirectory() + "/bomb.summary.json.gz"
+        let script = "import zlib,sys\nc=zlib.compressobj(9,zlib.DEFLATED,31)\nf=open(sys.argv[1],'wb')\n"
+            + "f.write(c.compress(b'{\"schema\":\"stepscope.summary\",\"version\":2,\"ranks\":['))\nblock=b' '*(1<<24)\n"
+            + "for _ in range(70): f.write(c.compress(block))\nf.write(c.compress(b']}')+c.flush())\n"
+        XCTAssertEqual(TestSupport.shellOutput("python3 -c \"$(printf '%s' '\(script.replacingOccurrences(of: "'", with: "'\\''"))')\" '\(bomb)' && echo ok"), "ok")
+        let r = TestSupport.run(["report", bomb])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertEqual(r.stderr, "stepscope: error: \(bomb): a saved stepscope file larger than 1 GiB (inflated); summarise fewer ranks per file\n")
+    }
+
     func testVersionOneSummariesAreReadWithoutEfficiency() throws {
         let summaries = try mapEachFile(TestSupport.packageRoot + "/sample-traces/ddp2_straggler")
         let v2 = TestSupport.readFile(summaries + "/00000.summary.json")

@@ -14,13 +14,13 @@ public enum Gzip {
         var block = [UInt8](repeating: 0, count: 1 << 16)
         var offset = 0
         var rc = Z_OK
-        var bytes = bytes
-        bytes.withUnsafeMutableBufferPointer { input in
+        bytes.withUnsafeBufferPointer { input in
             // zlib counts in 32 bits: feed at most 1 GiB at a time, drain 64 KiB at a time.
             while rc != Z_STREAM_END {
                 if stream.pointee.avail_in == 0 {
                     let n = min(input.count - offset, 1 << 30)
-                    stream.pointee.next_in = input.baseAddress.map { $0 + offset }
+                    // zlib reads next_in only (it is `z_const`, imported as mutable).
+                    stream.pointee.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0 + offset) }
                     stream.pointee.avail_in = uInt(n)
                     offset += n
                 }
