@@ -556,6 +556,20 @@ extension GPUTimeline {
     /// The part of `interval` not overlapped by compute kernels on device `pid`.
     func exposed(_ interval: Range<Int64>, device pid: UInt32, trace: RankTrace) -> Int64 {
         guard let d = deviceIndex[pid] else { return interval.upperBound - interval.lowerBound }
-        return interval.upperBound - interval.lowerBound - overlap(of: interval, with: computeCover[d])
+        // The union of compute activities within the interval, swept in start order: `reach` is
+        // how far the activities seen so far cover.
+        let list = devices[d]
+        var n = endsSoFar[d].partitionPoint { $0 > interval.lowerBound }
+        var covered: Int64 = 0
+        var reach = interval.lowerBound
+        while n < list.count && list[n].start < interval.upperBound {
+            let a = list[n]
+            n += 1
+            guard a.kind == .compute, a.end > reach else { continue }
+            let end = min(a.end, interval.upperBound)
+            covered += end - max(a.start, reach)
+            reach = end
+        }
+        return interval.upperBound - interval.lowerBound - covered
     }
 }

@@ -60,13 +60,38 @@ struct GPUTimeline: Sendable {
         var kind: Kind
     }
 
-    /// A start or end of an activity inside a window (16 bytes: a window can hold millions).
-    struct Boundary {
-        var t: Int64
-        /// The activity's index for its start, its bitwise complement (negative) for its end.
-        var ref: Int32
-        var isStart: Bool { ref >= 0 }
-        var activity: Int { Int(ref >= 0 ? ref : ~ref) }
+    /// The clipped ends of the activities open during a sweep, earliest first (a binary min-heap:
+    /// a window holds millions of activities, but only a few are open at once).
+    struct OpenEnds {
+        private var heap: [(t: Int64, kind: Kind)] = []
+        var earliest: Int64? { heap.first?.t }
+
+        mutating func push(_ t: Int64, _ kind: Kind) {
+            heap.append((t, kind))
+            var i = heap.count - 1
+            while i > 0, heap[(i - 1) / 2].t > heap[i].t {
+                heap.swapAt(i, (i - 1) / 2)
+                i = (i - 1) / 2
+            }
+        }
+
+        /// Removes the earliest end and returns its activity's kind.
+        mutating func pop() -> Kind {
+            let kind = heap[0].kind
+            let last = heap.removeLast()
+            guard !heap.isEmpty else { return kind }
+            heap[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count && heap[l].t < heap[m].t { m = l }
+                if r < heap.count && heap[r].t < heap[m].t { m = r }
+                if m == i { return kind }
+                heap.swapAt(i, m)
+                i = m
+            }
+        }
     }
 
     /// Activities per device, sorted by start.
@@ -76,8 +101,6 @@ struct GPUTimeline: Sendable {
     /// Per device, the latest end among its activities up to each index (so a window's first
     /// overlapping activity is found by binary search).
     var endsSoFar: [[Int64]] = []
-    /// Merged intervals of compute kernels per device.
-    var computeCover: [[Range<Int64>]] = []
     /// Merged intervals of synchronisation calls on the host.
     var syncs: [Range<Int64>] = []
 
@@ -99,6 +122,7 @@ struct GPUTimeline: Sendable {
                 byDevice[pid] = d
                 devices.append([])
             }
+            devices[d].reserveCapacity(devices[d].count + trace.tracks.sliceRange[t].count)
             for i in trace.tracks.sliceRange[t] where s.kind[i].isGPUActivity && s.dur[i] > 0 {
                 let kind: Kind
                 switch s.kind[i] {
@@ -129,7 +153,6 @@ struct GPUTimeline: Sendable {
             }
         }
         deviceIndex = byDevice
-        computeCover = devices.map { list in Analyzer.mergeIntervals(list.filter { $0.kind == .compute }.map { $0.start..<$0.end }) }
         var syncIntervals: [Range<Int64>] = []
         var syncNameIDs = Set<UInt32>()
         for name in Self.syncNames { if let id = trace.strings.lookup(name) { syncNameIDs.insert(id) } }
@@ -166,29 +189,27 @@ struct GPUTimeline: Sendable {
     private func breakdown(device d: Int, _ window: Range<Int64>, hostBound: inout [Range<Int64>]?) -> GPUBreakdown {
         let activities = devices[d]
         var b = GPUBreakdown()
-        // Boundary events inside the window: +1/-1 per kind; starts carry their activity. Every
-        // activity before the binary search's index ends by the window's start; from the first
-        // that starts at the window's end on, none overlaps it.
-        var events: [Boundary] = []
+        // A sweep over the window's boundaries in time order, ends before starts at the same
+        // instant (so touching activities leave no zero-length gap): starts in activity order,
+        // clipped to the window, and ends from the open activities. Every activity before the
+        // binary search's index ends by the window's start; from the first that starts at the
+        // window's end on, none overlaps it.
         var n = endsSoFar[d].partitionPoint { $0 > window.lowerBound }
-        while n < activities.count && activities[n].start < window.upperBound {
-            let a = activities[n]
-            if a.end > window.lowerBound {
-                events.append(Boundary(t: max(a.start, window.lowerBound), ref: Int32(n)))
-                events.append(Boundary(t: min(a.end, window.upperBound), ref: ~Int32(n)))
-            }
-            n += 1
-        }
-        // Ends (negative refs) before starts at the same time, so touching activities leave no
-        // zero-length gap.
-        events.sort { $0.t != $1.t ? $0.t < $1.t : $0.ref < $1.ref }
+        var open = OpenEnds()
         var active = [0, 0, 0, 0]
         var cursor = window.lowerBound
         var idleSince: Int64? = window.lowerBound
-        for (k, e) in events.enumerated() {
-            if e.t > cursor {
+        while true {
+            while n < activities.count && activities[n].start < window.upperBound && activities[n].end <= window.lowerBound { n += 1 }
+            let nextStart = n < activities.count && activities[n].start < window.upperBound ? max(activities[n].start, window.lowerBound) : nil
+            let isEnd: Bool
+            let t: Int64
+            if let end = open.earliest, nextStart.map({ end <= $0 }) ?? true { (isEnd, t) = (true, end) }
+            else if let start = nextStart { (isEnd, t) = (false, start) }
+            else { break }
+            if t > cursor {
                 if let top = active.firstIndex(where: { $0 > 0 }) {
-                    let span = e.t - cursor
+                    let span = t - cursor
                     b.busy += span
                     switch Kind(rawValue: top)! {
                     case .compute: b.compute += span
@@ -198,25 +219,33 @@ struct GPUTimeline: Sendable {
                     }
                     if top == Kind.compute.rawValue && active[Kind.communication.rawValue] > 0 { b.overlappedCommunication += span }
                 }
-                cursor = e.t
+                cursor = t
             }
-            if e.isStart, let since = idleSince {
-                if e.t > since {
-                    // Every activity starting at this instant ends the gap, whatever the file order.
-                    let enders = events[k...].prefix { $0.t == e.t }.filter(\.isStart).map { activities[$0.activity] }
-                    addGap(since..<e.t, endedBy: enders, into: &b, hostBound: &hostBound)
+            if isEnd {
+                active[open.pop().rawValue] -= 1
+                if active.allSatisfy({ $0 == 0 }) { idleSince = t }
+                continue
+            }
+            if let since = idleSince {
+                if t > since {
+                    // Every activity starting at this instant ends the gap, whatever the file order
+                    // (past the window's start, those are the next ones starting exactly then).
+                    let enders = activities[n...].prefix { $0.start == t }
+                    addGap(since..<t, endedBy: enders, into: &b, hostBound: &hostBound)
                 }
                 idleSince = nil
             }
-            active[activities[e.activity].kind.rawValue] += e.isStart ? 1 : -1
-            if !e.isStart && active.allSatisfy({ $0 == 0 }) { idleSince = e.t }
+            let a = activities[n]
+            open.push(min(a.end, window.upperBound), a.kind)
+            active[a.kind.rawValue] += 1
+            n += 1
         }
         if let since = idleSince, since < window.upperBound { addGap(since..<window.upperBound, endedBy: [], into: &b, hostBound: &hostBound) }
         return b
     }
 
     /// Classifies an idle gap ended by the activities `enders` (none: the window's end).
-    private func addGap(_ gap: Range<Int64>, endedBy enders: [Activity], into b: inout GPUBreakdown,
+    private func addGap(_ gap: Range<Int64>, endedBy enders: ArraySlice<Activity>, into b: inout GPUBreakdown,
                         hostBound: inout [Range<Int64>]?) {
         let length = gap.upperBound - gap.lowerBound
         b.idle += length

@@ -99,3 +99,55 @@ final class GPUBreakdownTests: XCTestCase {
         }
     }
 }
+
+/// The boundary sweep against a brute force: random activities on three streams of one device,
+/// cut by three step windows, checked microsecond by microsecond (every boundary lies on one).
+final class GPUSweepTests: XCTestCase {
+    func testSweepMatchesAMicrosecondByMicrosecondCount() throws {
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<20 {
+            let kinds = [("k", "kernel"), ("ncclDevKernel_AllReduce_Sum_f32_RING_LL", "kernel"), ("Memcpy HtoD", "gpu_memcpy"),
+                         ("Memset", "gpu_memset")]
+            var events = [0, 100, 230].map { TestSupport.x("ProfilerStep#\($0)", cat: "user_annotation", ts: "\($0)", dur: $0 == 230 ? "70" : "\($0 == 0 ? 100 : 130)") }
+            var acts: [(start: Int, end: Int, kind: Int)] = []
+            for stream in 7...9 {
+                var t = Int.random(in: 0..<10, using: &rng)
+                while t < 300 {
+                    let d = Int.random(in: 1...25, using: &rng), k = Int.random(in: 0..<4, using: &rng)
+                    acts.append((t, t + d, k))
+                    events.append(TestSupport.x(kinds[k].0, cat: kinds[k].1, ts: "\(t)", dur: "\(d)", pid: "0", tid: "\(stream)"))
+                    t += d + Int.random(in: 0...(round % 2 == 0 ? 3 : 40), using: &rng)
+                }
+            }
+            let trace = try TestSupport.trace(TestSupport.kineto(events))
+            let a = Analyzer.analyze(trace)
+            XCTAssertEqual(a.steps.count, 3)
+            for step in a.steps {
+                let lo = Int(step.start / 1000), hi = Int((step.start + step.dur) / 1000)
+                var expected = GPUBreakdown()
+                for us in lo..<hi {
+                    let active = Set(acts.filter { $0.start <= us && us < $0.end }.map(\.kind))
+                    guard let top = [0, 1, 2, 3].first(where: active.contains) else { expected.idle += 1000; continue }
+                    expected.busy += 1000
+                    switch top {
+                    case 0: expected.compute += 1000
+                    case 1: expected.communication += 1000
+                    case 2: expected.memcpy += 1000
+                    default: expected.memset += 1000
+                    }
+                    if top == 0 && active.contains(1) { expected.overlappedCommunication += 1000 }
+                }
+                let g = try XCTUnwrap(step.gpu)
+                XCTAssertEqual([g.busy, g.idle, g.compute, g.communication, g.memcpy, g.memset, g.overlappedCommunication],
+                               [expected.busy, expected.idle, expected.compute, expected.communication, expected.memcpy,
+                                expected.memset, expected.overlappedCommunication], "round \(round), step \(step.name)")
+            }
+            // A collective's exposed time: its microseconds with no compute kernel running.
+            for c in Analyzer.collectives(trace, analysis: a) {
+                let lo = Int(c.start / 1000), hi = Int((c.start + c.dur) / 1000)
+                let bare = (lo..<hi).filter { us in !acts.contains { $0.kind == 0 && $0.start <= us && us < $0.end } }.count
+                XCTAssertEqual(c.exposed, Int64(bare) * 1000, "round \(round)")
+            }
+        }
+    }
+}
