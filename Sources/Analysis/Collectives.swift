@@ -496,7 +496,7 @@ extension Analyzer {
         var p = lo - 1
         if p >= range.lowerBound {
             while p >= 0 {
-                if s.nestEnd[p] > window.lowerBound { open.append(p) }
+                if s.nestEnd(p) > window.lowerBound { open.append(p) }
                 p = Int(s.parent[p])
             }
         }

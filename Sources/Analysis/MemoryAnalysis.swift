@@ -247,7 +247,7 @@ struct Enclosing {
         let range = trace.tracks.sliceRange[track]
         // The last slice starting at or before ts; every slice containing ts is it or an ancestor.
         var i = partitionIndex(range) { s.start[$0] > ts } - 1
-        while i >= range.lowerBound && s.nestEnd[i] <= ts { i = Int(s.parent[i]) }
+        while i >= range.lowerBound && s.nestEnd(i) <= ts { i = Int(s.parent[i]) }
         var op = -1, module = -1
         while i >= 0 && (op < 0 || (hasModules && module < 0)) {
             if op < 0 && trace.isOperator(i) { op = i }

@@ -38,12 +38,13 @@ public struct AnalysisOptions: Sendable {
     }
 }
 
-/// Per-slice facts derived from the model: self time, effective phase, GPU time launched inside.
+/// Per-slice facts derived from the model: self time, effective phase, GPU time launched inside
+/// (the times packed as the model's narrow columns are).
 public struct SliceFacts: Sendable {
-    public var selfTime: [Int64]
+    public var selfTime: PackedColumn<Int64>
     public var phase: [Phase]
     /// GPU activity time launched by the slice or its descendants.
-    public var gpuInclusive: [Int64]
+    public var gpuInclusive: PackedColumn<Int64>
 }
 
 /// Everything the report needs about one rank (docs/definitions.md).
@@ -253,9 +254,9 @@ public enum Analyzer {
         var phase = [Phase](repeating: .other, count: n)
         var gpu = [Int64](repeating: 0, count: n)
         for i in 0..<n {
-            selfTime[i] = s.nestEnd[i] - s.start[i]
+            selfTime[i] = s.nestEnd(i) - s.start[i]
             let p = Int(s.parent[i])
-            if p >= 0 { selfTime[p] -= s.nestEnd[i] - s.start[i] }
+            if p >= 0 { selfTime[p] -= s.nestEnd(i) - s.start[i] }
         }
         // Host slices first, so GPU activity can take its launcher's phase.
         for gpuPass in [false, true] {
@@ -279,15 +280,15 @@ public enum Analyzer {
             for i in 0..<n where s.kind[i].isGPUActivity && s.launcher[i] >= 0 { gpu[Int(s.launcher[i])] += s.dur[i] }
             for i in stride(from: n - 1, through: 0, by: -1) where s.parent[i] >= 0 { gpu[Int(s.parent[i])] += gpu[i] }
         }
-        return SliceFacts(selfTime: selfTime, phase: phase, gpuInclusive: gpu)
+        return SliceFacts(selfTime: PackedColumn(selfTime), phase: phase, gpuInclusive: PackedColumn(gpu))
     }
 
     /// Merged nesting intervals of backward slices on autograd threads.
     static func backwardCoverage(_ trace: RankTrace, facts: SliceFacts, autograd: Set<Int>) -> [Range<Int64>] {
         var intervals: [Range<Int64>] = []
         for t in autograd {
-            for i in trace.tracks.sliceRange[t] where facts.phase[i] == .backward && trace.slices.nestEnd[i] > trace.slices.start[i] {
-                intervals.append(trace.slices.start[i]..<trace.slices.nestEnd[i])
+            for i in trace.tracks.sliceRange[t] where facts.phase[i] == .backward && trace.slices.nestEnd(i) > trace.slices.start[i] {
+                intervals.append(trace.slices.start[i]..<trace.slices.nestEnd(i))
             }
         }
         return mergeIntervals(intervals)
@@ -314,7 +315,7 @@ public enum Analyzer {
                                emit: (Int64, Int64, Int) -> Void) {
         let s = trace.slices
         let range = trace.tracks.sliceRange[track]
-        var stack: [(slice: Int, end: Int64)] = open.map { ($0, min(s.nestEnd[$0], window.upperBound)) }
+        var stack: [(slice: Int, end: Int64)] = open.map { ($0, min(s.nestEnd($0), window.upperBound)) }
         var cursor = window.lowerBound
         func part(_ a: Int64, _ b: Int64, _ slice: Int) { if b > a { emit(a, b, slice) } }
         var i = max(range.lowerBound, first)
@@ -328,7 +329,7 @@ public enum Analyzer {
             }
             part(cursor, start, stack.last?.slice ?? -1)
             cursor = start
-            stack.append((i, min(s.nestEnd[i], window.upperBound)))
+            stack.append((i, min(s.nestEnd(i), window.upperBound)))
             i += 1
         }
         while let top = stack.popLast() {

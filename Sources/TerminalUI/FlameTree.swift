@@ -95,7 +95,7 @@ public final class FlameTree: @unchecked Sendable {
                     phase.append(.other)
                 }
                 stack.append((i, node))
-                let start = s.start[i], end = s.nestEnd[i]
+                let start = s.start[i], end = s.nestEnd(i)
                 let phase = analysis.facts.phase[i]
                 // The windows overlapping [start, end): each gets its part, the rest is outside every step.
                 var k = windows.partitionPoint { $0.upperBound > start }

@@ -102,27 +102,37 @@ extension TraceLoader {
         let argBase = UInt32(a.args.count)
         var s = SliceTable()
         let linked = !a.slices.launcher.isEmpty || !b.slices.launcher.isEmpty
+        let n = sources.count
+        let clip = PackedColumn<Int64>.Builder(capacity: n), name = PackedColumn<UInt32>.Builder(capacity: n)
+        let category = PackedColumn<UInt32>.Builder(capacity: n), track = PackedColumn<UInt32>.Builder(capacity: n)
+        let depth = PackedColumn<UInt16>.Builder(capacity: n), parent = PackedColumn<Int32>.Builder(capacity: n)
+        let correlation = PackedColumn<Int64>.Builder(capacity: n), externalID = PackedColumn<Int64>.Builder(capacity: n)
+        let argStart = PackedColumn<UInt32>.Builder(capacity: n), argCount = PackedColumn<UInt16>.Builder(capacity: n)
+        let launcher = PackedColumn<Int32>.Builder(capacity: linked ? n : 0)
         for (inB, i) in sources {
             let t = inB ? b.slices : a.slices
             let map = inB ? fromB : fromA
             s.start.append(t.start[i])
             s.dur.append(t.dur[i])
-            s.nestEnd.append(t.nestEnd[i])
-            s.name.append(inB ? strings[Int(t.name[i])] : t.name[i])
-            s.category.append(inB ? strings[Int(t.category[i])] : t.category[i])
             s.kind.append(t.kind[i])
-            s.track.append(inB ? trackMap[Int(t.track[i])] : t.track[i])
-            s.depth.append(t.depth[i])
-            s.parent.append(t.parent[i] >= 0 ? map[Int(t.parent[i])] : -1)
-            s.correlation.append(t.correlation[i])
-            s.externalID.append(t.externalID[i])
-            s.argStart.append(inB ? t.argStart[i] + argBase : t.argStart[i])
-            s.argCount.append(t.argCount[i])
+            clip.append(t.clip[i])
+            name.append(inB ? strings[Int(t.name[i])] : t.name[i])
+            category.append(inB ? strings[Int(t.category[i])] : t.category[i])
+            track.append(inB ? trackMap[Int(t.track[i])] : t.track[i])
+            depth.append(t.depth[i])
+            parent.append(t.parent[i] >= 0 ? map[Int(t.parent[i])] : -1)
+            correlation.append(t.correlation[i])
+            externalID.append(t.externalID[i])
+            argStart.append(inB ? t.argStart[i] + argBase : t.argStart[i])
+            argCount.append(t.argCount[i])
             if linked {
                 let l = t.launcher.isEmpty ? -1 : t.launcher[i]
-                s.launcher.append(l >= 0 ? map[Int(l)] : -1)
+                launcher.append(l >= 0 ? map[Int(l)] : -1)
             }
         }
+        (s.clip, s.name, s.category, s.track) = (clip.finish(), name.finish(), category.finish(), track.finish())
+        (s.depth, s.parent, s.correlation, s.externalID) = (depth.finish(), parent.finish(), correlation.finish(), externalID.finish())
+        (s.argStart, s.argCount, s.launcher) = (argStart.finish(), argCount.finish(), launcher.finish())
         a.slices = s
         a.tracks.sliceRange = ranges
         let remap = RowRemap(strings: strings, tracks: trackMap, argBase: argBase)

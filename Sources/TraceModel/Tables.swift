@@ -64,30 +64,33 @@ public struct SliceTable: Sendable {
     public var start: [Int64] = []
     /// Duration as written, ns.
     public var dur: [Int64] = []
-    /// End used for nesting: the end clipped to the parent's nesting end.
-    public var nestEnd: [Int64] = []
-    public var name: [UInt32] = []
-    public var category: [UInt32] = []
+    /// How much nesting cut off the end: end as written minus `nestEnd(i)` (0 unless the slice
+    /// outlived a slice that began inside it).
+    public var clip = PackedColumn<Int64>()
+    public var name = PackedColumn<UInt32>()
+    public var category = PackedColumn<UInt32>()
     public var kind: [SliceKind] = []
-    public var track: [UInt32] = []
-    public var depth: [UInt16] = []
+    public var track = PackedColumn<UInt32>()
+    public var depth = PackedColumn<UInt16>()
     /// Parent slice index, or -1.
-    public var parent: [Int32] = []
+    public var parent = PackedColumn<Int32>()
     /// `correlation` arg, or -1.
-    public var correlation: [Int64] = []
+    public var correlation = PackedColumn<Int64>()
     /// `External id` arg, or -1.
-    public var externalID: [Int64] = []
+    public var externalID = PackedColumn<Int64>()
     /// Args of slice i are `args[argStart[i] ..< argStart[i] + argCount[i]]`.
-    public var argStart: [UInt32] = []
-    public var argCount: [UInt16] = []
+    public var argStart = PackedColumn<UInt32>()
+    public var argCount = PackedColumn<UInt16>()
     /// For GPU activity: the slice that launched it (runtime call or operator), or -1.
-    public var launcher: [Int32] = []
+    public var launcher = PackedColumn<Int32>()
 
     public init() {}
     public var count: Int { start.count }
 
     /// End as written (start + dur).
     @inline(__always) public func end(_ i: Int) -> Int64 { start[i] + dur[i] }
+    /// End used for nesting: the end clipped to the parent's nesting end.
+    @inline(__always) public func nestEnd(_ i: Int) -> Int64 { start[i] + dur[i] - clip[i] }
 }
 
 /// Event args as (key, value) pairs. A value is an inline integer or the interned raw JSON text.

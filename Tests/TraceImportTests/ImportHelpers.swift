@@ -68,7 +68,7 @@ func dump(_ t: RankTrace) -> String {
     }
     for i in 0..<t.slices.count {
         out += "slice \(i) \(s[t.slices.name[i]]) cat=\(s[t.slices.category[i]]) \(t.slices.kind[i]) t=\(t.slices.track[i]) "
-            + "\(t.slices.start[i])+\(t.slices.dur[i]) nest=\(t.slices.nestEnd[i]) d=\(t.slices.depth[i]) p=\(t.slices.parent[i]) "
+            + "\(t.slices.start[i])+\(t.slices.dur[i]) nest=\(t.slices.nestEnd(i)) d=\(t.slices.depth[i]) p=\(t.slices.parent[i]) "
             + "corr=\(t.slices.correlation[i]) ext=\(t.slices.externalID[i]) launcher=\(t.slices.launcher.isEmpty ? -9 : t.slices.launcher[i]) "
             + "args=\(t.args(ofSlice: i).map { "\($0.key)=\($0.value)" })\n"
     }

@@ -17,7 +17,7 @@ final class NestingTests: XCTestCase {
         XCTAssertEqual(names(t), ["C", "D", "A", "B"])
         XCTAssertEqual(t.slices.depth, [0, 1, 2, 2])
         XCTAssertEqual(t.slices.parent, [-1, 0, 1, 1])
-        XCTAssertEqual(t.slices.nestEnd, [10_000, 10_000, 2_000, 6_000])
+        XCTAssertEqual((0..<t.slices.count).map(t.slices.nestEnd), [10_000, 10_000, 2_000, 6_000])
         XCTAssertEqual(t.warnings.count("overlapping-slices"), 0)
     }
 
@@ -70,7 +70,7 @@ final class NestingTests: XCTestCase {
         XCTAssertEqual(t.slices.parent, [-1, 0, 1, 0, -1])
         XCTAssertEqual(t.slices.depth, [0, 1, 2, 1, 0])
         XCTAssertEqual(t.warnings.count("overlapping-slices"), 0)
-        XCTAssertEqual(t.slices.nestEnd, [10_000, 5_000, 3_000, 5_000, 20_000])
+        XCTAssertEqual((0..<t.slices.count).map(t.slices.nestEnd), [10_000, 5_000, 3_000, 5_000, 20_000])
     }
 
     func testStepTwoClipsARangeThatStartsInsideAFrameAndOutlivesIt() throws {
@@ -81,13 +81,13 @@ final class NestingTests: XCTestCase {
             TestSupport.x("aten::add", ts: "20", dur: "10"),
         ]))
         let frame = slice(t, "train.py(10): run"), step = slice(t, "ProfilerStep#1"), add = slice(t, "aten::add")
-        XCTAssertEqual(t.slices.nestEnd[frame], 10_000)
+        XCTAssertEqual(t.slices.nestEnd(frame), 10_000)
         XCTAssertEqual(t.slices.dur[frame], 50_000)  // dur stays as written
         XCTAssertEqual(t.slices.parent[step], -1)
         XCTAssertEqual(t.slices.depth[step], 0)
         XCTAssertEqual(t.slices.parent[add], Int32(step))
         XCTAssertEqual(t.slices.depth[add], 1)
-        XCTAssertEqual(t.slices.nestEnd[step], 110_000)
+        XCTAssertEqual(t.slices.nestEnd(step), 110_000)
         XCTAssertEqual(t.warnings.count("overlapping-slices"), 1)
     }
 
@@ -99,9 +99,9 @@ final class NestingTests: XCTestCase {
             TestSupport.x("D", ts: "30", dur: "5"),
         ]))
         let a = slice(t, "A"), b = slice(t, "B"), c = slice(t, "C"), d = slice(t, "D")
-        XCTAssertEqual(t.slices.nestEnd[a], 20_000)
-        XCTAssertEqual(t.slices.nestEnd[b], 20_000)
-        XCTAssertEqual(t.slices.nestEnd[c], 200_000)
+        XCTAssertEqual(t.slices.nestEnd(a), 20_000)
+        XCTAssertEqual(t.slices.nestEnd(b), 20_000)
+        XCTAssertEqual(t.slices.nestEnd(c), 200_000)
         XCTAssertEqual(t.slices.parent[b], Int32(a))
         XCTAssertEqual(t.slices.parent[c], -1)
         XCTAssertEqual(t.slices.depth[c], 0)
@@ -116,8 +116,8 @@ final class NestingTests: XCTestCase {
             TestSupport.x("late", ts: "20", dur: "30"),
         ]))
         let outer = slice(t, "outer"), mid = slice(t, "mid"), late = slice(t, "late")
-        XCTAssertEqual(t.slices.nestEnd[mid], 20_000)
-        XCTAssertEqual(t.slices.nestEnd[outer], 100_000)
+        XCTAssertEqual(t.slices.nestEnd(mid), 20_000)
+        XCTAssertEqual(t.slices.nestEnd(outer), 100_000)
         XCTAssertEqual(t.slices.parent[late], Int32(outer))
         XCTAssertEqual(t.slices.depth[late], 1)
         XCTAssertEqual(t.warnings.count("overlapping-slices"), 1)
@@ -133,19 +133,19 @@ final class NestingTests: XCTestCase {
         XCTAssertEqual(t.slices.count, 300)
         var lastChildEnd: [Int32: Int64] = [:]
         for i in 0..<t.slices.count {
-            XCTAssertLessThanOrEqual(t.slices.nestEnd[i], t.slices.end(i))
-            XCTAssertGreaterThanOrEqual(t.slices.nestEnd[i], t.slices.start[i])
+            XCTAssertLessThanOrEqual(t.slices.nestEnd(i), t.slices.end(i))
+            XCTAssertGreaterThanOrEqual(t.slices.nestEnd(i), t.slices.start[i])
             let p = t.slices.parent[i]
             if p >= 0 {
                 XCTAssertLessThan(Int(p), i)
                 XCTAssertLessThanOrEqual(t.slices.start[Int(p)], t.slices.start[i])
-                XCTAssertLessThanOrEqual(t.slices.nestEnd[i], t.slices.nestEnd[Int(p)])
+                XCTAssertLessThanOrEqual(t.slices.nestEnd(i), t.slices.nestEnd(Int(p)))
                 XCTAssertEqual(Int(t.slices.depth[i]), Int(t.slices.depth[Int(p)]) + 1)
             } else {
                 XCTAssertEqual(t.slices.depth[i], 0)
             }
             XCTAssertLessThanOrEqual(lastChildEnd[p] ?? .min, t.slices.start[i], "siblings overlap at \(i)")
-            lastChildEnd[p] = t.slices.nestEnd[i]
+            lastChildEnd[p] = t.slices.nestEnd(i)
         }
     }
 

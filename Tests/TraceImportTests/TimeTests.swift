@@ -151,7 +151,7 @@ final class TimestampImportTests: XCTestCase {
             XCTAssertEqual(t.metadata.baseTimeNanoseconds, base)
             XCTAssertEqual(t.slices.start, [base + 10_000])
             XCTAssertEqual(t.slices.dur, [5_000])
-            XCTAssertEqual(t.slices.nestEnd, [base + 15_000])
+            XCTAssertEqual((0..<t.slices.count).map(t.slices.nestEnd), [base + 15_000])
             XCTAssertEqual(t.instants.ts, [base + 11_000])
             XCTAssertEqual(t.memory.ts, [base + 12_000])
             XCTAssertEqual(t.counters.ts, [base + 13_000])

@@ -33,7 +33,7 @@ extension TimelineBuilder {
             }
         }
         var launcher = flowLaunchers()
-        guard hasGPU else { rank.slices.launcher = launcher; return }
+        guard hasGPU else { rank.slices.launcher = PackedColumn(launcher); return }
         var pending: [Int] = []
         for i in 0..<n where s.kind[i].isGPUActivity && launcher[i] < 0 {
             if let l = byCorrelation[s.correlation[i]] {
@@ -48,7 +48,7 @@ extension TimelineBuilder {
         if unlinked > 0 {
             rank.warnings.add("unlinked-gpu-activity", count: unlinked, "GPU activity with no launching call in the trace")
         }
-        rank.slices.launcher = launcher
+        rank.slices.launcher = PackedColumn(launcher)
     }
 }
 

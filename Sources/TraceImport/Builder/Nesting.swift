@@ -77,9 +77,11 @@ extension TimelineBuilder {
         if overlapping > 0 {
             rank.warnings.add("overlapping-slices", count: overlapping, "a slice outlives a slice that began inside it; the outer one is cut where the inner one begins")
         }
-        rank.slices.depth = depth
-        rank.slices.parent = parent
-        rank.slices.nestEnd = nestEnd
+        rank.slices.depth = PackedColumn(depth)
+        depth = []
+        rank.slices.parent = PackedColumn(parent)
+        parent = []
+        rank.slices.clip = PackedColumn((0..<n).lazy.map { start[$0] + dur[$0] - nestEnd[$0] })
         rank.tracks.sliceRange = ranges
     }
 }

@@ -76,8 +76,9 @@ final class SliceStaging {
         capacity = newCapacity
     }
 
-    /// The slices at `order` (indices) as model columns; each column is freed once gathered, so
-    /// the old and new copies of the table never coexist whole. This staging is left empty.
+    /// The slices at `order` (indices) as model columns; each column is freed once gathered (and
+    /// packed as it is gathered), so the old and new copies of the table never coexist whole.
+    /// This staging is left empty.
     func gather(_ order: [Int32]) -> SliceTable {
         func column<T>(_ p: inout UnsafeMutablePointer<T>) -> [T] {
             let source = p
@@ -86,10 +87,17 @@ final class SliceStaging {
             p = .allocate(capacity: 1)
             return gathered
         }
+        func packed<T: FixedWidthInteger & Sendable>(_ p: inout UnsafeMutablePointer<T>) -> PackedColumn<T> {
+            let source = p
+            let gathered = PackedColumn(order.lazy.map { source[Int($0)] })
+            p.deallocate()
+            p = .allocate(capacity: 1)
+            return gathered
+        }
         var t = SliceTable()
-        t.start = column(&start); t.dur = column(&dur); t.name = column(&name); t.category = column(&category)
-        t.kind = column(&kind); t.track = column(&track); t.correlation = column(&correlation)
-        t.externalID = column(&externalID); t.argStart = column(&argStart); t.argCount = column(&argCount)
+        t.start = column(&start); t.dur = column(&dur); t.name = packed(&name); t.category = packed(&category)
+        t.kind = column(&kind); t.track = packed(&track); t.correlation = packed(&correlation)
+        t.externalID = packed(&externalID); t.argStart = packed(&argStart); t.argCount = packed(&argCount)
         (count, capacity) = (0, 1)
         return t
     }
