@@ -5,10 +5,10 @@ import TraceModel
 /// "Operators") and read by the operator tables, the diff's per-step samples and the UI.
 public struct OperatorAttribution: Sendable {
     /// Per slice: its name id when it is an operator (`RankTrace.isOperator`), else `.max`.
-    public let key: [UInt32]
+    public let key: PackedColumn<UInt32>
     /// Per slice: the operator at or above it on its track (itself for an operator), or -1; empty
     /// when made without `keepOwners` (a diff reads only keys and counting).
-    public let owner: [Int32]
+    public let owner: PackedColumn<Int32>
 
     /// No attribution: what a lean analysis (a diff's, without operator tables) keeps; the diff
     /// makes the rank's attribution while it gathers its samples and drops it after.
@@ -52,8 +52,8 @@ public struct OperatorAttribution: Sendable {
                 o = op >= 0 ? owner[op] : -1
             }
         }
-        self.key = key
-        self.owner = keepOwners ? owner : []
+        self.key = PackedColumn(key)
+        self.owner = keepOwners ? PackedColumn(owner) : []
         self.counted = counted
     }
 
@@ -65,7 +65,7 @@ public struct OperatorAttribution: Sendable {
 
     /// The inclusive-counting rule for any keying of the operators (`key[i]`, `.max` for a slice
     /// that is not one): a slice counts unless an ancestor on its track has the same key.
-    public static func counted(_ trace: RankTrace, key keys: [UInt32]) -> [Bool] {
+    public static func counted<Keys: RandomAccessCollection<UInt32>>(_ trace: RankTrace, key keys: Keys) -> [Bool] where Keys.Index == Int {
         let s = trace.slices
         var active = [Int32](repeating: 0, count: trace.strings.count)
         var counted = [Bool](repeating: true, count: s.count)

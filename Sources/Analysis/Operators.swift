@@ -12,17 +12,19 @@ extension Analyzer {
         var key = attribution.key
         var counted = attribution.counted
         if byShape, let k = shapeKey {
+            var shaped = Array(key)
             struct ShapeKey: Hashable { let name: UInt32, dims: UInt64 }
             var shapeKeys: [ShapeKey: UInt32] = [:]
-            for i in 0..<n where key[i] != .max {
+            for i in 0..<n where shaped[i] != .max {
                 if let dims = trace.arg(ofSlice: i, key: k) {
                     let sk = ShapeKey(name: s.name[i], dims: dims.bits)
-                    if let known = shapeKeys[sk] { key[i] = known; continue }
-                    key[i] = trace.strings.intern(trace.strings[s.name[i]] + "\u{0}" + trace.argText(dims))
-                    shapeKeys[sk] = key[i]
+                    if let known = shapeKeys[sk] { shaped[i] = known; continue }
+                    shaped[i] = trace.strings.intern(trace.strings[s.name[i]] + "\u{0}" + trace.argText(dims))
+                    shapeKeys[sk] = shaped[i]
                 }
             }
-            counted = OperatorAttribution.counted(trace, key: key)
+            counted = OperatorAttribution.counted(trace, key: shaped)
+            key = PackedColumn(shaped)
         }
         // Per-phase sums go to flat rows (row x phase) first and into each row's dictionary once.
         let phases = Phase.allCases.count
