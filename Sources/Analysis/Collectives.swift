@@ -14,8 +14,12 @@ public struct CollectiveInstance: Sendable, Equatable {
     /// Arrival (start) and duration, ns.
     public var start: Int64
     public var dur: Int64
-    /// Message size in bytes, when the args tell it.
+    /// Message size in bytes (nccl-tests' size: an all-gather's output, a reduce-scatter's input),
+    /// when the args tell it.
     public var bytes: Int64?
+    /// One rank's share of the message, bytes, when the args give only that (an all-gather's
+    /// input, a reduce-scatter's output); `bytes` is it times the group size once that is known.
+    public var shareBytes: Int64?
     public var groupSize: Int?
     public var dtype: String?
     /// Time not overlapped by compute kernels on the same device (GPU collectives only).
@@ -29,19 +33,28 @@ public struct CollectiveInstance: Sendable, Equatable {
 }
 
 extension CollectiveInstance {
-    /// An instance read back from a summary file (no slice); its bus bandwidth is derived as
-    /// `Analyzer.collectives` derives it.
-    public init(rank: Int, group: String, seq: Int?, name: String, start: Int64, dur: Int64, bytes: Int64?, groupSize: Int?,
-                dtype: String?, exposed: Int64?, algorithm: String?, step: String?) {
-        self.init(rank: rank, group: group, seq: seq, name: name, slice: -1, start: start, dur: dur, bytes: bytes, groupSize: groupSize,
+    /// An instance read back from a summary file (no slice); its full size and bus bandwidth are
+    /// derived as `Analyzer.collectives` derives them.
+    public init(rank: Int, group: String, seq: Int?, name: String, start: Int64, dur: Int64, bytes: Int64?, shareBytes: Int64?,
+                groupSize: Int?, dtype: String?, exposed: Int64?, algorithm: String?, step: String?) {
+        self.init(rank: rank, group: group, seq: seq, name: name, slice: -1, start: start, dur: dur, bytes: bytes, shareBytes: shareBytes,
                   dtype: dtype, exposed: exposed, algorithm: algorithm, step: step)
-        busBandwidth = Self.busBandwidth(bytes: bytes, groupSize: groupSize, dur: dur, kind: CollectiveKind(name))
+        setGroupSize(groupSize, kind: CollectiveKind(name))
     }
 
-    /// Bus bandwidth, bytes per second (NCCL-tests convention), when size and group are known.
-    static func busBandwidth(bytes: Int64?, groupSize: Int?, dur: Int64, kind: CollectiveKind) -> Double? {
-        guard let bytes, let n = groupSize, n > 0, dur > 0 else { return nil }
-        return Double(bytes) / (Double(dur) / 1e9) * kind.busFactor(n)
+    /// Sets the group size and what follows from it: the full size of an instance known by one
+    /// rank's share (share x n, unknown on overflow) and the bus bandwidth (NCCL-tests convention),
+    /// when size and group are known.
+    mutating func setGroupSize(_ n: Int?, kind: CollectiveKind) {
+        groupSize = n
+        if bytes == nil, let share = shareBytes, let n, n > 0 {
+            let (product, overflow) = share.multipliedReportingOverflow(by: Int64(n))
+            if !overflow { bytes = product }
+        }
+        busBandwidth = nil
+        if let bytes, let n, n > 0, dur > 0 {
+            busBandwidth = Double(bytes) / (Double(dur) / 1e9) * kind.busFactor(n)
+        }
     }
 }
 
@@ -153,16 +166,24 @@ extension Analyzer {
                 kind = CollectiveKind(name)
                 kindOfName[name] = kind
             }
-            var bytes: Int64?
+            // The full message: an all-gather's output, a reduce-scatter's input, else either
+            // count; the other count of those two is one rank's share, times the group size.
+            var bytes: Int64?, share: Int64?
             if let size = dtype.flatMap(Self.dtypeSize) {
-                let count = kind == .allGather ? (outCount ?? inCount) : (inCount ?? outCount)
-                bytes = count.flatMap { c in
-                    let (product, overflow) = c.multipliedReportingOverflow(by: size)
-                    return c < 0 || overflow ? nil : product  // a negative or overflowing count: size unknown
+                func sized(_ count: Int64?) -> Int64? {
+                    count.flatMap { c in
+                        let (product, overflow) = c.multipliedReportingOverflow(by: size)
+                        return c < 0 || overflow ? nil : product  // a negative or overflowing count: size unknown
+                    }
+                }
+                switch kind {
+                case .allGather: (bytes, share) = (sized(outCount), outCount == nil ? sized(inCount) : nil)
+                case .reduceScatter: (bytes, share) = (sized(inCount), inCount == nil ? sized(outCount) : nil)
+                default: bytes = sized(inCount ?? outCount)
                 }
             }
             var instance = CollectiveInstance(rank: trace.rank, group: group, seq: seq, name: name, slice: i, start: s.start[i],
-                                              dur: s.dur[i], bytes: bytes, groupSize: groupSize, dtype: dtype)
+                                              dur: s.dur[i], bytes: bytes, shareBytes: share, dtype: dtype)
             if s.kind[i] == .kernel || s.kind[i] == .gpuUserAnnotation {
                 if let hccl = arg(keys.algType) {
                     instance.algorithm = trace.argString(hccl)  // HCCL's `alg_type` (`MESH-RING`)
@@ -172,7 +193,7 @@ extension Analyzer {
                 }
                 instance.exposed = timeline.exposed(s.start[i]..<s.start[i] + s.dur[i], device: trace.tracks.pid[Int(s.track[i])], trace: trace)
             }
-            instance.busBandwidth = CollectiveInstance.busBandwidth(bytes: bytes, groupSize: groupSize, dur: s.dur[i], kind: kind)
+            instance.setGroupSize(groupSize, kind: kind)
             let k = analysis.steps.partitionPoint { $0.start + $0.dur > s.start[i] }
             if k < analysis.steps.count, analysis.steps[k].start <= s.start[i] { instance.step = analysis.steps[k].name }
             result.append(instance)
@@ -240,19 +261,17 @@ extension Analyzer {
         return parts[a]
     }
 
-    /// Bus bandwidth, bytes per second (NCCL-tests convention: algorithm bandwidth, bytes over
-    /// duration, times the collective's bus factor for `groupSize` ranks), when all are known.
     /// Instances whose trace records no group size (HCCL ops) take their group's: the number of
-    /// ranks that the group's matched collectives span; their bus bandwidth follows.
+    /// ranks that the group's matched collectives span; their full size (from a rank's share) and
+    /// bus bandwidth (NCCL-tests convention: algorithm bandwidth, bytes over duration, times the
+    /// collective's bus factor for n ranks) follow.
     static func inferGroupSizes(_ instances: inout [Int: [CollectiveInstance]], matched: [MatchedCollective]) {
         var ranksOf: [String: Set<Int>] = [:]
         for m in matched { ranksOf[m.group, default: []].formUnion(m.instanceIndex.keys) }
         for (rank, list) in instances {
             for i in list.indices where list[i].groupSize == nil {
                 guard let n = ranksOf[list[i].group]?.count else { continue }
-                instances[rank]![i].groupSize = n
-                instances[rank]![i].busBandwidth = CollectiveInstance.busBandwidth(bytes: list[i].bytes, groupSize: n, dur: list[i].dur,
-                                                                                      kind: CollectiveKind(list[i].name))
+                instances[rank]![i].setGroupSize(n, kind: CollectiveKind(list[i].name))
             }
         }
     }

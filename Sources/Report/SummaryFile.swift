@@ -6,12 +6,14 @@ import TraceModel
 /// (`RankReport`: steps, phases, operator and kernel tables, device breakdown, memory peaks,
 /// collective instances with their activity tiles, the diff's rows) as JSON, so `report`,
 /// `diff` and the UI reduce a run from its summaries as they do from its traces. Schema
-/// `stepscope.summary`, version 2 (version 1, without the efficiency figures, is still read).
+/// `stepscope.summary`, version 3 (versions 1, without the efficiency figures, and 2, without
+/// collectives' share bytes, are still read).
 public enum SummaryFile {
     public static let schema = "stepscope.summary"
-    public static let version = 2
-    /// The versions this build reads: 1 has no efficiency figures (`efficiency` and the operator rows' work).
-    static let readableVersions = 1...2
+    public static let version = 3
+    /// The versions this build reads: 1 has no efficiency figures (`efficiency` and the operator
+    /// rows' work); 1 and 2 have no share bytes in collective rows.
+    static let readableVersions = 1...3
     /// Bound on every integer in a file (2^61, past epoch nanoseconds); durations, sizes and
     /// counts stay within `durationLimit` (2^59), so sums of a few and differences of times stay
     /// within 64 bits (a run's times must also span less than `spanLimit`, checked by the reduce).
@@ -80,13 +82,15 @@ public enum SummaryFile {
             w.key("event_counts"); w.object { for e in r.eventCounts { w.key(e.phase); w.int(e.count) } }
             w.key("warnings"); w.array { for x in r.warnings { w.array { w.string(x.code); w.int(x.count); w.string(x.example) } } }
             w.key("memory"); w.array { for d in r.memory { memory(w, d) } }
-            // [group, seq|null, name, start, dur, bytes|null, group size|null, dtype|null, exposed|null, algorithm|null, step|null]
+            // [group, seq|null, name, start, dur, bytes|null, group size|null, dtype|null, exposed|null, algorithm|null, step|null,
+            //  share bytes|null]
             w.key("collectives")
             w.array {
                 for c in r.collectives {
                     w.array {
                         w.string(c.group); optional(w, c.seq); w.string(c.name); w.int(c.start); w.int(c.dur); optional(w, c.bytes)
                         optional(w, c.groupSize); optional(w, c.dtype); optional(w, c.exposed); optional(w, c.algorithm); optional(w, c.step)
+                        optional(w, c.shareBytes)
                     }
                 }
             }

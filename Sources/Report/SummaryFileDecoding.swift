@@ -49,7 +49,7 @@ private struct Decoder {
     let file: String
     /// Whether the diff's rows are read (else skipped: `samples` nil).
     let samples: Bool
-    /// The file's version: 1 has no efficiency figures.
+    /// The file's version: 1 has no efficiency figures, 1 and 2 no collectives' share bytes.
     var version = SummaryFile.version
 
     func fail(_ field: String, _ message: String) -> ImportError { ImportError(file: file, message: "\(field): \(message)") }
@@ -260,12 +260,13 @@ private struct Decoder {
         for (i, m) in try array(v["memory"], "\(f).memory").enumerated() { memory.append(try device(m, "\(f).memory[\(i)]")) }
         var collectives: [CollectiveInstance] = []
         for (i, c) in try array(v["collectives"], "\(f).collectives").enumerated() {
-            let g = "\(f).collectives[\(i)]", a = try array(c, g, count: 11)
+            let g = "\(f).collectives[\(i)]", a = try array(c, g, count: version < 3 ? 11 : 12)
             let start = try int(a[3], "\(g)[3]")
             if let previous = collectives.last, start < previous.start { throw fail(g, "collectives out of arrival order") }
             collectives.append(CollectiveInstance(
                 rank: rankNumber, group: try string(a[0], "\(g)[0]"), seq: try optionalInt(a[1], "\(g)[1]").map(Int.init),
                 name: try string(a[2], "\(g)[2]"), start: start, dur: try ns(a[4], "\(g)[4]"), bytes: try optionalInt(a[5], "\(g)[5]", min: 0),
+                shareBytes: version < 3 ? nil : try optionalInt(a[11], "\(g)[11]", min: 0),
                 groupSize: try optionalInt(a[6], "\(g)[6]", min: 0).map(Int.init), dtype: try optionalString(a[7], "\(g)[7]"),
                 exposed: try optionalInt(a[8], "\(g)[8]", min: 0), algorithm: try optionalString(a[9], "\(g)[9]"),
                 step: try optionalString(a[10], "\(g)[10]")))

@@ -127,6 +127,44 @@ final class CommunicationTests: XCTestCase {
     }
 }
 
+extension CommunicationTests {
+    /// An all-gather's size is its full output (`Out msg nelems`, else `In msg nelems` x n), a
+    /// reduce-scatter's its full input (`In msg nelems`, else `Out msg nelems` x n), n the group
+    /// size recorded or, when none is, inferred from the matched ranks; bus bandwidth x (n-1)/n.
+    func testGatherAndScatterSizesAreTheFullMessage() throws {
+        func op(_ name: String, ts: Int, dur: Int, args: String) -> String {
+            TestSupport.x(name, cat: "kernel", ts: "\(ts)", dur: "\(dur)", pid: "0", tid: "7",
+                          args: "\"Process Group Name\": \"g\", \"dtype\": \"bfloat16\", " + args)
+        }
+        // Per rank r of 3: an all-gather with both counts, one with only its input and a group
+        // size, a reduce-scatter with only its output and no group size (inferred: 3).
+        let (n, size): (Int64, Int64) = (3, 2)
+        let ranks = try (0..<Int(n)).map { r in
+            try rank(r, [
+                op("ncclDevKernel_AllGather_RING_LL", ts: 10 + r, dur: 20, args: "\"In msg nelems\": 100, \"Out msg nelems\": 300, \"Group size\": 3"),
+                op("ncclDevKernel_AllGather_RING_LL", ts: 40 + r, dur: 25, args: "\"In msg nelems\": 700, \"Group size\": 3"),
+                op("hcom_reduceScatter__5_0_1", ts: 80 + r, dur: 10 + r, args: "\"Collective name\": \"reducescatter\", \"Out msg nelems\": 50"),
+            ])
+        }
+        let reports = ranks.map { RankReport(trace: $0.trace, analysis: $0.analysis) }
+        // Before the run is reduced, the reduce-scatter's size is only known per rank.
+        XCTAssertEqual(reports[0].collectives.map(\.bytes), [300 * size, 700 * n * size, nil])
+        XCTAssertEqual(reports[0].collectives.map(\.shareBytes), [nil, 700 * size, 50 * size])
+        let c = Analyzer.communication(reports)
+        XCTAssertEqual(c.matched.count, 3)
+        for r in 0..<Int(n) {
+            let list = try XCTUnwrap(c.instances[r])
+            let expected: [(bytes: Int64, dur: Int64)] = [(300 * size, 20_000), (700 * size * n, 25_000), (50 * size * n, Int64(10 + r) * 1000)]
+            XCTAssertEqual(list.map(\.bytes), expected.map(\.bytes))
+            XCTAssertEqual(list.map(\.groupSize), [3, 3, 3])
+            for (c, e) in zip(list, expected) {
+                let busbw = Double(e.bytes) / (Double(e.dur) / 1e9) * Double(n - 1) / Double(n)
+                XCTAssertEqual(try XCTUnwrap(c.busBandwidth), busbw, accuracy: busbw * 1e-12)
+            }
+        }
+    }
+}
+
 /// Ranks on different hosts: clocks are aligned on the ends of shared collectives.
 final class ClockOffsetTests: XCTestCase {
     func testSkewedHostIsCorrectedBeforeWaitsAreComputed() throws {

@@ -43,13 +43,17 @@ final class SummaryTests: XCTestCase {
     }
 
     func testReportFromSummariesEqualsReportFromTraces() throws {
-        for run in multiRankRuns {
+        // A torch_npu run whose all-gather and reduce-scatter get their full size only once the
+        // reduce knows the group (a rank's share travels in the summary).
+        let npu = temporaryDirectory()
+        for r in 0...1 { try NPUSample.rank(r, gatherAndScatter: true).write(root: npu, db: false) }
+        for run in multiRankRuns + [npu] {
             let fromTraces = TestSupport.run(["report", run, "--format", "json"])
             XCTAssertEqual(fromTraces.status, 0, "\(run): \(fromTraces.stderr)")
             let summaries = try mapEachFile(run)
             let fromSummaries = TestSupport.run(["report", summaries, "--format", "json"])
             XCTAssertEqual(fromSummaries.status, 0, "\(run): \(fromSummaries.stderr)")
-            // Everything is equal, the efficiency figures included (summary version 2).
+            // Everything is equal, the efficiency figures and collective sizes included (summary version 3).
             XCTAssertEqual(fromSummaries.stdout, fromTraces.stdout, "\(run): the report from summaries differs")
             // The run has several ranks, and the text report reads summaries too.
             XCTAssertTrue(fromTraces.stdout.contains("\"rank\":1"), run)
@@ -98,14 +102,14 @@ final class SummaryTests: XCTestCase {
     func testSummaryIsSmallAndVersioned() throws {
         let summaries = try mapEachFile(TestSupport.packageRoot + "/sample-traces/ddp2_straggler")
         let text = TestSupport.readFile(summaries + "/00000.summary.json")
-        XCTAssertTrue(text.hasPrefix("{\"schema\":\"stepscope.summary\",\"version\":2,"))
+        XCTAssertTrue(text.hasPrefix("{\"schema\":\"stepscope.summary\",\"version\":3,"))
         let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         let rank = try XCTUnwrap((doc["ranks"] as? [[String: Any]])?.first)
         // Rank 0 of the bundled run: 5 steps, and its gloo all-reduces with their tiles.
         XCTAssertEqual((rank["steps"] as? [Any])?.count, 5)
         let collectives = try XCTUnwrap(rank["collectives"] as? [[Any]])
         XCTAssertFalse(collectives.isEmpty)
-        XCTAssertTrue(collectives.allSatisfy { $0.count == 11 && ($0[2] as? String) == "all_reduce" }, "\(collectives.prefix(2))")
+        XCTAssertTrue(collectives.allSatisfy { $0.count == 12 && ($0[2] as? String) == "all_reduce" }, "\(collectives.prefix(2))")
         XCTAssertFalse((rank["tiles"] as? [Any] ?? []).isEmpty)
     }
 
@@ -130,12 +134,12 @@ final class SummaryTests: XCTestCase {
             return good.replacingCharacters(in: r, with: b)
         }
         check(String(good.prefix(good.count / 2)), "byte ")
-        check(replacing("\"version\":2", "\"version\":7"), "unsupported summary version")
+        check(replacing("\"version\":3", "\"version\":7"), "unsupported summary version")
         check(replacing("\"steps\":[[\"ProfilerStep#2\",", "\"steps\":[[\"ProfilerStep#2\",\"x\","), "ranks[0].steps[0]")
         check(replacing("\"gpu_activity_ns\":0", "\"gpu_activity_ns\":4611686018427387904"), "ranks[0].gpu_activity_ns: 4611686018427387904 is out of range")
         check(replacing("\"phases\":[", "\"phases\":[-5,"), "ranks[0].phases")
         check(replacing("\"tiles\":[[", "\"tiles\":[[0,1,[0,0,0,0,0,0,0,9],[]],["), "more time than the tile spans")
-        check(replacing("\"collectives\":[[", "\"collectives\":[[\"g\",null,\"x\",2000000000000000000,1,null,null,null,null,null,null],["),
+        check(replacing("\"collectives\":[[", "\"collectives\":[[\"g\",null,\"x\",2000000000000000000,1,null,null,null,null,null,null,null],["),
               "collectives out of arrival order")
         // The efficiency figures (version 2).
         check(replacing("[\"gemm\",175,", "[\"teleport\",175,"), "unknown work kind")
@@ -204,9 +208,42 @@ final class SummaryTests: XCTestCase {
         XCTAssertEqual(r.stderr, "stepscope: error: \(bomb): a saved stepscope file larger than 1 GiB (inflated); summarise fewer ranks per file\n")
     }
 
+    /// A version 2 summary of `v3` (a version 3 file): collective rows without their last
+    /// element, the share bytes.
+    func versionTwo(_ v3: String) throws -> String {
+        var v2 = v3.replacingOccurrences(of: "\"version\":3", with: "\"version\":2")
+        let from = try XCTUnwrap(v2.range(of: "\"collectives\":[")), to = try XCTUnwrap(v2.range(of: ",\"tiles\":"))
+        let rows = String(v2[from.upperBound..<to.lowerBound])
+        let cut = try NSRegularExpression(pattern: #",(null|[0-9]+)\]"#)
+            .stringByReplacingMatches(in: rows, range: NSRange(rows.startIndex..., in: rows), withTemplate: "]")
+        v2.replaceSubrange(from.upperBound..<to.lowerBound, with: cut)
+        return v2
+    }
+
+    /// Version 2 summaries have no share bytes: reduced, the run's all-reduces keep their size, an
+    /// HCCL all-gather or reduce-scatter (sized by the group only the reduce knows) has none.
+    func testVersionTwoSummariesAreReadWithoutShareBytes() throws {
+        let npu = temporaryDirectory()
+        for r in 0...1 { try NPUSample.rank(r, gatherAndScatter: true).write(root: npu, db: false) }
+        let summaries = try mapEachFile(npu), old = temporaryDirectory()
+        for i in 0...1 {
+            let name = "/" + String(format: "%05d", i) + ".summary.json"
+            let v2 = try versionTwo(TestSupport.readFile(summaries + name))
+            XCTAssertTrue(v2.hasPrefix("{\"schema\":\"stepscope.summary\",\"version\":2,"))
+            TestSupport.writeFile(old + name, Array(v2.utf8))
+        }
+        let r = TestSupport.run(["report", old, "--format", "json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let doc = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let collectives = try XCTUnwrap((doc["run"] as? [String: Any])?["collectives"] as? [[String: Any]])
+        let sized = collectives.map { c in ((c["name"] as? String) ?? "", ((c["ranks"] as? [[String: Any]]) ?? []).compactMap { $0["bytes"] as? Int }) }
+        XCTAssertEqual(sized.map(\.0), ["allreduce", "allgather", "reducescatter"])
+        XCTAssertEqual(sized.map(\.1), [[4_000_000, 4_000_000], [], []])
+    }
+
     func testVersionOneSummariesAreReadWithoutEfficiency() throws {
         let summaries = try mapEachFile(TestSupport.packageRoot + "/sample-traces/ddp2_straggler")
-        let v2 = TestSupport.readFile(summaries + "/00000.summary.json")
+        let v2 = try versionTwo(TestSupport.readFile(summaries + "/00000.summary.json"))
         // A version 1 file: no efficiency member, operator rows of 8 elements.
         var v1 = v2.replacingOccurrences(of: "\"version\":2", with: "\"version\":1")
         let e = try XCTUnwrap(v1.range(of: ",\"efficiency\":"))

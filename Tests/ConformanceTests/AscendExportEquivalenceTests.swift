@@ -10,10 +10,45 @@ import Glibc
 /// One torch_npu run written both ways from one set of rows (`NPUSample`): the text export and the
 /// db export give the same steps, device breakdown, collectives and memory peak per rank.
 final class AscendExportEquivalenceTests: XCTestCase {
-    func load(db: Bool) throws -> TraceRun {
+    func load(db: Bool, gatherAndScatter: Bool = false) throws -> TraceRun {
         let root = TestSupport.temporaryPath(db ? "-npu-db" : "-npu-text")
-        for r in 0...1 { try NPUSample.rank(r).write(root: root, db: db) }
+        for r in 0...1 { try NPUSample.rank(r, gatherAndScatter: gatherAndScatter).write(root: root, db: db) }
         return try TraceLoader.loadRun(paths: [root])
+    }
+
+    /// HCCL's count of an all-gather is each rank's input, of a reduce-scatter each rank's output:
+    /// both exports give the full size (count x 4 bytes x n, n = 2 ranks matched) and the bus
+    /// bandwidth (size / duration x (n - 1) / n) of nccl-tests.
+    func testAllGatherAndReduceScatterHaveTheirFullSizeInBothExports() throws {
+        let sample = (0...1).map { NPUSample.rank($0, gatherAndScatter: true) }
+        var figures: [[[String]]] = []
+        for db in [false, true] {
+            let run = try load(db: db, gatherAndScatter: true)
+            let ranks = run.ranks.map { RankReport(trace: $0, analysis: Analyzer.analyze($0)) }
+            let comm = Analyzer.communication(ranks)
+            XCTAssertEqual(comm.matched.map(\.name), ["allreduce", "allgather", "reducescatter"])
+            XCTAssertEqual(comm.unmatched, 0)
+            var perRank: [[String]] = []
+            for r in 0...1 {
+                let list = try XCTUnwrap(comm.instances[r])
+                for op in sample[r].hccl {
+                    let name = String(op.name.dropFirst(5).prefix { $0 != "_" }).lowercased()
+                    let c = try XCTUnwrap(list.first { $0.name == name }, name)
+                    let n: Int64 = 2, share = op.count * 4
+                    let size = name == "allreduce" ? share : share * n
+                    let factor = name == "allreduce" ? 2.0 * Double(n - 1) / Double(n) : Double(n - 1) / Double(n)
+                    XCTAssertEqual(c.groupSize, Int(n))
+                    XCTAssertEqual(c.bytes, size, "\(name), db \(db)")
+                    XCTAssertEqual(c.shareBytes, name == "allreduce" ? nil : share)
+                    XCTAssertEqual(c.dur, op.end - op.start)
+                    let expected = Double(size) / (Double(op.end - op.start) / 1e9) * factor
+                    XCTAssertEqual(try XCTUnwrap(c.busBandwidth), expected, accuracy: expected * 1e-12, "\(name), db \(db)")
+                    perRank.append([name, "\(c.bytes ?? -1)", "\(c.busBandwidth ?? -1)", "\(c.dur)"])
+                }
+            }
+            figures.append(perRank)
+        }
+        XCTAssertEqual(figures[0], figures[1], "text and db exports")
     }
 
     func testBothExportsGiveTheSameFigures() throws {

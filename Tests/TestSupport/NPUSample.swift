@@ -52,8 +52,11 @@ public struct NPUSample {
     /// Rank `r` of a two-rank run with one step: operators launching a matmul, a copy and an
     /// all-reduce (FP32, 1M elements) through CANN calls; a kernel launched by CANN alone; HCCL
     /// tasks overlapped 5 ms by a second matmul; an unnamed kernel spanning the op (db only);
-    /// stream events; HBM rising to 2 GiB + 4 KiB * r. Rank 1 arrives 3 ms later.
-    public static func rank(_ r: Int) -> NPUSample {
+    /// stream events; HBM rising to 2 GiB + 4 KiB * r. Rank 1 arrives 3 ms later. With
+    /// `gatherAndScatter`, two more HCCL ops without tasks follow the all-reduce: an all-gather of
+    /// 250,000 elements per rank (HCCL's count: each rank's input) lasting 2 ms + 1 ms * r, and a
+    /// reduce-scatter of 125,000 per rank (each rank's output) lasting 4 ms.
+    public static func rank(_ r: Int, gatherAndScatter: Bool = false) -> NPUSample {
         let b: Int64 = 1_736_000_000_000_000_000, ms: Int64 = 1_000_000, d = Int64(r) * 3 * ms
         var s = NPUSample(rank: r)
         s.ops = [Op("ProfilerStep#7", b + 1 * ms, b + 200 * ms), Op("aten::mm", b + 2 * ms, b + 3 * ms, launches: [101]),
@@ -74,6 +77,10 @@ public struct NPUSample {
                    Task("SDMA", type: "SDMA", b + 50 * ms, b + 58 * ms, stream: 4, connection: 103, hccl: true),
                    Task("aclnnMm_MatMulCommon_MatMulV2", type: "AI_CORE", b + 40 * ms, b + 45 * ms, stream: 2, connection: 105)]
         s.hccl = [HCCLOp("hcom_allReduce__123_0_1", b + 29 * ms + d, b + 59 * ms, count: 1_000_000, connection: 103)]
+        if gatherAndScatter {
+            s.hccl += [HCCLOp("hcom_allGather__123_1_1", b + 60 * ms, b + 62 * ms + Int64(r) * ms, count: 250_000, connection: 106),
+                       HCCLOp("hcom_reduceScatter__123_2_1", b + 70 * ms, b + 74 * ms, count: 125_000, connection: 107)]
+        }
         s.memory = [(b + ms / 2, 1 << 30), (b + 50 * ms, 2 << 30 + 4096 * Int64(r)), (b + 150 * ms, 3 << 29)]
         return s
     }

@@ -113,6 +113,25 @@ final class NPUDatabaseTests: XCTestCase {
         XCTAssertEqual(t.warnings.count("npu-unnamed-task"), 1)
     }
 
+    /// HCCL's count is each rank's input for an all-gather (`In msg nelems`) and each rank's
+    /// output for a reduce-scatter (`Out msg nelems`), as in the text export.
+    func testGatherCountIsInputScatterCountIsOutput() throws {
+        let t = try load(write("""
+            INSERT INTO STRING_IDS VALUES (1, 'aten::mm'), (2, 'hcom_allGather__586_1_1'), (3, 'hcom_reduceScatter__586_2_1'), (4, 'grp');
+            INSERT INTO PYTORCH_API VALUES ('100', '200', \(Self.tid), NULL, 1, NULL, NULL, NULL, NULL, NULL, 50001);
+            INSERT INTO COMMUNICATION_OP VALUES (2, 1000, 2000, 50, 4, 1, 0, 0, 4, NULL, 300, NULL),
+                (3, 3000, 4000, 51, 4, 2, 0, 0, 4, NULL, 300, NULL);
+            """))
+        let gather = argDict(t, slice(t, "hcom_allGather__586_1_1")), scatter = argDict(t, slice(t, "hcom_reduceScatter__586_2_1"))
+        XCTAssertEqual(gather["Collective name"], "\"allgather\"")
+        XCTAssertEqual(gather["dtype"], "\"float32\"")
+        XCTAssertEqual(gather["In msg nelems"], "300")
+        XCTAssertNil(gather["Out msg nelems"])
+        XCTAssertEqual(scatter["Collective name"], "\"reducescatter\"")
+        XCTAssertEqual(scatter["Out msg nelems"], "300")
+        XCTAssertNil(scatter["In msg nelems"])
+    }
+
     /// Some torch_npu versions write the dims under `inputDtypes` and the types under
     /// `inputShapes`; either way the operator gets Kineto's `Input Dims` and `Input type`.
     func testShapeColumnsEitherWayBecomeKinetoLists() throws {

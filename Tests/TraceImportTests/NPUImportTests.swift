@@ -75,6 +75,23 @@ final class NPUImportTests: XCTestCase {
         XCTAssertEqual(args["In msg nelems"], "1000")
     }
 
+    /// HCCL's count is each rank's input for an all-gather (`In msg nelems`, as for an
+    /// all-reduce) and each rank's output for a reduce-scatter (`Out msg nelems`).
+    func testGatherCountIsInputScatterCountIsOutput() throws {
+        func op(_ name: String, _ ts: String) -> String {
+            #"{"ph": "X", "name": "\#(name)", "pid": \#(Self.hccl), "tid": 0, "ts": "\#(ts)", "dur": 2.0, "args": {"data_type": "FP32", "count": 300}}"#
+        }
+        let t = try load(npu([op("hcom_allGather__586_1_1", "10.0"), op("hcom_reduceScatter__586_2_1", "20.0")],
+                             processes: [(Self.hccl, "HCCL")], threads: [(Self.hccl, "0", "Group 0 Communication")]))
+        let gather = argDict(t, slice(t, "hcom_allGather__586_1_1")), scatter = argDict(t, slice(t, "hcom_reduceScatter__586_2_1"))
+        XCTAssertEqual(gather["Collective name"], "\"allgather\"")
+        XCTAssertEqual(gather["In msg nelems"], "300")
+        XCTAssertNil(gather["Out msg nelems"])
+        XCTAssertEqual(scatter["Collective name"], "\"reducescatter\"")
+        XCTAssertEqual(scatter["Out msg nelems"], "300")
+        XCTAssertNil(scatter["In msg nelems"])
+    }
+
     func testTaskOnAStreamHCCLNamesIsCommunication() throws {
         let t = try load(npu([
             task("Reduce", ts: "20.0", tid: "9", type: "SOME_NEW_TYPE"),

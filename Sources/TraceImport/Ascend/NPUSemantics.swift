@@ -5,7 +5,7 @@ import TraceModel
 /// of an HCCL op, Kineto's form of shape lists, and `NPU MEM` counters as memory rows.
 struct NPUKeys {
     let taskType, connectionID, streamID, asyncNPU, dataType, count, algType: UInt32
-    let collectiveName, dtype, inNelems: UInt32
+    let collectiveName, dtype, inNelems, outNelems: UInt32
     let cpuOp, inputDims, inputType: UInt32
 
     init(_ s: StringTable) {
@@ -19,6 +19,7 @@ struct NPUKeys {
         collectiveName = s.intern("Collective name")
         dtype = s.intern("dtype")
         inNelems = s.intern("In msg nelems")
+        outNelems = s.intern("Out msg nelems")
         cpuOp = s.intern("cpu_op")
         inputDims = s.intern("Input Dims")
         inputType = s.intern("Input type")
@@ -51,16 +52,18 @@ struct NPUKeys {
     }
 
     /// Appends to an HCCL op (`hcom_allReduce__586_0_1`, with HCCL's `data_type` and `count`) the
-    /// args collectives read on NCCL kernels: `Collective name` (`allreduce`), `dtype` and
-    /// `In msg nelems`.
+    /// args collectives read on NCCL kernels: `Collective name` (`allreduce`), `dtype` and the
+    /// count as `In msg nelems`, but as `Out msg nelems` for a reduce-scatter, whose count is each
+    /// rank's output (HCCL's `recvCount`); an all-gather's (`sendCount`) is its input, as for the
+    /// other ops.
     func appendCollectiveArgs(_ b: TimelineBuilder, op: String, dataType: String?, count: Int64?) {
         let strings = b.rank.strings
-        let name = op.dropFirst(5).prefix { $0 != "_" }
-        b.appendArg(key: collectiveName, value: ArgValue(text: strings.intern(JSONText.quote(name.lowercased()))))
+        let name = op.dropFirst(5).prefix { $0 != "_" }.lowercased()
+        b.appendArg(key: collectiveName, value: ArgValue(text: strings.intern(JSONText.quote(name))))
         if let dataType, let t = Self.dtypeName(dataType) {
             b.appendArg(key: dtype, value: ArgValue(text: strings.intern(JSONText.quote(t))))
         }
-        if let count { b.appendArg(key: inNelems, value: ArgValue(integer: count)) }
+        if let count { b.appendArg(key: name.hasPrefix("reducescatter") ? outNelems : inNelems, value: ArgValue(integer: count)) }
     }
 
     /// `Input Dims` and `Input type` as Kineto writes them (`[[8, 512], []]`, `["float", ""]`) from
