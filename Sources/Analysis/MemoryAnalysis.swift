@@ -52,6 +52,22 @@ public struct LiveAllocationGroup: Sendable, Equatable {
     }
 }
 
+/// The peak of a device's per-operator allocations (torch_npu's `operator_memory.csv` /
+/// `OP_MEMORY`): the largest sum of its allocations live at one time, when first reached.
+public struct OperatorAllocationPeak: Sendable, Equatable {
+    /// Bytes live at the peak.
+    public var bytes: Int64
+    /// The first time the sum reaches them.
+    public var ts: Int64
+    /// The device's allocations in the capture, and how many of them it never releases.
+    public var allocations: Int
+    public var unreleased: Int
+    /// Creates a peak.
+    public init(bytes: Int64, ts: Int64, allocations: Int, unreleased: Int) {
+        (self.bytes, self.ts, self.allocations, self.unreleased) = (bytes, ts, allocations, unreleased)
+    }
+}
+
 /// The memory analysis of one device of a rank (docs/definitions.md, "Memory").
 public struct DeviceMemory: Sendable, Equatable {
     /// `Device Type`: 0 CPU, 1 CUDA, others as PyTorch numbers them.
@@ -74,8 +90,10 @@ public struct DeviceMemory: Sendable, Equatable {
     public var reservedAtPeak: Int64?
     /// Per-step peaks, in step order.
     public var stepPeaks: [StepMemoryPeak] = []
-    /// Allocations live at the peak, grouped, by bytes descending.
+    /// Allocations live at the peak, grouped, by bytes descending: at `operatorPeak` when there is one.
     public var liveAtPeak: [LiveAllocationGroup] = []
+    /// The peak of the device's per-operator allocations, when the trace has them (torch_npu).
+    public var operatorPeak: OperatorAllocationPeak?
     /// Frees whose address matches no live allocation of the device.
     public var unmatchedFrees = 0
     /// Allocations at an address that was still live (its free was never seen); the older one is dropped.
@@ -127,6 +145,11 @@ public enum MemoryAnalysis {
             byDevice[Int32(m.deviceType[i]) << 16 | Int32(UInt16(bitPattern: m.deviceID[i])), default: []].append(i)
         }
         let enclosing = Enclosing(trace)
+        let a = trace.operatorAllocations
+        var allocationsByDevice: [Int32: [Int]] = [:]
+        for i in 0..<a.count {
+            allocationsByDevice[Int32(a.deviceType[i]) << 16 | Int32(UInt16(bitPattern: a.deviceID[i])), default: []].append(i)
+        }
         var result: [DeviceMemory] = []
         for key in byDevice.keys.sorted(by: { (a, b) in
             let ta = a >> 16, tb = b >> 16
@@ -134,9 +157,65 @@ public enum MemoryAnalysis {
         }) {
             var rows = byDevice[key]!
             rows.sort { m.ts[$0] != m.ts[$1] ? m.ts[$0] < m.ts[$1] : $0 < $1 }
-            result.append(device(trace, analysis: analysis, rows: rows, enclosing: enclosing))
+            var d = device(trace, analysis: analysis, rows: rows, enclosing: enclosing)
+            if let allocations = allocationsByDevice[key] { operatorPeak(trace, analysis: analysis, allocations, enclosing: enclosing, into: &d) }
+            result.append(d)
         }
         return result
+    }
+
+    /// The peak of a device's operator allocations (rows of `trace.operatorAllocations`) and the
+    /// allocations live at it, which replace the `[memory]` events' (docs/definitions.md,
+    /// "Memory": Operator allocations). An allocation is live over `[allocated, released)`; the
+    /// sum of those live changes only at allocation and release times, so it is swept over them.
+    static func operatorPeak(_ trace: RankTrace, analysis: RankAnalysis, _ rows: [Int], enclosing: Enclosing, into d: inout DeviceMemory) {
+        let a = trace.operatorAllocations
+        let allocations = rows.sorted { a.allocated[$0] < a.allocated[$1] }
+        let releases = rows.filter { a.released[$0] != OperatorAllocationTable.notReleased }.sorted { a.released[$0] < a.released[$1] }
+        var live: Int64 = 0, peak = OperatorAllocationPeak(bytes: 0, ts: a.allocated[allocations[0]], allocations: rows.count,
+                                                           unreleased: rows.count - releases.count)
+        var i = 0, j = 0
+        while i < allocations.count {
+            let t = a.allocated[allocations[i]]
+            while j < releases.count && a.released[releases[j]] <= t { live -= a.bytes[releases[j]]; j += 1 }
+            while i < allocations.count && a.allocated[allocations[i]] == t { live += a.bytes[allocations[i]]; i += 1 }
+            if live > peak.bytes { (peak.bytes, peak.ts) = (live, t) }
+        }
+        d.operatorPeak = peak
+        let atPeak = rows.filter { a.allocated[$0] <= peak.ts && a.released[$0] > peak.ts }
+        d.liveAtPeak = liveGroups(trace, analysis: analysis, atPeak.map { r in
+            let (op, module) = enclosing.lookup(named: a.name[r], ts: a.allocated[r])
+            return (bytes: a.bytes[r], op: op, module: module, name: a.name[r])
+        })
+    }
+
+    /// Live allocations grouped by (operator name, phase, module), ordered (docs/definitions.md,
+    /// "Memory": Live at the peak): each allocation given by its bytes, its operator and module
+    /// slices (-1: none) and, when its row names the operator itself (torch_npu's), that name.
+    static func liveGroups(_ trace: RankTrace, analysis: RankAnalysis,
+                           _ live: [(bytes: Int64, op: Int, module: Int, name: UInt32?)]) -> [LiveAllocationGroup] {
+        struct GroupKey: Hashable { var op: Int; var module: Int; var name: UInt32? }
+        var groups: [GroupKey: (bytes: Int64, count: Int)] = [:]
+        for x in live {
+            groups[GroupKey(op: x.op, module: x.module, name: x.name), default: (0, 0)].bytes += x.bytes
+            groups[GroupKey(op: x.op, module: x.module, name: x.name), default: (0, 0)].count += 1
+        }
+        var merged: [String: LiveAllocationGroup] = [:]  // by name, phase and module text
+        for (key, value) in groups {
+            let name = key.name.map { trace.strings[$0] } ?? (key.op >= 0 ? trace.name(ofSlice: key.op) : "(no op)")
+            let phase = key.op >= 0 ? analysis.facts.phase[key.op] : .other
+            let module = key.module >= 0 ? String(trace.name(ofSlice: key.module).dropFirst(Enclosing.modulePrefix.count)) : nil
+            let text = name + "\u{0}" + phase.name + "\u{0}" + (module.map { "1" + $0 } ?? "0")
+            merged[text, default: LiveAllocationGroup(op: name, phase: phase, module: module, bytes: 0, count: 0)].bytes += value.bytes
+            merged[text]!.count += value.count
+        }
+        return merged.values.sorted { a, b in
+            if a.bytes != b.bytes { return a.bytes > b.bytes }
+            if a.count != b.count { return a.count > b.count }
+            if a.op != b.op { return a.op < b.op }
+            if a.phase != b.phase { return a.phase < b.phase }
+            return (a.module ?? "") < (b.module ?? "")
+        }
     }
 
     /// The analysis of one device's rows (sorted by time).
@@ -200,30 +279,10 @@ public enum MemoryAnalysis {
         }
         d.samples = s
 
-        // Group the live allocations by (operator, phase, module).
-        struct GroupKey: Hashable { var op: Int; var module: Int }
-        var groups: [GroupKey: (bytes: Int64, count: Int)] = [:]
-        for r in liveAtPeak {
+        d.liveAtPeak = liveGroups(trace, analysis: analysis, liveAtPeak.map { r in
             let (op, module) = enclosing.lookup(track: Int(m.track[r]), ts: m.ts[r])
-            groups[GroupKey(op: op, module: module), default: (0, 0)].bytes += m.bytes[r]
-            groups[GroupKey(op: op, module: module), default: (0, 0)].count += 1
-        }
-        var merged: [String: LiveAllocationGroup] = [:]  // by name, phase and module text
-        for (key, value) in groups {
-            let name = key.op >= 0 ? trace.name(ofSlice: key.op) : "(no op)"
-            let phase = key.op >= 0 ? analysis.facts.phase[key.op] : .other
-            let module = key.module >= 0 ? String(trace.name(ofSlice: key.module).dropFirst(Enclosing.modulePrefix.count)) : nil
-            let text = name + "\u{0}" + phase.name + "\u{0}" + (module.map { "1" + $0 } ?? "0")
-            merged[text, default: LiveAllocationGroup(op: name, phase: phase, module: module, bytes: 0, count: 0)].bytes += value.bytes
-            merged[text]!.count += value.count
-        }
-        d.liveAtPeak = merged.values.sorted { a, b in
-            if a.bytes != b.bytes { return a.bytes > b.bytes }
-            if a.count != b.count { return a.count > b.count }
-            if a.op != b.op { return a.op < b.op }
-            if a.phase != b.phase { return a.phase < b.phase }
-            return (a.module ?? "") < (b.module ?? "")
-        }
+            return (bytes: m.bytes[r], op: op, module: module, name: nil)
+        })
         return d
     }
 }
@@ -234,9 +293,31 @@ struct Enclosing {
     let trace: RankTrace
     let hasModules: Bool
 
+    /// CPU thread tracks, for allocations that name their operator but not its thread.
+    let threads: [Int]
+
     init(_ trace: RankTrace) {
         self.trace = trace
         hasModules = trace.slices.kind.contains(.pythonFunction)
+        threads = trace.operatorAllocations.count == 0 ? [] : trace.tracks.kind.indices.filter { trace.tracks.kind[$0] == .cpuThread }
+    }
+
+    /// For an allocation that names its operator but not its thread: the innermost operator slice
+    /// named `name` whose nesting interval contains `ts`, on the first CPU thread that has one,
+    /// else the innermost operator containing `ts` on the first CPU thread that has one; with the
+    /// innermost `nn.Module: ` slice containing `ts` on that thread (-1 when none).
+    func lookup(named name: UInt32, ts: Int64) -> (op: Int, module: Int) {
+        let s = trace.slices
+        var fallback: (op: Int, module: Int) = (-1, -1)
+        for t in threads {
+            let found = lookup(track: t, ts: ts)
+            guard found.op >= 0 else { continue }
+            var i = found.op
+            while i >= 0 && !(s.name[i] == name && trace.isOperator(i)) { i = Int(s.parent[i]) }
+            if i >= 0 { return (i, found.module) }
+            if fallback.op < 0 { fallback = found }
+        }
+        return fallback
     }
 
     /// The innermost operator slice and innermost `nn.Module: ` python_function slice whose

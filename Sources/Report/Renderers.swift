@@ -56,7 +56,11 @@ extension RunReport {
             for d in r.memory where r.snapshot.isEmpty {
                 out += "\n  Memory \(d.name): peak \(formatBytes(d.peakAllocated)) allocated"
                 if let reserved = d.reservedAtPeak { out += ", \(formatBytes(reserved)) reserved" }
-                out += "; live at the peak:\n"
+                if let p = d.operatorPeak {
+                    out += "; at the peak of operator allocations (\(formatBytes(p.bytes)) live; \(p.allocations) allocations in the capture, \(p.unreleased) never released):\n"
+                } else {
+                    out += "; live at the peak:\n"
+                }
                 let rows = d.liveAtPeak.prefix(5).map { g in
                     [formatBytes(g.bytes), String(g.count), g.phase.name, safe(clip(g.op + (g.module.map { " (\($0))" } ?? ""), 70))]
                 }
@@ -302,6 +306,15 @@ extension RunReport {
                                     w.key("bytes"); w.int(g.bytes)
                                     w.key("count"); w.int(g.count)
                                 }
+                            }
+                        }
+                        if let p = d.operatorPeak {
+                            w.key("operator_peak")
+                            w.object {
+                                w.key("bytes"); w.int(p.bytes)
+                                w.key("ts_ns"); w.int(p.ts)
+                                w.key("allocations"); w.int(p.allocations)
+                                w.key("unreleased"); w.int(p.unreleased)
                             }
                         }
                         w.key("unmatched_frees"); w.int(d.unmatchedFrees)

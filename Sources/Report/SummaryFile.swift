@@ -7,12 +7,12 @@ import TraceModel
 /// collective instances with their activity tiles, the diff's rows) as JSON, so `report`,
 /// `diff` and the UI reduce a run from its summaries as they do from its traces. Schema
 /// `stepscope.summary`, version 3 (versions 1, without the efficiency figures, and 2, without
-/// collectives' share bytes, are still read).
+/// collectives' share bytes and memory's operator peak, are still read).
 public enum SummaryFile {
     public static let schema = "stepscope.summary"
     public static let version = 3
     /// The versions this build reads: 1 has no efficiency figures (`efficiency` and the operator
-    /// rows' work); 1 and 2 have no share bytes in collective rows.
+    /// rows' work); 1 and 2 have no share bytes in collective rows and no `operator_peak`.
     static let readableVersions = 1...3
     /// Bound on every integer in a file (2^61, past epoch nanoseconds); durations, sizes and
     /// counts stay within `durationLimit` (2^59), so sums of a few and differences of times stay
@@ -206,6 +206,9 @@ public enum SummaryFile {
                     w.array { w.string(g.op); w.int(g.phase.rawValue); optional(w, g.module); w.int(g.bytes); w.int(g.count) }
                 }
             }
+            // [bytes, ts, allocations, unreleased] or null
+            w.key("operator_peak")
+            if let p = d.operatorPeak { w.array { w.int(p.bytes); w.int(p.ts); w.int(p.allocations); w.int(p.unreleased) } } else { w.null() }
         }
     }
 

@@ -49,7 +49,8 @@ private struct Decoder {
     let file: String
     /// Whether the diff's rows are read (else skipped: `samples` nil).
     let samples: Bool
-    /// The file's version: 1 has no efficiency figures, 1 and 2 no collectives' share bytes.
+    /// The file's version: 1 has no efficiency figures, 1 and 2 no collectives' share bytes and no
+    /// memory `operator_peak`.
     var version = SummaryFile.version
 
     func fail(_ field: String, _ message: String) -> ImportError { ImportError(file: file, message: "\(field): \(message)") }
@@ -339,6 +340,11 @@ private struct Decoder {
             d.liveAtPeak.append(LiveAllocationGroup(op: try string(a[0], "\(g)[0]"), phase: try phase(a[1], "\(g)[1]"),
                                                     module: try optionalString(a[2], "\(g)[2]"), bytes: try int(a[3], "\(g)[3]"),
                                                     count: try count(a[4], "\(g)[4]")))
+        }
+        if version > 2, let p = v["operator_peak"], p != .null {
+            let g = "\(f).operator_peak", a = try array(p, g, count: 4)
+            d.operatorPeak = OperatorAllocationPeak(bytes: try int(a[0], "\(g)[0]", min: 0), ts: try int(a[1], "\(g)[1]"),
+                                                    allocations: try count(a[2], "\(g)[2]"), unreleased: try count(a[3], "\(g)[3]"))
         }
         return d
     }

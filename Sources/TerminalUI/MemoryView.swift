@@ -131,7 +131,8 @@ public final class MemoryView: View {
             return
         }
         let half = area.width * 3 / 5
-        screen.text("Live at the peak: \(formatBytes(d.liveBytesAtPeak)) in \(d.liveCountAtPeak) allocations", row: y, col: area.col + 1, style: Theme.heading)
+        let at = d.operatorPeak == nil ? "the peak" : "the peak of operator allocations"
+        screen.text("Live at \(at): \(formatBytes(d.liveBytesAtPeak)) in \(d.liveCountAtPeak) allocations", row: y, col: area.col + 1, style: Theme.heading)
         let live = d.liveAtPeak
         let tableRect = Rect(row: y + 1, col: area.col + 1, height: area.bottom - y - 1, width: half - 2)
         cursor.clamp(count: live.count, visible: tableRect.height - 1)

@@ -10,6 +10,7 @@ public final class RankTrace: @unchecked Sendable {
     public var args = ArgTable()
     public var instants = InstantTable()
     public var memory = MemoryTable()
+    public var operatorAllocations = OperatorAllocationTable()
     public var counters = CounterTable()
     public var processes: [ProcessInfo] = []
     public var metadata = TraceMetadata()

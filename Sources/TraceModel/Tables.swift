@@ -181,6 +181,31 @@ public struct MemoryTable: Sendable {
     }
 }
 
+/// Device allocations with the operator that made them (torch_npu's `operator_memory.csv` and
+/// `OP_MEMORY`): one row per allocation, sizes in bytes, times in ns.
+public struct OperatorAllocationTable: Sendable {
+    /// The operator's name (interned).
+    public var name: [UInt32] = []
+    public var bytes: [Int64] = []
+    public var allocated: [Int64] = []
+    /// When it was released, or `notReleased` when the capture holds no release.
+    public var released: [Int64] = []
+    public var deviceType: [Int8] = []
+    public var deviceID: [Int16] = []
+    public init() {}
+    public var count: Int { name.count }
+    /// `released` of an allocation still live when the capture ended.
+    public static let notReleased = Int64.max
+
+    /// Applies `shift` to every time.
+    public mutating func shiftTimes<E: Error>(_ shift: (Int64) throws(E) -> Int64) throws(E) {
+        for i in allocated.indices {
+            allocated[i] = try shift(allocated[i])
+            if released[i] != Self.notReleased { released[i] = try shift(released[i]) }
+        }
+    }
+}
+
 /// Counter samples (`C` events): one row per (event, series).
 public struct CounterTable: Sendable {
     public var ts: [Int64] = []

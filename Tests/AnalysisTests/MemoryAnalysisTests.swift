@@ -429,4 +429,37 @@ final class MemoryAnalysisTests: XCTestCase {
         ])
         XCTAssertEqual(d.liveAtPeak.last, group("aten::nll_loss_forward", .forward, nil, 4, 1))
     }
+
+    /// torch_npu's per-operator allocations (`operator_memory.csv`, `OP_MEMORY`; definitions.md,
+    /// "Memory": Operator allocations): live at the peak of their own running sum, each over
+    /// `[allocated, released)`, so one never released stays live and one released at the peak's
+    /// very time is not; a release without its allocation is left out, counted. Both exports.
+    func testOperatorAllocationsLiveAtTheirOwnPeak() throws {
+        let sample = NPUSample.rank(1)
+        for db in [false, true] {
+            let root = TestSupport.temporaryPath(db ? "-opmem-db" : "-opmem-text")
+            let path = try sample.write(root: root, db: db)
+            let trace = try TraceLoader.load(path: path)
+            let d = try only(MemoryAnalysis.analyze(trace, analysis: Analyzer.analyze(trace)))
+            // Independently: the sum of the allocations live at each allocation time; the first largest.
+            let rows = sample.allocations.compactMap { a in a.bytes > 0 ? (a.name, a.bytes, a.allocated!, a.released ?? .max) : nil }
+            func live(at t: Int64) -> [(String, Int64, Int64, Int64)] { rows.filter { $0.2 <= t && t < $0.3 } }
+            let times = rows.map(\.2).sorted()
+            let best = times.map { t in (t, live(at: t).reduce(0) { $0 + $1.1 }) }.reduce((0, Int64(0))) { $1.1 > $0.1 ? $1 : $0 }
+            XCTAssertEqual(d.operatorPeak, OperatorAllocationPeak(bytes: best.1, ts: best.0, allocations: rows.count,
+                                                                  unreleased: rows.filter { $0.3 == .max }.count), "db \(db)")
+            XCTAssertEqual(best.1, 9 << 20 + 4096, "the hand-computed figure")
+            var byName: [String: (Int64, Int)] = [:]
+            for x in live(at: best.0) { byName[x.0, default: (0, 0)].0 += x.1; byName[x.0, default: (0, 0)].1 += 1 }
+            XCTAssertEqual(d.liveAtPeak.map(\.op), byName.sorted { $0.value.0 > $1.value.0 }.map(\.key))
+            XCTAssertEqual(d.liveAtPeak.map(\.bytes), byName.values.map(\.0).sorted(by: >))
+            XCTAssertEqual(d.liveAtPeak.map(\.count), [1, 1])
+            XCTAssertEqual(d.liveBytesAtPeak, d.operatorPeak?.bytes)
+            XCTAssertFalse(d.liveAtPeak.contains { $0.bytes == 4 << 20 }, "released at the peak's time: not live")
+            XCTAssertEqual(trace.warnings.count("npu-operator-memory-before-capture"), 1)
+            // The memory peak itself stays the device's (NPU MEM's application HBM).
+            XCTAssertEqual(d.peakAllocated, 2 << 30 + 4096)
+        }
+    }
+
 }

@@ -253,4 +253,89 @@ final class AscendConformanceTests: XCTestCase {
             }
         }
     }
+
+    // MARK: - Operator allocations
+
+    /// The peak of allocations given as (name, bytes, allocated, released or nil), computed
+    /// independently: at each allocation time, the sum of those with `allocated <= t < released`;
+    /// the first largest, with the bytes and counts by name live there.
+    func operatorPeak(_ rows: [(String, Int64, Int64, Int64?)]) -> (bytes: Int64, ts: Int64, byName: [String: [Int64]]) {
+        var best: (bytes: Int64, ts: Int64) = (0, 0)
+        func live(_ t: Int64) -> [(String, Int64, Int64, Int64?)] { rows.filter { $0.2 <= t && ($0.3 ?? .max) > t } }
+        for t in Set(rows.map(\.2)).sorted() {
+            let sum = live(t).reduce(0) { $0 + $1.1 }
+            if sum > best.bytes { best = (sum, t) }
+        }
+        var byName: [String: [Int64]] = [:]
+        for r in live(best.ts) { byName[r.0, default: [0, 0]][0] += r.1; byName[r.0]![1] += 1 }
+        return (best.bytes, best.ts, byName)
+    }
+
+    /// stepscope's groups live at the operator peak, summed by operator name: [bytes, count].
+    func liveByName(_ d: DeviceMemory) -> [String: [Int64]] {
+        var out: [String: [Int64]] = [:]
+        for g in d.liveAtPeak { out[g.op, default: [0, 0]][0] += g.bytes; out[g.op]![1] += Int64(g.count) }
+        return out
+    }
+
+    /// µs text with a fraction of up to three digits as ns, by integer arithmetic.
+    func nanoseconds(_ micros: String) -> Int64? {
+        let parts = micros.trimmingCharacters(in: .whitespaces).split(separator: ".", omittingEmptySubsequences: false)
+        guard let whole = Int64(parts[0]) else { return nil }
+        let frac = parts.count > 1 ? String(parts[1]) : ""
+        return whole * 1000 + (Int64((frac + "000").prefix(3)) ?? 0)
+    }
+
+    /// The text runs: the operators' allocation peak and what is live at it, against
+    /// `operator_memory.csv` read by the test itself.
+    func testOperatorAllocationPeakMatchesOperatorMemoryCSV() throws {
+        guard let runs = try runs() else { return }
+        for dir in runs {
+            for r in 0...1 {
+                let out = dir + "/rank\(r)_ascend_pt/ASCEND_PROFILER_OUTPUT"
+                let rows = try csv(out + "/operator_memory.csv").compactMap { row -> (String, Int64, Int64, Int64?)? in
+                    guard let kb = Double(row["Size(KB)"] ?? ""), kb > 0 else { return nil }
+                    return (row["Name"] ?? "", Int64(kb * 1024), nanoseconds(row["Allocation Time(us)"] ?? "")!,
+                            nanoseconds(row["Release Time(us)"] ?? ""))
+                }
+                XCTAssertEqual(rows.count, 184, out)
+                let expected = operatorPeak(rows)
+                let trace = try TraceLoader.load(path: out + "/trace_view.json")
+                let d = try XCTUnwrap(MemoryAnalysis.analyze(trace, analysis: Analyzer.analyze(trace)).first)
+                let peak = try XCTUnwrap(d.operatorPeak, out)
+                XCTAssertEqual(peak.bytes, expected.bytes, out)
+                XCTAssertEqual(peak.ts, expected.ts, out)
+                XCTAssertEqual(peak.allocations, rows.count)
+                XCTAssertEqual(peak.unreleased, rows.filter { $0.3 == nil }.count)
+                XCTAssertEqual(liveByName(d), expected.byName, out)
+            }
+        }
+    }
+
+    /// The db runs: the same against `OP_MEMORY` read with the sqlite3 command.
+    func testOperatorAllocationPeakMatchesOPMemory() throws {
+        guard let runs = databaseRuns() else { return }
+        for dir in runs {
+            for r in 0...1 {
+                let path = database(dir, rank: r)
+                let text = try XCTUnwrap(TestSupport.shellOutput(
+                    "sqlite3 -separator '|' '\(path)' \"SELECT s.value, o.size, o.allocationTime, o.releaseTime FROM OP_MEMORY o "
+                        + "JOIN STRING_IDS s ON s.id = o.name WHERE o.size > 0\""), "sqlite3")
+                let rows = text.split(separator: "\n").map { line -> (String, Int64, Int64, Int64?) in
+                    let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+                    return (f[0], Int64(f[1])!, Int64(f[2])!, Int64(f[3]))
+                }
+                XCTAssertEqual(rows.count, 184, path)
+                let expected = operatorPeak(rows)
+                let trace = try TraceLoader.load(path: path)
+                let d = try XCTUnwrap(MemoryAnalysis.analyze(trace, analysis: Analyzer.analyze(trace)).first)
+                let peak = try XCTUnwrap(d.operatorPeak, path)
+                XCTAssertEqual(peak.bytes, expected.bytes, path)
+                XCTAssertEqual(peak.ts, expected.ts, path)
+                XCTAssertEqual(peak.unreleased, rows.filter { $0.3 == nil }.count)
+                XCTAssertEqual(liveByName(d), expected.byName, path)
+            }
+        }
+    }
+
 }

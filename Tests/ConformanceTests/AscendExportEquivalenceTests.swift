@@ -70,9 +70,13 @@ final class AscendExportEquivalenceTests: XCTestCase {
             XCTAssertEqual(g.totalCommunication, 28_000_000 - Int64(r) * 3_000_000)
             XCTAssertEqual(g.overlappedCommunication, 5_000_000)
             XCTAssertEqual(g.memcpy, 1_000_000)
-            let memory = [text, db].map { MemoryAnalysis.analyze($0.ranks[r], analysis: Analyzer.analyze($0.ranks[r])).map(\.peakAllocated) }
-            XCTAssertEqual(memory[0], [2 << 30 + 4096 * Int64(r)])
-            XCTAssertEqual(memory[0], memory[1])
+            let devices = [text, db].map { MemoryAnalysis.analyze($0.ranks[r], analysis: Analyzer.analyze($0.ranks[r])) }
+            XCTAssertEqual(devices[0].map(\.peakAllocated), [2 << 30 + 4096 * Int64(r)])
+            XCTAssertEqual(devices[0].map(\.peakAllocated), devices[1].map(\.peakAllocated))
+            // The operators' allocations: the same peak and the same groups live at it.
+            XCTAssertEqual(devices[0].first?.operatorPeak?.bytes, 9 << 20 + 4096 * Int64(r))
+            XCTAssertEqual(devices[0].map(\.operatorPeak), devices[1].map(\.operatorPeak))
+            XCTAssertEqual(devices[0].map(\.liveAtPeak), devices[1].map(\.liveAtPeak))
             // Every task that a torch operator launched is linked to it in both.
             for run in [text, db] {
                 let trace = run.ranks[r], s = trace.slices

@@ -46,6 +46,9 @@ public struct NPUSample {
     public var hccl: [HCCLOp] = []
     /// The application's HBM bytes over time (`NPU MEM`).
     public var memory: [(ts: Int64, bytes: Int64)] = []
+    /// Allocations by operator (`operator_memory.csv`, `OP_MEMORY`): `released` nil when never;
+    /// a negative size, allocated nil, is a release whose allocation came before the capture.
+    public var allocations: [(name: String, bytes: Int64, allocated: Int64?, released: Int64?)] = []
 
     public init(rank: Int) { self.rank = rank }
 
@@ -82,6 +85,12 @@ public struct NPUSample {
                        HCCLOp("hcom_reduceScatter__123_2_1", b + 70 * ms, b + 74 * ms, count: 125_000, connection: 107)]
         }
         s.memory = [(b + ms / 2, 1 << 30), (b + 50 * ms, 2 << 30 + 4096 * Int64(r)), (b + 150 * ms, 3 << 29)]
+        // The operators' allocations peak at 39.2 ms (9 MiB + 4 KiB * r): the copy's, never
+        // released, and the second matmul's; the first matmul's is released at that very time.
+        s.allocations = [("aten::mm", 4 << 20, b + 2 * ms + ms / 2, b + 39 * ms + ms / 5), ("aten::copy_", 1 << 20, b + 4 * ms + ms / 2, nil),
+                         ("cann::Cast", 512 << 10, b + 11 * ms + ms * 6 / 10, b + 12 * ms),
+                         ("aten::mm", 8 << 20 + 4096 * Int64(r), b + 39 * ms + ms / 5, b + 60 * ms), ("", -2048, nil, b + 50 * ms),
+                         ("aten::empty", 2 << 20, b + 70 * ms + 3, b + 80 * ms)]
         return s
     }
 
@@ -105,7 +114,23 @@ public struct NPUSample {
             return path
         }
         TestSupport.writeFile(out + "/trace_view.json", Array(json().utf8))
+        TestSupport.writeFile(out + "/operator_memory.csv", Array(operatorMemoryCSV().utf8))
         return out + "/trace_view.json"
+    }
+
+    /// `operator_memory.csv` as torch_npu writes it: KB as a shortest decimal, µs times with a
+    /// trailing tab, CRLF lines.
+    public func operatorMemoryCSV() -> String {
+        var lines = ["Name,Size(KB),Allocation Time(us),Release Time(us),Active Release Time(us),Duration(us),Active Duration(us),"
+            + "Allocation Total Allocated(MB),Allocation Total Reserved(MB),Allocation Total Active(MB),Release Total Allocated(MB),"
+            + "Release Total Reserved(MB),Release Total Active(MB),Stream Ptr,Device Type"]
+        for a in allocations {
+            let time = { (t: Int64?) in t.map { Self.micros($0) + "\t" } ?? "" }
+            let duration = a.allocated.flatMap { s in a.released.map { Self.micros($0 - s) + "\t" } } ?? ""
+            lines.append([a.name, "\(Double(a.bytes) / 1024)", time(a.allocated), time(a.released), time(a.released), duration, duration,
+                          "954.37", "1452.0", "954.37", "", "", "", "1431569360", "NPU:0"].joined(separator: ","))
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
     }
 
     // MARK: - Text export
@@ -182,6 +207,10 @@ public struct NPUSample {
         CREATE TABLE STEP_TIME (id INTEGER, startNs INTEGER, endNs INTEGER);
         CREATE TABLE MEMORY_RECORD (component INTEGER, timestamp INTEGER, totalAllocated INTEGER, totalReserved INTEGER,
             totalActive INTEGER, streamPtr INTEGER, deviceId INTEGER);
+        CREATE TABLE OP_MEMORY (name INTEGER, size INTEGER, allocationTime INTEGER, releaseTime INTEGER, activeReleaseTime INTEGER,
+            duration INTEGER, activeDuration INTEGER, allocationTotalAllocated INTEGER, allocationTotalReserved INTEGER,
+            allocationTotalActive INTEGER, releaseTotalAllocated INTEGER, releaseTotalReserved INTEGER, releaseTotalActive INTEGER,
+            streamPtr INTEGER, deviceId INTEGER);
         CREATE TABLE META_DATA (name TEXT,value TEXT);
         INSERT INTO META_DATA VALUES ('SCHEMA_VERSION','1.0.0');
 
@@ -225,6 +254,11 @@ public struct NPUSample {
             lines.append("INSERT INTO COMMUNICATION_OP VALUES (\(id(h.name)), \(h.start), \(h.end), \(h.connection), \(id("10.0.0.1%eth0_60000_0_1")), \(i), 0, 0, 4, \(id("MESH-RING")), \(h.count), \(id("N/A")));")
         }
         for m in memory { lines.append("INSERT INTO NPU_MEM VALUES (\(id("app")), 0, \(m.bytes), \(m.ts), 0);") }
+        for a in allocations {
+            let time = { (t: Int64?) in t.map(String.init) ?? "NULL" }
+            lines.append("INSERT INTO OP_MEMORY (name, size, allocationTime, releaseTime, streamPtr, deviceId) VALUES "
+                + "(\(id(a.name)), \(a.bytes), \(time(a.allocated)), \(time(a.released)), 572920208, 0);")
+        }
         lines.append("INSERT INTO RANK_DEVICE_MAP VALUES (\(rank), 0);")
         return (strings.isEmpty ? "" : "INSERT INTO STRING_IDS VALUES " + strings.joined(separator: ", ") + ";\n") + lines.joined(separator: "\n")
     }

@@ -132,6 +132,31 @@ final class NPUDatabaseTests: XCTestCase {
         XCTAssertNil(scatter["In msg nelems"])
     }
 
+    /// `OP_MEMORY`: one allocation per row, its operator from `STRING_IDS`; a NULL `releaseTime`
+    /// is never released; a release without its allocation (negative size) is left out, counted;
+    /// a value that is not an integer is an error naming the column.
+    func testOperatorMemoryRowsBecomeAllocations() throws {
+        let rows = """
+            INSERT INTO STRING_IDS VALUES (1, 'aten::empty_strided'), (2, 'aten::mm');
+            INSERT INTO PYTORCH_API VALUES ('100', '200', \(Self.tid), NULL, 2, NULL, NULL, NULL, NULL, NULL, 50001);
+            INSERT INTO OP_MEMORY (name, size, allocationTime, releaseTime, deviceId) VALUES
+                (1, 19268096, 1736407067941861830, NULL, 0), (2, 512, 1736407067947349130, 1736407067947349999, 1),
+                (NULL, -2048, NULL, 1736407067947350000, 0);
+            """
+        let t = try load(write(rows))
+        let a = t.operatorAllocations
+        XCTAssertEqual(a.name.map { t.strings[$0] }, ["aten::empty_strided", "aten::mm"])
+        XCTAssertEqual(a.bytes, [19_268_096, 512])
+        XCTAssertEqual(a.allocated, [1_736_407_067_941_861_830, 1_736_407_067_947_349_130])
+        XCTAssertEqual(a.released, [OperatorAllocationTable.notReleased, 1_736_407_067_947_349_999])
+        XCTAssertEqual(a.deviceID, [0, 1])
+        XCTAssertEqual(t.warnings.count("npu-operator-memory-before-capture"), 1)
+        let e = try XCTUnwrap(error(write("INSERT INTO STRING_IDS VALUES (1, 'a'); INSERT INTO OP_MEMORY (name, size, allocationTime) VALUES (1, 'abc', 5);")))
+        XCTAssertEqual(e.message, "OP_MEMORY.size: not an integer: 'abc'")
+        let untimed = try XCTUnwrap(error(write("INSERT INTO STRING_IDS VALUES (1, 'a'); INSERT INTO OP_MEMORY (name, size) VALUES (1, 64);")))
+        XCTAssertEqual(untimed.message, "OP_MEMORY row 1: an allocation without its time")
+    }
+
     /// Some torch_npu versions write the dims under `inputDtypes` and the types under
     /// `inputShapes`; either way the operator gets Kineto's `Input Dims` and `Input type`.
     func testShapeColumnsEitherWayBecomeKinetoLists() throws {

@@ -92,6 +92,56 @@ final class NPUImportTests: XCTestCase {
         XCTAssertNil(scatter["In msg nelems"])
     }
 
+    /// `operator_memory.csv` beside `trace_view.json` (`rows`: its lines after the header), loaded,
+    /// or the import error it causes.
+    func loadWithOperatorMemory(_ rows: [String], header: String? = nil) -> Result<RankTrace, ImportError> {
+        let dir = TestSupport.temporaryPath("-opmem")
+        mkdir(dir, 0o755)
+        addTeardownBlock { _ = TestSupport.shellOutput("rm -rf '\(dir)'") }
+        TestSupport.writeFile(dir + "/trace_view.json", Array(npu([#"{"ph": "X", "cat": "cpu_op", "name": "a", "pid": 1, "tid": 1, "ts": "1.0", "dur": 1}"#]).utf8))
+        let head = header ?? "Name,Size(KB),Allocation Time(us),Release Time(us),Active Release Time(us),Device Type"
+        TestSupport.writeFile(dir + "/operator_memory.csv", Array(([head] + rows).joined(separator: "\r\n").utf8))
+        do { return .success(try TraceLoader.load(path: dir + "/trace_view.json")) } catch { return .failure(error) }
+    }
+
+    /// Each row of `operator_memory.csv` is one allocation: KB to bytes, µs text (a trailing tab)
+    /// to exact ns, an empty release time as never released; a release whose allocation came
+    /// before the capture (a negative size, no allocation time) is left out, counted.
+    func testOperatorMemoryRowsBecomeAllocations() throws {
+        let t = try loadWithOperatorMemory([
+            "aten::empty_strided,18816.5,1736405443871259.720\t,,,NPU:0",
+            "\"aten::mm, quoted\",0.5,1736405443878302.861\t,1736405443878400.000\t,1736405443878399.000\t,NPU:1",
+            ",-2.0,,1736405443878500.000\t,,NPU:0",
+            "",
+        ]).get()
+        let a = t.operatorAllocations
+        XCTAssertEqual(a.count, 2)
+        XCTAssertEqual(a.name.map { t.strings[$0] }, ["aten::empty_strided", "aten::mm, quoted"])
+        XCTAssertEqual(a.bytes, [19_268_096, 512])
+        XCTAssertEqual(a.allocated, [1_736_405_443_871_259_720, 1_736_405_443_878_302_861])
+        XCTAssertEqual(a.released, [OperatorAllocationTable.notReleased, 1_736_405_443_878_400_000])
+        XCTAssertEqual(a.deviceID, [0, 1])
+        XCTAssertEqual(a.deviceType, [20, 20])
+        XCTAssertEqual(t.warnings.count("npu-operator-memory-before-capture"), 1)
+    }
+
+    func testMalformedOperatorMemoryIsOneLineNamingTheField() throws {
+        func message(_ rows: [String], header: String? = nil) -> String? {
+            if case .failure(let e) = loadWithOperatorMemory(rows, header: header) { return e.description }
+            return nil
+        }
+        let bad = try XCTUnwrap(message(["aten::mm,1.0,10.0\t,,,NPU:0", "aten::mm,abc,10.0\t,,,NPU:0"]))
+        XCTAssertTrue(bad.hasSuffix("/operator_memory.csv: line 3, Size(KB): not a size in KB: 'abc'"), bad)
+        XCTAssertTrue(try XCTUnwrap(message(["aten::mm,1.0,10.x\t,,,NPU:0"])).hasSuffix("line 2, Allocation Time(us): not a time in µs: '10.x'"))
+        XCTAssertTrue(try XCTUnwrap(message(["aten::mm,1.0,,,,NPU:0"])).hasSuffix("operator_memory.csv line 2: an allocation without its time"))
+        XCTAssertTrue(try XCTUnwrap(message(["aten::mm,1.0,10.0,,,GPU:0"])).hasSuffix("line 2, Device Type: not NPU:N: 'GPU:0'"))
+        XCTAssertTrue(try XCTUnwrap(message(["aten::mm,1.0,10.0"], header: "Name,Size(KB),Allocation Time(us)")).hasSuffix("operator_memory.csv: no column Release Time(us)"))
+        // Released before it was allocated: left out, counted.
+        let t = try loadWithOperatorMemory(["aten::mm,1.0,10.0\t,9.0\t,,NPU:0"]).get()
+        XCTAssertEqual(t.operatorAllocations.count, 0)
+        XCTAssertEqual(t.warnings.count("npu-operator-memory-order"), 1)
+    }
+
     func testTaskOnAStreamHCCLNamesIsCommunication() throws {
         let t = try load(npu([
             task("Reduce", ts: "20.0", tid: "9", type: "SOME_NEW_TYPE"),

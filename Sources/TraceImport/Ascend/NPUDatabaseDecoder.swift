@@ -7,7 +7,8 @@ import TraceModel
 /// operators, the task queue and Python functions (`PYTORCH_API`) on their threads, CANN calls
 /// (`CANN_API`), device tasks (`TASK`, named by `COMPUTE_TASK_INFO`, HCCL's by
 /// `COMMUNICATION_TASK_INFO`) on `Ascend Hardware` streams, HCCL ops (`COMMUNICATION_OP`) as the
-/// collectives, `NPU MEM` and `MEMORY_RECORD` as counters (the application's HBM as memory rows).
+/// collectives, `NPU MEM` and `MEMORY_RECORD` as counters (the application's HBM as memory rows),
+/// `OP_MEMORY` as the operators' allocations.
 /// Links: a torch operator's `CONNECTION_IDS` name the tasks and HCCL ops it launched (the text
 /// export's `async_npu` flows); a task's `connectionId` is its CANN call's.
 final class NPUDatabaseDecoder {
@@ -42,7 +43,7 @@ final class NPUDatabaseDecoder {
     static let requiredTables = ["STRING_IDS", "PYTORCH_API"]
     /// Tables read when present; their absence is a warning.
     static let optionalTables = ["TASK", "CANN_API", "COMPUTE_TASK_INFO", "COMMUNICATION_OP", "COMMUNICATION_TASK_INFO",
-                                 "CONNECTION_IDS", "STEP_TIME", "NPU_MEM", "MEMORY_RECORD", "RANK_DEVICE_MAP", "META_DATA",
+                                 "CONNECTION_IDS", "STEP_TIME", "NPU_MEM", "MEMORY_RECORD", "OP_MEMORY", "RANK_DEVICE_MAP", "META_DATA",
                                  "ENUM_API_TYPE", "ENUM_HCCL_DATA_TYPE"]
     /// `PYTORCH_API.type` values torch_npu writes, when `ENUM_API_TYPE` does not name them.
     static let defaultAPITypes: [Int64: String] = [50001: "op", 50002: "queue", 50003: "trace", 50004: "mstx"]
@@ -82,6 +83,7 @@ final class NPUDatabaseDecoder {
         try readSteps()
         try readNPUMemory()
         try readMemoryRecord()
+        try readOperatorMemory()
         try readMetadata()
         let absent = Self.optionalTables.filter { !tables.contains($0) }
         if !absent.isEmpty {
@@ -459,7 +461,31 @@ final class NPUDatabaseDecoder {
                 builder.appendCounter(ts: t, pid: pid, name: strings.intern(names[typeID]! + "/" + memory), series: kb, value: bytes / 1024)
             }
         }
-        NPUKeys.memoryFromCounters(builder) { $0 == pid }
+        NPUKeys.memoryFromCounters(builder, device: Int16(clamping: device ?? 0)) { $0 == pid }
+    }
+
+    /// `OP_MEMORY`: each allocation with the operator that made it (`name`, a string id), its
+    /// `size` in bytes, `allocationTime` and `releaseTime` (NULL: not released in the capture) in
+    /// ns, and `deviceId` (`NPUKeys.appendOperatorAllocation`).
+    private func readOperatorMemory() throws {
+        let table = "OP_MEMORY"
+        guard tables.contains(table) else { return }
+        let rows = try db.prepare("SELECT * FROM \(table)")
+        guard let name = rows.column("name"), let size = rows.column("size"), let allocation = rows.column("allocationTime"),
+              let release = rows.column("releaseTime") else {
+            throw missingColumn(table, "name, size, allocationTime, releaseTime")
+        }
+        let deviceColumn = rows.column("deviceId")
+        var row = 0
+        while try rows.step() {
+            row += 1
+            let d = try deviceColumn.flatMap { try rows.exactInt($0, table: table) } ?? device ?? 0
+            try NPUKeys.appendOperatorAllocation(builder, name: text(try rows.exactInt(name, table: table)),
+                                                 bytes: try rows.exactInt(size, table: table) ?? 0,
+                                                 allocated: try rows.exactInt(allocation, table: table),
+                                                 released: try rows.exactInt(release, table: table), device: d, file: path,
+                                                 source: "\(table) row \(row)")
+        }
     }
 
     /// `MEMORY_RECORD` (the allocators' totals: `PTA`, `GE`, `PTA+GE`) as counters in MB, as

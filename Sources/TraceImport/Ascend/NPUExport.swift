@@ -82,6 +82,90 @@ enum NPUExport {
         return Int(digits)
     }
 
+    static let operatorMemoryFile = "operator_memory.csv"
+
+    /// `operator_memory.csv` beside a text export (in the directory of its `trace_view.json`), each allocation with the
+    /// operator that made it into `b` (`NPUKeys.appendOperatorAllocation`): columns `Name`,
+    /// `Size(KB)`, `Allocation Time(us)` and `Release Time(us)` (µs text, empty when not released in
+    /// the capture), `Device Type` (`NPU:N`; device 0 without it). Nothing when there is no such
+    /// file; a missing column or a malformed value is an error naming the file, line and column.
+    static func readOperatorMemory(besideTrace trace: String, into b: TimelineBuilder) throws(ImportError) {
+        let path = parent(trace) + "/" + operatorMemoryFile
+        guard baseName(trace) == traceFile, isFile(path), let bytes = readFile(path) else { return }
+        // Lines split on bytes: "\r\n" is one Character, which a String split on "\n" keeps whole.
+        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).lazy
+            .map { Substring(String(decoding: $0, as: UTF8.self)) }.makeIterator()
+        guard let header = lines.next() else { return }
+        let names = csvFields(header)
+        func column(_ name: String) throws(ImportError) -> Int {
+            guard let i = names.firstIndex(of: name) else { throw ImportError(file: path, message: "no column \(name)") }
+            return i
+        }
+        let (name, size, allocation, release) = (try column("Name"), try column("Size(KB)"), try column("Allocation Time(us)"),
+                                                 try column("Release Time(us)"))
+        let device = names.firstIndex(of: "Device Type")
+        var number = 1
+        while let line = lines.next() {
+            number += 1
+            if line.unicodeScalars.allSatisfy({ $0 == "\r" || $0 == " " }) { continue }
+            let f = csvFields(line)
+            func field(_ i: Int) -> String { i < f.count ? trimmed(f[i]) : "" }
+            func fail(_ column: Int, _ what: String) -> ImportError {
+                ImportError(file: path, message: "line \(number), \(names[column]): \(what): '\(JSONText.terminalSafe(String(field(column).prefix(40))))'")
+            }
+            func micros(_ column: Int) throws(ImportError) -> Int64? {
+                let text = field(column)
+                if text.isEmpty { return nil }
+                var t = text
+                guard let ns = t.withUTF8({ DecimalTime.nanoseconds(fromMicros: $0) }) else { throw fail(column, "not a time in µs") }
+                return ns
+            }
+            // Size(KB) is bytes / 1024 as a shortest decimal: exact through a Double.
+            guard let kb = Double(field(size)), kb.isFinite, abs(kb) < 0x1p52 / 1024, (kb * 1024).rounded() == kb * 1024 else {
+                throw fail(size, "not a size in KB")
+            }
+            var d: Int64 = 0
+            if let device, !field(device).isEmpty {
+                let text = field(device)
+                guard text.hasPrefix("NPU:"), let n = Int64(text.dropFirst(4)), n >= 0 else { throw fail(device, "not NPU:N") }
+                d = n
+            }
+            try NPUKeys.appendOperatorAllocation(b, name: b.rank.strings.intern(field(name)), bytes: Int64(kb * 1024),
+                                                 allocated: try micros(allocation), released: try micros(release), device: d, file: path,
+                                                 source: "\(operatorMemoryFile) line \(number)")
+        }
+    }
+
+    /// `s` without the spaces and tabs around it (torch_npu ends its times with a tab).
+    private static func trimmed(_ s: String) -> String {
+        String(s.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+
+    /// The fields of one CSV line (quoted fields with `""` inside them; a trailing `\r` dropped).
+    private static func csvFields(_ line: Substring) -> [String] {
+        var fields: [String] = [], current = "", quoted = false, chars = Array(line.unicodeScalars)
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if quoted {
+                if c == "\"" {
+                    if i + 1 < chars.count, chars[i + 1] == "\"" { current.append("\""); i += 1 } else { quoted = false }
+                } else {
+                    current.unicodeScalars.append(c)
+                }
+            } else if c == "\"" {
+                quoted = true
+            } else if c == "," {
+                fields.append(current); current = ""
+            } else if c != "\r" || i + 1 < chars.count {
+                current.unicodeScalars.append(c)
+            }
+            i += 1
+        }
+        fields.append(current)
+        return fields
+    }
+
     private static func baseName(_ path: String) -> String {
         let p = path.hasSuffix("/") ? String(path.dropLast()) : path
         return p.split(separator: "/").last.map(String.init) ?? p
@@ -109,12 +193,15 @@ enum NPUExport {
     }
 
     /// A file of at most 1 MiB, read whole (profiler_info is a few hundred bytes).
-    private static func readSmallFile(_ path: String) -> [UInt8]? {
+    private static func readSmallFile(_ path: String) -> [UInt8]? { readFile(path, limit: 1 << 20) }
+
+    /// A file read whole, up to `limit` bytes.
+    private static func readFile(_ path: String, limit: Int = Int.max) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var out: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 65536)
-        while out.count < 1 << 20 {
+        while out.count < limit {
             let n = read(fd, &chunk, chunk.count)
             if n <= 0 { break }
             out += chunk[0..<n]

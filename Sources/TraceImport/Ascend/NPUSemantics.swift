@@ -2,7 +2,8 @@ import TraceModel
 
 /// Arg names and values of torch_npu's exports, and the rules its text export
 /// (`NPUTraceDecoder`) and db export (`NPUDatabaseDecoder`) share: what a device task is, the args
-/// of an HCCL op, Kineto's form of shape lists, and `NPU MEM` counters as memory rows.
+/// of an HCCL op, Kineto's form of shape lists, `NPU MEM` counters as memory rows, and per-operator
+/// allocations.
 struct NPUKeys {
     let taskType, connectionID, streamID, asyncNPU, dataType, count, algType: UInt32
     let collectiveName, dtype, inNelems, outNelems: UInt32
@@ -79,9 +80,9 @@ struct NPUKeys {
     }
 
     /// `NPU MEM`'s `APP/HBM` counter (KB the application holds on the device) of the processes
-    /// `isMemoryProcess` accepts, as memory rows: the value as allocated and reserved bytes, the
-    /// change as the row's bytes.
-    static func memoryFromCounters(_ b: TimelineBuilder, isMemoryProcess: (UInt32) -> Bool) {
+    /// `isMemoryProcess` accepts, as memory rows of NPU `device`: the value as allocated and
+    /// reserved bytes, the change as the row's bytes.
+    static func memoryFromCounters(_ b: TimelineBuilder, device: Int16, isMemoryProcess: (UInt32) -> Bool) {
         let rank = b.rank
         guard let series = rank.strings.lookup("APP/HBM") else { return }
         let c = rank.counters
@@ -93,9 +94,29 @@ struct NPUKeys {
         rows.sort { $0.ts < $1.ts }
         for r in rows {
             b.appendMemory(ts: r.ts, track: b.thread(pid: r.pid, tid: rank.strings.intern("0")), bytes: r.bytes - last,
-                           totalAllocated: r.bytes, totalReserved: r.bytes, addr: 0, deviceType: privateUse1, deviceID: 0)
+                           totalAllocated: r.bytes, totalReserved: r.bytes, addr: 0, deviceType: privateUse1, deviceID: device)
             last = r.bytes
         }
+    }
+
+    /// One row of torch_npu's per-operator allocations (`operator_memory.csv`, `OP_MEMORY`) into
+    /// the model. A row without a positive size (an allocation made before the capture, whose
+    /// release torch_npu writes alone, as a negative size) or released before it was allocated is
+    /// left out, counted (`npu-operator-memory-before-capture`, `npu-operator-memory-order`); one
+    /// with a size but no allocation time is an error naming `file` and the row (`source`).
+    static func appendOperatorAllocation(_ b: TimelineBuilder, name: UInt32, bytes: Int64, allocated: Int64?, released: Int64?,
+                                         device: Int64, file: String, source: @autoclosure () -> String) throws(ImportError) {
+        guard bytes > 0 else {
+            b.rank.warnings.add("npu-operator-memory-before-capture", "\(source()): a release without its allocation (size \(bytes) bytes)")
+            return
+        }
+        guard let allocated else { throw ImportError(file: file, message: "\(source()): an allocation without its time") }
+        if let released, released < allocated {
+            b.rank.warnings.add("npu-operator-memory-order", "\(source()): released before it was allocated")
+            return
+        }
+        b.appendOperatorAllocation(name: name, bytes: bytes, allocated: allocated, released: released ?? OperatorAllocationTable.notReleased,
+                                   deviceType: privateUse1, deviceID: Int16(clamping: device))
     }
 
     /// HCCL's `data_type` as the dtype names collectives know.

@@ -153,7 +153,8 @@ final class NPUTraceDecoder: SplittableDecoder {
     // MARK: - The end
 
     /// Classifies the device-side slices by process, turns flows into links and `NPU MEM`
-    /// counters into memory rows, then lets the builder finish the model.
+    /// counters into memory rows, reads `operator_memory.csv` beside the file, then lets the
+    /// builder finish the model.
     func finish() throws(ImportError) {
         events.recordCounts()
         let role = processRoles()
@@ -199,7 +200,9 @@ final class NPUTraceDecoder: SplittableDecoder {
             builder.linkByFlow(fromTrack: s.track, fromTs: s.ts, toTrack: f.track, toTs: f.ts)
         }
         flows = [:]
-        NPUKeys.memoryFromCounters(builder) { role[$0] == .counters }
+        // The text export names its device only in operator_memory.csv (`NPU:N`).
+        try NPUExport.readOperatorMemory(besideTrace: rank.source, into: builder)
+        NPUKeys.memoryFromCounters(builder, device: rank.operatorAllocations.deviceID.first ?? 0) { role[$0] == .counters }
         if hardwarePid != nil { rank.metadata.deviceKind = .npu }
         if rank.metadata.distributed == nil, hardwarePid != nil {
             var d = DistributedInfo()

@@ -212,6 +212,16 @@ final class TimelineBuilder {
         rank.memory.deviceID.append(deviceID)
     }
 
+    /// Appends one allocation made by operator `name` (`released`: `OperatorAllocationTable.notReleased` when never).
+    func appendOperatorAllocation(name: UInt32, bytes: Int64, allocated: Int64, released: Int64, deviceType: Int8, deviceID: Int16) {
+        rank.operatorAllocations.name.append(name)
+        rank.operatorAllocations.bytes.append(bytes)
+        rank.operatorAllocations.allocated.append(allocated)
+        rank.operatorAllocations.released.append(released)
+        rank.operatorAllocations.deviceType.append(deviceType)
+        rank.operatorAllocations.deviceID.append(deviceID)
+    }
+
     /// Appends one counter sample.
     func appendCounter(ts: Int64, pid: UInt32, name: UInt32, series: UInt32, value: Double) {
         rank.counters.ts.append(ts)
@@ -322,6 +332,7 @@ final class TimelineBuilder {
         for i in 0..<slices.count { slices.start[i] = try shifted(slices.start[i], dur: slices.dur[i]) }
         try rank.instants.shiftTimes { (t) throws(ImportError) in try shifted(t) }
         try rank.memory.shiftTimes { (t) throws(ImportError) in try shifted(t) }
+        try rank.operatorAllocations.shiftTimes { (t) throws(ImportError) in try shifted(t) }
         try rank.counters.shiftTimes { (t) throws(ImportError) in try shifted(t) }
     }
 
