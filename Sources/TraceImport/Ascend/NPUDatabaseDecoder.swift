@@ -324,7 +324,9 @@ final class NPUDatabaseDecoder {
             while try streams.step() { if let s = try streams.exactInt(0, table: table) { hcclStreams.insert(s) } }
         }
         let sql = "SELECT t.*, " + (compute ? "c.name AS stepscope_name, c.taskType AS stepscope_type" : "NULL AS stepscope_name, NULL AS stepscope_type")
-            + ", " + (hccl ? "EXISTS (SELECT 1 FROM COMMUNICATION_TASK_INFO h WHERE h.globalTaskId = t.globalTaskId)" : "0") + " AS stepscope_hccl"
+            // `IN` over the table, not a correlated `EXISTS`: SQLite builds its set once, so a file
+            // without torch_npu's index on COMMUNICATION_TASK_INFO is not read in tasks x HCCL tasks.
+            + ", " + (hccl ? "t.globalTaskId IN (SELECT globalTaskId FROM COMMUNICATION_TASK_INFO)" : "0") + " AS stepscope_hccl"
             + " FROM TASK t" + (compute ? " LEFT JOIN COMPUTE_TASK_INFO c ON c.globalTaskId = t.globalTaskId" : "")
         let rows = try db.prepare(sql)
         let start = rows.column("startNs")!, end = rows.column("endNs")!, taskType = rows.column("taskType")!
