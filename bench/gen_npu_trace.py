@@ -125,37 +125,41 @@ class Writer:
         self.x("Communication", OVERLAP, 1, t, 900_000)
 
 
+def generate(w, seed):
+    """Every event, in order, through `w` until it has written `w.target` bytes of text (the
+    rows bench/gen_npu_db.py writes as a db export are these, through its own Writer)."""
+    rng = random.Random(seed)
+    t = 1_736_412_474_712_651_500
+    step = 1
+    while w.bytes < w.target:
+        start = t
+        for k in range(200):
+            t = w.op(t, rng)
+            if k % 50 == 49:
+                w.allreduce(t, k // 50)
+                t += 10_000
+            if k % 20 == 0:
+                w.counter("APP/HBM", MEM, t, "KB", 2_160_000 + rng.randrange(10_000))
+                w.counter("HBM 0/Read", HBM, t, "Read(MB/s)", rng.random() * 1000)
+        t += 2_000_000
+        w.x("ProfilerStep#%d" % step, PYTHON, MAIN, start - 500, t - start, "cpu_op", '"Sequence number": -1, "Fwd thread id": 0')
+        if not w.meta_written and w.bytes >= w.target // 2:
+            w.metadata()
+            w.meta_written = True
+        step += 1
+    if not w.meta_written:
+        w.metadata()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size-mb", type=float, default=300)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("out")
     a = p.parse_args()
-    rng = random.Random(a.seed)
-    target = int(a.size_mb * 1e6)
     with open(a.out, "w") as out:
         out.write("[")
-        w = Writer(out, target)
-        t = 1_736_412_474_712_651_500
-        step = 1
-        while w.bytes < target:
-            start = t
-            for k in range(200):
-                t = w.op(t, rng)
-                if k % 50 == 49:
-                    w.allreduce(t, k // 50)
-                    t += 10_000
-                if k % 20 == 0:
-                    w.counter("APP/HBM", MEM, t, "KB", 2_160_000 + rng.randrange(10_000))
-                    w.counter("HBM 0/Read", HBM, t, "Read(MB/s)", rng.random() * 1000)
-            t += 2_000_000
-            w.x("ProfilerStep#%d" % step, PYTHON, MAIN, start - 500, t - start, "cpu_op", '"Sequence number": -1, "Fwd thread id": 0')
-            if not w.meta_written and w.bytes >= target // 2:
-                w.metadata()
-                w.meta_written = True
-            step += 1
-        if not w.meta_written:
-            w.metadata()
+        generate(Writer(out, int(a.size_mb * 1e6)), a.seed)
         out.write("]")
 
 
