@@ -139,6 +139,7 @@ extension TraceLoader {
         a.args.append(contentsOf: &b.args, remap: remap)
         a.instants.append(contentsOf: &b.instants, remap: remap)
         a.memory.append(contentsOf: &b.memory, remap: remap)
+        a.operatorAllocations.append(contentsOf: &b.operatorAllocations, remap: remap)
         a.counters.append(contentsOf: &b.counters, remap: remap)
         for p in b.processes where !a.processes.contains(where: { $0.pid == strings[Int(p.pid)] }) {
             var q = p

@@ -197,6 +197,17 @@ public struct OperatorAllocationTable: Sendable {
     /// `released` of an allocation still live when the capture ended.
     public static let notReleased = Int64.max
 
+    /// Appends `other`'s rows with names mapped by `remap`; `other` is emptied.
+    public mutating func append(contentsOf other: inout OperatorAllocationTable, remap: RowRemap) {
+        name.append(contentsOf: other.name.lazy.map { remap.strings[Int($0)] })
+        bytes += other.bytes
+        allocated += other.allocated
+        released += other.released
+        deviceType += other.deviceType
+        deviceID += other.deviceID
+        other = OperatorAllocationTable()
+    }
+
     /// Applies `shift` to every time.
     public mutating func shiftTimes<E: Error>(_ shift: (Int64) throws(E) -> Int64) throws(E) {
         for i in allocated.indices {

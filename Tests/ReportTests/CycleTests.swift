@@ -43,6 +43,27 @@ final class CycleTests: XCTestCase {
         return dir
     }
 
+    /// Two torch_npu profiles of one process (text and db exports alike) merge with their
+    /// operator allocations: both cycles' rows, their peak the larger cycle's.
+    func testCyclesOfATorchNPUProcessKeepTheirOperatorAllocations() throws {
+        for db in [false, true] {
+            let roots = [TestSupport.temporaryPath("-npu-cycle1"), TestSupport.temporaryPath("-npu-cycle2")]
+            let first = NPUSample.rank(0)
+            var second = first.shifted(by: 1_000_000_000)
+            second.allocations[3].bytes += 4096  // the second cycle's peak is 4 KiB higher
+            try first.write(root: roots[0], db: db)
+            try second.write(root: roots[1], db: db)
+            let run = try TraceLoader.loadRun(paths: roots)
+            XCTAssertEqual(run.ranks.count, 1, "db \(db)")
+            let trace = try XCTUnwrap(run.ranks.first)
+            let positive = first.allocations.filter { $0.bytes > 0 }.count
+            XCTAssertEqual(trace.operatorAllocations.count, 2 * positive)
+            let d = try XCTUnwrap(MemoryAnalysis.analyze(trace, analysis: Analyzer.analyze(trace)).first)
+            XCTAssertEqual(d.operatorPeak?.bytes, 9 << 20 + 4096 + 1 << 20, "the first cycle's unreleased copy stays live")
+            XCTAssertEqual(d.operatorPeak?.ts, second.allocations[3].allocated)
+        }
+    }
+
     func testTwoCyclesOfOneProcessAreOneRankWithStepsConcatenated() throws {
         let dir = directory([("host_1.100.pt.trace.json", cycle(pid: "100", t0: 1_000_000, firstStep: 1)),
                              ("host_1.200.pt.trace.json", cycle(pid: "100", t0: 2_000_000, firstStep: 7))])

@@ -94,6 +94,18 @@ public struct NPUSample {
         return s
     }
 
+    /// The same rows `ns` later (another profiler cycle of the same process).
+    public func shifted(by ns: Int64) -> NPUSample {
+        var s = self
+        s.ops = ops.map { var o = $0; o.start += ns; o.end += ns; return o }
+        s.tasks = tasks.map { var t = $0; t.start += ns; t.end += ns; return t }
+        s.cann = cann.map { var c = $0; c.start += ns; c.end += ns; return c }
+        s.hccl = hccl.map { var h = $0; h.start += ns; h.end += ns; return h }
+        s.memory = memory.map { ($0.ts + ns, $0.bytes) }
+        s.allocations = allocations.map { ($0.name, $0.bytes, $0.allocated.map { $0 + ns }, $0.released.map { $0 + ns }) }
+        return s
+    }
+
     /// `ns` as torch_npu writes µs: decimal text with three fractional digits.
     static func micros(_ ns: Int64) -> String {
         let frac = String(ns % 1000)
