@@ -114,6 +114,10 @@ struct GPUTimeline: Sendable {
         let s = trace.slices
         var byDevice: [UInt32: Int] = [:]
         var communicationName: [UInt32: Bool] = [:]
+        // Each device's room reserved once, for all its streams' slices (reserving per stream would
+        // copy the list once per stream).
+        var slicesOfDevice: [UInt32: Int] = [:]
+        for t in trace.gpuTracks { slicesOfDevice[trace.tracks.pid[t], default: 0] += trace.tracks.sliceRange[t].count }
         for t in trace.gpuTracks {
             let pid = trace.tracks.pid[t]
             let d: Int
@@ -121,8 +125,8 @@ struct GPUTimeline: Sendable {
                 d = devices.count
                 byDevice[pid] = d
                 devices.append([])
+                devices[d].reserveCapacity(slicesOfDevice[pid]!)
             }
-            devices[d].reserveCapacity(devices[d].count + trace.tracks.sliceRange[t].count)
             for i in trace.tracks.sliceRange[t] where s.kind[i].isGPUActivity && s.dur[i] > 0 {
                 let kind: Kind
                 switch s.kind[i] {
