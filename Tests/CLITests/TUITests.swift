@@ -102,7 +102,10 @@ final class TUITests: XCTestCase {
         launch(TestSupport.packageRoot + "/sample-traces/single")
         _ = waitFor("1 Overview")
         keys("2")
-        var pane = waitFor("Python frames + operators (f)")
+        _ = waitFor("Python frames + operators (f)")
+        // The header can be drawn before the rows below it: wait for the deepest frame checked.
+        var pane = waitFor("_tensor.py:566 backward")
+        XCTAssertTrue(pane.contains("Python frames + operators (f)"), pane)
         XCTAssertTrue(pane.contains("make_sample_traces.py:341 <module>"), pane)
         XCTAssertTrue(pane.contains("_tensor.py:566 backward"), pane)
         keys("/aten::mm Enter")
