@@ -577,17 +577,17 @@ extension GPUTimeline {
         guard let d = deviceIndex[pid] else { return interval.upperBound - interval.lowerBound }
         // The union of compute activities within the interval, swept in start order: `reach` is
         // how far the activities seen so far cover.
-        let list = devices[d]
-        var n = endsSoFar[d].partitionPoint { $0 > interval.lowerBound }
+        let device = devices[d]
+        var n = firstEnding(after: interval.lowerBound, device)
         var covered: Int64 = 0
         var reach = interval.lowerBound
-        while n < list.count && list[n].start < interval.upperBound {
-            let a = list[n]
-            n += 1
-            guard a.kind == .compute, a.end > reach else { continue }
-            let end = min(a.end, interval.upperBound)
-            covered += end - max(a.start, reach)
-            reach = end
+        while n < device.count && start(device, n) < interval.upperBound {
+            defer { n += 1 }
+            let e = end(device, n)
+            guard device.kinds[n] == .compute, e > reach else { continue }
+            let clipped = min(e, interval.upperBound)
+            covered += clipped - max(start(device, n), reach)
+            reach = clipped
         }
         return interval.upperBound - interval.lowerBound - covered
     }

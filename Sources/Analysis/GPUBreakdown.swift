@@ -50,14 +50,18 @@ public struct GPUBreakdown: Sendable, Equatable {
 /// Precomputed GPU facts of a rank, queried per step window.
 struct GPUTimeline: Sendable {
     /// Activity class in precedence order: compute, communication, memcpy, memset.
-    enum Kind: Int, Sendable { case compute, communication, memcpy, memset }
+    enum Kind: UInt8, Sendable { case compute, communication, memcpy, memset }
 
-    struct Activity: Sendable {
-        var start: Int64
-        var end: Int64
-        /// Start of the launching call, or `Int64.min` when unlinked.
-        var launchStart: Int64
-        var kind: Kind
+    /// One device's activities in start order, as slice indices (5 bytes an activity, not a copy
+    /// of their times: a capture holds millions).
+    struct Device: Sendable {
+        var slices: [UInt32] = []
+        var kinds: [Kind] = []
+        /// Per block of `GPUTimeline.blockSize` activities, the latest end among the activities up
+        /// to the block's end (so a window's first overlapping activity is found by binary search).
+        var blockReach: [Int64] = []
+        var count: Int { slices.count }
+        var isEmpty: Bool { slices.isEmpty }
     }
 
     /// The clipped ends of the activities open during a sweep, earliest first (a binary min-heap:
@@ -95,15 +99,19 @@ struct GPUTimeline: Sendable {
     }
 
     /// Activities per device, sorted by start.
-    var devices: [[Activity]] = []
+    var devices: [Device] = []
     /// Device index by the pid of its stream tracks.
     var deviceIndex: [UInt32: Int] = [:]
-    /// Per device, the latest end among its activities up to each index (so a window's first
-    /// overlapping activity is found by binary search).
-    var endsSoFar: [[Int64]] = []
+    /// The trace's slice starts, durations and launch links, which the activities index (shared
+    /// with the trace, not copied).
+    let start: [Int64]
+    let dur: [Int64]
+    let launcher: PackedColumn<Int32>
     /// Merged intervals of synchronisation calls on the host.
     var syncs: [Range<Int64>] = []
 
+    static let blockShift = 6
+    static var blockSize: Int { 1 << blockShift }
     static let shortGap: Int64 = 10_000
     static let syncNames: Set<String> = [
         "cudaDeviceSynchronize", "cudaStreamSynchronize", "cudaEventSynchronize", "cudaStreamWaitEvent",
@@ -112,6 +120,7 @@ struct GPUTimeline: Sendable {
 
     init(_ trace: RankTrace) {
         let s = trace.slices
+        (start, dur, launcher) = (s.start, s.dur, s.launcher)
         var byDevice: [UInt32: Int] = [:]
         var communicationName: [UInt32: Bool] = [:]
         // Each device's room reserved once, for all its streams' slices (reserving per stream would
@@ -124,37 +133,40 @@ struct GPUTimeline: Sendable {
             if let found = byDevice[pid] { d = found } else {
                 d = devices.count
                 byDevice[pid] = d
-                devices.append([])
-                devices[d].reserveCapacity(slicesOfDevice[pid]!)
+                devices.append(Device())
+                devices[d].slices.reserveCapacity(slicesOfDevice[pid]!)
             }
-            for i in trace.tracks.sliceRange[t] where s.kind[i].isGPUActivity && s.dur[i] > 0 {
-                let kind: Kind
-                switch s.kind[i] {
-                case .memcpy: kind = .memcpy
-                case .memset: kind = .memset
-                case .communication: kind = .communication
-                default:
-                    if let known = communicationName[s.name[i]] {
-                        kind = known ? .communication : .compute
-                    } else {
-                        let lower = trace.strings[s.name[i]].lowercased()
-                        let comm = lower.hasPrefix("nccl") || lower.hasPrefix("rccl")
-                        communicationName[s.name[i]] = comm
-                        kind = comm ? .communication : .compute
-                    }
-                }
-                let l = s.launcher.isEmpty ? -1 : Int(s.launcher[i])
-                devices[d].append(Activity(start: s.start[i], end: s.start[i] + s.dur[i], launchStart: l >= 0 ? s.start[l] : .min,
-                                           kind: kind))
-            }
+            for i in trace.tracks.sliceRange[t] where s.kind[i].isGPUActivity && s.dur[i] > 0 { devices[d].slices.append(UInt32(i)) }
         }
-        for d in devices.indices { devices[d].sort { $0.start < $1.start } }
-        endsSoFar = devices.map { list in
-            var latest = Int64.min
-            return list.map { a in
-                latest = max(latest, a.end)
-                return latest
+        let start = s.start
+        for d in devices.indices {
+            // Ties in start go by slice index, so the order does not depend on the sort.
+            devices[d].slices.sort { a, b in
+                let x = start[Int(a)], y = start[Int(b)]
+                return x != y ? x < y : a < b
             }
+            devices[d].kinds = devices[d].slices.map { k in
+                let i = Int(k)
+                switch s.kind[i] {
+                case .memcpy: return .memcpy
+                case .memset: return .memset
+                case .communication: return .communication
+                default:
+                    if let known = communicationName[s.name[i]] { return known ? .communication : .compute }
+                    let lower = trace.strings[s.name[i]].lowercased()
+                    let comm = lower.hasPrefix("nccl") || lower.hasPrefix("rccl")
+                    communicationName[s.name[i]] = comm
+                    return comm ? .communication : .compute
+                }
+            }
+            var reach = Int64.min
+            var blocks: [Int64] = []
+            blocks.reserveCapacity((devices[d].count >> Self.blockShift) + 1)
+            for (n, k) in devices[d].slices.enumerated() {
+                reach = max(reach, start[Int(k)] + s.dur[Int(k)])
+                if n & (Self.blockSize - 1) == Self.blockSize - 1 || n == devices[d].count - 1 { blocks.append(reach) }
+            }
+            devices[d].blockReach = blocks
         }
         deviceIndex = byDevice
         var syncIntervals: [Range<Int64>] = []
@@ -166,6 +178,28 @@ struct GPUTimeline: Sendable {
             }
         }
         syncs = Analyzer.mergeIntervals(syncIntervals)
+    }
+
+    @inline(__always) func start(_ device: Device, _ n: Int) -> Int64 { start[Int(device.slices[n])] }
+    @inline(__always) func end(_ device: Device, _ n: Int) -> Int64 {
+        let i = Int(device.slices[n])
+        return start[i] + dur[i]
+    }
+    /// Start of the call that launched activity `n`, or `Int64.min` when unlinked.
+    @inline(__always) func launchStart(_ device: Device, _ n: Int) -> Int64 {
+        guard !launcher.isEmpty else { return .min }
+        let l = Int(launcher[Int(device.slices[n])])
+        return l >= 0 ? start[l] : .min
+    }
+
+    /// The first activity of `device` that ends after `t`, such that every one before it ends
+    /// by `t` (the count when none).
+    func firstEnding(after t: Int64, _ device: Device) -> Int {
+        let b = device.blockReach.partitionPoint { $0 > t }
+        guard b < device.blockReach.count else { return device.count }
+        var n = b << Self.blockShift
+        while end(device, n) <= t { n += 1 }
+        return n
     }
 
     var isEmpty: Bool { devices.allSatisfy(\.isEmpty) }
@@ -191,21 +225,21 @@ struct GPUTimeline: Sendable {
 
     /// The breakdown of one device; the host-bound parts of its gaps go to `hostBound` when it is not nil.
     private func breakdown(device d: Int, _ window: Range<Int64>, hostBound: inout [Range<Int64>]?) -> GPUBreakdown {
-        let activities = devices[d]
+        let device = devices[d]
         var b = GPUBreakdown()
         // A sweep over the window's boundaries in time order, ends before starts at the same
         // instant (so touching activities leave no zero-length gap): starts in activity order,
         // clipped to the window, and ends from the open activities. Every activity before the
         // binary search's index ends by the window's start; from the first that starts at the
         // window's end on, none overlaps it.
-        var n = endsSoFar[d].partitionPoint { $0 > window.lowerBound }
+        var n = firstEnding(after: window.lowerBound, device)
         var open = OpenEnds()
         var active = [0, 0, 0, 0]
         var cursor = window.lowerBound
         var idleSince: Int64? = window.lowerBound
         while true {
-            while n < activities.count && activities[n].start < window.upperBound && activities[n].end <= window.lowerBound { n += 1 }
-            let nextStart = n < activities.count && activities[n].start < window.upperBound ? max(activities[n].start, window.lowerBound) : nil
+            while n < device.count && start(device, n) < window.upperBound && end(device, n) <= window.lowerBound { n += 1 }
+            let nextStart = n < device.count && start(device, n) < window.upperBound ? max(start(device, n), window.lowerBound) : nil
             let isEnd: Bool
             let t: Int64
             if let end = open.earliest, nextStart.map({ end <= $0 }) ?? true { (isEnd, t) = (true, end) }
@@ -215,18 +249,18 @@ struct GPUTimeline: Sendable {
                 if let top = active.firstIndex(where: { $0 > 0 }) {
                     let span = t - cursor
                     b.busy += span
-                    switch Kind(rawValue: top)! {
+                    switch Kind(rawValue: UInt8(top))! {
                     case .compute: b.compute += span
                     case .communication: b.communication += span
                     case .memcpy: b.memcpy += span
                     case .memset: b.memset += span
                     }
-                    if top == Kind.compute.rawValue && active[Kind.communication.rawValue] > 0 { b.overlappedCommunication += span }
+                    if top == Int(Kind.compute.rawValue) && active[Int(Kind.communication.rawValue)] > 0 { b.overlappedCommunication += span }
                 }
                 cursor = t
             }
             if isEnd {
-                active[open.pop().rawValue] -= 1
+                active[Int(open.pop().rawValue)] -= 1
                 if active.allSatisfy({ $0 == 0 }) { idleSince = t }
                 continue
             }
@@ -234,22 +268,23 @@ struct GPUTimeline: Sendable {
                 if t > since {
                     // Every activity starting at this instant ends the gap, whatever the file order
                     // (past the window's start, those are the next ones starting exactly then).
-                    let enders = activities[n...].prefix { $0.start == t }
-                    addGap(since..<t, endedBy: enders, into: &b, hostBound: &hostBound)
+                    var last = n
+                    while last < device.count && start(device, last) == t { last += 1 }
+                    addGap(since..<t, endedBy: n..<last, of: device, into: &b, hostBound: &hostBound)
                 }
                 idleSince = nil
             }
-            let a = activities[n]
-            open.push(min(a.end, window.upperBound), a.kind)
-            active[a.kind.rawValue] += 1
+            let kind = device.kinds[n]
+            open.push(min(end(device, n), window.upperBound), kind)
+            active[Int(kind.rawValue)] += 1
             n += 1
         }
-        if let since = idleSince, since < window.upperBound { addGap(since..<window.upperBound, endedBy: [], into: &b, hostBound: &hostBound) }
+        if let since = idleSince, since < window.upperBound { addGap(since..<window.upperBound, endedBy: 0..<0, of: device, into: &b, hostBound: &hostBound) }
         return b
     }
 
-    /// Classifies an idle gap ended by the activities `enders` (none: the window's end).
-    private func addGap(_ gap: Range<Int64>, endedBy enders: ArraySlice<Activity>, into b: inout GPUBreakdown,
+    /// Classifies an idle gap ended by the activities `enders` of `device` (none: the window's end).
+    private func addGap(_ gap: Range<Int64>, endedBy enders: Range<Int>, of device: Device, into b: inout GPUBreakdown,
                         hostBound: inout [Range<Int64>]?) {
         let length = gap.upperBound - gap.lowerBound
         b.idle += length
@@ -259,7 +294,7 @@ struct GPUTimeline: Sendable {
         }
         let synced = overlap(of: gap, with: syncs)
         b[.sync] += synced
-        let late = enders.contains { $0.launchStart > gap.lowerBound }
+        let late = enders.contains { launchStart(device, $0) > gap.lowerBound }
         b[late ? .hostBound : .other] += length - synced
         if late && hostBound != nil { hostBound! += Analyzer.subtractIntervals([gap], syncs) }
     }
