@@ -50,7 +50,7 @@ public struct GPUBreakdown: Sendable, Equatable {
 /// Precomputed GPU facts of a rank, queried per step window.
 struct GPUTimeline: Sendable {
     /// Activity class in precedence order: compute, communication, memcpy, memset.
-    enum Kind: UInt8, Sendable { case compute, communication, memcpy, memset }
+    enum Kind: Int, Sendable { case compute, communication, memcpy, memset }
 
     /// One device's activities in start order, as slice indices (5 bytes an activity, not a copy
     /// of their times: a capture holds millions).
@@ -138,7 +138,6 @@ struct GPUTimeline: Sendable {
             }
             for i in trace.tracks.sliceRange[t] where s.kind[i].isGPUActivity && s.dur[i] > 0 { devices[d].slices.append(UInt32(i)) }
         }
-        let start = s.start
         for d in devices.indices {
             // Ties in start go by slice index, so the order does not depend on the sort.
             devices[d].slices.sort { a, b in
@@ -162,8 +161,8 @@ struct GPUTimeline: Sendable {
             var reach = Int64.min
             var blocks: [Int64] = []
             blocks.reserveCapacity((devices[d].count >> Self.blockShift) + 1)
-            for (n, k) in devices[d].slices.enumerated() {
-                reach = max(reach, start[Int(k)] + s.dur[Int(k)])
+            for n in 0..<devices[d].count {
+                reach = max(reach, end(devices[d], n))
                 if n & (Self.blockSize - 1) == Self.blockSize - 1 || n == devices[d].count - 1 { blocks.append(reach) }
             }
             devices[d].blockReach = blocks
@@ -249,18 +248,18 @@ struct GPUTimeline: Sendable {
                 if let top = active.firstIndex(where: { $0 > 0 }) {
                     let span = t - cursor
                     b.busy += span
-                    switch Kind(rawValue: UInt8(top))! {
+                    switch Kind(rawValue: top)! {
                     case .compute: b.compute += span
                     case .communication: b.communication += span
                     case .memcpy: b.memcpy += span
                     case .memset: b.memset += span
                     }
-                    if top == Int(Kind.compute.rawValue) && active[Int(Kind.communication.rawValue)] > 0 { b.overlappedCommunication += span }
+                    if top == Kind.compute.rawValue && active[Kind.communication.rawValue] > 0 { b.overlappedCommunication += span }
                 }
                 cursor = t
             }
             if isEnd {
-                active[Int(open.pop().rawValue)] -= 1
+                active[open.pop().rawValue] -= 1
                 if active.allSatisfy({ $0 == 0 }) { idleSince = t }
                 continue
             }
@@ -276,7 +275,7 @@ struct GPUTimeline: Sendable {
             }
             let kind = device.kinds[n]
             open.push(min(end(device, n), window.upperBound), kind)
-            active[Int(kind.rawValue)] += 1
+            active[kind.rawValue] += 1
             n += 1
         }
         if let since = idleSince, since < window.upperBound { addGap(since..<window.upperBound, endedBy: 0..<0, of: device, into: &b, hostBound: &hostBound) }
