@@ -105,7 +105,7 @@ extension TraceLoader {
         let n = sources.count
         let clip = PackedColumn<Int64>.Builder(capacity: n), name = PackedColumn<UInt32>.Builder(capacity: n)
         let category = PackedColumn<UInt32>.Builder(capacity: n), track = PackedColumn<UInt32>.Builder(capacity: n)
-        let depth = PackedColumn<UInt16>.Builder(capacity: n), parent = PackedColumn<Int32>.Builder(capacity: n)
+        let depth = PackedColumn<UInt16>.Builder(capacity: n), parent = ParentColumn.Builder(capacity: n)
         let correlation = PackedColumn<Int64>.Builder(capacity: n), externalID = PackedColumn<Int64>.Builder(capacity: n)
         let argStart = PackedColumn<UInt32>.Builder(capacity: n), argCount = PackedColumn<UInt16>.Builder(capacity: n)
         let launcher = PackedColumn<Int32>.Builder(capacity: linked ? n : 0)

@@ -79,7 +79,7 @@ extension TimelineBuilder {
         }
         rank.slices.depth = PackedColumn(depth)
         depth = []
-        rank.slices.parent = PackedColumn(parent)
+        rank.slices.parent = ParentColumn(parent)
         parent = []
         rank.slices.clip = PackedColumn((0..<n).lazy.map { start[$0] + dur[$0] - nestEnd[$0] })
         rank.tracks.sliceRange = ranges

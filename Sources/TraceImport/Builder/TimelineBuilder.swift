@@ -27,7 +27,7 @@ final class TimelineBuilder {
     let slices: SliceStaging
     /// Args read so far. An event's args are appended from `argMark`, then kept by the rows that
     /// point at them or dropped with `discardArgs`; `finish` hands the table to the model.
-    var args = ArgTable()
+    var args = ArgStaging()
     /// Flows that link device activity to its launch (`linkByFlow`), resolved by `finish`.
     var flowLinks: [FlowLink] = []
 
@@ -302,8 +302,8 @@ final class TimelineBuilder {
         classifyTracks()
         let order = sortedOrder()
         rank.slices = slices.gather(order)
-        rank.args = args
-        args = ArgTable()
+        rank.args = ArgTable(keys: args.key, values: args.value)
+        args = ArgStaging()
         nest()
         link(originalIndex: order)
         if rank.metadata.deviceKind == nil, rank.tracks.kind.contains(.gpuStream) {
