@@ -5,8 +5,8 @@
 /// mixed with a far sentinel (-1) is split so the ids alone set the width. Reading a value is a
 /// block lookup, one load and an add.
 public struct PackedColumn<Element: FixedWidthInteger & Sendable>: RandomAccessCollection, Sendable {
-    @usableFromInline static var blockShift: Int { 10 }
-    @usableFromInline static var blockSize: Int { 1 << blockShift }
+    @inlinable static var blockShift: Int { 10 }
+    @inlinable static var blockSize: Int { 1 << blockShift }
 
     public let count: Int
     /// Per block: its minimum.
@@ -215,13 +215,13 @@ public struct ParentColumn: RandomAccessCollection, Sendable, Equatable, Express
     public init() { distance = PackedColumn() }
 
     /// Packs `parents` (slice indices, -1 for none), reading each once, in order.
-    public init<S: Sequence>(_ parents: S) where S.Element == Int32 {
+    @inlinable public init<S: Sequence>(_ parents: S) where S.Element == Int32 {
         let builder = Builder()
         for p in parents { builder.append(p) }
         self = builder.finish()
     }
 
-    init(distance: PackedColumn<Int32>) { self.distance = distance }
+    @usableFromInline init(distance: PackedColumn<Int32>) { self.distance = distance }
 
     public init(arrayLiteral values: Int32...) { self.init(values) }
 
@@ -238,16 +238,17 @@ public struct ParentColumn: RandomAccessCollection, Sendable, Equatable, Express
 
     /// Packs parents appended in slice order.
     public final class Builder {
-        private let distance: PackedColumn<Int32>.Builder
+        @usableFromInline let distance: PackedColumn<Int32>.Builder
         public init(capacity: Int = 0) { distance = .init(capacity: capacity) }
 
         /// Appends the parent of the next slice (-1 for none).
+        @inlinable @inline(__always)
         public func append(_ parent: Int32) {
             let i = distance.appended
             distance.append(parent < 0 ? 0 : Int32(truncatingIfNeeded: i - Int(parent)))
         }
 
         /// The column of the parents appended (the builder is spent).
-        public func finish() -> ParentColumn { ParentColumn(distance: distance.finish()) }
+        @inlinable public func finish() -> ParentColumn { ParentColumn(distance: distance.finish()) }
     }
 }

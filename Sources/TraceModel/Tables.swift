@@ -101,9 +101,9 @@ public struct ArgTable: Sendable {
     public init() {}
 
     /// Packs the pairs of `keys` and `values` (as many of each).
-    public init<K: Sequence<UInt32>, V: Sequence<ArgValue>>(keys: K, values: V) {
+    public init(keys: [UInt32], values: [ArgValue]) {
         key = PackedColumn(keys)
-        value = ArgValues(bits: PackedColumn(values.lazy.map(\.bits)))
+        value = ArgValues(bits: PackedColumn(values.lazy.map { $0.bits }))
     }
 
     public var count: Int { key.count }
@@ -112,8 +112,8 @@ public struct ArgTable: Sendable {
     public mutating func append(contentsOf other: inout ArgTable, remap: RowRemap) {
         let theirs = other
         other = ArgTable()
-        self = ArgTable(keys: key.lazy.map { $0 } + theirs.key.lazy.map { remap.strings[Int($0)] },
-                        values: value.lazy.map { $0 } + theirs.value.lazy.map { $0.remapped(remap) })
+        self = ArgTable(keys: Array(key) + theirs.key.map { remap.strings[Int($0)] },
+                        values: Array(value) + theirs.value.map { $0.remapped(remap) })
     }
 }
 
