@@ -104,8 +104,8 @@ struct GPUTimeline: Sendable {
     var deviceIndex: [UInt32: Int] = [:]
     /// The trace's slice starts, durations and launch links, which the activities index (shared
     /// with the trace, not copied).
-    let start: [Int64]
-    let dur: [Int64]
+    let start: PackedColumn<Int64>
+    let dur: PackedColumn<Int64>
     let launcher: PackedColumn<Int32>
     /// Merged intervals of synchronisation calls on the host.
     var syncs: [Range<Int64>] = []

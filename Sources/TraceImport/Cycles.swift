@@ -103,6 +103,7 @@ extension TraceLoader {
         var s = SliceTable()
         let linked = !a.slices.launcher.isEmpty || !b.slices.launcher.isEmpty
         let n = sources.count
+        let start = PackedColumn<Int64>.Builder(capacity: n), dur = PackedColumn<Int64>.Builder(capacity: n)
         let clip = PackedColumn<Int64>.Builder(capacity: n), name = PackedColumn<UInt32>.Builder(capacity: n)
         let category = PackedColumn<UInt32>.Builder(capacity: n), track = PackedColumn<UInt32>.Builder(capacity: n)
         let depth = PackedColumn<UInt16>.Builder(capacity: n), parent = ParentColumn.Builder(capacity: n)
@@ -112,8 +113,8 @@ extension TraceLoader {
         for (inB, i) in sources {
             let t = inB ? b.slices : a.slices
             let map = inB ? fromB : fromA
-            s.start.append(t.start[i])
-            s.dur.append(t.dur[i])
+            start.append(t.start[i])
+            dur.append(t.dur[i])
             s.kind.append(t.kind[i])
             clip.append(t.clip[i])
             name.append(inB ? strings[Int(t.name[i])] : t.name[i])
@@ -130,6 +131,7 @@ extension TraceLoader {
                 launcher.append(l >= 0 ? map[Int(l)] : -1)
             }
         }
+        (s.start, s.dur) = (start.finish(), dur.finish())
         (s.clip, s.name, s.category, s.track) = (clip.finish(), name.finish(), category.finish(), track.finish())
         (s.depth, s.parent, s.correlation, s.externalID) = (depth.finish(), parent.finish(), correlation.finish(), externalID.finish())
         (s.argStart, s.argCount, s.launcher) = (argStart.finish(), argCount.finish(), launcher.finish())

@@ -60,10 +60,10 @@ public struct TrackTable: Sendable {
 /// After import, the slices of each track are contiguous and ordered by start, then duration
 /// descending, so `parent` always precedes its children.
 public struct SliceTable: Sendable {
-    /// Absolute start, ns.
-    public var start: [Int64] = []
+    /// Absolute start, ns (packed: a block of a track's slices spans a few bytes of time).
+    public var start = PackedColumn<Int64>()
     /// Duration as written, ns.
-    public var dur: [Int64] = []
+    public var dur = PackedColumn<Int64>()
     /// How much nesting cut off the end: end as written minus `nestEnd(i)` (0 unless the slice
     /// outlived a slice that began inside it).
     public var clip = PackedColumn<Int64>()

@@ -92,13 +92,19 @@ final class SliceStaging {
             p = .allocate(capacity: 1)
             return gathered
         }
+        func packedTimes(_ p: inout UnsafeMutablePointer<Int64>) -> PackedColumn<Int64> {
+            let gathered = PackedColumn(order.lazy.map { [p] in p[Int($0)] })
+            p.deallocate()
+            p = .allocate(capacity: 1)
+            return gathered
+        }
         func packed<T: FixedWidthInteger & Sendable>(_ b: inout PackedColumn<T>.Builder) -> PackedColumn<T> {
             let source = b
             b = .init()
             return PackedColumn(order.lazy.map { source[Int($0)] })
         }
         var t = SliceTable()
-        t.start = column(&start); t.dur = column(&dur); t.kind = column(&kind)
+        t.start = packedTimes(&start); t.dur = packedTimes(&dur); t.kind = column(&kind)
         t.name = packed(&name); t.category = packed(&category); t.track = packed(&track); t.correlation = packed(&correlation)
         t.externalID = packed(&externalID)
         // Where the args of a slice without any begin does not matter: the previous slice's
