@@ -136,6 +136,9 @@ final class NPUImportTests: XCTestCase {
         XCTAssertTrue(try XCTUnwrap(message(["aten::mm,1.0,,,,NPU:0"])).hasSuffix("operator_memory.csv line 2: an allocation without its time"))
         XCTAssertTrue(try XCTUnwrap(message(["aten::mm,1.0,10.0,,,GPU:0"])).hasSuffix("line 2, Device Type: not NPU:N: 'GPU:0'"))
         XCTAssertTrue(try XCTUnwrap(message(["aten::mm,1.0,10.0"], header: "Name,Size(KB),Allocation Time(us)")).hasSuffix("operator_memory.csv: no column Release Time(us)"))
+        // The file is read a line at a time: a line of over a MiB (no newline) is an error at its offset.
+        let long = try XCTUnwrap(message([String(repeating: "x", count: (1 << 20) + 10)]))
+        XCTAssertTrue(long.hasSuffix("operator_memory.csv: byte 88: a line longer than 1048576 bytes"), long)
         // Released before it was allocated: left out, counted.
         let t = try loadWithOperatorMemory(["aten::mm,1.0,10.0\t,9.0\t,,NPU:0"]).get()
         XCTAssertEqual(t.operatorAllocations.count, 0)

@@ -91,11 +91,11 @@ enum NPUExport {
     /// file; a missing column or a malformed value is an error naming the file, line and column.
     static func readOperatorMemory(besideTrace trace: String, into b: TimelineBuilder) throws(ImportError) {
         let path = parent(trace) + "/" + operatorMemoryFile
-        guard baseName(trace) == traceFile, isFile(path), let bytes = readFile(path) else { return }
+        guard baseName(trace) == traceFile, isFile(path) else { return }
         // Lines split on bytes: "\r\n" is one Character, which a String split on "\n" keeps whole.
-        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).lazy
-            .map { Substring(String(decoding: $0, as: UTF8.self)) }.makeIterator()
-        guard let header = lines.next() else { return }
+        var reader = LineReader(try FileSource(path: path), name: path)
+        func nextLine() throws(ImportError) -> Substring? { try reader.next().map { Substring(String(decoding: $0, as: UTF8.self)) } }
+        guard let header = try nextLine() else { return }
         let names = csvFields(header)
         func column(_ name: String) throws(ImportError) -> Int {
             guard let i = names.firstIndex(of: name) else { throw ImportError(file: path, message: "no column \(name)") }
@@ -105,7 +105,7 @@ enum NPUExport {
                                                  try column("Release Time(us)"))
         let device = names.firstIndex(of: "Device Type")
         var number = 1
-        while let line = lines.next() {
+        while let line = try nextLine() {
             number += 1
             if line.unicodeScalars.allSatisfy({ $0 == "\r" || $0 == " " }) { continue }
             let f = csvFields(line)
@@ -192,18 +192,17 @@ enum NPUExport {
         return names
     }
 
-    /// A file of at most 1 MiB, read whole (profiler_info is a few hundred bytes).
-    private static func readSmallFile(_ path: String) -> [UInt8]? { readFile(path, limit: 1 << 20) }
-
-    /// A file read whole, up to `limit` bytes.
-    private static func readFile(_ path: String, limit: Int = Int.max) -> [UInt8]? {
+    /// The first MiB of a file (profiler_info is a few hundred bytes), or nil when it cannot be read.
+    private static func readSmallFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var out: [UInt8] = [], chunk = [UInt8](repeating: 0, count: 65536)
         while out.count < limit {
             let n = read(fd, &chunk, chunk.count)
-            if n <= 0 { break }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { return nil }
+            if n == 0 { break }
             out += chunk[0..<n]
         }
         return out
