@@ -34,11 +34,14 @@ extension RunReport {
             out += "\nRank \(a.rank)  \(safe(a.source))\n"
             if let st = r.stepStats { out += "  Steps: " + statsLine(st) + "\n" }
             let phases = Phase.allCases
-            var rows: [[String]] = a.steps.map { s in
-                [safe(s.name) + (s.truncated ? " (truncated)" : ""), formatDuration(s.dur)] + phases.map { formatDuration(s.phases[$0]) }
+            let timeline = hasTimeline(r)
+            if timeline {
+                var rows: [[String]] = a.steps.map { s in
+                    [safe(s.name) + (s.truncated ? " (truncated)" : ""), formatDuration(s.dur)] + phases.map { formatDuration(s.phases[$0]) }
+                }
+                rows.append(["all steps", formatDuration(a.phases.total)] + phases.map { percent(a.phases[$0], a.phases.total) })
+                out += indent(table(["step", "dur"] + phases.map(\.name), rows, rightAligned: Array(1..<(2 + phases.count))))
             }
-            rows.append(["all steps", formatDuration(a.phases.total)] + phases.map { percent(a.phases[$0], a.phases.total) })
-            out += indent(table(["step", "dur"] + phases.map(\.name), rows, rightAligned: Array(1..<(2 + phases.count))))
             let device = (r.metadata.deviceKind ?? .cuda).label
             if let g = a.gpu {
                 let whole = g.busy + g.idle
@@ -71,7 +74,7 @@ extension RunReport {
                 out += indent(pythonTable(Array(r.pythonFunctions.prefix(top))))
                 out += "\n  Top Python functions by inclusive time\n"
                 out += indent(pythonTable(Array(byInclusive(r.pythonFunctions).prefix(top))))
-            } else {
+            } else if timeline {
                 out += "\n  Top operators by self time\n"
                 out += indent(opTable(Array(a.operators.prefix(top)), device: device))
                 out += "\n  Top operators by inclusive time\n"
@@ -113,6 +116,12 @@ extension RunReport {
             for w in all { out += "  \(scopePrefix(w.rank))\(w.entry.code) x\(w.entry.count): \(safe(w.entry.example))\n" }
         }
         return out
+    }
+
+    /// Whether the rank has a timeline to tabulate: a memory snapshot alone has none, and its
+    /// step and operator tables would be empty.
+    func hasTimeline(_ r: RankReport) -> Bool {
+        r.snapshot.isEmpty || r.analysis.phases.total > 0 || !r.analysis.operators.isEmpty || r.analysis.gpu != nil
     }
 
     func statsLine(_ st: StepStats) -> String {
@@ -162,13 +171,16 @@ extension RunReport {
             out += "### Rank \(a.rank)\n\n`\(md(a.source))`\n\n"
             if let st = r.stepStats { out += "Steps: " + statsLine(st) + "\n\n" }
             let phases = Phase.allCases
-            out += "| step | dur | " + phases.map(\.name).joined(separator: " | ") + " |\n"
-            out += "|---|---:|" + String(repeating: "---:|", count: phases.count) + "\n"
-            for s in a.steps {
-                out += "| \(md(s.name))\(s.truncated ? " (truncated)" : "") | \(formatDuration(s.dur)) | " + phases.map { formatDuration(s.phases[$0]) }.joined(separator: " | ") + " |\n"
+            let timeline = hasTimeline(r)
+            if timeline {
+                out += "| step | dur | " + phases.map(\.name).joined(separator: " | ") + " |\n"
+                out += "|---|---:|" + String(repeating: "---:|", count: phases.count) + "\n"
+                for s in a.steps {
+                    out += "| \(md(s.name))\(s.truncated ? " (truncated)" : "") | \(formatDuration(s.dur)) | " + phases.map { formatDuration(s.phases[$0]) }.joined(separator: " | ") + " |\n"
+                }
             }
             let snapshot = snapshotMarkdown(r, top: top)
-            if !snapshot.isEmpty { out += "\n" + snapshot }
+            if !snapshot.isEmpty { out += (timeline ? "\n" : "") + snapshot }
             if !r.hostBound.isEmpty {
                 out += "\nWhile the \((r.metadata.deviceKind ?? .cuda).label) waited for the host (host_bound idle), the step thread ran:\n\n"
                 for h in r.hostBound {
@@ -184,7 +196,7 @@ extension RunReport {
                 for f in r.pythonFunctions.prefix(top) {
                     out += "| \(formatDuration(f.selfNs)) | \(formatDuration(f.totalNs)) | \(f.count) | `\(md(clip(f.name)))` |\n"
                 }
-            } else {
+            } else if timeline {
                 let device = (r.metadata.deviceKind ?? .cuda).label.lowercased()
                 out += "\n| self | total | \(device) | count | operator |\n|---:|---:|---:|---:|---|\n"
                 for o in a.operators.prefix(top) {
