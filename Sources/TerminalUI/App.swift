@@ -41,6 +41,10 @@ public final class App {
         let efficiency: [View] = EfficiencyView.applies(to: model) ? [EfficiencyView(context)] : []
         let app = App(views: [OverviewView(context), FlameView(context), timeline, OperatorsView(context),
                               MemoryView(context), CommunicationView(context), KernelsView(context)] + efficiency, context: context, name: name)
+        // A memory snapshot alone has no timeline: open on what it has.
+        if model.ranks.allSatisfy({ $0.trace.slices.count == 0 }) && model.ranks.contains(where: { !$0.report.snapshot.isEmpty }) {
+            app.active = app.views.firstIndex { $0 is MemoryView } ?? 0
+        }
         context.reveal = { [unowned app, unowned timeline] rank, slice in
             timeline.reveal(rank: rank, slice: slice)
             app.active = 2

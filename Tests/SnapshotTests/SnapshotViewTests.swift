@@ -15,6 +15,11 @@ final class SnapshotViewTests: XCTestCase {
         let app = App.forRun(RunModel(run: run, report: RunReport(run: run)), name: "snap.pickle")
         var screen = ScreenBuffer(rows: 24, cols: 80)
         app.render(into: &screen)
+        // A snapshot alone opens on the Memory view (key 5), not an empty Overview.
+        XCTAssertTrue(app.views[app.active] is MemoryView)
+        XCTAssertTrue(screen.text.contains("▼ peak 7.48 KiB"), screen.text)
+        app.step(.char("1"), into: &screen)
+        XCTAssertTrue(app.views[app.active] is OverviewView)
         app.step(.char("5"), into: &screen)
         let text = screen.text
         XCTAssertTrue(text.contains("▼ peak 7.48 KiB"), text)
