@@ -397,21 +397,26 @@ extension Analyzer {
         let attribution = a.attribution.isEmpty ? OperatorAttribution(trace, keepOwners: false) : a.attribution
         let operatorKeys = attribution.key, counted = attribution.counted
         let dims = trace.strings.lookup(Analyzer.inputDimsKey)
-        // Operator keys: (name id, phase) -> row (-1: none yet); and (row, dims text id) -> shape row.
+        // Operator keys: (name id, phase) -> row (-1: none yet; `labels` names the rows); and (row,
+        // dims text id) -> shape row.
         let phases = Phase.allCases.count
         var keyIndex = [Int32](repeating: -1, count: trace.strings.count * phases)
-        var keyOf: [(name: UInt32, phase: Phase)] = []
         var shapeIndex = IntMap()
         var shapeOf: [UInt64] = []
+        var normalized: [UInt32: String] = [:]
+        func name(_ id: UInt32) -> String {
+            if let n = normalized[id] { return n }
+            let n = normalizedName(trace.strings[id])
+            normalized[id] = n
+            return n
+        }
         // Folded stacks: a tree of operator nodes (parent node, name id). A slice's node is its own
         // when it is an operator, else its parent's (-1 at the top).
         var nodeIndex = IntMap()
         var nodes: [(parent: Int32, name: UInt32)] = []
         var nodeOf = [Int32](repeating: -1, count: s.count)
-        // Operator slices that start inside a step, with their step, rows and node.
-        var hits: [(slice: Int32, step: Int32, key: Int32, shape: Int32, node: Int32)] = []
-        for t in trace.cpuTracks {
-            var window = 0  // slices come by start, so their step only moves forwards
+        let cpuTracks = trace.cpuTracks
+        for t in cpuTracks {
             for i in trace.tracks.sliceRange[t] {
                 let p = Int(s.parent[i])
                 let parentNode = p >= 0 ? nodeOf[p] : -1
@@ -423,110 +428,181 @@ extension Analyzer {
                 let node = nodeIndex.value(for: UInt64(UInt32(bitPattern: parentNode)) << 32 | UInt64(name), inserting: Int32(nodes.count))
                 if node == nodes.count { nodes.append((parentNode, name)) }
                 nodeOf[i] = node
-                let start = s.start[i]
-                while window < windows.count && windows[window].range.upperBound <= start { window += 1 }
-                guard window < windows.count && windows[window].range.contains(start) else { continue }
-                let phase = a.facts.phase[i]
-                let opKey = Int(name) * phases + phase.rawValue
-                var k = keyIndex[opKey]
-                if k < 0 {
-                    k = Int32(keyOf.count)
-                    keyIndex[opKey] = k
-                    keyOf.append((name, phase))
-                }
-                var shape: Int32 = -1
-                if let dims, let v = trace.arg(ofSlice: i, key: dims), !v.isInteger {
-                    let pair = UInt64(k) << 32 | UInt64(v.text)
-                    shape = shapeIndex.value(for: pair, inserting: Int32(shapeOf.count))
-                    if shape == shapeOf.count { shapeOf.append(pair) }
-                }
-                hits.append((Int32(i), Int32(window), k, shape, node))
             }
         }
-        var sums = StepSums(steps: windows.count, rows: keyOf.count)
-        var shapeSums = StepSums(steps: windows.count, rows: shapeOf.count)
+        /// Each operator slice that starts inside a step (its index and window), track by track.
+        func forEachCall(_ body: (Int, Int) -> Void) {
+            for t in cpuTracks {
+                var window = 0  // slices come by start, so their step only moves forwards
+                for i in trace.tracks.sliceRange[t] where operatorKeys[i] != .max {
+                    let start = s.start[i]
+                    while window < windows.count && windows[window].range.upperBound <= start { window += 1 }
+                    guard window < windows.count && windows[window].range.contains(start) else { continue }
+                    body(i, window)
+                }
+            }
+        }
+        var sums = StepSums(steps: windows.count), shapeSums = StepSums(steps: windows.count)
+        var labels: [String] = []
         // Folded self time and calls per part (`RankSamples.parts`) of the windows' steps.
         var nodeSelf = [[Double]](repeating: [Double](repeating: 0, count: nodes.count), count: parts.count)
-        var callCounts = [[Double]](repeating: [Double](repeating: 0, count: keyOf.count), count: parts.count)
+        var callCounts = [[Double]](repeating: [], count: parts.count)
         let windowPart = windows.map { partOf[$0.index] }
-        // Per-call self times by shape row and window (at shapeRow * windows + window), and for
-        // calls without shapes by key (at -1 - (key * windows + window)); only for short runs.
-        var callLists: [Int: [Double]] = [:]
+        // Per-call self times, only for short runs: a call's list is its key's with shapes when it has
+        // them, else its key's, in its run step; `callSlots` holds each call's list, in call order.
+        var sampler = keepCalls ? CallSampler(steps: stepIndex.count) : nil
+        var keySlot: [Int] = [], shapeSlot: [Int] = [], callSlots: [Int32] = []
         let selfTime = a.facts.selfTime, gpuInclusive = a.facts.gpuInclusive
-        for h in hits {
-            let i = Int(h.slice), si = Int(h.step), counted = counted[i]
+        forEachCall { i, si in
+            let phase = a.facts.phase[i]
+            let opKey = Int(operatorKeys[i]) * phases + phase.rawValue
+            var k = keyIndex[opKey]
+            if k < 0 {
+                k = Int32(labels.count)
+                keyIndex[opKey] = k
+                labels.append(name(operatorKeys[i]) + " [" + phase.name + "]")
+                sums.addRow()
+                for p in parts.indices { callCounts[p].append(0) }
+                if sampler != nil { keySlot.append(sampler!.key(labels[Int(k)])) }
+            }
+            var shape = -1
+            if let dims, let v = trace.arg(ofSlice: i, key: dims), !v.isInteger {
+                let pair = UInt64(k) << 32 | UInt64(v.text)
+                shape = Int(shapeIndex.value(for: pair, inserting: Int32(shapeOf.count)))
+                if shape == shapeOf.count {
+                    shapeOf.append(pair)
+                    shapeSums.addRow()
+                    if sampler != nil { shapeSlot.append(sampler!.key(labels[Int(k)] + " @ " + trace.strings[v.text])) }
+                }
+            }
+            let counted = counted[i]
             let value = (selfTime: Double(selfTime[i]), total: Double(s.dur[i]), gpu: Double(gpuInclusive[i]))
-            sums.add(Int(h.key), si, value, counted: counted)
-            if h.shape >= 0 { shapeSums.add(Int(h.shape), si, value, counted: counted) }
-            nodeSelf[windowPart[si]][Int(h.node)] += value.selfTime
-            callCounts[windowPart[si]][Int(h.key)] += 1
-            if keepCalls {
-                let at = h.shape >= 0 ? Int(h.shape) * windows.count + si : -1 - (Int(h.key) * windows.count + si)
-                callLists[at, default: []].append(value.selfTime)
+            sums.add(Int(k), si, value, counted: counted)
+            if shape >= 0 { shapeSums.add(shape, si, value, counted: counted) }
+            nodeSelf[windowPart[si]][Int(nodeOf[i])] += value.selfTime
+            callCounts[windowPart[si]][Int(k)] += 1
+            if sampler != nil {
+                let slot = (shape >= 0 ? shapeSlot[shape] : keySlot[Int(k)]) * stepIndex.count + windows[si].index
+                sampler!.count(slot)
+                callSlots.append(Int32(slot))
             }
         }
-        var normalized: [UInt32: String] = [:]
-        func name(_ id: UInt32) -> String {
-            if let n = normalized[id] { return n }
-            let n = normalizedName(trace.strings[id])
-            normalized[id] = n
-            return n
+        if sampler != nil {
+            var n = 0
+            forEachCall { i, _ in
+                sampler!.offer(Int(callSlots[n]), Double(selfTime[i]))
+                n += 1
+            }
         }
-        let labels = keyOf.map { name($0.name) + " [" + $0.phase.name + "]" }
         for (k, label) in labels.enumerated() {
             sums.emit(k, label: label, windows: windows, steps: stepIndex.count, rows.put)
             for p in parts.indices where callCounts[p][k] != 0 { parts[p].calls[label, default: 0] += callCounts[p][k] }
-            for (si, w) in windows.enumerated() {
-                if let list = callLists[-1 - (k * windows.count + si)] { rows.putCalls(MetricKey(.opSelf, label), w.index, list) }
-            }
         }
         for (j, pair) in shapeOf.enumerated() {
             let shape = trace.strings[UInt32(truncatingIfNeeded: pair)]
-            let label = labels[Int(pair >> 32)]
-            shapeSums.emit(j, label: label, windows: windows, steps: stepIndex.count) { rows.putShape($0, shape, $1) }
-            for (si, w) in windows.enumerated() {
-                if let list = callLists[j * windows.count + si] { rows.putCalls(MetricKey(.opSelf, label + " @ " + shape), w.index, list) }
-            }
+            shapeSums.emit(j, label: labels[Int(pair >> 32)], windows: windows, steps: stepIndex.count) { rows.putShape($0, shape, $1) }
         }
+        sampler?.emit { rows.putCalls(MetricKey(.opSelf, $0), $1, $2) }
         var paths = [String](repeating: "", count: nodes.count)
         for (n, node) in nodes.enumerated() {
             // Parents precede children, so the parent's path is ready.
             paths[n] = node.parent < 0 ? name(node.name) : paths[Int(node.parent)] + ";" + name(node.name)
             for p in parts.indices where nodeSelf[p][n] != 0 { parts[p].folded[paths[n], default: 0] += nodeSelf[p][n] }
         }
-        stepKernels(trace, windows: windows, steps: stepIndex.count, keepCalls: keepCalls, put: { rows.put(MetricKey(.kernel, name($0)), $1) },
-                    putCalls: { rows.putCalls(MetricKey(.kernel, name($0)), $1, $2) })
+        stepKernels(trace, windows: windows, steps: stepIndex.count, keepCalls: keepCalls, name: name,
+                    put: { rows.put(MetricKey(.kernel, name($0)), $1) }, putCalls: { rows.putCalls(MetricKey(.kernel, $0), $1, $2) })
     }
 
     /// Per-step total time of each GPU activity name (rows with some time only), by name id, and
-    /// each activity's duration (name id, run step, durations).
+    /// each activity's duration (by `name`, run step, durations).
     private static func stepKernels(_ trace: RankTrace, windows: [(index: Int, range: Range<Int64>)], steps: Int, keepCalls: Bool,
-                                    put: (UInt32, [Double]) -> Void, putCalls: (UInt32, Int, [Double]) -> Void) {
+                                    name: (UInt32) -> String, put: (UInt32, [Double]) -> Void, putCalls: (String, Int, [Double]) -> Void) {
         let s = trace.slices
         var kernelRow = [Int32](repeating: -1, count: trace.strings.count)  // per name id
         var kernelNames: [UInt32] = []
         var kernelSums: [Double] = []  // row r's value in run step x at r * steps + x
-        var kernelCalls: [[Double]] = []  // row r's durations in run step x at r * steps + x
-        for i in 0..<s.count where s.kind[i].isGPUActivity {
+        var calls: [Int] = []  // row r's number of activities in run step x at r * steps + x, for short runs
+        /// The row and run step of GPU activity `i`, if it starts in a step.
+        func place(_ i: Int) -> (row: Int, step: Int)? {
             let t = s.start[i]
             let w = windows.partitionPoint { $0.range.upperBound > t }
-            guard w < windows.count && windows[w].range.contains(t) else { continue }
-            let id = s.name[i]
-            if kernelRow[Int(id)] < 0 {
-                kernelRow[Int(id)] = Int32(kernelNames.count)
+            guard w < windows.count && windows[w].range.contains(t) else { return nil }
+            return (Int(kernelRow[Int(s.name[i])]), windows[w].index)
+        }
+        for i in 0..<s.count where s.kind[i].isGPUActivity {
+            guard let (placed, x) = place(i) else { continue }
+            var row = placed
+            if row < 0 {
+                let id = s.name[i]
+                row = kernelNames.count
+                kernelRow[Int(id)] = Int32(row)
                 kernelNames.append(id)
                 kernelSums.append(contentsOf: repeatElement(0, count: steps))
-                if keepCalls { kernelCalls.append(contentsOf: repeatElement([], count: steps)) }
+                if keepCalls { calls.append(contentsOf: repeatElement(0, count: steps)) }
             }
-            let at = Int(kernelRow[Int(id)]) * steps + windows[w].index
-            kernelSums[at] += Double(s.dur[i])
-            if keepCalls { kernelCalls[at].append(Double(s.dur[i])) }
+            kernelSums[row * steps + x] += Double(s.dur[i])
+            if keepCalls { calls[row * steps + x] += 1 }
         }
+        var sampler = keepCalls ? CallSampler(steps: steps) : nil
+        var rowSlot = [Int](repeating: -1, count: kernelNames.count)  // row r's key in `sampler`, for rows with time
         for (r, id) in kernelNames.enumerated() {
             let row = Array(kernelSums[r * steps..<(r + 1) * steps])
             guard row.contains(where: { $0 != 0 }) else { continue }
             put(id, row)
-            for x in 0..<steps where keepCalls && !kernelCalls[r * steps + x].isEmpty { putCalls(id, x, kernelCalls[r * steps + x]) }
+            guard sampler != nil else { continue }
+            rowSlot[r] = sampler!.key(name(id))
+            for x in 0..<steps { sampler!.count(rowSlot[r] * steps + x, by: calls[r * steps + x]) }
+        }
+        guard var sampler else { return }
+        for i in 0..<s.count where s.kind[i].isGPUActivity {
+            if let (row, x) = place(i), rowSlot[row] >= 0 { sampler.offer(rowSlot[row] * steps + x, Double(s.dur[i])) }
+        }
+        sampler.emit(putCalls)
+    }
+
+    /// Per-call samples of keys in run steps without holding every call: each list (a key in a step)
+    /// is counted first, then keeps, as its calls come again in the same order, those `spread`
+    /// would pick from the whole list.
+    struct CallSampler {
+        let steps: Int
+        private var labels: [String] = []
+        private var index: [String: Int] = [:]
+        private var counts: [Int] = []  // key k's number of calls in run step x at k * steps + x
+        private var seen: [Int] = []
+        private var picked: [[Double]] = []
+
+        init(steps: Int) { self.steps = steps }
+
+        /// The key of `label` (its lists are at key * steps + step).
+        mutating func key(_ label: String) -> Int {
+            if let k = index[label] { return k }
+            index[label] = labels.count
+            labels.append(label)
+            counts.append(contentsOf: repeatElement(0, count: steps))
+            return labels.count - 1
+        }
+
+        /// Counts `n` more calls in list `slot`.
+        mutating func count(_ slot: Int, by n: Int = 1) { counts[slot] += n }
+
+        /// Call number `seen[slot]` of list `slot`, kept when `spread` picks it.
+        mutating func offer(_ slot: Int, _ value: Double) {
+            if seen.isEmpty {
+                seen = [Int](repeating: 0, count: counts.count)
+                picked = [[Double]](repeating: [], count: counts.count)
+            }
+            let p = seen[slot], n = counts[slot], m = RunSamples.callsPerStep
+            seen[slot] += 1
+            // `spread` picks calls j * n / m for j in 0..<m; the least j reaching p is ceil(p * m / n).
+            let j = n <= m ? p : (p * m + n - 1) / n
+            if n <= m || (j < m && j * n / m == p) { picked[slot].append(value) }
+        }
+
+        /// Each key's non-empty lists: (label, run step, calls).
+        func emit(_ put: (String, Int, [Double]) -> Void) {
+            for (k, label) in labels.enumerated() {
+                for x in 0..<steps where k * steps + x < picked.count && !picked[k * steps + x].isEmpty { put(label, x, picked[k * steps + x]) }
+            }
         }
     }
 
@@ -534,12 +610,12 @@ extension Analyzer {
     struct StepSums {
         let steps: Int
         /// Row k's self, inclusive and GPU values in step si are at (3k + 0, 1, 2) * steps + si.
-        var values: [Double]
+        var values: [Double] = []
 
-        init(steps: Int, rows: Int) {
-            self.steps = steps
-            values = [Double](repeating: 0, count: 3 * rows * steps)
-        }
+        init(steps: Int) { self.steps = steps }
+
+        /// Adds a row of zeros (the next key).
+        mutating func addRow() { values.append(contentsOf: repeatElement(0, count: 3 * steps)) }
 
         /// Adds a slice's self time to row `k` in step `si`, and its inclusive and GPU times when
         /// `counted`.

@@ -219,6 +219,43 @@ final class DiffModelTests: XCTestCase {
         XCTAssertEqual(Analyzer.spread((0..<128).map(Double.init)), stride(from: 0, to: 128, by: 2).map(Double.init))
     }
 
+    /// The sampler keeps, without holding the rest, exactly the calls `spread` picks from each
+    /// whole list, for lists of every length around the limit and interleaved with each other.
+    func testTheCallSamplerPicksWhatSpreadPicks() {
+        for n in [0, 1, 63, 64, 65, 100, 127, 128, 129, 1000, 4097] {
+            var sampler = Analyzer.CallSampler(steps: 2)
+            let a = sampler.key("a"), b = sampler.key("b")
+            XCTAssertEqual(sampler.key("a"), a)
+            let calls = (0..<n).map { Double($0 * 3 + 1) }
+            sampler.count(a * 2 + 1, by: n)
+            for _ in 0..<7 { sampler.count(b * 2) }
+            for (k, v) in calls.enumerated() {
+                sampler.offer(a * 2 + 1, v)
+                if k < 7 { sampler.offer(b * 2, -v) }
+            }
+            if n < 7 { for k in n..<7 { sampler.offer(b * 2, -Double(k * 3 + 1)) } }
+            var out: [String: [Double]] = [:]
+            sampler.emit { label, step, list in out["\(label)\(step)"] = list }
+            XCTAssertEqual(out["a1"] ?? [], Analyzer.spread(calls), "n = \(n)")
+            XCTAssertEqual(out["b0"], (0..<7).map { -Double($0 * 3 + 1) })
+            XCTAssertNil(out["a0"])
+            XCTAssertNil(out["b1"])
+        }
+    }
+
+    /// A trace step with more calls than the limit keeps the calls `spread` picks, in call order.
+    func testSamplesOfManyCallsAreSpreadOverTheStep() throws {
+        let calls = 150
+        var events = [x("ProfilerStep#1", "user_annotation", "0", "\(calls * 10)", "1", "1", "")]
+        for k in 0..<calls { events.append(x("aten::add", "cpu_op", "\(k * 10)", "\(k % 7 + 1)", "1", "1", "")) }
+        let trace = try TestSupport.trace(TestSupport.kineto(events))
+        let a = Analyzer.analyze(trace, options: AnalysisOptions())
+        let s = Analyzer.samples(ranks: [RankReport(trace: trace, analysis: a, samples: true)], communication: nil)
+        let phase = a.facts.phase[sliceIndex(trace, "ProfilerStep#1") + 1].name
+        let all = (0..<calls).map { Double(($0 % 7 + 1) * 1000) }
+        XCTAssertEqual(s.callSamples[MetricKey(.opSelf, "aten::add [\(phase)]")], [Analyzer.spread(all)])
+    }
+
     func testAConsistentDimensionChangeIsOneGroup() {
         func run(_ d: Int) -> RunSamples {
             var s = RunSamples()
