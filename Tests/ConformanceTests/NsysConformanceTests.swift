@@ -34,13 +34,13 @@ final class NsysConformanceTests: XCTestCase {
             """)
         var devices = 0
         while try rows.step() {
-            let pid = rows.int(0)!, device = rows.int(1)!
+            let pid = try rows.int(0)!, device = try rows.int(1)!
             let r = try rank(e, pid: pid)
             let kernels = (0..<r.slices.count).filter {
                 r.slices.kind[$0] == .kernel && r.strings[r.tracks.pid[Int(r.slices.track[$0])]] == String(device)
             }
-            XCTAssertEqual(Int64(kernels.count), rows.int(2), "device \(device)")
-            XCTAssertEqual(kernels.reduce(0) { $0 + r.slices.dur[$1] }, rows.int(3), "device \(device)")
+            XCTAssertEqual(Int64(kernels.count), try rows.int(2), "device \(device)")
+            XCTAssertEqual(kernels.reduce(0) { $0 + r.slices.dur[$1] }, try rows.int(3), "device \(device)")
             devices += 1
         }
         XCTAssertEqual(devices, 2)
@@ -63,7 +63,7 @@ final class NsysConformanceTests: XCTestCase {
                 WHERE (g >> 24) & 16777215 = ?
                 """, bind: [.integer(pid)])
             XCTAssertTrue(try window.step())
-            let (lo, hi) = (window.int(0)!, window.int(1)!)
+            let (lo, hi) = (try window.int(0)!, try window.int(1)!)
             let rows = try e.db.prepare("""
                 SELECT start, "end" FROM (
                   SELECT start, "end", globalPid AS g FROM CUPTI_ACTIVITY_KIND_KERNEL
@@ -73,7 +73,7 @@ final class NsysConformanceTests: XCTestCase {
                 """, bind: [.integer(pid)])
             var busy: Int64 = 0, coveredTo = Int64.min
             while try rows.step() {
-                let s = max(rows.int(0)!, coveredTo), t = rows.int(1)!
+                let s = max(try rows.int(0)!, coveredTo), t = try rows.int(1)!
                 if t > s { busy += t - s }
                 coveredTo = max(coveredTo, t)
             }
@@ -93,7 +93,7 @@ final class NsysConformanceTests: XCTestCase {
                 WHERE instr(text, ', op_id = ') > 0 AND "end" IS NOT NULL AND (globalTid >> 24) & 16777215 = ? GROUP BY 1
                 """, bind: [.integer(pid)])
             var expected: [String: Int] = [:]
-            while try rows.step() { expected[rows.string(0)!] = Int(rows.int(1)!) }
+            while try rows.step() { expected[rows.string(0)!] = Int(try rows.int(1)!) }
             XCTAssertGreaterThan(expected.count, 10)
             let ops = Analyzer.analyze(r).operators.filter { $0.kind == .cpuOp }
             XCTAssertEqual(Dictionary(uniqueKeysWithValues: ops.map { ($0.name, $0.count) }), expected, "rank \(r.rank)")

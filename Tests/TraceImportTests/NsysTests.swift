@@ -188,6 +188,31 @@ final class NsysTests: XCTestCase {
         assertRefused(path, "CUPTI_ACTIVITY_KIND_KERNEL lacks column(s) start, end")
     }
 
+    /// A time or id stored as text, a real or a blob would read as 0 or a saturated value through
+    /// SQLite's conversion: it is an error naming the table, column and value; text of digits is
+    /// the integer it spells.
+    func testAValueThatIsNotAnIntegerIsRefused() throws {
+        let kernel = "INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL VALUES"
+        assertRefused(try write("\(kernel) ('abc', 1500, 0, 1, 7, 11, \(Self.p1), 1, 2, 1, 1, 1, 128, 1, 1);"),
+                      "CUPTI_ACTIVITY_KIND_KERNEL.start: not an integer: 'abc'")
+        assertRefused(try write("\(kernel) (1000, 1.5e300, 0, 1, 7, 11, \(Self.p1), 1, 2, 1, 1, 1, 128, 1, 1);"),
+                      "CUPTI_ACTIVITY_KIND_KERNEL.end: not an integer: '1.5e+300'")
+        assertRefused(try write("\(kernel) (1000, 1500, 0, 1, 7, 11, X'1b5b33316d', 1, 2, 1, 1, 1, 128, 1, 1);"),
+                      #"CUPTI_ACTIVITY_KIND_KERNEL.globalPid: not an integer: '\x1b[31m'"#)
+        assertRefused(try write("""
+            \(kernel) (1000, 1500, 0, 1, 7, 11, \(Self.p1), 1, 2, 1, 1, 1, 128, 1, 1);
+            INSERT INTO NVTX_EVENTS VALUES (900, 2.5, 59, 'step', \(Self.gtid(100, 101)), NULL, 0);
+            """), "NVTX_EVENTS.end: not an integer: '2.5'")
+        let ranks = try load(try write("""
+            CREATE TABLE K2 AS SELECT * FROM CUPTI_ACTIVITY_KIND_KERNEL;
+            DROP TABLE CUPTI_ACTIVITY_KIND_KERNEL;
+            CREATE TABLE CUPTI_ACTIVITY_KIND_KERNEL (start, end, deviceId, streamId, correlationId, globalPid, shortName);
+            INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL VALUES ('1000', '1500', 0, 7, 11, \(Self.p1), 2);
+            """))
+        XCTAssertEqual(ranks.first.map { Array($0.slices.start) }, [1000])
+        XCTAssertEqual(ranks.first.map { Array($0.slices.dur) }, [500])
+    }
+
     func testCorruptDatabaseIsRefused() throws {
         let path = TestSupport.temporaryPath(".sqlite")
         defer { unlink(path) }

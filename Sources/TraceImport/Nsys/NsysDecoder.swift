@@ -124,28 +124,31 @@ final class NsysDecoder {
     // MARK: - Lookup tables
 
     private func readStrings() throws {
-        let rows = try db.prepare("SELECT * FROM StringIds")
+        let rows = try all("StringIds")
         guard let id = rows.column("id"), let value = rows.column("value") else { throw missingColumn("StringIds", "id, value") }
         while try rows.step() {
-            if let i = rows.int(id) { texts[i] = rows.string(value) ?? "" }
+            if let i = try rows.int(id) { texts[i] = rows.string(value) ?? "" }
         }
     }
 
     private func enumLabels(_ table: String) throws -> [Int64: String] {
         guard tables.contains(table) else { return [:] }
-        let rows = try db.prepare("SELECT * FROM \(table)")
+        let rows = try all(table)
         guard let id = rows.column("id"), let label = rows.column("label") ?? rows.column("name") else { return [:] }
         var labels: [Int64: String] = [:]
-        while try rows.step() { if let i = rows.int(id) { labels[i] = rows.string(label) ?? "" } }
+        while try rows.step() { if let i = try rows.int(id) { labels[i] = rows.string(label) ?? "" } }
         return labels
     }
+
+    /// Every row and column of `table`.
+    private func all(_ table: String) throws -> SQLiteRows { try db.prepare("SELECT * FROM \(table)", table: table) }
 
     /// The rows of `table` with those of `wanted` it has (by name, as versions differ): SQLite
     /// decodes only the columns selected, and a kernel row has some forty.
     private func select(_ table: String, _ wanted: [String]) throws -> SQLiteRows {
         let have = try db.columns(of: table)
         let columns = wanted.filter(have.contains).map { "\"\($0)\"" }
-        return try db.prepare("SELECT \(columns.isEmpty ? "*" : columns.joined(separator: ", ")) FROM \(table)")
+        return try db.prepare("SELECT \(columns.isEmpty ? "*" : columns.joined(separator: ", ")) FROM \(table)", table: table)
     }
 
     private func missingColumn(_ table: String, _ columns: String) -> ImportError {
@@ -160,9 +163,9 @@ final class NsysDecoder {
         for table in ["CUPTI_ACTIVITY_KIND_KERNEL", "CUPTI_ACTIVITY_KIND_MEMCPY", "CUPTI_ACTIVITY_KIND_MEMSET"] where tables.contains(table) {
             let cols = try db.columns(of: table)
             guard cols.contains("globalPid"), cols.contains("deviceId") else { throw missingColumn(table, "globalPid, deviceId") }
-            let rows = try db.prepare("SELECT DISTINCT globalPid, deviceId FROM \(table)")
+            let rows = try db.prepare("SELECT DISTINCT globalPid, deviceId FROM \(table)", table: table)
             while try rows.step() {
-                guard let p = rows.int(0), let d = rows.int(1) else { continue }
+                guard let p = try rows.int(0), let d = try rows.int(1) else { continue }
                 let g = Self.process(ofGlobal: p)
                 lowestDevice[g] = min(lowestDevice[g] ?? .max, d)
                 deviceSets[g, default: []].insert(d)
@@ -171,17 +174,17 @@ final class NsysDecoder {
         if lowestDevice.isEmpty {
             for table in ["CUPTI_ACTIVITY_KIND_RUNTIME", "NVTX_EVENTS"] where tables.contains(table) {
                 guard try db.columns(of: table).contains("globalTid") else { throw missingColumn(table, "globalTid") }
-                let rows = try db.prepare("SELECT DISTINCT globalTid FROM \(table) WHERE globalTid IS NOT NULL")
+                let rows = try db.prepare("SELECT DISTINCT globalTid FROM \(table) WHERE globalTid IS NOT NULL", table: table)
                 while try rows.step() {
-                    if let t = rows.int(0) { lowestDevice[Self.process(ofGlobal: t)] = Self.pid(ofGlobal: t) }
+                    if let t = try rows.int(0) { lowestDevice[Self.process(ofGlobal: t)] = Self.pid(ofGlobal: t) }
                 }
             }
         }
         // Row counts (the largest rowid: O(log n), unlike count(*)), shared evenly between the ranks.
         var rows: Int64 = 0
         for table in Self.activityTables + ["CUPTI_ACTIVITY_KIND_SYNCHRONIZATION"] where tables.contains(table) {
-            let max = try db.prepare("SELECT max(rowid) FROM \(table)")
-            if try max.step() { rows += max.int(0) ?? 0 }
+            let max = try db.prepare("SELECT max(rowid) FROM \(table)", table: table)
+            if try max.step() { rows += try max.int(0) ?? 0 }
         }
         let perRank = rows / Int64(Swift.max(1, lowestDevice.count))
         for (g, _) in lowestDevice.sorted(by: { ($0.value, $0.key) < ($1.value, $1.key) }) {
@@ -246,9 +249,9 @@ final class NsysDecoder {
         var dimsNames: [Dims: UInt32] = [:]  // "[x, y, z]" of grids and blocks, formatted once per rank
         var negative = 0, orphanSyncs = 0
         while try rows.step() {
-            guard let r = rank(ofGlobal: rows.int(pid)), let s = rows.int(start), let e = rows.int(end) else { continue }
+            guard let r = rank(ofGlobal: try rows.int(pid)), let s = try rows.int(start), let e = try rows.int(end) else { continue }
             guard e >= s else { negative += 1; continue }
-            let d = rows.int(device) ?? 0, st = rows.int(stream) ?? 0
+            let d = try rows.int(device) ?? 0, st = try rows.int(stream) ?? 0
             let b = r.builder, n = r.names
             let argStart = b.argMark
             let name: UInt32, category: UInt32
@@ -261,33 +264,33 @@ final class NsysDecoder {
             }
             switch kind {
             case .kernel:
-                name = interned(r, nameColumn.flatMap { rows.int($0) })
+                name = interned(r, try rows.int(nameColumn))
                 category = n.kernel
                 if let gx, let bx {
-                    func dims(_ x: Int32, _ y: Int32?, _ z: Int32?) -> UInt32 {
-                        let key = Dims(rank: r.index, x: rows.int(x) ?? 1, y: y.flatMap { rows.int($0) } ?? 1, z: z.flatMap { rows.int($0) } ?? 1)
+                    func dims(_ x: Int32, _ y: Int32?, _ z: Int32?) throws -> UInt32 {
+                        let key = Dims(rank: r.index, x: try rows.int(x) ?? 1, y: try rows.int(y) ?? 1, z: try rows.int(z) ?? 1)
                         if let found = dimsNames[key] { return found }
                         let id = r.strings.intern("[\(key.x), \(key.y), \(key.z)]")
                         dimsNames[key] = id
                         return id
                     }
-                    b.appendArg(key: n.grid, value: ArgValue(text: dims(gx, gy, gz)))
-                    b.appendArg(key: n.block, value: ArgValue(text: dims(bx, by, bz)))
+                    b.appendArg(key: n.grid, value: ArgValue(text: try dims(gx, gy, gz)))
+                    b.appendArg(key: n.block, value: ArgValue(text: try dims(bx, by, bz)))
                 }
             case .memcpy:
-                let k = copyKind.flatMap { rows.int($0) } ?? 0
+                let k = try rows.int(copyKind) ?? 0
                 name = label(k, "Memcpy " + (self.memcpyKinds[k] ?? "kind \(k)"))
                 category = n.memcpy
             case .memset:
-                let k = memKind.flatMap { rows.int($0) } ?? -1
+                let k = try rows.int(memKind) ?? -1
                 name = label(1 << 20 | (k & 0xFFFF), "Memset (" + (self.memoryKinds[k] ?? "Unknown") + ")")
                 category = n.memset
             default:
-                let k = syncType.flatMap { rows.int($0) } ?? 0
+                let k = try rows.int(syncType) ?? 0
                 name = label(2 << 20 | (k & 0xFFFF), self.syncTypes[k] ?? "Synchronization \(k)")
                 category = n.sync
             }
-            if let bytes, let v = rows.int(bytes) { b.appendArg(key: n.bytes, value: ArgValue(integer: v)) }
+            if let bytes, let v = try rows.int(bytes) { b.appendArg(key: n.bytes, value: ArgValue(integer: v)) }
             let track: UInt32
             if kind == .cudaSync {
                 // Synchronization alone does not make a stream a device track: it goes to its stream
@@ -303,7 +306,7 @@ final class NsysDecoder {
                 track = streamTrack(r, device: d, stream: st)
             }
             b.appendSlice(start: s, dur: e - s, name: name, category: category, kind: kind, track: track,
-                          correlation: correlation.flatMap { rows.int($0) } ?? -1, externalID: -1, argStart: argStart)
+                          correlation: try rows.int(correlation) ?? -1, externalID: -1, argStart: argStart)
         }
         if orphanSyncs > 0 {
             for r in ranks { r.builder.rank.warnings.add("nsys-sync-without-activity", count: orphanSyncs, "synchronization rows on a device with no activity rows are not read") }
@@ -325,8 +328,8 @@ final class NsysDecoder {
         let correlation = rows.column("correlationId")
         var apiNames: [Int64: UInt32] = [:]  // per (rank, string id)
         while try rows.step() {
-            guard let g = rows.int(tid), let r = rank(ofGlobal: g), let s = rows.int(start), let e = rows.int(end), e >= s else { continue }
-            let id = rows.int(nameID) ?? 0
+            guard let g = try rows.int(tid), let r = rank(ofGlobal: g), let s = try rows.int(start), let e = try rows.int(end), e >= s else { continue }
+            let id = try rows.int(nameID) ?? 0
             let key = Int64(r.index) << 40 | id
             let name: UInt32
             if let found = apiNames[key] { name = found } else {
@@ -334,7 +337,7 @@ final class NsysDecoder {
                 apiNames[key] = name
             }
             r.builder.appendSlice(start: s, dur: e - s, name: name, category: r.names.runtime, kind: .runtime,
-                                  track: threadTrack(r, globalTid: g), correlation: correlation.flatMap { rows.int($0) } ?? -1,
+                                  track: threadTrack(r, globalTid: g), correlation: try rows.int(correlation) ?? -1,
                                   externalID: -1, argStart: r.builder.argMark)
         }
     }
@@ -361,21 +364,21 @@ final class NsysDecoder {
         var ncclDomains = Set<Int64>()
         var unclosed = 0
         while try rows.step() {
-            let t = rows.int(eventType) ?? -1
-            let raw = text.flatMap { rows.string($0) } ?? textID.flatMap { rows.int($0) }.flatMap { texts[$0] } ?? ""
-            let dom = domain.flatMap { rows.int($0) } ?? 0
+            let t = try rows.int(eventType) ?? -1
+            let raw = try text.flatMap { rows.string($0) } ?? rows.int(textID).flatMap { texts[$0] } ?? ""
+            let dom = try rows.int(domain) ?? 0
             if t == domainCreate {
                 if raw == "NCCL" { ncclDomains.insert(dom) }
                 continue
             }
             guard t == mark || t == pushPop || t == startEnd else { continue }
-            guard let g = rows.int(tid), let r = rank(ofGlobal: g), let s = rows.int(start) else { continue }
+            guard let g = try rows.int(tid), let r = rank(ofGlobal: g), let s = try rows.int(start) else { continue }
             let b = r.builder, track = threadTrack(r, globalTid: g)
             if t == mark {
                 b.appendInstant(ts: s, track: track, name: r.strings.intern(raw), scope: 0x74, argStart: b.argMark)
                 continue
             }
-            guard let e = end.flatMap({ rows.int($0) }), e >= s else { unclosed += 1; continue }
+            guard let e = try rows.int(end), e >= s else { unclosed += 1; continue }
             let nccl = ncclDomains.contains(dom)
             let parsed: (name: String, kind: SliceKind)
             if nccl {
@@ -414,23 +417,23 @@ final class NsysDecoder {
 
     private func readThreadNames() throws {
         guard tables.contains("ThreadNames") else { return }
-        let rows = try db.prepare("SELECT * FROM ThreadNames")
+        let rows = try all("ThreadNames")
         guard let name = rows.column("nameId"), let tid = rows.column("globalTid") else { return }
         while try rows.step() {
-            guard let g = rows.int(tid), let i = rankOfProcess[Self.process(ofGlobal: g)] else { continue }
+            guard let g = try rows.int(tid), let i = rankOfProcess[Self.process(ofGlobal: g)] else { continue }
             let r = ranks[i]
             // Only threads with rows get a track.
-            if let t = r.threadTracks[g] { r.builder.nameTrack(Int(t), interned(r, rows.int(name))) }
+            if let t = r.threadTracks[g] { r.builder.nameTrack(Int(t), interned(r, try rows.int(name))) }
         }
     }
 
     private func readProcesses() throws {
         var named = Set<Int64>()
         if tables.contains("PROCESSES") {
-            let rows = try db.prepare("SELECT * FROM PROCESSES")
+            let rows = try all("PROCESSES")
             if let g = rows.column("globalPid"), let name = rows.column("name") {
                 while try rows.step() {
-                    guard let gp = rows.int(g), let i = rankOfProcess[Self.process(ofGlobal: gp)], !named.contains(gp) else { continue }
+                    guard let gp = try rows.int(g), let i = rankOfProcess[Self.process(ofGlobal: gp)], !named.contains(gp) else { continue }
                     named.insert(gp)
                     let r = ranks[i]
                     r.builder.nameProcess(r.builder.process(r.pidText), r.strings.intern(rows.string(name) ?? ""))
@@ -442,10 +445,10 @@ final class NsysDecoder {
     private func readStreamTypes() throws {
         guard tables.contains("TARGET_INFO_CUDA_STREAM") else { return }
         let labels = try enumLabels("ENUM_CUPTI_STREAM_TYPE")
-        let rows = try db.prepare("SELECT * FROM TARGET_INFO_CUDA_STREAM")
+        let rows = try all("TARGET_INFO_CUDA_STREAM")
         guard let pid = rows.column("processId"), let stream = rows.column("streamId"), let flag = rows.column("flag") else { return }
         while try rows.step() {
-            guard let p = rows.int(pid), let s = rows.int(stream), let f = rows.int(flag), let label = labels[f] else { continue }
+            guard let p = try rows.int(pid), let s = try rows.int(stream), let f = try rows.int(flag), let label = labels[f] else { continue }
             streamTypes[p << 32 | (s & 0xFFFF_FFFF)] = label
         }
     }
@@ -462,23 +465,23 @@ final class NsysDecoder {
     /// `utcEpochNs` of the session start (times in the tables are relative to it), or 0.
     private func sessionStart() throws -> Int64 {
         guard tables.contains("TARGET_INFO_SESSION_START_TIME") else { return 0 }
-        let rows = try db.prepare("SELECT * FROM TARGET_INFO_SESSION_START_TIME")
+        let rows = try all("TARGET_INFO_SESSION_START_TIME")
         guard let c = rows.column("utcEpochNs"), try rows.step() else { return 0 }
-        return rows.int(c) ?? 0
+        return try rows.int(c) ?? 0
     }
 
     /// GPUs from `TARGET_INFO_GPU` (id from `cuDevice`, else `id`), when present.
     private func gpuInfo() throws -> [DeviceInfo] {
         guard tables.contains("TARGET_INFO_GPU") else { return [] }
-        let rows = try db.prepare("SELECT * FROM TARGET_INFO_GPU")
+        let rows = try all("TARGET_INFO_GPU")
         guard let id = rows.column("cuDevice") ?? rows.column("id") else { return [] }
         let name = rows.column("name"), memory = rows.column("totalMemory"), sms = rows.column("smCount")
         var result: [DeviceInfo] = []
         while try rows.step() {
-            guard let i = rows.int(id) else { continue }
+            guard let i = try rows.int(id) else { continue }
             result.append(DeviceInfo(id: Int(i), name: name.flatMap { rows.string($0) } ?? "",
-                                     totalGlobalMemory: memory.flatMap { rows.int($0) },
-                                     smCount: sms.flatMap { rows.int($0) }.map(Int.init)))
+                                     totalGlobalMemory: try rows.int(memory),
+                                     smCount: try rows.int(sms).map(Int.init)))
         }
         return result
     }

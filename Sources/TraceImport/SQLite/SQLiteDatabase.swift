@@ -92,7 +92,7 @@ public final class SQLiteDatabase {
     }
 
     /// Prepares `sql` with parameters `bind` (`?` in order).
-    public func prepare(_ sql: String, bind: [SQLiteValue] = []) throws(SQLiteError) -> SQLiteRows {
+    public func prepare(_ sql: String, bind: [SQLiteValue] = [], table: String = "query") throws(SQLiteError) -> SQLiteRows {
         var stmt: OpaquePointer?
         let rc = sqlite3_prepare_v2(handle, sql, -1, &stmt, nil)
         guard rc == SQLITE_OK, let stmt else { throw error() }
@@ -107,7 +107,7 @@ public final class SQLiteDatabase {
                 throw error()
             }
         }
-        return SQLiteRows(stmt, database: self)
+        return SQLiteRows(stmt, database: self, table: table)
     }
 
     /// The database's last error, naming the file.
@@ -128,10 +128,13 @@ public final class SQLiteRows {
     private let database: SQLiteDatabase
     /// Column index by name.
     public let columnIndex: [String: Int32]
+    /// The table `int` names in its errors (the one read, or "query").
+    public let table: String
 
-    init(_ stmt: OpaquePointer, database: SQLiteDatabase) {
+    init(_ stmt: OpaquePointer, database: SQLiteDatabase, table: String) {
         self.stmt = stmt
         self.database = database
+        self.table = table
         var index: [String: Int32] = [:]
         for c in 0..<sqlite3_column_count(stmt) {
             if let name = sqlite3_column_name(stmt, c) { index[String(cString: name)] = c }
@@ -156,25 +159,28 @@ public final class SQLiteRows {
     /// Whether column `c` of the current row is NULL.
     @inline(__always) public func isNull(_ c: Int32) -> Bool { sqlite3_column_type(stmt, c) == SQLITE_NULL }
 
-    /// Column `c` as an integer (NULL reads as nil).
-    @inline(__always) public func int(_ c: Int32) -> Int64? {
-        isNull(c) ? nil : sqlite3_column_int64(stmt, c)
-    }
-
     /// Column `c` as an exact integer: stored as one, or as text of decimal digits (torch_npu
     /// writes some times as text), which a conversion through SQLite would silently read as 0 when
-    /// malformed. NULL reads as nil; anything else fails, naming the column and the text.
-    public func exactInt(_ c: Int32, table: String) throws(SQLiteError) -> Int64? {
+    /// malformed. NULL, or a nil column (one the table lacks), reads as nil; anything else fails,
+    /// naming the column and the text.
+    @inline(__always) public func exactInt(_ c: Int32?, table: String) throws(SQLiteError) -> Int64? {
+        guard let c else { return nil }
         switch sqlite3_column_type(stmt, c) {
-        case SQLITE_NULL: return nil
         case SQLITE_INTEGER: return sqlite3_column_int64(stmt, c)
-        default:
-            let text = string(c) ?? ""
-            if let v = Int64(text) { return v }
-            let column = sqlite3_column_name(stmt, c).map { String(cString: $0) } ?? "column \(c)"
-            throw SQLiteError(file: database.path,
-                              message: "\(table).\(column): not an integer: '\(JSONText.terminalSafe(String(text.prefix(40))))'")
+        case SQLITE_NULL: return nil
+        default: return try textInt(c, table: table)
         }
+    }
+
+    /// `exactInt` of column `c`, naming this statement's `table`.
+    @inline(__always) public func int(_ c: Int32?) throws(SQLiteError) -> Int64? { try exactInt(c, table: table) }
+
+    /// `exactInt` of a value stored as text, a real or a blob.
+    private func textInt(_ c: Int32, table: String) throws(SQLiteError) -> Int64 {
+        let text = string(c) ?? ""
+        if let v = Int64(text) { return v }
+        let column = sqlite3_column_name(stmt, c).map { String(cString: $0) } ?? "column \(c)"
+        throw SQLiteError(file: database.path, message: "\(table).\(column): not an integer: '\(JSONText.terminalSafe(String(text.prefix(40))))'")
     }
 
     /// Column `c` as a double (NULL reads as nil).
