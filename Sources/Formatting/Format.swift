@@ -95,3 +95,6 @@ public func precisionShares(_ s: EfficiencySummary) -> String {
     return s.byPrecision.filter { $0.deviceNs > 0 }
         .map { "\($0.precision?.rawValue ?? "unknown") \(percent($0.deviceNs, total))" }.joined(separator: ", ")
 }
+
+/// `n` and `noun`, plural unless `n` is 1: "1 block", "3 blocks".
+public func counted(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }

@@ -20,8 +20,8 @@ extension RunReport {
     // MARK: Text
 
     func renderText(top: Int) -> String {
-        var out = "stepscope report: \(ranks.count) rank\(ranks.count == 1 ? "" : "s")"
-        if let st = stepStats { out += ", \(st.count) step\(st.count == 1 ? "" : "s")" }
+        var out = "stepscope report: " + counted(ranks.count, "rank")
+        if let st = stepStats { out += ", " + counted(st.count, "step") }
         out += "\n"
         if ranks.count > 1, let st = stepStats {
             out += "\nRun (a step's time is its slowest rank's): " + statsLine(st) + "\n"

@@ -9,21 +9,21 @@ extension RunReport {
     /// Where an event happened: its time when the snapshot has times, else its index.
     static func snapshotWhen(_ d: SnapshotDeviceMemory, event: Int, ts: Int64) -> String {
         if event < 0 { return "before the trace" }
-        return d.timed ? "event \(event) (ts \(ts) ns)" : "event \(event) of \(d.events)"
+        return d.timed ? "at event \(event) (ts \(ts) ns)" : "at event \(event) of \(d.events)"
     }
 
     /// The text section of one rank's snapshot devices.
     func snapshotText(_ r: RankReport, top: Int) -> String {
         var out = ""
         for d in r.snapshot {
-            out += "\n  Memory snapshot \(d.name): peak \(formatBytes(d.peakAllocated)) allocated at "
+            out += "\n  Memory snapshot \(d.name): peak \(formatBytes(d.peakAllocated)) allocated "
                 + Self.snapshotWhen(d, event: d.peakEvent, ts: d.peakTs)
                 + ", \(formatBytes(d.reservedAtPeak)) reserved (highest \(formatBytes(d.peakReserved)));"
                 + " at the start \(formatBytes(d.initialAllocated)) allocated, \(formatBytes(d.initialReserved)) reserved\n"
-            out += "    live at the peak: \(d.liveCountAtPeak) blocks by allocation stack (innermost frame first):\n"
+            out += "    live at the peak: \(counted(d.liveCountAtPeak, "block")) by allocation stack (innermost frame first):\n"
             out += indent(indent(stackTable(d.liveAtPeak.prefix(top))))
             if let o = d.oom {
-                out += "    out of memory at " + Self.snapshotWhen(d, event: o.event, ts: o.ts)
+                out += "    out of memory " + Self.snapshotWhen(d, event: o.event, ts: o.ts)
                     + ": \(formatBytes(o.requested)) requested"
                     + (o.deviceFree.map { ", \(formatBytes($0)) free on the device" } ?? "")
                     + "; just before: \(formatBytes(o.allocated)) allocated, \(formatBytes(o.reserved)) reserved\n"
@@ -43,14 +43,14 @@ extension RunReport {
     func snapshotMarkdown(_ r: RankReport, top: Int) -> String {
         var out = ""
         for d in r.snapshot {
-            out += "**Memory snapshot \(d.name)**: peak \(formatBytes(d.peakAllocated)) allocated at "
+            out += "**Memory snapshot \(d.name)**: peak \(formatBytes(d.peakAllocated)) allocated "
                 + Self.snapshotWhen(d, event: d.peakEvent, ts: d.peakTs) + ", \(formatBytes(d.reservedAtPeak)) reserved\n\n"
             out += "| bytes | blocks | allocated at (innermost first) |\n|---:|---:|---|\n"
             for g in d.liveAtPeak.prefix(top) {
                 out += "| \(formatBytes(g.bytes)) | \(g.count) | " + g.stack.prefix(4).map { "`\(md($0))`" }.joined(separator: " < ") + " |\n"
             }
             if let o = d.oom {
-                out += "\nOut of memory at " + Self.snapshotWhen(d, event: o.event, ts: o.ts)
+                out += "\nOut of memory " + Self.snapshotWhen(d, event: o.event, ts: o.ts)
                     + ": \(formatBytes(o.requested)) requested; just before: \(formatBytes(o.allocated)) allocated, \(formatBytes(o.reserved)) reserved\n"
             }
             out += "\n"

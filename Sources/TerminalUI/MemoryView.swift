@@ -52,7 +52,7 @@ public final class MemoryView: View {
     private func drawSnapshot(_ d: SnapshotDeviceMemory, _ screen: inout ScreenBuffer, area: Rect) {
         let (tree, weight) = snapshotFlame(d)
         let sel = Int(icicle.selected) < tree.count ? Int(icicle.selected) : 0
-        screen.text("Live at the peak: \(formatBytes(d.peakAllocated)) in \(d.liveCountAtPeak) blocks by allocation stack │ "
+        screen.text("Live at the peak: \(formatBytes(d.peakAllocated)) in \(counted(d.liveCountAtPeak, "block")) by allocation stack │ "
                     + "\(tree.name[sel]): \(formatBytes(weight[sel]))", row: area.row, col: area.col + 1, width: area.width - 2, style: Theme.heading)
         let graph = Rect(row: area.row + 1, col: area.col, height: area.height - 1, width: area.width)
         Icicle(tree: tree, weight: weight).draw(&screen, area: graph, state: icicle) { node in

@@ -63,6 +63,8 @@ public enum TraceLoader {
                 try parseGzip(stream)
             } else if head.withUnsafeBytes({ SnapshotDecoder.isPickle($0) }) {
                 try SnapshotDecoder.decode(source: stream, name: path, size: nil, referenced: nil, into: trace)
+            } else if let refusal = head.withUnsafeBytes({ SnapshotDecoder.refusal($0, path: path) }) {
+                throw refusal
             } else {
                 try parse(source: stream, name: path, into: trace, expectedBytes: file.size, progress: progress, options: options, npu: npu)
             }
@@ -77,6 +79,8 @@ public enum TraceLoader {
             }
         } else if SnapshotDecoder.isPickle(path: path) {
             try SnapshotDecoder.load(path: path, into: trace)
+        } else if let refusal = SnapshotDecoder.head(path: path).withUnsafeBytes({ SnapshotDecoder.refusal($0, path: path) }) {
+            throw refusal
         } else if file.size >= splitThreshold, let split = try splitPoint(path: path, size: file.size) {
             func inTwo<D: SplittableDecoder>(_: D.Type) throws(ImportError) {
                 try parseInTwo(first: file, path: path, expectedBytes: file.size, into: trace, progress: progress, options: options,
@@ -262,6 +266,8 @@ public enum TraceLoader {
         let gzip = bytes.withUnsafeBytes { isGzip($0) }
         if bytes.withUnsafeBytes({ SnapshotDecoder.isPickle($0) }) {
             try SnapshotDecoder.load(bytes: bytes, name: name, into: trace)
+        } else if let refusal = bytes.prefix(2).withUnsafeBytes({ SnapshotDecoder.refusal($0, path: name) }) {
+            throw refusal
         } else if gzip {
             let source = try GzipSource(MemorySource(bytes), path: name)
             defer { source.close() }

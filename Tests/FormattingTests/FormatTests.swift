@@ -3,6 +3,12 @@ import XCTest
 
 /// Number formatting, including the widths that once crashed (zero decimals).
 final class NumberFormatTests: XCTestCase {
+    func testCounted() {
+        XCTAssertEqual(counted(1, "block"), "1 block")
+        XCTAssertEqual(counted(0, "block"), "0 blocks")
+        XCTAssertEqual(counted(971, "rank"), "971 ranks")
+    }
+
     func testBytes() {
         XCTAssertEqual(formatBytes(512), "512 B")
         XCTAssertEqual(formatBytes(1536), "1.50 KiB")

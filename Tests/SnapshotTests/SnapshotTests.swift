@@ -169,6 +169,61 @@ final class SnapshotTests: XCTestCase {
         }
     }
 
+    /// Protocols 0 and 1 (text pickles) and unknown protocols are refused in one line, not read
+    /// as JSON; a file not named like a pickle still is.
+    func testOtherProtocolsAreRefused() throws {
+        for proto in 0...1 {
+            guard let path = pickled(handWritten, proto: proto) else { return }
+            defer { unlink(path) }
+            XCTAssertThrowsError(try TraceLoader.load(path: path)) { error in
+                XCTAssertTrue("\(error)".contains("byte 0: not a pickle of protocol 2 to 5"), "\(error)")
+            }
+        }
+        XCTAssertThrowsError(try TraceLoader.load(bytes: [0x80, 0x06, 0x7D, 0x2E], name: "new.json")) { error in
+            XCTAssertEqual("\(error)", "new.json: byte 1: pickle protocol 6 is not read (protocols 2 to 5 are)")
+        }
+        XCTAssertThrowsError(try TraceLoader.load(bytes: Array("(dp0\n.".utf8), name: "trace.json")) { error in
+            XCTAssertFalse("\(error)".contains("pickle"), "\(error)")
+        }
+    }
+
+    /// Memo indices are any 32-bit number: a far one reads back right, without a bit for every
+    /// number below it.
+    func testFarMemoIndicesAreSparse() throws {
+        // LONG_BINPUT 0x7FFFFFFF of a list, LONG_BINGET it into a dict: {'a': [1], 'b': [1]}.
+        let far: [UInt8] = [0xFF, 0xFF, 0xFF, 0x7F]
+        let bytes: [UInt8] = [0x80, 0x04, 0x7D, 0x28, 0x8C, 0x01, 0x61, 0x5D, 0x4B, 0x01, 0x61, 0x72] + far
+            + [0x8C, 0x01, 0x62, 0x6A] + far + [0x75, 0x2E]
+        let refs = try Unpickler.referencedMemo(source: MemorySource(bytes), name: "far.pkl", size: Int64(bytes.count))
+        XCTAssertTrue(refs.contains(0x7FFF_FFFF))
+        XCTAssertFalse(refs.contains(0x7FFF_FFFE))
+        XCTAssertTrue(refs.words.isEmpty)
+        let v = try Unpickler(source: MemorySource(bytes), name: "far.pkl", size: Int64(bytes.count), referenced: refs).run()
+        guard case let .dict(top) = v else { return XCTFail("not the dict") }
+        XCTAssertEqual(top["a"]?.items?.map(\.int), [1])
+        XCTAssertEqual(top["b"]?.items?.map(\.int), [1])
+        var set = Bitset()
+        for i in [0, 63, 64, Bitset.denseLimit - 1, Bitset.denseLimit, Int(Int32.max)] { set.insert(i) }
+        XCTAssertEqual([0, 1, 63, 64, 65, Bitset.denseLimit - 1, Bitset.denseLimit, Int(Int32.max), Int(Int32.max) - 1].map(set.contains),
+                       [true, false, true, true, false, true, true, true, false])
+        XCTAssertLessThanOrEqual(set.words.count, Bitset.denseLimit / 64)
+    }
+
+    /// A peak in the state the segments give before the first event reads "before the trace".
+    func testAPeakBeforeTheTraceIsWordedSo() throws {
+        let value = """
+            {'segments': [{'device': 0, 'address': 4096, 'total_size': 8192, 'stream': 0, 'blocks': [
+                {'address': 4096, 'size': 4096, 'requested_size': 4096, 'state': 'active_allocated', 'frames': []},
+                {'address': 8192, 'size': 4096, 'requested_size': 0, 'state': 'inactive', 'frames': []}]}],
+             'device_traces': [[{'action': 'free_completed', 'addr': 8192, 'size': 512, 'stream': 0, 'frames': []}]]}
+            """
+        guard let path = pickled(value, proto: 4) else { return }
+        defer { unlink(path) }
+        let report = RunReport(run: try TraceLoader.loadRun(paths: [path]))
+        XCTAssertTrue(report.render(.text).contains("peak 4.50 KiB allocated before the trace, 8.00 KiB reserved"), report.render(.text))
+        XCTAssertTrue(report.render(.markdown).contains("peak 4.50 KiB allocated before the trace,"), report.render(.markdown))
+    }
+
     func testRefusalAndTruncationAreOneLineExitTwo() throws {
         let evil = TestSupport.temporaryPath(".pkl")
         TestSupport.writeFile(evil, [0x80, 0x02] + Array("cos\nsystem\n(S'echo pwned'\ntR.".utf8))

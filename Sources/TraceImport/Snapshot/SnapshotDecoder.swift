@@ -25,12 +25,26 @@ final class SnapshotDecoder {
     }
 
     /// True when the file starts like a pickle of protocol 2 to 5.
-    static func isPickle(path: String) -> Bool {
-        // Only a regular file is opened here: opening a FIFO would take (and lose) its writer.
+    static func isPickle(path: String) -> Bool { head(path: path).withUnsafeBytes { isPickle($0) } }
+
+    /// The first two bytes of a regular file (fewer when it is shorter or unreadable). Only a
+    /// regular file is opened here: opening a FIFO would take (and lose) its writer.
+    static func head(path: String) -> [UInt8] {
         var info = stat()
-        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return false }
-        guard let head = try? FileSource.readPrefix(path: path, count: 2) else { return false }
-        return head.withUnsafeBytes { isPickle($0) }
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return [] }
+        return (try? FileSource.readPrefix(path: path, count: 2)) ?? []
+    }
+
+    /// Why an input that starts like a pickle of another protocol, or is named like a pickle but
+    /// is not one of protocol 2 to 5, is refused (rather than read as JSON); nil for other inputs.
+    static func refusal(_ head: UnsafeRawBufferPointer, path: String) -> ImportError? {
+        if head.count >= 2 && head[0] == 0x80 {
+            return ImportError(file: path, offset: 1, message: "pickle protocol \(head[1]) is not read (protocols 2 to 5 are)")
+        }
+        let lower = path.lowercased()
+        guard lower.hasSuffix(".pkl") || lower.hasSuffix(".pickle") else { return nil }
+        return ImportError(file: path, offset: 0, message: "not a pickle of protocol 2 to 5, which torch.cuda.memory._dump_snapshot "
+                           + "writes (protocols 0 and 1 are not read)")
     }
 
     /// Reads a snapshot file in two passes: the first finds the memo entries that are read back,

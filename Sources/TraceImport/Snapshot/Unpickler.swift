@@ -379,16 +379,23 @@ public final class Unpickler {
     }
 }
 
-/// A growable set of small non-negative integers.
+/// A growable set of non-negative integers: a bit per number below `denseLimit`, a hash set
+/// above (a pickle's memo indices count up from 0, but a hostile one may name any 32-bit index,
+/// which must not cost a bit for every number below it).
 public struct Bitset: Sendable {
     var words: [UInt64] = []
+    var far: Set<Int> = []
+    /// Numbers below this are bits (2 MiB at most).
+    static let denseLimit = 1 << 24
     public init() {}
     public mutating func insert(_ i: Int) {
+        guard i < Self.denseLimit else { far.insert(i); return }
         let w = i >> 6
         if w >= words.count { words += [UInt64](repeating: 0, count: max(w + 1 - words.count, words.count)) }
         words[w] |= 1 << UInt64(i & 63)
     }
     public func contains(_ i: Int) -> Bool {
+        guard i < Self.denseLimit else { return far.contains(i) }
         let w = i >> 6
         return w < words.count && words[w] & (1 << UInt64(i & 63)) != 0
     }
