@@ -1,6 +1,7 @@
-// libFuzzer entry for the importer and the saved-summary reader (docs/reliability.md). Built by
-// scripts/fuzz.sh with -sanitize=fuzzer,address against the TraceModel, TraceImport, Analysis and
-// Report sources (outside SwiftPM). Any input may be rejected with an error; none may crash, hang
+// libFuzzer entry for the importer (Kineto JSON and memory snapshot pickles) and the
+// saved-summary reader (docs/reliability.md). Built by scripts/fuzz.sh with
+// -sanitize=fuzzer,address against the TraceModel, TraceImport, Analysis and Report sources
+// (outside SwiftPM). Any input may be rejected with an error; none may crash, hang
 // or read outside its buffers.
 import Analysis
 import Report
@@ -13,6 +14,11 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     if size >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
         _ = try? TraceLoader.load(bytes: bytes, name: "fuzz.json.gz")  // inflate, then the full import
+        return 0
+    }
+    if size >= 1 && bytes[0] == 0x80 {
+        // A memory snapshot pickle: both unpickler passes, the replay, and every output.
+        if let trace = try? TraceLoader.load(bytes: bytes, name: "fuzz.pkl") { analyse(trace) }
         return 0
     }
     var imported: RankTrace?

@@ -68,7 +68,7 @@ final class SnapshotDecoder {
     static func decode(source: any ByteSource, name: String, size: Int64?, referenced: Bitset?, into trace: RankTrace) throws(ImportError) {
         let decoder = SnapshotDecoder(trace: trace, name: name)
         let unpickler = Unpickler(source: source, name: name, size: size, referenced: referenced)
-        unpickler.onAppend = { (list, items) throws(ImportError) in try decoder.take(list, items, at: unpickler.offset) }
+        unpickler.onAppend = { [unowned unpickler] (list, items) throws(ImportError) in try decoder.take(list, items, at: unpickler.offset) }
         let root = try unpickler.run()
         try decoder.finish(root)
     }
