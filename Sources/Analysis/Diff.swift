@@ -593,8 +593,9 @@ extension Analyzer {
             }
             let p = seen[slot], n = counts[slot], m = RunSamples.callsPerStep
             seen[slot] += 1
-            // `spread` picks calls j * n / m for j in 0..<m; the least j reaching p is ceil(p * m / n).
-            let j = n <= m ? p : (p * m + n - 1) / n
+            // `spread` keeps every call when n <= m, else calls j * n / m for j in 0..<m: the least j
+            // reaching p is ceil(p * m / n).
+            let j = (p * m + n - 1) / n
             if n <= m || (j < m && j * n / m == p) { picked[slot].append(value) }
         }
 

@@ -118,11 +118,9 @@ extension RunReport {
         return out
     }
 
-    /// Whether the rank has a timeline to tabulate: a memory snapshot alone has none, and its
-    /// step and operator tables would be empty.
-    func hasTimeline(_ r: RankReport) -> Bool {
-        r.snapshot.isEmpty || r.analysis.phases.total > 0 || !r.analysis.operators.isEmpty || r.analysis.gpu != nil
-    }
+    /// Whether the rank has a timeline to tabulate: a rank read from a memory snapshot has no
+    /// slices, so its step and operator tables would be empty.
+    func hasTimeline(_ r: RankReport) -> Bool { r.snapshot.isEmpty }
 
     func statsLine(_ st: StepStats) -> String {
         "n=\(st.count)  min \(formatDuration(st.min))  median \(formatDuration(st.median))  p90 \(formatDuration(st.p90))  max \(formatDuration(st.max))"

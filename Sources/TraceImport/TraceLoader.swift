@@ -46,6 +46,7 @@ public enum TraceLoader {
         defer { file.close() }
         let type = file.fileType
         if type == S_IFDIR { throw ImportError(file: path, message: "is a directory") }
+        let magic = file.magic()  // none from a pipe, which is sniffed below from the bytes it gives
         let trace = RankTrace(source: path, rank: rank)
         let npu = NPUExport.isTextExport(path: path)
         func parseGzip<S: ByteSource>(_ compressed: S) throws(ImportError) {
@@ -68,7 +69,7 @@ public enum TraceLoader {
             } else {
                 try parse(source: stream, name: path, into: trace, expectedBytes: file.size, progress: progress, options: options, npu: npu)
             }
-        } else if file.hasGzipMagic() {
+        } else if magic.withUnsafeBytes({ isGzip($0) }) {
             // Only with ISA-L: the second part's thread inflates the first part's bytes too, which
             // costs zlib about 0.5 s of CPU on the benchmark trace, ISA-L 0.07 s (docs/performance.md).
             let inflated = file.inflatedSizeGuess()
@@ -77,9 +78,9 @@ public enum TraceLoader {
             } else {
                 try parseGzip(file)
             }
-        } else if SnapshotDecoder.isPickle(path: path) {
+        } else if magic.withUnsafeBytes({ SnapshotDecoder.isPickle($0) }) {
             try SnapshotDecoder.load(path: path, into: trace)
-        } else if let refusal = SnapshotDecoder.head(path: path).withUnsafeBytes({ SnapshotDecoder.refusal($0, path: path) }) {
+        } else if let refusal = magic.withUnsafeBytes({ SnapshotDecoder.refusal($0, path: path) }) {
             throw refusal
         } else if file.size >= splitThreshold, let split = try splitPoint(path: path, size: file.size) {
             func inTwo<D: SplittableDecoder>(_: D.Type) throws(ImportError) {

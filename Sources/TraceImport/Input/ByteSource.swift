@@ -48,11 +48,12 @@ public struct FileSource: ByteSource {
         return fstat(fd, &st) == 0 ? st.st_mode & S_IFMT : 0
     }
 
-    /// Whether a regular file starts with the gzip magic bytes (read in place: the position stays).
-    func hasGzipMagic() -> Bool {
+    /// The first two bytes of a regular file, for sniffing its format (read in place: the position
+    /// stays); fewer when it is shorter, none from a pipe.
+    func magic() -> [UInt8] {
         var magic: (UInt8, UInt8) = (0, 0)
         let n = withUnsafeMutableBytes(of: &magic) { pread(fd, $0.baseAddress, 2, 0) }
-        return n == 2 && magic.0 == 0x1F && magic.1 == 0x8B
+        return Array([magic.0, magic.1].prefix(max(0, n)))
     }
 
     /// The inflated size of a gzip file, to size the tables: its last member's ISIZE trailer (the

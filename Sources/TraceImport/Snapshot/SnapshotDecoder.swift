@@ -24,17 +24,6 @@ final class SnapshotDecoder {
         head.count >= 2 && head[0] == 0x80 && (2...5).contains(head[1])
     }
 
-    /// True when the file starts like a pickle of protocol 2 to 5.
-    static func isPickle(path: String) -> Bool { head(path: path).withUnsafeBytes { isPickle($0) } }
-
-    /// The first two bytes of a regular file (fewer when it is shorter or unreadable). Only a
-    /// regular file is opened here: opening a FIFO would take (and lose) its writer.
-    static func head(path: String) -> [UInt8] {
-        var info = stat()
-        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return [] }
-        return (try? FileSource.readPrefix(path: path, count: 2)) ?? []
-    }
-
     /// Why an input that starts like a pickle of another protocol, or is named like a pickle but
     /// is not one of protocol 2 to 5, is refused (rather than read as JSON); nil for other inputs.
     static func refusal(_ head: UnsafeRawBufferPointer, path: String) -> ImportError? {
